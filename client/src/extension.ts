@@ -1,0 +1,714 @@
+/** tfguard VS Code extension: starts `python -m tfguard serve` and shows its findings. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import {
+    DidChangeConfigurationNotification,
+    ErrorCodes,
+    ExecuteCommandRequest,
+    LanguageClient,
+    LanguageClientOptions,
+    ResponseError,
+    ServerOptions,
+    State,
+    TransportKind,
+} from 'vscode-languageclient/node';
+import {
+    DIAGNOSTIC_SOURCE,
+    FINDINGS_REQUEST,
+    Finding,
+    GroupBy,
+    SERVER_SCAN_COMMAND,
+    SERVER_SUPPRESS_COMMAND,
+    countBySeverity,
+    isDiagnosticData,
+    isSuppressArgs,
+    parseFindingsResponse,
+    summarizeCounts,
+} from './findings';
+import { FindingsTreeProvider } from './findingsView';
+import {
+    InterpreterCandidate,
+    commandLine,
+    describeCandidate,
+    installPlan,
+    interpreterCandidates,
+    probeCommand,
+    serverCommand,
+    venvPython,
+} from './interpreter';
+import { run, RunResult } from './process';
+import { PathContext, ServerSettings, toServerSettings, validateSuppressionReason } from './settings';
+
+const SECTION = 'tfguard';
+const VIEW_ID = 'tfguard.findings';
+
+let controller: Controller | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+    controller = new Controller(context);
+    context.subscriptions.push(controller);
+    controller.registerAll();
+    await controller.start();
+}
+
+export async function deactivate(): Promise<void> {
+    await controller?.stop();
+    controller = undefined;
+}
+
+interface PythonExtensionApi {
+    environments?: {
+        getActiveEnvironmentPath?: (resource?: vscode.Uri) => { path: string } | undefined;
+        resolveEnvironment?: (env: { path: string } | string) => Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
+        onDidChangeActiveEnvironmentPath?: vscode.Event<unknown>;
+    };
+    settings?: {
+        getExecutionDetails?: (resource?: vscode.Uri) => { execCommand?: string[] } | undefined;
+    };
+}
+
+class Controller implements vscode.Disposable {
+    private readonly log: vscode.LogOutputChannel;
+    private readonly status: vscode.StatusBarItem;
+    private readonly tree: FindingsTreeProvider;
+    private readonly view: vscode.TreeView<unknown>;
+    private readonly disposables: vscode.Disposable[] = [];
+    private client: LanguageClient | undefined;
+    private interpreter: InterpreterCandidate | undefined;
+    private starting: Promise<void> | undefined;
+    private refreshTimer: NodeJS.Timeout | undefined;
+    private findingsRequestSupported = true;
+    private readonly shownProblems = new Set<string>();
+    private installing = false;
+
+    constructor(private readonly context: vscode.ExtensionContext) {
+        this.log = vscode.window.createOutputChannel('tfguard', { log: true });
+        this.status = vscode.window.createStatusBarItem('tfguard.status', vscode.StatusBarAlignment.Right, 100);
+        this.status.name = 'tfguard';
+        this.tree = new FindingsTreeProvider(this.groupBy());
+        this.view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: this.tree, showCollapseAll: true }) as vscode.TreeView<unknown>;
+        this.disposables.push(this.log, this.status, this.tree, this.view);
+        this.setStatus('$(sync~spin) tfguard', 'tfguard: starting', 'tfguard.showOutput');
+        this.status.show();
+    }
+
+    registerAll(): void {
+        const reg = (id: string, fn: (...args: unknown[]) => unknown): void => {
+            this.disposables.push(vscode.commands.registerCommand(id, fn));
+        };
+        reg('tfguard.scanWorkspace', () => this.scanWorkspace());
+        reg('tfguard.showFindings', () => this.showFindings());
+        reg('tfguard.restartServer', () => this.restart());
+        reg('tfguard.openConfiguration', () => this.openConfiguration());
+        reg('tfguard.showOutput', () => this.log.show(true));
+        reg('tfguard.findings.refresh', () => this.refreshFindings());
+        reg('tfguard.findings.groupBySeverity', () => this.setGroupBy('severity'));
+        reg('tfguard.findings.groupByFile', () => this.setGroupBy('file'));
+        // Target of the server's "suppress" code action: ask for a reason, then let the server edit.
+        reg('tfguard.suppress', (arg: unknown) => this.suppress(arg));
+
+        this.disposables.push(
+            vscode.workspace.onDidChangeConfiguration((e) => {
+                if (e.affectsConfiguration('tfguard.interpreter')) {
+                    this.log.info('tfguard.interpreter changed: restarting the server');
+                    void this.restart();
+                } else if (e.affectsConfiguration('tfguard.findingsView.groupBy')) {
+                    this.tree.setGroupBy(this.groupBy());
+                }
+                if (e.affectsConfiguration(SECTION)) {
+                    // Validate again so the user hears about a bad value when they type it.
+                    this.serverSettings(undefined);
+                }
+            }),
+            vscode.languages.onDidChangeDiagnostics(() => this.scheduleRefresh()),
+        );
+        void this.watchPythonExtension();
+    }
+
+    // ---------------------------------------------------------------- settings
+
+    private pathContext(scope: vscode.Uri | undefined): PathContext {
+        const folder = scope ? vscode.workspace.getWorkspaceFolder(scope) : vscode.workspace.workspaceFolders?.[0];
+        return { workspaceFolder: folder?.uri.fsPath, home: os.homedir() };
+    }
+
+    /** Settings for the server, validated; problems are logged and shown once each. */
+    private serverSettings(scope: vscode.Uri | undefined): ServerSettings {
+        const cfg = vscode.workspace.getConfiguration(SECTION, scope ?? vscode.workspace.workspaceFolders?.[0]?.uri);
+        const { settings, problems } = toServerSettings({
+            enable: cfg.get('enable'),
+            minimumSeverity: cfg.get('minimumSeverity'),
+            idleDelayMs: cfg.get('idleDelayMs'),
+            catalogue: cfg.get('catalogue'),
+            policyDirs: cfg.get('policyDirs'),
+            skipReasonPlaceholder: cfg.get('skipReasonPlaceholder'),
+        }, this.pathContext(scope));
+        this.reportProblems(problems);
+        return settings;
+    }
+
+    private reportProblems(problems: string[]): void {
+        for (const problem of problems) {
+            this.log.warn(problem);
+            if (!this.shownProblems.has(problem)) {
+                this.shownProblems.add(problem);
+                void vscode.window.showWarningMessage(problem, 'Open Settings').then((choice) => {
+                    if (choice) {
+                        void vscode.commands.executeCommand('workbench.action.openSettings', '@ext:tfguard.tfguard');
+                    }
+                });
+            }
+        }
+    }
+
+    private groupBy(): GroupBy {
+        return vscode.workspace.getConfiguration(SECTION).get<string>('findingsView.groupBy') === 'file' ? 'file' : 'severity';
+    }
+
+    private async setGroupBy(by: GroupBy): Promise<void> {
+        this.tree.setGroupBy(by);
+        await vscode.workspace.getConfiguration(SECTION).update('findingsView.groupBy', by, vscode.ConfigurationTarget.Global);
+    }
+
+    // ------------------------------------------------------------- interpreter
+
+    private privateEnvironmentDir(): string {
+        return path.join(this.context.globalStorageUri.fsPath, 'venv');
+    }
+
+    private async pythonExtensionApi(): Promise<PythonExtensionApi | undefined> {
+        const ext = vscode.extensions.getExtension('ms-python.python');
+        if (!ext) {
+            return undefined;
+        }
+        try {
+            return (ext.isActive ? ext.exports : await ext.activate()) as PythonExtensionApi | undefined;
+        } catch (error) {
+            this.log.warn(`The Python extension could not be activated: ${String(error)}`);
+            return undefined;
+        }
+    }
+
+    private async pythonExtensionCommand(resource: vscode.Uri | undefined): Promise<string[] | undefined> {
+        const api = await this.pythonExtensionApi();
+        if (!api) {
+            return undefined;
+        }
+        try {
+            const envs = api.environments;
+            if (envs?.getActiveEnvironmentPath && envs.resolveEnvironment) {
+                const active = envs.getActiveEnvironmentPath(resource);
+                const resolved = active ? await envs.resolveEnvironment(active) : undefined;
+                const exe = resolved?.executable?.uri?.fsPath;
+                if (exe) {
+                    return [exe];
+                }
+            }
+            const exec = api.settings?.getExecutionDetails?.(resource)?.execCommand;
+            if (Array.isArray(exec) && exec.every((p) => typeof p === 'string')) {
+                return exec;
+            }
+        } catch (error) {
+            this.log.warn(`Could not read the Python extension's interpreter: ${String(error)}`);
+        }
+        return undefined;
+    }
+
+    private async watchPythonExtension(): Promise<void> {
+        if (!vscode.extensions.getExtension('ms-python.python')) {
+            return;
+        }
+        const api = await this.pythonExtensionApi();
+        const event = api?.environments?.onDidChangeActiveEnvironmentPath;
+        if (event) {
+            this.disposables.push(event(() => {
+                if (this.interpreter?.source === 'pythonExtension' || !this.client) {
+                    this.log.info('The Python extension selected another interpreter: restarting the server');
+                    void this.restart();
+                }
+            }));
+        }
+    }
+
+    private async candidates(): Promise<InterpreterCandidate[]> {
+        const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const setting = vscode.workspace.getConfiguration(SECTION, resource).get<string>('interpreter');
+        const { candidates, problems } = interpreterCandidates({
+            setting,
+            pythonExtensionCommand: setting?.trim() ? undefined : await this.pythonExtensionCommand(resource),
+            privateEnvironmentPython: venvPython(this.privateEnvironmentDir(), process.platform),
+            pathEnv: process.env.PATH,
+            pathExt: process.env.PATHEXT,
+            platform: process.platform,
+            isExecutable,
+            paths: this.pathContext(resource),
+        });
+        this.reportProblems(problems);
+        return candidates;
+    }
+
+    // --------------------------------------------------------------- lifecycle
+
+    async start(): Promise<void> {
+        if (!this.starting) {
+            this.starting = this.doStart().finally(() => {
+                this.starting = undefined;
+            });
+        }
+        return this.starting;
+    }
+
+    private async doStart(): Promise<void> {
+        this.setStatus('$(sync~spin) tfguard', 'tfguard: looking for a Python interpreter with tfguard', 'tfguard.showOutput');
+        const candidates = await this.candidates();
+        let usable: InterpreterCandidate | undefined;
+        let firstRunnable: InterpreterCandidate | undefined;
+        for (const candidate of candidates) {
+            const probe = probeCommand(candidate);
+            const result = await run(probe.command, probe.args, { timeoutMs: 60_000 });
+            if (result.code === 0) {
+                this.log.info(`Using ${describeCandidate(candidate)}`);
+                usable = candidate;
+                break;
+            }
+            if (result.spawnError) {
+                this.log.info(`Cannot run ${describeCandidate(candidate)}: ${result.spawnError}`);
+            } else {
+                firstRunnable ??= candidate;
+                this.log.info(`${describeCandidate(candidate)} cannot import tfguard: ${lastLine(result.stderr)}`);
+            }
+        }
+        if (!usable) {
+            this.interpreter = undefined;
+            this.setStatus('$(warning) tfguard: not installed', 'tfguard is not installed: click to set it up', 'tfguard.restartServer');
+            this.view.message = 'The tfguard language server is not running. Run "tfguard: Restart Server" to set it up.';
+            await this.promptInstall(candidates, firstRunnable);
+            return;
+        }
+        this.interpreter = usable;
+        this.view.message = undefined;
+        await this.startClient(usable);
+    }
+
+    private async startClient(candidate: InterpreterCandidate): Promise<void> {
+        const cmd = serverCommand(candidate);
+        const serverOptions: ServerOptions = {
+            command: cmd.command,
+            args: cmd.args,
+            transport: TransportKind.stdio,
+            options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+        };
+        const watchers = ['**/*.tf', '**/*.tfvars', '**/.tfguard.yaml', '**/.checkov.yaml']
+            .map((glob) => vscode.workspace.createFileSystemWatcher(glob));
+        this.disposables.push(...watchers);
+
+        const clientOptions: LanguageClientOptions = {
+            documentSelector: [
+                { scheme: 'file', language: 'terraform' },
+                { scheme: 'untitled', language: 'terraform' },
+                { scheme: 'file', pattern: '**/*.tf' },
+                { scheme: 'file', pattern: '**/*.tf.json' },
+            ],
+            synchronize: { configurationSection: SECTION, fileEvents: watchers },
+            outputChannel: this.log,
+            diagnosticCollectionName: DIAGNOSTIC_SOURCE,
+            initializationOptions: () => this.serverSettings(undefined),
+            initializationFailedHandler: (error: unknown) => {
+                this.log.error(`The tfguard server failed to initialize: ${String(error)}`);
+                void this.showError('The tfguard server failed to start.');
+                return false;
+            },
+            middleware: {
+                workspace: {
+                    // Answer `workspace/configuration` for "tfguard" with the validated shape the server expects.
+                    configuration: async (params, token, next) => {
+                        const defaults = await next(params, token);
+                        if (!Array.isArray(defaults)) {
+                            return defaults;
+                        }
+                        return params.items.map((item, i) => item.section === SECTION
+                            ? this.serverSettings(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined)
+                            : defaults[i]);
+                    },
+                    didChangeConfiguration: async () => {
+                        await this.client?.sendNotification(DidChangeConfigurationNotification.type, {
+                            settings: { [SECTION]: this.serverSettings(undefined) },
+                        });
+                    },
+                },
+            },
+        };
+
+        const client = new LanguageClient(SECTION, 'tfguard', serverOptions, clientOptions);
+        this.client = client;
+        client.onDidChangeState((e) => {
+            if (e.newState === State.Running) {
+                this.updateStatusFromFindings();
+            } else if (e.newState === State.Stopped && this.client === client) {
+                this.setStatus('$(error) tfguard: stopped', 'The tfguard server stopped: click to restart', 'tfguard.restartServer');
+            }
+        });
+        this.setStatus('$(sync~spin) tfguard', `tfguard: starting ${commandLine(cmd, process.platform)}`, 'tfguard.showOutput');
+        try {
+            await client.start();
+            this.log.info(`tfguard server started: ${commandLine(cmd, process.platform)}`);
+            this.scheduleRefresh();
+        } catch (error) {
+            this.log.error(`Could not start ${commandLine(cmd, process.platform)}: ${String(error)}`);
+            this.setStatus('$(error) tfguard: stopped', 'The tfguard server could not start: click to restart', 'tfguard.restartServer');
+            await this.showError('The tfguard server could not start.');
+        }
+    }
+
+    async stop(): Promise<void> {
+        const client = this.client;
+        this.client = undefined;
+        if (client) {
+            try {
+                await client.stop();
+            } catch (error) {
+                this.log.warn(`Stopping the server: ${String(error)}`);
+            }
+        }
+    }
+
+    async restart(): Promise<void> {
+        await this.starting;
+        await this.stop();
+        this.findingsRequestSupported = true;
+        this.tree.setFindings([]);
+        await this.start();
+    }
+
+    // ------------------------------------------------------------------ install
+
+    private async promptInstall(candidates: InterpreterCandidate[], base: InterpreterCandidate | undefined): Promise<void> {
+        if (!base) {
+            const tried = candidates.map(describeCandidate).join(', ') || 'none found';
+            this.log.error(`No Python interpreter could be run (tried: ${tried}).`);
+            const choice = await vscode.window.showErrorMessage(
+                'tfguard needs Python 3.10 or later, and none was found. Install Python or set "tfguard.interpreter".',
+                'Open Settings', 'Show Output',
+            );
+            if (choice === 'Open Settings') {
+                await vscode.commands.executeCommand('workbench.action.openSettings', 'tfguard.interpreter');
+            } else if (choice === 'Show Output') {
+                this.log.show(true);
+            }
+            return;
+        }
+        const fromSetting = base.source === 'setting';
+        const message = fromSetting
+            ? `The Python package "tfguard" is not installed for ${base.command} (tfguard.interpreter).`
+            : `The Python package "tfguard" is not installed for ${base.command}. tfguard can install it into a private environment.`;
+        const INSTALL = 'Install into private environment';
+        const SHOW = 'Show command';
+        const choice = await vscode.window.showWarningMessage(message, ...(fromSetting ? [SHOW] : [INSTALL, SHOW]), 'Open Settings');
+        if (choice === INSTALL) {
+            await this.installPrivateEnvironment(base);
+        } else if (choice === SHOW) {
+            await this.showInstallCommands(base);
+        } else if (choice === 'Open Settings') {
+            await vscode.commands.executeCommand('workbench.action.openSettings', 'tfguard.interpreter');
+        } else {
+            this.log.warn('tfguard is not installed; the server is not running. Run "tfguard: Restart Server" to be asked again.');
+        }
+    }
+
+    private installSource(): string {
+        return vscode.workspace.getConfiguration(SECTION).get<string>('installSource') ?? 'tfguard';
+    }
+
+    private async showInstallCommands(base: InterpreterCandidate): Promise<void> {
+        const plan = installPlan(base, this.privateEnvironmentDir(), this.installSource(), process.platform);
+        const text = [
+            '# Either install tfguard for the interpreter tfguard found:',
+            commandLine({ command: base.command, args: [...base.args, '-m', 'pip', 'install', this.installSource()] }, process.platform),
+            '# or into a private environment, then set "tfguard.interpreter" to its python:',
+            commandLine(plan.createVenv, process.platform),
+            commandLine(plan.pipInstall, process.platform),
+        ].join('\n');
+        this.log.info(`Commands to install tfguard:\n${text}`);
+        this.log.show(true);
+        const choice = await vscode.window.showInformationMessage(
+            'Install tfguard with these commands, then run "tfguard: Restart Server".',
+            { modal: true, detail: text },
+            'Copy',
+        );
+        if (choice === 'Copy') {
+            await vscode.env.clipboard.writeText(text);
+        }
+    }
+
+    private async installPrivateEnvironment(base: InterpreterCandidate): Promise<void> {
+        if (this.installing) {
+            return;
+        }
+        this.installing = true;
+        const venvDir = this.privateEnvironmentDir();
+        const plan = installPlan(base, venvDir, this.installSource(), process.platform);
+        this.log.show(true);
+        let failure: RunResult | undefined;
+        let failedStep = '';
+        try {
+            failure = await vscode.window.withProgress({
+                location: vscode.ProgressLocation.Notification,
+                title: 'tfguard',
+                cancellable: true,
+            }, async (progress, token) => {
+                await fs.promises.mkdir(this.context.globalStorageUri.fsPath, { recursive: true });
+                const steps: [string, { command: string; args: string[] }][] = [];
+                if (!isExecutable(plan.python)) {
+                    steps.push(['Creating a private Python environment…', plan.createVenv]);
+                }
+                steps.push([`Installing ${this.installSource()} (this can take a few minutes)…`, plan.pipInstall]);
+                for (const [title, cmd] of steps) {
+                    progress.report({ message: title });
+                    this.log.info(`$ ${commandLine(cmd, process.platform)}`);
+                    const result = await run(cmd.command, cmd.args, {
+                        token,
+                        onOutput: (chunk) => this.log.append(chunk),
+                    });
+                    if (result.code !== 0) {
+                        failedStep = commandLine(cmd, process.platform);
+                        return result;
+                    }
+                }
+                return undefined;
+            });
+        } finally {
+            this.installing = false;
+        }
+        if (failure) {
+            const detail = failure.cancelled ? 'cancelled' : failure.spawnError ?? `exit code ${failure.code}`;
+            this.log.error(`Install failed (${detail}): ${failedStep}`);
+            let hint = '';
+            if (/ensurepip is not available|No module named venv/.test(failure.stderr + failure.stdout)) {
+                hint = ' This Python has no venv module (on Debian/Ubuntu: apt install python3-venv).';
+            }
+            if (!failure.cancelled) {
+                await this.showError(`Installing tfguard failed.${hint}`);
+            }
+            return;
+        }
+        this.log.info(`tfguard installed into ${venvDir}`);
+        void vscode.window.showInformationMessage('tfguard is installed; starting the server.');
+        await this.restart();
+    }
+
+    // ---------------------------------------------------------------- features
+
+    private requireClient(): LanguageClient | undefined {
+        if (this.client && this.client.state === State.Running) {
+            return this.client;
+        }
+        void vscode.window.showWarningMessage('The tfguard server is not running.', 'Restart Server', 'Show Output').then((choice) => {
+            if (choice === 'Restart Server') {
+                void this.restart();
+            } else if (choice === 'Show Output') {
+                this.log.show(true);
+            }
+        });
+        return undefined;
+    }
+
+    private async scanWorkspace(): Promise<void> {
+        const client = this.requireClient();
+        if (!client) {
+            return;
+        }
+        try {
+            const result: unknown = await vscode.window.withProgress(
+                { location: vscode.ProgressLocation.Window, title: 'tfguard: scanning workspace' },
+                () => client.sendRequest(ExecuteCommandRequest.type, { command: SERVER_SCAN_COMMAND, arguments: [] }),
+            );
+            await this.refreshFindings();
+            const r = (result ?? {}) as { files?: unknown; findings?: unknown };
+            const files = typeof r.files === 'number' ? r.files : undefined;
+            const findings = typeof r.findings === 'number' ? r.findings : this.tree.all.length;
+            const text = files !== undefined
+                ? `tfguard scanned ${files} file${files === 1 ? '' : 's'}: ${findings} finding${findings === 1 ? '' : 's'}.`
+                : `tfguard scan finished: ${findings} finding${findings === 1 ? '' : 's'}.`;
+            const choice = await vscode.window.showInformationMessage(text, 'Show Findings');
+            if (choice) {
+                await this.showFindings();
+            }
+        } catch (error) {
+            this.log.error(`Workspace scan failed: ${String(error)}`);
+            await this.showError('tfguard could not scan the workspace.');
+        }
+    }
+
+    private async suppress(arg: unknown): Promise<void> {
+        const target = Array.isArray(arg) ? arg[0] : arg;
+        if (!isSuppressArgs(target)) {
+            this.log.error(`tfguard.suppress called with unexpected arguments: ${JSON.stringify(arg)}`);
+            return;
+        }
+        const client = this.requireClient();
+        if (!client) {
+            return;
+        }
+        const placeholder = this.serverSettings(vscode.Uri.parse(target.uri)).skipReasonPlaceholder;
+        const reason = await vscode.window.showInputBox({
+            title: `Suppress ${target.checkId}`,
+            prompt: `Why is ${target.checkId} acceptable for ${target.resource || 'this resource'}? The reason is written next to the suppression.`,
+            placeHolder: placeholder ?? 'e.g. public bucket serves the static website',
+            ignoreFocusOut: true,
+            validateInput: validateSuppressionReason,
+        });
+        if (reason === undefined) {
+            return; // the user dismissed the box
+        }
+        try {
+            await client.sendRequest(ExecuteCommandRequest.type, {
+                command: SERVER_SUPPRESS_COMMAND,
+                arguments: [{ ...target, reason: reason.trim() }],
+            });
+        } catch (error) {
+            this.log.error(`Suppressing ${target.checkId} failed: ${String(error)}`);
+            await this.showError(`tfguard could not suppress ${target.checkId}.`);
+        }
+    }
+
+    private async showFindings(): Promise<void> {
+        await vscode.commands.executeCommand(`${VIEW_ID}.focus`);
+        await this.refreshFindings();
+    }
+
+    private async openConfiguration(): Promise<void> {
+        const files = await vscode.workspace.findFiles('**/{.tfguard.yaml,.checkov.yaml}', '**/node_modules/**', 20);
+        const SETTINGS = 'Settings (tfguard.*)';
+        const picks = [...files.map((f) => vscode.workspace.asRelativePath(f)), SETTINGS];
+        const choice = picks.length === 1 ? SETTINGS : await vscode.window.showQuickPick(picks, { title: 'tfguard configuration' });
+        if (choice === undefined) {
+            return;
+        }
+        if (choice === SETTINGS) {
+            await vscode.commands.executeCommand('workbench.action.openSettings', '@ext:tfguard.tfguard');
+            return;
+        }
+        await vscode.window.showTextDocument(files[picks.indexOf(choice)]);
+    }
+
+    // ---------------------------------------------------------------- findings
+
+    private scheduleRefresh(): void {
+        if (this.refreshTimer) {
+            clearTimeout(this.refreshTimer);
+        }
+        this.refreshTimer = setTimeout(() => {
+            this.refreshTimer = undefined;
+            void this.refreshFindings();
+        }, 300);
+    }
+
+    private async refreshFindings(): Promise<void> {
+        const client = this.client;
+        if (!client || client.state !== State.Running) {
+            return;
+        }
+        let findings: Finding[] | undefined;
+        if (this.findingsRequestSupported) {
+            try {
+                findings = parseFindingsResponse(await client.sendRequest(FINDINGS_REQUEST, {}));
+            } catch (error) {
+                if (error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound) {
+                    this.findingsRequestSupported = false;
+                    this.log.warn(`The server does not answer ${FINDINGS_REQUEST}; the findings view uses diagnostics instead.`);
+                } else {
+                    this.log.warn(`${FINDINGS_REQUEST} failed: ${String(error)}`);
+                }
+            }
+        }
+        this.tree.setFindings(findings ?? this.findingsFromDiagnostics(client));
+        this.updateStatusFromFindings();
+    }
+
+    /** Fallback when `tfguard/findings` is unavailable: rebuild findings from published diagnostics. */
+    private findingsFromDiagnostics(client: LanguageClient): Finding[] {
+        const out: Finding[] = [];
+        client.diagnostics?.forEach((uri, diagnostics) => {
+            for (const d of diagnostics) {
+                const data: unknown = (d as vscode.Diagnostic & { data?: unknown }).data;
+                const code = typeof d.code === 'object' ? d.code.value : d.code;
+                const severity = isDiagnosticData(data) ? data.severity : fallbackSeverity(d.severity);
+                out.push({
+                    uri: uri.toString(),
+                    range: {
+                        start: { line: d.range.start.line, character: d.range.start.character },
+                        end: { line: d.range.end.line, character: d.range.end.character },
+                    },
+                    checkId: isDiagnosticData(data) ? data.checkId : String(code ?? ''),
+                    checkName: d.message,
+                    severity,
+                    priority: isDiagnosticData(data) && typeof data.priority === 'number' ? data.priority : 0,
+                    resource: isDiagnosticData(data) && typeof data.resource === 'string' ? data.resource : '',
+                    message: d.message,
+                    guideline: typeof d.code === 'object' ? d.code.target.toString() : '',
+                });
+            }
+        });
+        return out.sort((a, b) => b.priority - a.priority);
+    }
+
+    private updateStatusFromFindings(): void {
+        if (!this.client || this.client.state !== State.Running) {
+            return;
+        }
+        const counts = countBySeverity(this.tree.all);
+        const summary = summarizeCounts(counts);
+        const total = this.tree.all.length;
+        this.setStatus(`$(shield) tfguard: ${summary}`, `tfguard: ${summary} (interpreter ${this.interpreter?.command ?? '?'}). Click to show findings.`, 'tfguard.showFindings');
+        this.view.badge = total > 0 ? { value: total, tooltip: `${total} tfguard finding${total === 1 ? '' : 's'}` } : undefined;
+    }
+
+    // ------------------------------------------------------------------- misc
+
+    private setStatus(text: string, tooltip: string, command: string): void {
+        this.status.text = text;
+        this.status.tooltip = tooltip;
+        this.status.command = command;
+    }
+
+    private async showError(message: string): Promise<void> {
+        const choice = await vscode.window.showErrorMessage(message, 'Show Output');
+        if (choice) {
+            this.log.show(true);
+        }
+    }
+
+    dispose(): void {
+        if (this.refreshTimer) {
+            clearTimeout(this.refreshTimer);
+        }
+        for (const d of this.disposables) {
+            d.dispose();
+        }
+    }
+}
+
+function isExecutable(file: string): boolean {
+    try {
+        fs.accessSync(file, process.platform === 'win32' ? fs.constants.F_OK : fs.constants.X_OK);
+        return fs.statSync(file).isFile();
+    } catch {
+        return false;
+    }
+}
+
+function lastLine(text: string): string {
+    const lines = text.trim().split(/\r?\n/);
+    return lines[lines.length - 1] ?? '';
+}
+
+function fallbackSeverity(severity: vscode.DiagnosticSeverity): string {
+    switch (severity) {
+        case vscode.DiagnosticSeverity.Error: return 'HIGH';
+        case vscode.DiagnosticSeverity.Warning: return 'MEDIUM';
+        case vscode.DiagnosticSeverity.Information: return 'LOW';
+        default: return 'INFO';
+    }
+}

@@ -1,0 +1,177 @@
+/**
+ * Pure model of tfguard findings: the `tfguard/findings` answer, counts by
+ * severity, grouping for the tree view. No `vscode` import.
+ */
+import { SEVERITIES, Severity, parseSeverity } from './settings';
+
+export const FINDINGS_REQUEST = 'tfguard/findings';
+export const SERVER_SCAN_COMMAND = 'tfguard.server.scanWorkspace';
+export const SERVER_SUPPRESS_COMMAND = 'tfguard.server.suppress';
+export const DIAGNOSTIC_SOURCE = 'tfguard';
+
+export interface Position {
+    line: number;
+    character: number;
+}
+
+export interface Range {
+    start: Position;
+    end: Position;
+}
+
+/** One element of the `tfguard/findings` answer. */
+export interface Finding {
+    uri: string;
+    range: Range;
+    checkId: string;
+    checkName: string;
+    severity: string;
+    priority: number;
+    resource: string;
+    message: string;
+    guideline: string;
+}
+
+export interface FindingsResponse {
+    findings: Finding[];
+}
+
+/** Severities from most to least severe, then findings with a severity the client does not know. */
+export const SEVERITY_ORDER: readonly string[] = [...SEVERITIES].reverse();
+export const UNKNOWN_SEVERITY = 'UNKNOWN';
+
+export function normalizeSeverity(value: unknown): Severity | typeof UNKNOWN_SEVERITY {
+    return parseSeverity(value) ?? UNKNOWN_SEVERITY;
+}
+
+function severityRank(severity: string): number {
+    const index = SEVERITY_ORDER.indexOf(severity);
+    return index === -1 ? SEVERITY_ORDER.length : index;
+}
+
+export type SeverityCounts = Record<Severity | typeof UNKNOWN_SEVERITY, number>;
+
+export function countBySeverity(findings: readonly Pick<Finding, 'severity'>[]): SeverityCounts {
+    const counts: SeverityCounts = { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, INFO: 0, UNKNOWN: 0 };
+    for (const f of findings) {
+        counts[normalizeSeverity(f.severity)] += 1;
+    }
+    return counts;
+}
+
+/** Short status bar text, e.g. `2 CRITICAL · 1 HIGH`, or `no findings`. */
+export function summarizeCounts(counts: SeverityCounts): string {
+    const parts: string[] = [];
+    for (const severity of [...SEVERITY_ORDER, UNKNOWN_SEVERITY] as const) {
+        const n = counts[severity as keyof SeverityCounts];
+        if (n > 0) {
+            parts.push(`${n} ${severity}`);
+        }
+    }
+    return parts.length === 0 ? 'no findings' : parts.join(' · ');
+}
+
+export type GroupBy = 'severity' | 'file';
+
+export interface FindingGroup {
+    /** Severity name, or the file URI. */
+    key: string;
+    findings: Finding[];
+}
+
+/**
+ * Group findings. By severity: most severe group first, findings in the
+ * server's order (priority descending). By file: files with the most severe
+ * (then most) findings first, findings by line.
+ */
+export function groupFindings(findings: readonly Finding[], by: GroupBy): FindingGroup[] {
+    const groups = new Map<string, Finding[]>();
+    for (const f of findings) {
+        const key = by === 'severity' ? normalizeSeverity(f.severity) : f.uri;
+        let list = groups.get(key);
+        if (!list) {
+            list = [];
+            groups.set(key, list);
+        }
+        list.push(f);
+    }
+    const result = [...groups.entries()].map(([key, list]) => ({ key, findings: list }));
+    if (by === 'severity') {
+        result.sort((a, b) => severityRank(a.key) - severityRank(b.key));
+    } else {
+        const worst = (g: FindingGroup): number => Math.min(...g.findings.map((f) => severityRank(normalizeSeverity(f.severity))));
+        result.sort((a, b) => worst(a) - worst(b) || b.findings.length - a.findings.length || a.key.localeCompare(b.key));
+        for (const g of result) {
+            g.findings.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+        }
+    }
+    return result;
+}
+
+/** `data` attached by the server to each diagnostic. */
+export interface DiagnosticData {
+    checkId: string;
+    severity: string;
+    priority: number;
+    resource: string;
+    file: string;
+    fixable: boolean;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === 'object' && value !== null;
+}
+
+export function isDiagnosticData(value: unknown): value is DiagnosticData {
+    return isRecord(value) && typeof value.checkId === 'string' && typeof value.severity === 'string';
+}
+
+/** Guard for the `tfguard/findings` answer; drops malformed entries instead of failing the whole view. */
+export function parseFindingsResponse(value: unknown): Finding[] {
+    if (!isRecord(value) || !Array.isArray(value.findings)) {
+        return [];
+    }
+    const out: Finding[] = [];
+    for (const item of value.findings as unknown[]) {
+        if (!isRecord(item) || typeof item.uri !== 'string' || !isRange(item.range)) {
+            continue;
+        }
+        out.push({
+            uri: item.uri,
+            range: item.range,
+            checkId: str(item.checkId),
+            checkName: str(item.checkName),
+            severity: str(item.severity),
+            priority: typeof item.priority === 'number' ? item.priority : 0,
+            resource: str(item.resource),
+            message: str(item.message),
+            guideline: str(item.guideline),
+        });
+    }
+    return out;
+}
+
+function str(value: unknown): string {
+    return typeof value === 'string' ? value : '';
+}
+
+function isPosition(value: unknown): value is Position {
+    return isRecord(value) && typeof value.line === 'number' && typeof value.character === 'number';
+}
+
+function isRange(value: unknown): value is Range {
+    return isRecord(value) && isPosition(value.start) && isPosition(value.end);
+}
+
+/** Arguments of the `tfguard.suppress` code action command. */
+export interface SuppressArgs {
+    uri: string;
+    checkId: string;
+    line: number;
+    resource: string;
+}
+
+export function isSuppressArgs(value: unknown): value is SuppressArgs {
+    return isRecord(value) && typeof value.uri === 'string' && typeof value.checkId === 'string'
+        && typeof value.line === 'number' && typeof value.resource === 'string';
+}

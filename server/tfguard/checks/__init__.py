@@ -1,0 +1,1 @@
+"""Running checks: Checkov's registries and graph (the only package that imports Checkov)."""

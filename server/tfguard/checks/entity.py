@@ -1,0 +1,272 @@
+"""Tier 1: Checkov's entity check registries on one block, in milliseconds.
+
+The conf handed to the checks is the block as Checkov's ``hcl2`` parses it, with the
+module's variables (defaults) and literal locals substituted where an expression is just a
+reference to them, and Checkov's ``__address__`` added. Checkov's graph renders more
+(functions, data sources); tier 2 is the authoritative result and replaces tier 1's for a
+module as soon as it has run.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cachetools import LRUCache
+
+from tfguard.checks.checkov_env import checkov_modules, run_lock
+from tfguard.checks.skips import Skip
+
+log = logging.getLogger(__name__)
+
+ENTITY_BLOCK_TYPES = ("resource", "data", "provider", "module")
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """A check result independent of where the block sits in the file (cacheable)."""
+
+    check_id: str
+    check_name: str
+    result: str  # FAILED | PASSED | SKIPPED
+    evaluated_keys: tuple[str, ...]
+    suppress_comment: str | None
+    details: tuple[str, ...] = ()
+    error: str | None = None  # set when the check raised: reported, never hides other checks
+
+
+@dataclass(frozen=True)
+class CheckSelection:
+    """Which checks run: Checkov's ``--check`` / ``--skip-check`` semantics."""
+
+    checks: tuple[str, ...] = ()
+    skip_checks: tuple[str, ...] = ()
+
+    @property
+    def digest(self) -> str:
+        return f"{','.join(self.checks)}|{','.join(self.skip_checks)}"
+
+
+@dataclass(frozen=True)
+class ModuleContext:
+    """What a block of a module can refer to: variable defaults and locals (parsed confs)."""
+
+    variables: dict[str, Any] = field(default_factory=dict)
+    locals: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        payload = json.dumps([self.variables, self.locals], sort_keys=True, default=str)
+        return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
+
+
+_REF = re.compile(r"\$\{(var|local)\.([A-Za-z_][A-Za-z0-9_\-]*)\}")
+
+
+def _lookup(ctx: ModuleContext, kind: str, name: str) -> tuple[bool, Any]:
+    table = ctx.variables if kind == "var" else ctx.locals
+    if name in table:
+        return True, table[name]
+    return False, None
+
+
+def _render_value(value: Any, ctx: ModuleContext, depth: int = 0) -> Any:
+    if depth > 8:
+        return value
+    if isinstance(value, str) and "${" in value:
+        m = _REF.fullmatch(value)
+        if m:
+            found, v = _lookup(ctx, m.group(1), m.group(2))
+            return _render_value(v, ctx, depth + 1) if found else value
+
+        def sub(mm: re.Match[str]) -> str:
+            found, v = _lookup(ctx, mm.group(1), mm.group(2))
+            if found and isinstance(v, (str, int, float, bool)):
+                return str(v).lower() if isinstance(v, bool) else str(v)
+            return mm.group(0)
+
+        return _REF.sub(sub, value)
+    if isinstance(value, list):
+        return [_render_value(v, ctx, depth) for v in value]
+    if isinstance(value, dict):
+        return {k: _render_value(v, ctx, depth) for k, v in value.items()}
+    return value
+
+
+def render_conf(conf: dict[str, Any], ctx: ModuleContext) -> dict[str, Any]:
+    """Substitute variable defaults and literal locals in a block conf."""
+    if not ctx.variables and not ctx.locals:
+        return conf
+    return {k: (v if k.startswith("__") else _render_value(v, ctx)) for k, v in conf.items()}
+
+
+def module_context_from_confs(confs: list[dict[str, list[Any]]]) -> ModuleContext:
+    """Collect variable defaults and locals from the merged confs of a module's files."""
+    variables: dict[str, Any] = {}
+    locals_: dict[str, Any] = {}
+    for conf in confs:
+        for var in conf.get("variable", []) or []:
+            if not isinstance(var, dict):
+                continue
+            for name, body in var.items():
+                if isinstance(body, dict) and "default" in body:
+                    default = body["default"]
+                    variables[name] = default[0] if isinstance(default, list) and default else default
+        for loc in conf.get("locals", []) or []:
+            if not isinstance(loc, dict):
+                continue
+            for name, value in loc.items():
+                if name.startswith("__"):
+                    continue
+                locals_[name] = value[0] if isinstance(value, list) and len(value) == 1 else value
+    return ModuleContext(variables=variables, locals=locals_)
+
+
+def entity_of(block_type: str, conf: dict[str, list[Any]]) -> tuple[dict[str, Any], str] | None:
+    """The entity dict Checkov's registries take for a parsed block, and its address."""
+    items = conf.get(block_type)
+    if not items or not isinstance(items, list) or not isinstance(items[0], dict):
+        return None
+    entity = items[0]
+    try:
+        if block_type in ("resource", "data"):
+            rtype, objs = next(iter(entity.items()))
+            name, body = next(iter(objs.items()))
+            address = f"{rtype}.{name}" if block_type == "resource" else f"data.{rtype}.{name}"
+            return {rtype: {name: body}}, address
+        name, body = next(iter(entity.items()))
+        address = f"module.{name}" if block_type == "module" else name
+        return {name: body}, address
+    except (StopIteration, AttributeError):
+        return None
+
+
+_results_cache: LRUCache[tuple[str, str, str, str], tuple[RawResult, ...]] = LRUCache(maxsize=50_000)
+
+
+def _digest(obj: Any) -> str:
+    payload = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def run_entity_checks(
+    block_type: str,
+    entity: dict[str, Any],
+    address: str,
+    ctx: ModuleContext,
+    skips: list[Skip],
+    selection: CheckSelection,
+    scanned_file: str = "/main.tf",
+) -> tuple[RawResult, ...]:
+    """Run Checkov's registry for ``block_type`` on one entity. Cached by content and context."""
+    if block_type not in ENTITY_BLOCK_TYPES:
+        return ()
+    skip_key = ";".join(f"{s.check_id}:{s.reason}" for s in skips)
+    key = (block_type, _digest(entity), ctx.digest + skip_key, selection.digest)
+    hit = _results_cache.get(key)
+    if hit is not None:
+        return hit
+    results = _run_uncached(block_type, entity, address, ctx, skips, selection, scanned_file)
+    _results_cache[key] = results
+    return results
+
+
+def _run_uncached(
+    block_type: str,
+    entity: dict[str, Any],
+    address: str,
+    ctx: ModuleContext,
+    skips: list[Skip],
+    selection: CheckSelection,
+    scanned_file: str,
+) -> tuple[RawResult, ...]:
+    ck = checkov_modules()
+    registry = ck.registries[block_type]
+    entity = copy.deepcopy(entity)
+    (name_key,) = list(entity.keys())[:1]
+    if block_type in ("resource", "data"):
+        (inner,) = list(entity[name_key].keys())[:1]
+        body = entity[name_key][inner]
+        body = render_conf(body, ctx)
+        body["__address__"] = address
+        entity = {name_key: {inner: body}}
+    else:
+        body = render_conf(entity[name_key], ctx)
+        body["__address__"] = address
+        entity = {name_key: body}
+    runner_filter = _runner_filter(selection)
+    skipped = [{"id": s.check_id, "suppress_comment": s.reason} for s in skips]
+    out: list[RawResult] = []
+    with run_lock:
+        registry.graph = None
+        try:
+            results = registry.scan(scanned_file, entity, skipped, runner_filter)
+        except Exception as e:  # a check that raises must not hide the others: run them one by one
+            log.warning("checkov registry scan failed on %s: %s; running checks one by one", address, e)
+            return tuple(_run_one_by_one(registry, entity, address, skipped, runner_filter, scanned_file))
+    for check, res in results.items():
+        raw = _to_raw(check, res)
+        if raw is not None:
+            out.append(raw)
+    return tuple(out)
+
+
+def _to_raw(check: Any, res: dict[str, Any]) -> RawResult | None:
+    result = res.get("result")
+    value = getattr(result, "value", str(result))
+    if value not in ("FAILED", "PASSED", "SKIPPED"):
+        return None  # UNKNOWN results: the Runner drops them too
+    keys = res.get("evaluated_keys") or []
+    return RawResult(
+        check_id=check.id,
+        check_name=check.name,
+        result=value,
+        evaluated_keys=tuple(str(k) for k in keys),
+        suppress_comment=res.get("suppress_comment") if value == "SKIPPED" else None,
+        details=tuple(getattr(check, "details", []) or []),
+    )
+
+
+def _run_one_by_one(
+    registry: Any, entity: dict[str, Any], address: str, skipped: list[dict[str, str]], runner_filter: Any,
+    scanned_file: str,
+) -> list[RawResult]:
+    out: list[RawResult] = []
+    entity_type, entity_name, conf = registry.extract_entity_details(entity)
+    for check in registry.get_checks(entity_type):
+        if not runner_filter.should_run_check(check, report_type=registry.report_type,
+                                              file_origin_paths=[scanned_file]):
+            continue
+        skip_info = next((s for s in skipped if s["id"] == check.id), {})
+        try:
+            res = registry.run_check(check, conf, entity_name, entity_type, scanned_file, skip_info)
+        except Exception as e:
+            log.exception("check %s raised on %s", check.id, address)
+            out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=f"{type(e).__name__}: {e}"))
+            continue
+        raw = _to_raw(check, res)
+        if raw is not None:
+            out.append(raw)
+    return out
+
+
+_filters: dict[str, Any] = {}
+
+
+def _runner_filter(selection: CheckSelection) -> Any:
+    rf = _filters.get(selection.digest)
+    if rf is None:
+        ck = checkov_modules()
+        rf = ck.RunnerFilter(
+            framework=["terraform"],
+            checks=list(selection.checks) or None,
+            skip_checks=list(selection.skip_checks) or None,
+            download_external_modules=False,
+        )
+        _filters[selection.digest] = rf
+    return rf

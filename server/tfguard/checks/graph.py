@@ -1,0 +1,209 @@
+"""Tier 2: Checkov's full Terraform runner (graph, variable evaluation, graph/YAML checks).
+
+This is the authoritative result: the same code path as ``checkov -d``. Checkov reads files
+from disk, so unsaved text is written to a private scratch mirror of the workspace (never
+into the user's tree) and paths are mapped back. The mirror is kept between runs and only
+files whose content changed are rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from tfguard.checks.checkov_env import checkov_modules, run_lock
+from tfguard.checks.entity import CheckSelection
+
+log = logging.getLogger(__name__)
+
+TF_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
+
+
+@dataclass(frozen=True)
+class GraphRecord:
+    check_id: str
+    check_name: str
+    result: str  # FAILED | PASSED | SKIPPED
+    file: str  # absolute, real path
+    resource: str
+    line_range: tuple[int, int]
+    evaluated_keys: tuple[str, ...]
+    suppress_comment: str | None
+    is_graph_check: bool
+    details: tuple[str, ...] = ()
+    caller_file: str | None = None
+    caller_line_range: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class GraphRun:
+    records: tuple[GraphRecord, ...]
+    parsing_errors: tuple[str, ...]  # real paths of files Checkov could not parse
+
+
+_policy_lock = threading.Lock()
+_builtin_graph_checks: list[Any] | None = None
+_loaded_policy_dirs: tuple[str, ...] = ()
+
+
+def use_policy_dirs(dirs: tuple[str, ...]) -> list[str]:
+    """Make the graph registry hold the built-in checks plus the YAML policies of ``dirs``.
+
+    Only YAML/JSON policies are loaded: they are data. Python checks are code and are never
+    loaded from here (see ``load_python_checks``). Returns problems found, one line each.
+    """
+    global _builtin_graph_checks, _loaded_policy_dirs
+    ck = checkov_modules()
+    reg = ck.graph_registry
+    problems: list[str] = []
+    with _policy_lock, run_lock:
+        reg.load_checks()
+        if _builtin_graph_checks is None:
+            _builtin_graph_checks = list(reg.checks)
+        if dirs == _loaded_policy_dirs:
+            return problems
+        reg.checks = list(_builtin_graph_checks)
+        for d in dirs:
+            if not os.path.isdir(d):
+                problems.append(f"policy directory not found: {d}")
+                continue
+            try:
+                reg.load_external_checks(d)
+            except Exception as e:  # a bad policy file must not stop the others
+                problems.append(f"could not load policies from {d}: {e}")
+        _loaded_policy_dirs = dirs
+    return problems
+
+
+def graph_check_ids() -> frozenset[str]:
+    ck = checkov_modules()
+    ck.graph_registry.load_checks()
+    return frozenset(c.id for c in ck.graph_registry.checks)
+
+
+def load_python_checks(directory: str) -> None:
+    """Load Python custom checks (code!). Call only after an explicit opt-in outside the workspace."""
+    ck = checkov_modules()
+    with run_lock:
+        for reg in ck.registries.values():
+            reg.load_external_checks(directory)
+
+
+def run_checkov(
+    root: str,
+    selection: CheckSelection = CheckSelection(),
+    recursive: bool = True,
+    path_map: tuple[str, str] | None = None,
+) -> GraphRun:
+    """Run Checkov's Terraform runner on ``root`` as ``checkov -d root`` would.
+
+    ``recursive=False`` scans only ``root`` itself (and the local modules it calls).
+    ``path_map=(mirror_prefix, real_prefix)`` maps scratch paths back to the user's tree.
+    """
+    ck = checkov_modules()
+    graph_ids = graph_check_ids()
+    runner_filter = ck.RunnerFilter(
+        framework=["terraform"],
+        checks=list(selection.checks) or None,
+        skip_checks=list(selection.skip_checks) or None,
+        download_external_modules=False,
+    )
+    with run_lock:
+        runner = ck.Runner()  # a new Runner each run: a reused one silently reuses its old parse
+        if not recursive:
+            parser = runner.parser
+            orig = parser._parse_directory
+
+            def _no_subdirs(*args: Any, **kwargs: Any) -> Any:
+                kwargs["include_sub_dirs"] = False
+                return orig(*args, **kwargs)
+
+            parser._parse_directory = _no_subdirs
+        report = runner.run(root_folder=root, runner_filter=runner_filter)
+    if isinstance(report, list):
+        report = report[0]
+
+    def real(p: str | None) -> str | None:
+        if p is None:
+            return None
+        p = os.path.normpath(p)
+        if path_map and (p == path_map[0] or p.startswith(path_map[0] + os.sep)):
+            return path_map[1] + p[len(path_map[0]):]
+        return p
+
+    records: list[GraphRecord] = []
+    for status, recs in (("FAILED", report.failed_checks), ("PASSED", report.passed_checks),
+                         ("SKIPPED", report.skipped_checks)):
+        for r in recs:
+            abs_path = r.file_abs_path or os.path.join(root, r.file_path.lstrip("/"))
+            caller = None
+            if r.caller_file_path:
+                caller = real(os.path.normpath(os.path.join(root, r.caller_file_path.lstrip("/"))))
+            cres = r.check_result or {}
+            records.append(
+                GraphRecord(
+                    check_id=r.check_id,
+                    check_name=r.check_name,
+                    result=status,
+                    file=real(abs_path) or abs_path,
+                    resource=r.resource,
+                    line_range=(int(r.file_line_range[0]), int(r.file_line_range[1])),
+                    evaluated_keys=tuple(str(k) for k in (cres.get("evaluated_keys") or [])),
+                    suppress_comment=cres.get("suppress_comment") if status == "SKIPPED" else None,
+                    is_graph_check=r.check_id in graph_ids,
+                    details=tuple(r.details or []),
+                    caller_file=caller,
+                    caller_line_range=tuple(r.caller_file_line_range) if r.caller_file_line_range else None,  # type: ignore[arg-type]
+                )
+            )
+    errors = tuple(real(p) or p for p in report.parsing_errors)
+    return GraphRun(records=tuple(records), parsing_errors=errors)
+
+
+class Mirror:
+    """A private scratch copy of a workspace's Terraform files, with unsaved text applied."""
+
+    def __init__(self, real_root: str) -> None:
+        self.real_root = os.path.realpath(real_root)
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix="tfguard-mirror-"))
+        self._digests: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def path_for(self, real_path: str) -> str:
+        rel = os.path.relpath(os.path.realpath(real_path), self.real_root)
+        return os.path.join(self.root, rel)
+
+    def sync(self, files: dict[str, str]) -> None:
+        """Make the mirror hold exactly ``files`` (real path -> text); rewrite only what changed."""
+        with self._lock:
+            wanted: dict[str, str] = {}
+            for real_path, text in files.items():
+                rel = os.path.relpath(os.path.realpath(real_path), self.real_root)
+                if rel.startswith(".."):
+                    continue
+                wanted[rel] = text
+            for rel in list(self._digests):
+                if rel not in wanted:
+                    try:
+                        os.remove(os.path.join(self.root, rel))
+                    except OSError:
+                        pass
+                    del self._digests[rel]
+            for rel, text in wanted.items():
+                d = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+                if self._digests.get(rel) == d:
+                    continue
+                dest = os.path.join(self.root, rel)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with open(dest, "w", encoding="utf-8", errors="surrogatepass", newline="") as f:
+                    f.write(text)
+                self._digests[rel] = d
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

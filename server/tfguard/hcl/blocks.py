@@ -1,0 +1,322 @@
+"""Split Terraform text into top-level blocks with exact ranges, without a full parse.
+
+Each top-level block gets its span, the span of its header, and the spans of every
+attribute and nested block inside it (by path, e.g. ``("versioning", "enabled")``).
+A block whose closing brace is missing ends just before the next line that starts, at
+column 0, with a top-level block header (``resource "a" "b" {``): so one broken block
+never swallows the rest of the file.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from tfguard.hcl.lexer import Tok, Token, tokenize
+from tfguard.model import Position, Span
+
+TOP_LEVEL_KINDS = frozenset(
+    {
+        "resource",
+        "data",
+        "module",
+        "provider",
+        "variable",
+        "output",
+        "locals",
+        "terraform",
+        "moved",
+        "import",
+        "removed",
+        "check",
+    }
+)
+_HEADER_LINE = re.compile(
+    r'(?:resource|data|module|provider|variable|output|locals|terraform|moved|import|removed|check)'
+    r'(?:[ \t]+(?:"[^"\n]*"|[A-Za-z_][A-Za-z0-9_\-]*))*[ \t]*\{'
+)
+
+
+class LineIndex:
+    """Offsets <-> (line, column) for one text; columns in code points."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        for i, c in enumerate(text):
+            if c == "\n":
+                self.starts.append(i + 1)
+
+    def position(self, offset: int) -> Position:
+        line = bisect_right(self.starts, offset) - 1
+        return Position(line, offset - self.starts[line])
+
+    def offset(self, pos: Position) -> int:
+        if pos.line >= len(self.starts):
+            return len(self.text)
+        start = self.starts[pos.line]
+        end = self.starts[pos.line + 1] - 1 if pos.line + 1 < len(self.starts) else len(self.text)
+        return min(start + pos.character, end)
+
+    def span(self, start: int, end: int) -> Span:
+        return Span(self.position(start), self.position(end))
+
+    def line_text(self, line: int) -> str:
+        if line >= len(self.starts):
+            return ""
+        start = self.starts[line]
+        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)
+        return self.text[start:end].rstrip("\r")
+
+    @property
+    def line_count(self) -> int:
+        return len(self.starts)
+
+
+@dataclass(frozen=True)
+class Item:
+    """An attribute (``name = value``) or nested block header inside a block."""
+
+    path: tuple[str, ...]
+    span: Span  # attribute: name to end of value; nested block: header to closing brace
+    name_span: Span
+    is_block: bool
+    start: int = 0  # offsets
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Block:
+    """A top-level item of a file: a block, a top-level attribute (``.tfvars``), or junk."""
+
+    kind: str  # resource | data | ... ; "attribute" for `x = 1`; "" for unrecognised text
+    labels: tuple[str, ...]
+    start: int  # offset of the first character
+    end: int  # offset after the last character
+    span: Span
+    header_span: Span  # the header line up to and including "{"
+    closed: bool
+    text: str
+    items: tuple[Item, ...] = field(default=(), repr=False)
+
+    @property
+    def start_line(self) -> int:
+        """1-based first line, as Checkov counts."""
+        return self.span.start.line + 1
+
+    @property
+    def end_line(self) -> int:
+        return self.span.end.line + 1
+
+    @property
+    def address(self) -> str:
+        """Checkov's resource address for the block (``aws_s3_bucket.b``, ``module.m``, ``aws``)."""
+        if self.kind == "resource" and len(self.labels) >= 2:
+            return f"{self.labels[0]}.{self.labels[1]}"
+        if self.kind == "data" and len(self.labels) >= 2:
+            return f"data.{self.labels[0]}.{self.labels[1]}"
+        if self.kind == "module" and self.labels:
+            return f"module.{self.labels[0]}"
+        if self.kind == "provider" and self.labels:
+            return self.labels[0]
+        return ".".join((self.kind, *self.labels)) if self.labels else self.kind
+
+    def item(self, path: tuple[str, ...]) -> Item | None:
+        for it in self.items:
+            if it.path == path:
+                return it
+        return None
+
+    def find_item(self, path: tuple[str, ...]) -> Item | None:
+        """The item at ``path``, else the item of its longest existing prefix."""
+        for n in range(len(path), 0, -1):
+            it = self.item(path[:n])
+            if it is not None:
+                return it
+        return None
+
+
+@dataclass(frozen=True)
+class SplitFile:
+    text: str
+    lines: LineIndex
+    blocks: tuple[Block, ...]
+
+
+def _unquote(s: str) -> str:
+    if len(s) >= 2 and s[0] == '"' and s[-1] == '"':
+        return s[1:-1]
+    return s.strip('"')
+
+
+def split_blocks(text: str) -> SplitFile:
+    """Split ``text`` into top-level blocks. Never raises."""
+    lines = LineIndex(text)
+    toks = [t for t in tokenize(text) if t.kind is not Tok.COMMENT]
+    blocks: list[Block] = []
+    i, n = 0, len(toks)
+    while i < n:
+        t = toks[i]
+        if t.kind is Tok.NEWLINE:
+            i += 1
+            continue
+        if t.kind is Tok.IDENT:
+            j = i + 1
+            labels: list[str] = []
+            while j < n and toks[j].kind in (Tok.IDENT, Tok.STRING):
+                labels.append(_unquote(toks[j].text(text)))
+                j += 1
+            if j < n and toks[j].kind is Tok.EQUAL and not labels:
+                end_i = _expression_end(toks, j + 1)
+                end = toks[end_i - 1].end if end_i > j + 1 else toks[j].end
+                blocks.append(_make_block(text, lines, "attribute", (t.text(text),), t.start, end, t.start,
+                                          toks[j].end, True, ()))
+                i = end_i
+                continue
+            if j < n and toks[j].kind is Tok.LBRACE:
+                close_i, closed = _match_block(text, lines, toks, j)
+                end = toks[close_i].end if closed else _trim_end(text, toks[close_i - 1].end)
+                items = _scan_body(text, lines, toks, j + 1, close_i, ())
+                blocks.append(_make_block(text, lines, t.text(text), tuple(labels), t.start, end, t.start,
+                                          toks[j].end, closed, items))
+                i = close_i + 1 if closed else close_i
+                continue
+        # unrecognised text at top level: one junk item to the end of the line
+        j = i
+        while j < n and toks[j].kind is not Tok.NEWLINE:
+            j += 1
+        end = toks[j - 1].end if j > i else t.end
+        blocks.append(_make_block(text, lines, "", (), t.start, end, t.start, end, False, ()))
+        i = max(j, i + 1)
+    return SplitFile(text=text, lines=lines, blocks=tuple(blocks))
+
+
+def _trim_end(text: str, end: int) -> int:
+    while end > 0 and text[end - 1] in " \t\r\n":
+        end -= 1
+    return end
+
+
+def _make_block(
+    text: str,
+    lines: LineIndex,
+    kind: str,
+    labels: tuple[str, ...],
+    start: int,
+    end: int,
+    header_start: int,
+    header_end: int,
+    closed: bool,
+    items: tuple[Item, ...],
+) -> Block:
+    return Block(
+        kind=kind,
+        labels=labels,
+        start=start,
+        end=end,
+        span=lines.span(start, end),
+        header_span=lines.span(header_start, header_end),
+        closed=closed,
+        text=text[start:end],
+        items=items,
+    )
+
+
+def _is_header_line_start(text: str, lines: LineIndex, tok: Token) -> bool:
+    """True when ``tok`` starts a line at column 0 and the line reads like a top-level header."""
+    if tok.start != 0 and text[tok.start - 1] != "\n":
+        return False
+    return _HEADER_LINE.match(text, tok.start) is not None
+
+
+def _match_block(text: str, lines: LineIndex, toks: list[Token], open_i: int) -> tuple[int, bool]:
+    """Index of the closing brace of the block opened at ``open_i`` and whether it was found.
+
+    When not found, the index returned is of the first token of the next top-level header
+    (or ``len(toks)``), so the block ends before it.
+    """
+    depth = 0
+    n = len(toks)
+    k = open_i
+    while k < n:
+        tk = toks[k]
+        if tk.kind is Tok.LBRACE:
+            depth += 1
+        elif tk.kind is Tok.RBRACE:
+            depth -= 1
+            if depth == 0:
+                return k, True
+        elif tk.kind is Tok.IDENT and k > open_i and _is_header_line_start(text, lines, tk):
+            return k, False
+        k += 1
+    return n, False
+
+
+def _expression_end(toks: list[Token], k: int, stop: int | None = None) -> int:
+    """Index after the last token of an expression starting at ``k`` (ends at a newline at depth 0)."""
+    n = len(toks) if stop is None else stop
+    depth = 0
+    last = k
+    while k < n:
+        tk = toks[k]
+        if tk.kind in (Tok.LBRACE, Tok.LBRACK, Tok.LPAREN):
+            depth += 1
+        elif tk.kind in (Tok.RBRACE, Tok.RBRACK, Tok.RPAREN):
+            if depth == 0:
+                return last
+            depth -= 1
+        elif tk.kind is Tok.NEWLINE and depth == 0:
+            return last
+        if tk.kind is not Tok.NEWLINE:
+            last = k + 1
+        k += 1
+    return last
+
+
+def _scan_body(
+    text: str, lines: LineIndex, toks: list[Token], k: int, stop: int, path: tuple[str, ...]
+) -> tuple[Item, ...]:
+    """Attributes and nested blocks between tokens ``k`` and ``stop`` (exclusive)."""
+    items: list[Item] = []
+    while k < stop:
+        tk = toks[k]
+        if tk.kind is Tok.IDENT or (tk.kind is Tok.STRING and k + 1 < stop and toks[k + 1].kind is Tok.EQUAL):
+            name = _unquote(tk.text(text))
+            j = k + 1
+            while j < stop and toks[j].kind in (Tok.IDENT, Tok.STRING):
+                j += 1
+            if j < stop and toks[j].kind is Tok.EQUAL and j == k + 1:
+                end_i = _expression_end(toks, j + 1, stop)
+                end = toks[end_i - 1].end if end_i > j + 1 else toks[j].end
+                sub = path + (name,)
+                items.append(Item(sub, lines.span(tk.start, end), lines.span(tk.start, tk.end), False,
+                                  tk.start, end))
+                # object-valued attributes (tags = { a = "b" }): index their keys too
+                if j + 1 < end_i and toks[j + 1].kind is Tok.LBRACE:
+                    items.extend(_scan_body(text, lines, toks, j + 2, end_i - 1, sub))
+                k = end_i
+                continue
+            if j < stop and toks[j].kind is Tok.LBRACE:
+                close_k = _match_nested(toks, j, stop)
+                end = toks[close_k].end if close_k < stop else toks[stop - 1].end
+                sub = path + (name,)
+                items.append(Item(sub, lines.span(tk.start, end), lines.span(tk.start, tk.end), True,
+                                  tk.start, end))
+                items.extend(_scan_body(text, lines, toks, j + 1, close_k, sub))
+                k = close_k + 1
+                continue
+        k += 1
+    return tuple(items)
+
+
+def _match_nested(toks: list[Token], open_k: int, stop: int) -> int:
+    depth = 0
+    for k in range(open_k, stop):
+        if toks[k].kind is Tok.LBRACE:
+            depth += 1
+        elif toks[k].kind is Tok.RBRACE:
+            depth -= 1
+            if depth == 0:
+                return k
+    return stop

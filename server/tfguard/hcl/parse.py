@@ -1,0 +1,164 @@
+"""Parse blocks with Checkov's own ``hcl2`` (the bc-python-hcl2 fork), one block at a time.
+
+The conf of a block has exactly the shape Checkov's parser gives for the whole file
+(values wrapped in lists, ``__start_line__``/``__end_line__`` 1-based and absolute), so
+Checkov's checks see what they would see in ``checkov -d``. Parse results are cached by
+block text and re-based when the block only moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import hcl2
+from cachetools import LRUCache
+
+from tfguard.hcl.blocks import Block, SplitFile
+from tfguard.model import Position, Problem, Severity, Span
+
+log = logging.getLogger(__name__)
+
+_LINE_KEYS = ("__start_line__", "__end_line__")
+
+
+@dataclass(frozen=True)
+class ParsedBlock:
+    block: Block
+    conf: dict[str, list[Any]] | None  # {"resource": [{type: {name: {...}}}]}; None when broken
+    problem: Problem | None
+
+
+_cache: LRUCache[str, tuple[dict[str, Any] | None, tuple[int, int, str] | None]] = LRUCache(maxsize=20_000)
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _shift_lines(obj: Any, delta: int) -> Any:
+    if delta == 0:
+        return obj
+    if isinstance(obj, dict):
+        return {k: (v + delta if k in _LINE_KEYS and isinstance(v, int) else _shift_lines(v, delta))
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_shift_lines(v, delta) for v in obj]
+    return obj
+
+
+def _parse_text(text: str) -> tuple[dict[str, Any] | None, tuple[int, int, str] | None]:
+    """Parse ``text`` (lines as in the block, first line = line 1); return conf or error."""
+    key = _digest(text)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    try:
+        conf: dict[str, Any] | None = hcl2.loads(text + "\n")
+        res: tuple[dict[str, Any] | None, tuple[int, int, str] | None] = (conf, None)
+    except Exception as e:  # lark raises many types; any failure is a syntax error here
+        res = (None, _error_location(e, text))
+    _cache[key] = res
+    return res
+
+
+def _error_location(e: Exception, text: str) -> tuple[int, int, str]:
+    line = getattr(e, "line", None)
+    col = getattr(e, "column", None)
+    if not isinstance(line, int) or line < 1:
+        line = text.count("\n") + 1
+        col = len(text.rsplit("\n", 1)[-1]) + 1
+    if not isinstance(col, int) or col < 1:
+        col = 1
+    return line, col, describe_syntax_error(e)
+
+
+_TOKEN_NAMES = {
+    "_NEW_LINE_OR_COMMENT": "end of line",
+    "RBRACE": '"}"',
+    "LBRACE": '"{"',
+    "EQUAL": '"="',
+    "STRING_LIT": "a string",
+    "$END": "end of file",
+}
+
+
+def describe_syntax_error(e: Exception) -> str:
+    """A one-line, human message for a lark/hcl2 error."""
+    token = getattr(e, "token", None)
+    if token is not None:
+        ttype = getattr(token, "type", "")
+        shown = _TOKEN_NAMES.get(ttype) or repr(str(token))[:40]
+        return f"Syntax error: unexpected {shown}"
+    char = getattr(e, "char", None)
+    if char is not None:
+        return f"Syntax error: unexpected character {char!r}"
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    msg = re.sub(r"\s+", " ", msg)
+    return f"Syntax error: {msg[:160]}"
+
+
+def parse_block(block: Block, file: str) -> ParsedBlock:
+    """Parse one top-level block; a broken block yields a located syntax problem."""
+    if block.kind == "":
+        return ParsedBlock(block, None, Problem(file, block.span, _junk_message(block), "syntax"))
+    if not block.closed and block.kind != "attribute":
+        end = block.span.end
+        return ParsedBlock(
+            block,
+            None,
+            Problem(file, Span(end, end), f'Syntax error: "{block.kind}" block is not closed (missing "}}")',
+                    "syntax"),
+        )
+    # Parse at line offset 0 with the block's own columns; shift lines afterwards (cacheable).
+    first_col = block.span.start.character
+    text = " " * first_col + block.text
+    conf, err = _parse_text(text)
+    base = block.span.start.line
+    if err is not None:
+        line, col, msg = err
+        pos = Position(base + line - 1, col - 1)
+        return ParsedBlock(block, None, Problem(file, Span(pos, Position(pos.line, pos.character + 1)), msg,
+                                                "syntax"))
+    return ParsedBlock(block, _shift_lines(conf, base) if conf else {}, None)
+
+
+def _junk_message(block: Block) -> str:
+    snippet = block.text.strip().splitlines()[0][:40] if block.text.strip() else ""
+    return f"Syntax error: unexpected text {snippet!r} outside any block"
+
+
+def parse_split(split: SplitFile, file: str) -> list[ParsedBlock]:
+    """Parse every block of a split file."""
+    return [parse_block(b, file) for b in split.blocks]
+
+
+def merge_confs(parsed: list[ParsedBlock]) -> dict[str, list[Any]]:
+    """Merge per-block confs into the shape ``hcl2.load`` gives for the whole file."""
+    out: dict[str, list[Any]] = {}
+    for p in parsed:
+        if not p.conf:
+            continue
+        for k, v in p.conf.items():
+            if isinstance(v, list):
+                out.setdefault(k, []).extend(v)
+            else:  # top-level attributes (.tfvars): last wins, as in hcl2
+                out[k] = v  # type: ignore[assignment]
+    return out
+
+
+def load_json_text(text: str, file: str) -> tuple[dict[str, Any] | None, Problem | None]:
+    """Read a ``*.tf.json`` file as Checkov reads it (plain ``json.load``)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        pos = Position(max(0, e.lineno - 1), max(0, e.colno - 1))
+        return None, Problem(file, Span(pos, pos), f"JSON syntax error: {e.msg}", "syntax", Severity.HIGH)
+    if not isinstance(data, dict):
+        return None, Problem(file, Span(Position(0, 0), Position(0, 1)), "JSON Terraform file must hold an object",
+                             "syntax")
+    return data, None

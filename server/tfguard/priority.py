@@ -1,0 +1,375 @@
+"""Context-aware priority: the same check matters more in production and on exposed resources.
+
+:func:`assess` gives one finding its final severity, a sortable ``priority`` and the human-readable
+reasons (``context``) behind both:
+
+* **Base severity**: a configured override (exact check id, else the longest matching ``fnmatch``
+  pattern such as ``CKV_AWS_*``), else the offline table / fallback of :mod:`tfguard.severity` for
+  Checkov and graph findings, else the severity the finding already carries (custom policies).
+* **Environment**: the file path (relative to the workspace root when given) is matched against
+  :attr:`PriorityConfig.environments`, glob patterns where ``**`` spans directories, ``*`` stays
+  within one, matched case-insensitively; the first matching pattern wins. Its ``delta`` moves the
+  shown severity by that many levels (clamped to INFO..CRITICAL) and the priority by
+  ``delta * ENV_STEP`` (half a level: a production HIGH outranks its development twin and a plain
+  HIGH, but not a CRITICAL).
+* **Exposure**: when the resource's parsed configuration (Checkov's shape: values wrapped in lists)
+  shows it open to the internet, the priority gains ``EXPOSURE_BONUS``; the severity is unchanged.
+
+``priority = rank(severity before environment) * LEVEL_STEP + delta * ENV_STEP + exposure``.
+Apply :func:`assess` once per raw finding; :func:`rank` sorts by descending priority.
+
+Pure: no LSP, no Checkov import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Any
+
+from tfguard.model import Finding, Severity
+from tfguard.severity import decide_severity
+
+LEVEL_STEP = 100
+ENV_STEP = 50
+EXPOSURE_BONUS = 30
+
+#: (glob pattern, delta in severity levels, label)
+EnvironmentPattern = tuple[str, int, str]
+
+DEFAULT_ENVIRONMENTS: tuple[EnvironmentPattern, ...] = (
+    ("**/prod/**", 1, "production path"),
+    ("**/production/**", 1, "production path"),
+    ("**/prd/**", 1, "production path"),
+    ("**/sandbox/**", -1, "non-production path"),
+    ("**/dev/**", -1, "non-production path"),
+    ("**/test/**", -1, "non-production path"),
+    ("**/examples/**", -1, "non-production path"),
+)
+
+LSP_LEVELS = ("error", "warning", "information", "hint")
+DEFAULT_LSP_LEVELS: dict[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "information",
+    Severity.INFO: "hint",
+}
+
+_TABLE_SOURCES = {"checkov", "graph"}
+
+
+@dataclass(frozen=True)
+class PriorityConfig:
+    """How findings are prioritised; every field has a sensible default."""
+
+    environments: tuple[EnvironmentPattern, ...] = DEFAULT_ENVIRONMENTS
+    overrides: Mapping[str, Severity] = field(default_factory=dict)  # check id or fnmatch pattern
+    detect_exposure: bool = True
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> PriorityConfig:
+        """Build a config from plain data (e.g. parsed YAML), validating it.
+
+        Accepted keys: ``environments`` (list of ``{pattern, delta, label}`` mappings or
+        ``[pattern, delta, label]`` triples; replaces the defaults), ``overrides`` (mapping of check id
+        or pattern to a severity name) and ``detect_exposure`` (bool). Raises ValueError on bad input.
+        """
+        if not data:
+            return cls()
+        unknown = set(data) - {"environments", "overrides", "detect_exposure"}
+        if unknown:
+            raise ValueError(f"unknown priority settings: {', '.join(sorted(unknown))}")
+        environments = DEFAULT_ENVIRONMENTS
+        if data.get("environments") is not None:
+            environments = tuple(_parse_environment(item) for item in data["environments"])
+        overrides = {
+            str(key).strip().upper(): value if isinstance(value, Severity) else Severity.parse(str(value))
+            for key, value in (data.get("overrides") or {}).items()
+        }
+        return cls(
+            environments=environments,
+            overrides=overrides,
+            detect_exposure=bool(data.get("detect_exposure", True)),
+        )
+
+
+def _parse_environment(item: Any) -> EnvironmentPattern:
+    if isinstance(item, Mapping):
+        pattern, delta, label = item.get("pattern"), item.get("delta", 0), item.get("label")
+    elif isinstance(item, (list, tuple)) and len(item) in (2, 3):
+        pattern, delta = item[0], item[1]
+        label = item[2] if len(item) == 3 else None
+    else:
+        raise ValueError(f"bad environment pattern {item!r}: expected {{pattern, delta, label}}")
+    if not isinstance(pattern, str) or not pattern or isinstance(delta, bool) or not isinstance(delta, int):
+        raise ValueError(f"bad environment pattern {item!r}: pattern must be text, delta an integer")
+    return (pattern, delta, str(label) if label else ("production path" if delta > 0 else "environment"))
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a path glob: ``**/`` any leading directories, ``/**`` anything below, ``*`` one segment."""
+    pattern = pattern.replace("\\", "/")
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("(?:/.*)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out), re.IGNORECASE)
+
+
+def _relative_path(file: str, workspace_root: str | None) -> str:
+    path = file.replace("\\", "/")
+    if workspace_root:
+        root = workspace_root.replace("\\", "/").rstrip("/")
+        try:
+            return PurePosixPath(path).relative_to(PurePosixPath(root)).as_posix()
+        except ValueError:
+            pass
+    return path
+
+
+def match_environment(
+    file: str, environments: Iterable[EnvironmentPattern], workspace_root: str | None = None
+) -> EnvironmentPattern | None:
+    """Return the first environment pattern matching the file's path, or None."""
+    path = _relative_path(file, workspace_root)
+    bare = path.lstrip("/")
+    for env in environments:
+        regex = _glob_regex(env[0])
+        if regex.fullmatch(path) or regex.fullmatch(bare):
+            return env
+    return None
+
+
+def _pattern_display(pattern: str) -> str:
+    return pattern.removeprefix("**/") or pattern
+
+
+# --------------------------------------------------------------------------- exposure
+
+_OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
+_ANY_PREFIXES = {"*", "internet", "any", "0.0.0.0", "0.0.0.0/0", "::/0"}
+_PUBLIC_ACLS = {"public-read", "public-read-write"}
+_PUBLIC_FLAGS = ("associate_public_ip_address", "publicly_accessible", "map_public_ip_on_launch")
+_SKIP_KEYS = ("egress", "route", "destination")
+
+
+def _scalars(value: Any) -> list[Any]:
+    """Flatten Checkov's list-wrapped values to their scalars (nested dicts are skipped)."""
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _scalars(item)]
+    if isinstance(value, dict):
+        return []
+    return [value]
+
+
+def _is_true(value: Any) -> bool:
+    return any(s is True or (isinstance(s, str) and s.strip().lower() == "true") for s in _scalars(value))
+
+
+def _is_outbound(conf: Mapping[str, Any]) -> bool:
+    for key in ("type", "direction"):
+        for s in _scalars(conf.get(key)):
+            if isinstance(s, str) and s.strip().lower() in ("egress", "outbound"):
+                return True
+    return _is_true(conf.get("egress"))
+
+
+def _cidr_key(key: str) -> bool:
+    return "cidr" in key or "source_range" in key or "source_address_prefix" in key or key == "ip_range"
+
+
+def find_exposure(conf: Mapping[str, Any] | None) -> str | None:
+    """Return why a resource's parsed configuration is publicly exposed, or None.
+
+    Looks anywhere in the nested configuration for an inbound CIDR field holding ``0.0.0.0/0`` or
+    ``::/0`` (Azure ``source_address_prefix`` also ``*`` / ``Internet``), an ``acl`` of
+    ``public-read`` / ``public-read-write`` and ``associate_public_ip_address``,
+    ``publicly_accessible`` or ``map_public_ip_on_launch`` set to true. Egress rules, routes and
+    destination fields are ignored: open outbound traffic is not exposure.
+    """
+    if not conf:
+        return None
+    return _walk_exposure(conf, "ingress")
+
+
+def _walk_exposure(conf: Mapping[str, Any], where: str) -> str | None:
+    if _is_outbound(conf):
+        return None
+    for raw_key, value in conf.items():
+        key = str(raw_key).lower()
+        if any(skip in key for skip in _SKIP_KEYS):
+            continue
+        if _cidr_key(key):
+            allowed = _ANY_PREFIXES if "address_prefix" in key else _OPEN_CIDRS
+            for s in _scalars(value):
+                if isinstance(s, str) and s.strip().lower() in allowed:
+                    return f"{where} from {s.strip()}"
+        elif key == "acl":
+            for s in _scalars(value):
+                if isinstance(s, str) and s.strip().lower() in _PUBLIC_ACLS:
+                    return f"acl {s.strip()}"
+        elif key in _PUBLIC_FLAGS and _is_true(value):
+            return f"{key} = true"
+        for nested in _nested(value):
+            found = _walk_exposure(nested, key if key == "ingress" else where)
+            if found:
+                return found
+    return None
+
+
+def _nested(value: Any) -> list[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [m for item in value for m in _nested(item)]
+    return []
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def match_override(check_id: str, overrides: Mapping[str, Severity]) -> tuple[str, Severity] | None:
+    """Return the override for a check: its exact id, else the longest matching pattern."""
+    cid = check_id.strip().upper()
+    normalised = {key.strip().upper(): sev for key, sev in overrides.items()}
+    if cid in normalised:
+        return cid, normalised[cid]
+    matches = [(key, sev) for key, sev in normalised.items() if fnmatchcase(cid, key)]
+    if not matches:
+        return None
+    return max(matches, key=lambda item: len(item[0].replace("*", "").replace("?", "")))
+
+
+# --------------------------------------------------------------------------- assessment
+
+
+def resource_type_of(address: str) -> str | None:
+    """Resource type of an address: ``module.a.aws_s3_bucket.b[0]`` -> ``aws_s3_bucket``."""
+    parts = [p for p in re.sub(r"\[[^\]]*\]", "", address).split(".") if p]
+    while len(parts) >= 2 and parts[0] == "module":
+        parts = parts[2:]
+    if parts and parts[0] == "data":
+        parts = parts[1:]
+    return parts[0] if len(parts) >= 2 else None
+
+
+def assess(
+    finding: Finding,
+    conf: Mapping[str, Any] | None,
+    config: PriorityConfig,
+    workspace_root: str | None = None,
+) -> Finding:
+    """Return the finding with its final severity, priority and the reasons behind them.
+
+    ``conf`` is the resource's configuration as Checkov parses it (values wrapped in lists), or
+    None when unknown. ``workspace_root`` makes environment patterns match relative paths.
+    """
+    context: list[str] = []
+    override = match_override(finding.check_id, config.overrides)
+    if override is not None:
+        key, base = override
+        how = "check id" if key == finding.check_id.strip().upper() else f"pattern {key}"
+        context.append(f"severity {base.value} set by override ({how})")
+    elif finding.source in _TABLE_SOURCES:
+        decision = decide_severity(
+            finding.check_id, resource_type_of(finding.resource), None, finding.check_name or None
+        )
+        base = decision.severity
+        if decision.source == "fallback":
+            context.append(f"severity {base.value} by fallback rule: {decision.reason}")
+    else:
+        base = finding.severity
+
+    priority = base.rank * LEVEL_STEP
+    severity = base
+
+    env = match_environment(finding.file, config.environments, workspace_root)
+    if env is not None and env[1] != 0:
+        pattern, delta, label = env
+        severity = Severity.from_rank(base.rank + delta)
+        priority += delta * ENV_STEP
+        plural = "" if abs(delta) == 1 else "s"
+        context.append(f"{label} ({_pattern_display(pattern)}): {delta:+d} level{plural}")
+
+    if config.detect_exposure:
+        exposure = find_exposure(conf)
+        if exposure:
+            priority += EXPOSURE_BONUS
+            context.append(f"publicly exposed: {exposure}")
+
+    return dataclasses.replace(
+        finding,
+        severity=severity,
+        priority=priority,
+        context=finding.context + tuple(context),
+    )
+
+
+def rank(findings: Iterable[Finding]) -> list[Finding]:
+    """Sort findings most urgent first: by descending priority, then file, line and check id."""
+    return sorted(
+        findings,
+        key=lambda f: (-f.priority, f.file, f.line_range[0], f.span.start.line, f.check_id, f.resource),
+    )
+
+
+def lsp_level(sev: Severity, overrides: Mapping[Severity | str, str] | None = None) -> str:
+    """Map a severity to an LSP diagnostic level: error, warning, information or hint.
+
+    Defaults: CRITICAL/HIGH -> error, MEDIUM -> warning, LOW -> information, INFO -> hint.
+    ``overrides`` maps severities (or their names) to levels; an unknown level raises ValueError.
+    """
+    if overrides:
+        for key, level in overrides.items():
+            key_sev = key if isinstance(key, Severity) else Severity.parse(key)
+            if key_sev is sev:
+                normalised = level.strip().lower()
+                if normalised not in LSP_LEVELS:
+                    raise ValueError(f"unknown diagnostic level {level!r} (expected one of {LSP_LEVELS})")
+                return normalised
+    return DEFAULT_LSP_LEVELS[sev]
+
+
+__all__ = [
+    "DEFAULT_ENVIRONMENTS",
+    "DEFAULT_LSP_LEVELS",
+    "ENV_STEP",
+    "EXPOSURE_BONUS",
+    "LEVEL_STEP",
+    "EnvironmentPattern",
+    "PriorityConfig",
+    "assess",
+    "find_exposure",
+    "lsp_level",
+    "match_environment",
+    "match_override",
+    "rank",
+    "resource_type_of",
+]

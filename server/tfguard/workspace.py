@@ -1,0 +1,604 @@
+"""The engine: files (on disk or unsaved), module directories, incremental checks, caches.
+
+One engine serves the language server, the CLI and CI. Nothing here imports pygls or
+lsprotocol. Text is addressed by absolute path; unsaved text is an *overlay* that wins
+over the disk.
+
+- :meth:`Engine.analyze_file` is tier 1: split the file into blocks, parse only blocks
+  whose text changed (cached by content), run Checkov's entity checks only for blocks whose
+  content or module context changed (cached), and reuse tier 2's result for blocks that did
+  not change since tier 2 ran.
+- :meth:`Engine.analyze_module` is tier 2: Checkov's full runner on the module's current
+  text (unsaved included, through a scratch mirror), the authoritative result.
+- :meth:`Engine.scan` is ``tfguard scan``: Checkov's runner over directories on disk, as
+  ``checkov -d`` reports them, plus tfguard's own problems (unreadable files, syntax errors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from tfguard.checks.entity import (
+    CheckSelection,
+    ModuleContext,
+    RawResult,
+    entity_of,
+    module_context_from_confs,
+    run_entity_checks,
+)
+from tfguard.checks.graph import TF_SUFFIXES, GraphRecord, Mirror, run_checkov, use_policy_dirs
+from tfguard.checks.skips import block_skips
+from tfguard.config import (
+    CHECKOV_CONFIG_NAMES,
+    CheckovConfig,
+    ConfigError,
+    find_upwards,
+    load_checkov_config,
+)
+from tfguard.hcl.blocks import Block, SplitFile, split_blocks
+from tfguard.hcl.parse import ParsedBlock, load_json_text, merge_confs, parse_block
+from tfguard.model import Finding, Position, Problem, Result, ScanReport, Severity, Span
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
+SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".serverless"})
+
+# Hook for per-block rules (org rules, SecOps policies): (context) -> findings
+BlockRule = Callable[["BlockContext"], list[Finding]]
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    file: str
+    block: Block
+    conf: dict | None  # the block's parsed conf ({"resource": [...]}) or None when broken
+    module: ModuleContext
+    workspace_root: str | None
+
+
+@dataclass
+class FileState:
+    path: str
+    text: str
+    digest: str
+    split: SplitFile
+    parsed: list[ParsedBlock]
+    read_problem: Problem | None = None
+    is_json: bool = False
+    json_conf: dict | None = None
+
+
+@dataclass
+class FileAnalysis:
+    path: str
+    digest: str
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    tier: int = 1
+
+
+@dataclass
+class _GraphSnapshot:
+    """Tier 2's findings for one file, keyed by block, with the block text they were computed on."""
+
+    by_block: dict[tuple[str, ...], tuple[str, int, list[Finding]]]  # key -> (block text digest, start line, findings)
+    other: list[Finding]  # findings not tied to a block of this file's current split
+
+
+def is_terraform_file(path: str) -> bool:
+    return path.endswith((".tf", ".tf.json"))
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
+
+
+def block_key(block: Block) -> tuple[str, ...]:
+    return (block.kind, *block.labels)
+
+
+_INDEX = re.compile(r"^\[?\d+\]?$")
+
+
+def key_path(evaluated_key: str) -> tuple[str, ...]:
+    """``versioning/[0]/enabled`` -> ``("versioning", "enabled")``."""
+    return tuple(p for p in evaluated_key.split("/") if p and not _INDEX.match(p))
+
+
+def locate(block: Block | None, evaluated_keys: Iterable[str], fallback_line: int = 0) -> Span:
+    """Where to show a finding: the evaluated attribute when the block has it, else the header line."""
+    if block is None:
+        return Span(Position(fallback_line, 0), Position(fallback_line, 1))
+    best = None
+    for k in evaluated_keys:
+        path = key_path(k)
+        if not path:
+            continue
+        it = block.item(path)
+        if it is not None:
+            best = it
+            break
+        if best is None:
+            best = block.find_item(path)
+    if best is not None:
+        if best.is_block:  # a nested block: its header line only
+            return Span(best.name_span.start, Position(best.name_span.start.line, best.name_span.end.character))
+        if best.span.start.line != best.span.end.line:  # multi-line value: the first line
+            return best.name_span
+        return best.span
+    hs = block.header_span
+    return Span(hs.start, hs.end if hs.end.line == hs.start.line else Position(hs.start.line, hs.start.character + 1))
+
+
+class Engine:
+    """Incremental analysis state for one workspace (or one CLI run)."""
+
+    def __init__(
+        self,
+        root: str | None = None,
+        *,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        block_rules: list[BlockRule] | None = None,
+        finding_hook: Callable[[Finding, BlockContext | None], Finding] | None = None,
+    ) -> None:
+        self.root = os.path.abspath(root) if root else None
+        self.max_file_bytes = max_file_bytes
+        self.block_rules: list[BlockRule] = list(block_rules or [])
+        self.finding_hook = finding_hook
+        self._overlays: dict[str, str] = {}
+        self._files: dict[str, FileState] = {}
+        self._graph: dict[str, _GraphSnapshot] = {}
+        self._mirror: Mirror | None = None
+        self._lock = threading.RLock()
+        self.config_problems: list[Problem] = []
+
+    # ----------------------------------------------------------------- text
+    def set_overlay(self, path: str, text: str) -> None:
+        """Unsaved text of an open document; wins over the disk."""
+        with self._lock:
+            self._overlays[os.path.abspath(path)] = normalize_newlines(text)
+
+    def drop_overlay(self, path: str) -> None:
+        with self._lock:
+            self._overlays.pop(os.path.abspath(path), None)
+
+    def forget(self, path: str) -> None:
+        """Drop what is cached about a file (it changed or vanished on disk)."""
+        with self._lock:
+            p = os.path.abspath(path)
+            self._files.pop(p, None)
+            self._graph.pop(p, None)
+
+    def has_overlay(self, path: str) -> bool:
+        return os.path.abspath(path) in self._overlays
+
+    def overlays(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._overlays)
+
+    def read(self, path: str) -> tuple[str | None, Problem | None]:
+        """Current text of ``path``: the overlay, else the disk; or a problem saying why not."""
+        path = os.path.abspath(path)
+        with self._lock:
+            if path in self._overlays:
+                text = self._overlays[path]
+                if len(text) > self.max_file_bytes:
+                    return None, _too_large(path, len(text), self.max_file_bytes)
+                return text, None
+        return read_disk(path, self.max_file_bytes)
+
+    def state(self, path: str) -> FileState:
+        """Split and parse ``path`` (only blocks whose text changed are parsed again)."""
+        path = os.path.abspath(path)
+        text, problem = self.read(path)
+        if text is None:
+            assert problem is not None
+            st = FileState(path, "", _digest(""), split_blocks(""), [], read_problem=problem)
+            with self._lock:
+                self._files[path] = st
+            return st
+        digest = _digest(text)
+        with self._lock:
+            old = self._files.get(path)
+            if old is not None and old.digest == digest:
+                return old
+        if path.endswith(".json"):
+            conf, jproblem = load_json_text(text, path)
+            st = FileState(path, text, digest, split_blocks(""), [], read_problem=jproblem, is_json=True,
+                           json_conf=conf)
+        else:
+            split = split_blocks(text)
+            st = FileState(path, text, digest, split, [parse_block(b, path) for b in split.blocks])
+        with self._lock:
+            self._files[path] = st
+        return st
+
+    # ------------------------------------------------------------- modules
+    def module_files(self, module_dir: str) -> list[str]:
+        """Terraform files of a module directory: on disk plus unsaved ones, sorted."""
+        module_dir = os.path.abspath(module_dir)
+        files: set[str] = set()
+        try:
+            for entry in os.scandir(module_dir):
+                if entry.is_file() and is_terraform_file(entry.name):
+                    files.add(entry.path)
+        except OSError:
+            pass
+        with self._lock:
+            for p in self._overlays:
+                if os.path.dirname(p) == module_dir and is_terraform_file(p):
+                    files.add(p)
+        return sorted(files)
+
+    def module_context(self, module_dir: str) -> ModuleContext:
+        confs = []
+        for f in self.module_files(module_dir):
+            st = self.state(f)
+            if st.is_json:
+                if st.json_conf:
+                    confs.append(st.json_conf)
+            else:
+                confs.append(merge_confs(st.parsed))
+        return module_context_from_confs(confs)
+
+    def checkov_config(self, module_dir: str) -> CheckovConfig:
+        path = find_upwards(module_dir, CHECKOV_CONFIG_NAMES, self.root)
+        if path is None:
+            return CheckovConfig()
+        try:
+            return load_checkov_config(path)
+        except ConfigError as e:
+            self.config_problems.append(
+                Problem(e.path, Span(Position(e.line, e.column), Position(e.line, e.column + 1)), e.message,
+                        "config")
+            )
+            return CheckovConfig()
+
+    # --------------------------------------------------------------- tier 1
+    def analyze_file(self, path: str, with_rules: bool = True) -> FileAnalysis:
+        """Tier 1 for one file (reusing tier 2's results for blocks unchanged since it ran)."""
+        path = os.path.abspath(path)
+        st = self.state(path)
+        out = FileAnalysis(path=path, digest=st.digest)
+        if st.read_problem is not None:
+            out.problems.append(st.read_problem)
+            if st.is_json:
+                return out
+        if st.is_json:
+            return out  # *.tf.json: analysed by tier 2 (Checkov's runner reads JSON itself)
+        module_dir = os.path.dirname(path)
+        cfg = self.checkov_config(module_dir)
+        selection = CheckSelection(cfg.checks, cfg.skip_checks)
+        ctx = self.module_context(module_dir)
+        snapshot = self._graph.get(path)
+        for pb in st.parsed:
+            block = pb.block
+            if pb.problem is not None:
+                out.problems.append(pb.problem)
+            bctx = BlockContext(path, block, pb.conf, ctx, self.root)
+            reused = self._reuse_graph(snapshot, block) if snapshot is not None else None
+            if reused is not None:
+                out.findings.extend(reused)
+            elif pb.conf is not None and block.kind in ("resource", "data", "provider", "module"):
+                found = entity_of(block.kind, pb.conf)
+                if found is not None:
+                    entity, address = found
+                    raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
+                                             "/" + os.path.basename(path))
+                    for raw in raws:
+                        out.findings.append(self._from_raw(raw, path, block, address))
+            elif pb.conf is None and snapshot is not None:
+                # broken block: keep its last good findings until it parses again
+                stale = snapshot.by_block.get(block_key(block))
+                if stale is not None:
+                    out.findings.extend(self._reposition(stale[2], block, stale[1]))
+            if pb.conf is not None and with_rules:
+                for rule in self.block_rules:
+                    try:
+                        out.findings.extend(rule(bctx))
+                    except Exception as e:  # one rule failing never hides the others
+                        log.exception("rule %s failed on %s", getattr(rule, "__name__", rule), block.address)
+                        out.problems.append(Problem(path, block.header_span,
+                                                    f"tfguard rule failed on this block: {e}", "engine",
+                                                    Severity.INFO))
+        if self.finding_hook is not None and with_rules:
+            blocks = {b.start_line: b for b in st.split.blocks}
+            out.findings = [self.finding_hook(f, self._ctx_for(path, blocks.get(f.line_range[0]), st, ctx))
+                            for f in out.findings]
+        return out
+
+    def _ctx_for(self, path: str, block: Block | None, st: FileState, ctx: ModuleContext) -> BlockContext | None:
+        if block is None:
+            return None
+        pb = next((p for p in st.parsed if p.block is block), None)
+        return BlockContext(path, block, pb.conf if pb else None, ctx, self.root)
+
+    def _from_raw(self, raw: RawResult, path: str, block: Block, address: str) -> Finding:
+        if raw.error is not None:
+            return Finding(
+                check_id=raw.check_id, check_name=raw.check_name, result=Result.FAILED, file=path,
+                resource=address, line_range=(block.start_line, block.end_line), span=locate(block, ()),
+                source="engine", block_type=block.kind, severity=Severity.INFO,
+                message=f"Check {raw.check_id} could not run on this block: {raw.error}",
+            )
+        return Finding(
+            check_id=raw.check_id,
+            check_name=raw.check_name,
+            result=Result(raw.result),
+            file=path,
+            resource=address,
+            line_range=(block.start_line, block.end_line),
+            span=locate(block, raw.evaluated_keys),
+            evaluated_keys=raw.evaluated_keys,
+            source="checkov",
+            block_type=block.kind,
+            suppress_comment=raw.suppress_comment,
+            details=raw.details,
+        )
+
+    def _reuse_graph(self, snapshot: _GraphSnapshot, block: Block) -> list[Finding] | None:
+        entry = snapshot.by_block.get(block_key(block))
+        if entry is None:
+            return None
+        text_digest, old_start, findings = entry
+        if text_digest != _digest(block.text):
+            return None
+        return self._reposition(findings, block, old_start)
+
+    @staticmethod
+    def _reposition(findings: list[Finding], block: Block, old_start: int) -> list[Finding]:
+        delta = block.start_line - old_start
+        out = []
+        for f in findings:
+            span = locate(block, f.evaluated_keys) if f.evaluated_keys else locate(block, ())
+            out.append(replace(f, line_range=(block.start_line, block.end_line) if delta or True else f.line_range,
+                               span=span))
+        return out
+
+    # --------------------------------------------------------------- tier 2
+    def analyze_module(self, module_dir: str) -> dict[str, FileAnalysis]:
+        """Tier 2: Checkov's full runner on the module's current text. Authoritative."""
+        module_dir = os.path.abspath(module_dir)
+        files = self.module_files(module_dir)
+        states = {f: self.state(f) for f in files}
+        cfg = self.checkov_config(module_dir)
+        selection = CheckSelection(cfg.checks, cfg.skip_checks)
+        for problem_line in use_policy_dirs(cfg.external_checks_dirs):
+            log.warning("%s", problem_line)
+        overlays = self.overlays()
+        root, path_map = module_dir, None
+        if overlays:
+            mirror_root = self.root or module_dir
+            if self._mirror is None or self._mirror.real_root != os.path.realpath(mirror_root):
+                self._mirror = Mirror(mirror_root)
+            self._mirror.sync(self._mirror_files(mirror_root))
+            root = self._mirror.path_for(module_dir)
+            path_map = (self._mirror.root, self._mirror.real_root)
+        run = run_checkov(root, selection, recursive=False, path_map=path_map)
+        real_dir = os.path.realpath(module_dir)
+        result: dict[str, FileAnalysis] = {}
+        for f, st in states.items():
+            result[f] = FileAnalysis(path=f, digest=st.digest, tier=2)
+            if st.read_problem is not None:
+                result[f].problems.append(st.read_problem)
+            for pb in st.parsed:
+                if pb.problem is not None:
+                    result[f].problems.append(pb.problem)
+        by_file: dict[str, list[GraphRecord]] = {}
+        for rec in run.records:
+            rp = os.path.realpath(rec.file)
+            if os.path.dirname(rp) != real_dir:
+                continue  # resources of called modules belong to those modules' own analysis
+            by_file.setdefault(rp, []).append(rec)
+        real_to_path = {os.path.realpath(f): f for f in files}
+        for rp, recs in by_file.items():
+            f = real_to_path.get(rp, rp)
+            st = states.get(f) or self.state(f)
+            fa = result.setdefault(f, FileAnalysis(path=f, digest=st.digest, tier=2))
+            fa.findings.extend(self.records_to_findings(recs, st))
+        ctx = self.module_context(module_dir)
+        for f, fa in result.items():
+            st = states.get(f) or self.state(f)
+            snapshot = _GraphSnapshot(by_block={}, other=[])
+            blocks = {b.start_line: b for b in st.split.blocks}
+            for finding in fa.findings:
+                b = blocks.get(finding.line_range[0])
+                if b is None:
+                    snapshot.other.append(finding)
+                    continue
+                entry = snapshot.by_block.setdefault(block_key(b), (_digest(b.text), b.start_line, []))
+                entry[2].append(finding)
+            for b in st.split.blocks:
+                snapshot.by_block.setdefault(block_key(b), (_digest(b.text), b.start_line, []))
+            # graph snapshot only for blocks that parsed: a broken block keeps its older findings
+            old = self._graph.get(f)
+            for pb in st.parsed:
+                if pb.conf is None and old is not None and block_key(pb.block) in old.by_block:
+                    snapshot.by_block[block_key(pb.block)] = old.by_block[block_key(pb.block)]
+            with self._lock:
+                self._graph[f] = snapshot
+            # org rules / policies that tier 1 adds run here too
+            for pb in st.parsed:
+                if pb.conf is None:
+                    continue
+                bctx = BlockContext(f, pb.block, pb.conf, ctx, self.root)
+                for rule in self.block_rules:
+                    try:
+                        fa.findings.extend(rule(bctx))
+                    except Exception:
+                        log.exception("rule failed on %s", pb.block.address)
+            if self.finding_hook is not None:
+                fa.findings = [self.finding_hook(x, self._ctx_for(f, blocks.get(x.line_range[0]), st, ctx))
+                               for x in fa.findings]
+        return result
+
+    def _mirror_files(self, root: str) -> dict[str, str]:
+        files: dict[str, str] = {}
+        for p in iter_terraform_files(root, include_vars=True):
+            text, _ = self.read(p)
+            if text is not None:
+                files[p] = text
+        for p, text in self.overlays().items():
+            files[p] = text
+        return files
+
+    def records_to_findings(self, recs: Iterable[GraphRecord], st: FileState | None) -> list[Finding]:
+        blocks = {b.start_line: b for b in st.split.blocks} if st is not None else {}
+        out = []
+        for rec in recs:
+            block = blocks.get(rec.line_range[0])
+            out.append(
+                Finding(
+                    check_id=rec.check_id,
+                    check_name=rec.check_name,
+                    result=Result(rec.result),
+                    file=rec.file,
+                    resource=rec.resource,
+                    line_range=rec.line_range,
+                    span=locate(block, rec.evaluated_keys, fallback_line=max(0, rec.line_range[0] - 1)),
+                    evaluated_keys=rec.evaluated_keys,
+                    source="graph" if rec.is_graph_check else "checkov",
+                    block_type=block.kind if block is not None else "resource",
+                    suppress_comment=rec.suppress_comment,
+                    details=rec.details,
+                    caller_file=rec.caller_file,
+                    caller_line_range=rec.caller_line_range,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------- scan
+    def scan(self, paths: list[str]) -> ScanReport:
+        """``tfguard scan``: Checkov's runner on each directory (as ``checkov -d``), plus problems."""
+        report = ScanReport(root=os.path.abspath(paths[0]) if paths else os.getcwd())
+        for p in paths:
+            p = os.path.abspath(p)
+            if os.path.isfile(p):
+                self._scan_files(report, [p], os.path.dirname(p))
+            elif os.path.isdir(p):
+                self._scan_dir(report, p)
+            else:
+                report.problems.append(Problem(p, Span.of(0, 0, 0, 0), "no such file or directory", "read"))
+        return report
+
+    def _scan_dir(self, report: ScanReport, d: str) -> None:
+        files = list(iter_terraform_files(d))
+        report.files_scanned += len(files)
+        cfg = self.checkov_config(d)
+        for line in use_policy_dirs(cfg.external_checks_dirs):
+            report.problems.append(Problem(cfg.path or d, Span.of(0, 0, 0, 0), line, "config"))
+        states = {}
+        for f in files:
+            st = self.state(f)
+            states[os.path.realpath(f)] = st
+            if st.read_problem is not None:
+                report.problems.append(st.read_problem)
+            report.problems.extend(pb.problem for pb in st.parsed if pb.problem is not None)
+        if not files:
+            return
+        run = run_checkov(d, CheckSelection(cfg.checks, cfg.skip_checks), recursive=True)
+        by_file: dict[str, list[GraphRecord]] = {}
+        for rec in run.records:
+            by_file.setdefault(os.path.realpath(rec.file), []).append(rec)
+        for rp, recs in by_file.items():
+            st = states.get(rp) or self.state(rp)
+            report.findings.extend(self.records_to_findings(recs, st))
+        # Checkov drops a file it cannot parse whole; tfguard still checks its good blocks.
+        for bad in run.parsing_errors:
+            st = states.get(os.path.realpath(bad))
+            if st is not None and not st.is_json and st.read_problem is None:
+                fa = self.analyze_file(st.path, with_rules=False)
+                report.findings.extend(x for x in fa.findings if x.source == "checkov")
+        self._add_rules(report, files)
+
+    def _scan_files(self, report: ScanReport, files: list[str], root: str) -> None:
+        report.files_scanned += len(files)
+        for f in files:
+            fa = self.analyze_file(f)
+            report.findings.extend(fa.findings)
+            report.problems.extend(fa.problems)
+
+    def _add_rules(self, report: ScanReport, files: list[str]) -> None:
+        if not self.block_rules and self.finding_hook is None:
+            return
+        contexts: dict[str, ModuleContext] = {}
+        by_start: dict[tuple[str, int], BlockContext] = {}
+        for f in files:
+            st = self.state(f)
+            d = os.path.dirname(f)
+            if d not in contexts:
+                contexts[d] = self.module_context(d)
+            for pb in st.parsed:
+                bctx = BlockContext(f, pb.block, pb.conf, contexts[d], self.root)
+                by_start[(os.path.realpath(f), pb.block.start_line)] = bctx
+                if pb.conf is None:
+                    continue
+                for rule in self.block_rules:
+                    try:
+                        report.findings.extend(rule(bctx))
+                    except Exception:
+                        log.exception("rule failed on %s", pb.block.address)
+        if self.finding_hook is not None:
+            report.findings = [
+                self.finding_hook(x, by_start.get((os.path.realpath(x.file), x.line_range[0])))
+                for x in report.findings
+            ]
+
+
+def normalize_newlines(text: str) -> str:
+    """Lone ``\\r`` become ``\\n`` (LSP counts both as line breaks); ``\\r\\n`` stays."""
+    if "\r" not in text:
+        return text
+    return re.sub(r"\r(?!\n)", "\n", text)
+
+
+def _too_large(path: str, size: int, limit: int) -> Problem:
+    return Problem(
+        path, Span.of(0, 0, 0, 1),
+        f"File not analysed: {size / 1e6:.1f} MB is over the {limit / 1e6:.1f} MB limit (setting maxFileBytes)",
+        "too-large", Severity.INFO,
+    )
+
+
+def read_disk(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str | None, Problem | None]:
+    """Read a file as Checkov does (UTF-8, BOM dropped); a problem says why it cannot be used."""
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            return None, _too_large(path, size, max_bytes)
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return None, Problem(path, Span.of(0, 0, 0, 1), f"Cannot read file: {e.strerror or e}", "read")
+    if b"\x00" in data:
+        return None, Problem(path, Span.of(0, 0, 0, 1), "Not a text file (contains NUL bytes): not analysed",
+                             "read", Severity.MEDIUM)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n")
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1)
+        return None, Problem(path, Span.of(line, col, line, col + 1),
+                             f"Not valid UTF-8 at byte {e.start}: Terraform files must be UTF-8; not analysed",
+                             "read")
+    return normalize_newlines(text), None
+
+
+def iter_terraform_files(root: str, include_vars: bool = False) -> Iterable[str]:
+    """Terraform files under ``root``, skipping .terraform/, .git/ and hidden directories, sorted."""
+    suffixes = TF_SUFFIXES if include_vars else (".tf", ".tf.json")
+    if os.path.isfile(root):
+        yield os.path.abspath(root)
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(suffixes):
+                yield os.path.join(os.path.abspath(dirpath), name)
