@@ -147,9 +147,10 @@ def test_public_ingress_outranks_encryption_at_rest_of_the_same_base_severity() 
     # Both LOW in the vendor table: CKV_AWS_23 (SG rule description) stands in for an ingress rule
     # check on the open group; CKV_AWS_19 is S3 encryption at rest.
     assert table_entry_severity("CKV_AWS_23") is table_entry_severity("CKV_AWS_19")
-    ingress = assess(finding("CKV_AWS_23", resource="aws_security_group.web", line=30), OPEN_SG, DEFAULT, ROOT)
-    at_rest = assess(finding("CKV_AWS_19", resource="aws_s3_bucket.data", line=1), {"bucket": ["d"]},
-                     DEFAULT, ROOT)
+    open_group = finding("CKV_AWS_23", resource="aws_security_group.web", line=30)
+    bucket = finding("CKV_AWS_19", resource="aws_s3_bucket.data", line=1)
+    ingress = assess(open_group, OPEN_SG, DEFAULT, ROOT)
+    at_rest = assess(bucket, {"bucket": ["d"]}, DEFAULT, ROOT)
     assert ingress.priority == at_rest.priority + EXPOSURE_BONUS
     assert rank([at_rest, ingress]) == [ingress, at_rest]
     assert "publicly exposed: ingress from 0.0.0.0/0" in ingress.context
@@ -177,7 +178,10 @@ def table_entry_severity(check_id: str) -> Severity:
         ({"acl": ["public-read-write"]}, "acl public-read-write"),
         ({"associate_public_ip_address": [True]}, "associate_public_ip_address = true"),
         ({"publicly_accessible": ["true"]}, "publicly_accessible = true"),
-        ({"network_interface": [{"associate_public_ip_address": [True]}]}, "associate_public_ip_address = true"),
+        (
+            {"network_interface": [{"associate_public_ip_address": [True]}]},
+            "associate_public_ip_address = true",
+        ),
     ],
 )
 def test_exposure_is_detected(conf: dict[str, Any], reason: str) -> None:
@@ -230,8 +234,10 @@ def test_override_changes_the_order() -> None:
     ("overrides", "check_id", "expected"),
     [
         ({"CKV_AWS_*": Severity.LOW}, "CKV_AWS_20", ("CKV_AWS_*", Severity.LOW)),
-        ({"ckv_aws_*": Severity.LOW, "CKV_AWS_2?": Severity.INFO}, "CKV_AWS_20", ("CKV_AWS_2?", Severity.INFO)),
-        ({"CKV_AWS_*": Severity.LOW, "CKV_AWS_20": Severity.HIGH}, "CKV_AWS_20", ("CKV_AWS_20", Severity.HIGH)),
+        ({"ckv_aws_*": Severity.LOW, "CKV_AWS_2?": Severity.INFO}, "CKV_AWS_20",
+         ("CKV_AWS_2?", Severity.INFO)),
+        ({"CKV_AWS_*": Severity.LOW, "CKV_AWS_20": Severity.HIGH}, "CKV_AWS_20",
+         ("CKV_AWS_20", Severity.HIGH)),
         ({"CKV2_*": Severity.LOW}, "CKV_AWS_20", None),
     ],
 )

@@ -93,7 +93,8 @@ def test_known_severities_come_from_the_vendor_table(check_id: str, expected: Se
 
 def test_table_severity_wins_over_fallback_keywords() -> None:
     # CKV_AWS_19 is about encryption (fallback would say MEDIUM) but the vendor says LOW.
-    assert severity_for("CKV_AWS_19", "aws_s3_bucket", "ENCRYPTION", "Ensure data is encrypted") is Severity.LOW
+    name = "Ensure data is encrypted"
+    assert severity_for("CKV_AWS_19", "aws_s3_bucket", "ENCRYPTION", name) is Severity.LOW
 
 
 def test_table_agrees_with_the_shipped_source_records() -> None:
