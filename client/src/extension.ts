@@ -82,14 +82,17 @@ class Controller implements vscode.Disposable {
     private findingsRequestSupported = true;
     private readonly shownProblems = new Set<string>();
     private installing = false;
+    private readonly watchers: vscode.FileSystemWatcher[];
 
     constructor(private readonly context: vscode.ExtensionContext) {
         this.log = vscode.window.createOutputChannel('tfguard', { log: true });
         this.status = vscode.window.createStatusBarItem('tfguard.status', vscode.StatusBarAlignment.Right, 100);
         this.status.name = 'tfguard';
         this.tree = new FindingsTreeProvider(this.groupBy());
-        this.view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: this.tree, showCollapseAll: true }) as vscode.TreeView<unknown>;
-        this.disposables.push(this.log, this.status, this.tree, this.view);
+        this.view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: this.tree, showCollapseAll: true });
+        this.watchers = ['**/*.tf', '**/*.tfvars', '**/.tfguard.yaml', '**/.checkov.yaml']
+            .map((glob) => vscode.workspace.createFileSystemWatcher(glob));
+        this.disposables.push(this.log, this.status, this.tree, this.view, ...this.watchers);
         this.setStatus('$(sync~spin) tfguard', 'tfguard: starting', 'tfguard.showOutput');
         this.status.show();
     }
@@ -122,7 +125,6 @@ class Controller implements vscode.Disposable {
                     this.serverSettings(undefined);
                 }
             }),
-            vscode.languages.onDidChangeDiagnostics(() => this.scheduleRefresh()),
         );
         void this.watchPythonExtension();
     }
@@ -300,9 +302,6 @@ class Controller implements vscode.Disposable {
             transport: TransportKind.stdio,
             options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
         };
-        const watchers = ['**/*.tf', '**/*.tfvars', '**/.tfguard.yaml', '**/.checkov.yaml']
-            .map((glob) => vscode.workspace.createFileSystemWatcher(glob));
-        this.disposables.push(...watchers);
 
         const clientOptions: LanguageClientOptions = {
             documentSelector: [
@@ -311,7 +310,7 @@ class Controller implements vscode.Disposable {
                 { scheme: 'file', pattern: '**/*.tf' },
                 { scheme: 'file', pattern: '**/*.tf.json' },
             ],
-            synchronize: { configurationSection: SECTION, fileEvents: watchers },
+            synchronize: { configurationSection: SECTION, fileEvents: this.watchers },
             outputChannel: this.log,
             diagnosticCollectionName: DIAGNOSTIC_SOURCE,
             initializationOptions: () => this.serverSettings(undefined),
@@ -321,16 +320,20 @@ class Controller implements vscode.Disposable {
                 return false;
             },
             middleware: {
+                handleDiagnostics: (uri, diagnostics, next) => {
+                    next(uri, diagnostics);
+                    this.scheduleRefresh();
+                },
                 workspace: {
                     // Answer `workspace/configuration` for "tfguard" with the validated shape the server expects.
                     configuration: async (params, token, next) => {
-                        const defaults = await next(params, token);
+                        const defaults: unknown = await next(params, token);
                         if (!Array.isArray(defaults)) {
-                            return defaults;
+                            return defaults as ResponseError<void>;
                         }
-                        return params.items.map((item, i) => item.section === SECTION
+                        return params.items.map((item, i): unknown => item.section === SECTION
                             ? this.serverSettings(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined)
-                            : defaults[i]);
+                            : (defaults as unknown[])[i]);
                     },
                     didChangeConfiguration: async () => {
                         await this.client?.sendNotification(DidChangeConfigurationNotification.type, {
@@ -542,7 +545,7 @@ class Controller implements vscode.Disposable {
     }
 
     private async suppress(arg: unknown): Promise<void> {
-        const target = Array.isArray(arg) ? arg[0] : arg;
+        const target: unknown = Array.isArray(arg) ? (arg as unknown[])[0] : arg;
         if (!isSuppressArgs(target)) {
             this.log.error(`tfguard.suppress called with unexpected arguments: ${JSON.stringify(arg)}`);
             return;

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Finding, countBySeverity, groupFindings, isSuppressArgs, parseFindingsResponse, summarizeCounts } from '../findings';
+
+function finding(uri: string, line: number, severity: string, priority: number): Finding {
+    return {
+        uri, range: { start: { line, character: 0 }, end: { line, character: 5 } },
+        checkId: `CKV_${line}`, checkName: 'n', severity, priority, resource: 'r', message: 'm', guideline: '',
+    };
+}
+
+const sample = [
+    finding('file:///a.tf', 9, 'HIGH', 90),
+    finding('file:///b.tf', 3, 'CRITICAL', 80),
+    finding('file:///a.tf', 2, 'LOW', 10),
+    finding('file:///c.tf', 1, 'weird', 5),
+];
+
+test('counts and summary by severity', () => {
+    const counts = countBySeverity(sample);
+    assert.equal(counts.CRITICAL, 1);
+    assert.equal(counts.HIGH, 1);
+    assert.equal(counts.LOW, 1);
+    assert.equal(counts.UNKNOWN, 1);
+    assert.equal(summarizeCounts(counts), '1 CRITICAL · 1 HIGH · 1 LOW · 1 UNKNOWN');
+    assert.equal(summarizeCounts(countBySeverity([])), 'no findings');
+});
+
+test('grouping by severity puts the most severe first and keeps server order', () => {
+    const groups = groupFindings(sample, 'severity');
+    assert.deepEqual(groups.map((g) => g.key), ['CRITICAL', 'HIGH', 'LOW', 'UNKNOWN']);
+});
+
+test('grouping by file orders files by worst severity and findings by line', () => {
+    const groups = groupFindings(sample, 'file');
+    assert.deepEqual(groups.map((g) => g.key), ['file:///b.tf', 'file:///a.tf', 'file:///c.tf']);
+    assert.deepEqual(groups[1].findings.map((f) => f.range.start.line), [2, 9]);
+});
+
+test('malformed findings are dropped, not fatal', () => {
+    const parsed = parseFindingsResponse({ findings: [sample[0], { uri: 3 }, null, { ...sample[1], priority: 'x' }] });
+    assert.equal(parsed.length, 2);
+    assert.equal(parsed[1].priority, 0);
+    assert.deepEqual(parseFindingsResponse(null), []);
+    assert.deepEqual(parseFindingsResponse({ findings: 'no' }), []);
+});
+
+test('suppress arguments are recognised', () => {
+    assert.ok(isSuppressArgs({ uri: 'file:///a.tf', checkId: 'CKV_AWS_1', line: 3, resource: 'aws_s3_bucket.b' }));
+    assert.ok(!isSuppressArgs({ uri: 'file:///a.tf', checkId: 'CKV_AWS_1' }));
+});
