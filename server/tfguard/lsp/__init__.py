@@ -1,0 +1,1 @@
+"""The language server: pygls handlers that translate between LSP and the engine."""

@@ -1,0 +1,140 @@
+"""Conversions between the engine's values and LSP types (the only place that maps positions).
+
+The engine counts columns in code points; the client counts in the negotiated encoding
+(UTF-16 by default, UTF-8 or UTF-32 when negotiated). Lines are taken from the exact text
+the findings were computed on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types as lsp
+
+from tfguard.model import Finding, Position, Problem, Severity, Span
+from tfguard.priority import lsp_level
+
+_LEVEL = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "information": lsp.DiagnosticSeverity.Information,
+    "hint": lsp.DiagnosticSeverity.Hint,
+}
+
+
+def units(text: str, encoding: str) -> int:
+    """Length of ``text`` in the client's code units."""
+    if encoding == lsp.PositionEncodingKind.Utf8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding == lsp.PositionEncodingKind.Utf32:
+        return len(text)
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
+def to_client(pos: Position, lines: list[str], encoding: str) -> lsp.Position:
+    if pos.line >= len(lines):
+        last = max(0, len(lines) - 1)
+        return lsp.Position(line=last, character=units(lines[last], encoding) if lines else 0)
+    line = lines[pos.line]
+    return lsp.Position(line=pos.line, character=units(line[: pos.character], encoding))
+
+
+def from_client(pos: lsp.Position, lines: list[str], encoding: str) -> Position:
+    """Client position -> code-point position."""
+    if pos.line >= len(lines):
+        return Position(pos.line, 0)
+    line = lines[pos.line]
+    if encoding == lsp.PositionEncodingKind.Utf32:
+        return Position(pos.line, min(pos.character, len(line)))
+    count = 0
+    for i, c in enumerate(line):
+        if count >= pos.character:
+            return Position(pos.line, i)
+        count += units(c, encoding)
+    return Position(pos.line, len(line))
+
+
+def range_to_client(span: Span, lines: list[str], encoding: str) -> lsp.Range:
+    return lsp.Range(start=to_client(span.start, lines, encoding), end=to_client(span.end, lines, encoding))
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as the client sees them (``\\r\\n`` and ``\\n``; ``\\r`` was normalised on input)."""
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+
+
+def level_of(sev: Severity, overrides: dict[str, str] | None = None) -> lsp.DiagnosticSeverity:
+    return _LEVEL[lsp_level(sev, overrides or None)]
+
+
+def finding_message(f: Finding) -> str:
+    what = f.message or f"{f.check_name} ({f.resource})"
+    return f"[{f.severity.value}] {what}"
+
+
+def finding_to_diagnostic(
+    f: Finding, lines: list[str], encoding: str, levels: dict[str, str] | None = None, fixable: bool = False
+) -> lsp.Diagnostic:
+    data: dict[str, Any] = {
+        "checkId": f.check_id,
+        "checkName": f.check_name,
+        "severity": f.severity.value,
+        "priority": f.priority,
+        "resource": f.resource,
+        "file": f.file,
+        "blockStartLine": f.line_range[0],
+        "source": f.source,
+        "fixable": fixable,
+        "guideline": f.guideline,
+    }
+    return lsp.Diagnostic(
+        range=range_to_client(f.span, lines, encoding),
+        message=finding_message(f),
+        severity=level_of(f.severity, levels),
+        code=f.check_id,
+        code_description=lsp.CodeDescription(href=f.guideline) if f.guideline else None,
+        source="tfguard",
+        data=data,
+    )
+
+
+def problem_to_diagnostic(p: Problem, lines: list[str], encoding: str) -> lsp.Diagnostic:
+    sev = {
+        Severity.CRITICAL: lsp.DiagnosticSeverity.Error,
+        Severity.HIGH: lsp.DiagnosticSeverity.Error,
+        Severity.MEDIUM: lsp.DiagnosticSeverity.Warning,
+        Severity.LOW: lsp.DiagnosticSeverity.Information,
+        Severity.INFO: lsp.DiagnosticSeverity.Information,
+    }[p.severity]
+    return lsp.Diagnostic(
+        range=range_to_client(p.span, lines, encoding),
+        message=p.message,
+        severity=sev,
+        code=f"tfguard.{p.code}",
+        source="tfguard",
+        data={"problem": p.code},
+    )
+
+
+def hover_markdown(findings: list[Finding]) -> str:
+    """The hover for one or more findings at a position: what, why, how to fix, how to suppress."""
+    parts = []
+    for f in findings:
+        lines = [f"**{f.severity.value} · {f.check_id}** — {f.check_name}", ""]
+        lines.append(f"Resource: `{f.resource}`")
+        if f.context:
+            lines.append("")
+            lines.append("Priority: " + "; ".join(f.context))
+        if f.message and f.message != f.check_name:
+            lines += ["", f.message]
+        if f.guideline:
+            lines += ["", f"How to fix: see the [guideline]({f.guideline})."]
+        lines += [
+            "",
+            "Suppress (inside the block, with a reason):",
+            "```hcl",
+            f"# checkov:skip={f.check_id}:<reason, e.g. ticket SEC-123>",
+            "```",
+        ]
+        parts.append("\n".join(lines))
+    return "\n\n---\n\n".join(parts)

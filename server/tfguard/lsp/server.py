@@ -1,0 +1,631 @@
+"""tfguard's language server (pygls 2.x): live, version-exact diagnostics on unsaved Terraform.
+
+- didOpen/didChange: tier 1 re-checks the changed blocks and publishes within milliseconds.
+  Changes are coalesced per document: a burst of edits yields one analysis of the newest text.
+- When the user pauses (``idleDelayMs``) and on didSave, tier 2 (Checkov's full runner, graph
+  checks) runs for the module off the event loop; its result replaces tier 1's.
+- Every publish carries the version it was computed from; a result for an older text is dropped.
+- Push diagnostics by default; pull (LSP 3.17) when the client supports it, never both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import subprocess
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from tfguard import __version__
+from tfguard.lsp.convert import (
+    finding_to_diagnostic,
+    from_client,
+    hover_markdown,
+    problem_to_diagnostic,
+    range_to_client,
+    split_lines,
+)
+from tfguard.lsp.settings import Settings, parse_settings
+from tfguard.model import Finding, Result
+from tfguard.priority import rank
+from tfguard.session import make_engine
+from tfguard.workspace import SKIP_DIRS, Engine, FileAnalysis, is_terraform_file
+
+log = logging.getLogger(__name__)
+
+WATCH_GLOBS = ("**/*.tf", "**/*.tf.json", "**/*.tfvars", "**/.tfguard.yaml", "**/.checkov.yaml",
+               "**/.checkov.yml", "**/*.yaml", "**/*.yml")
+
+
+@dataclass
+class Published:
+    """What the client was last given for one document (for hover, code actions, findings view)."""
+
+    uri: str
+    version: int | None
+    text: str
+    analysis: FileAnalysis
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
+
+
+class TfguardServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("tfguard", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.settings = Settings()
+        self.engines: dict[str, Engine] = {}
+        self.tier1 = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier1")
+        self.tier2 = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier2")
+        self.published: dict[str, Published] = {}
+        self.last_version: dict[str, int] = {}
+        self._dirty: dict[str, bool] = {}
+        self._running: set[str] = set()
+        self._graph_timers: dict[str, asyncio.TimerHandle] = {}
+        self._graph_running: set[str] = set()
+        self._graph_again: set[str] = set()
+        self._reported: set[str] = set()
+        self.pull_mode = False
+        self._refresh_handle: asyncio.TimerHandle | None = None
+        self._index_task: asyncio.Task[Any] | None = None
+        self._lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def encoding(self) -> str:
+        enc = self.workspace.position_encoding
+        return str(enc) if enc is not None else lsp.PositionEncodingKind.Utf16
+
+    def folders(self) -> list[str]:
+        roots = []
+        for f in (self.workspace.folders or {}).values():
+            p = to_fs_path(f.uri)
+            if p:
+                roots.append(os.path.abspath(p))
+        if not roots and self.workspace.root_path:
+            roots.append(os.path.abspath(self.workspace.root_path))
+        return roots
+
+    def engine_for(self, path: str) -> Engine:
+        path = os.path.abspath(path)
+        best = None
+        for root in self.folders():
+            if (path + os.sep).startswith(root + os.sep) and (best is None or len(root) > len(best)):
+                best = root
+        root = best or os.path.dirname(path)
+        eng = self.engines.get(root)
+        if eng is None:
+            eng = make_engine(root, max_file_bytes=self.settings.max_file_bytes)
+            self.engines[root] = eng
+        return eng
+
+    def report_once(self, key: str, message: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
+        """Tell the user once (no pop-up storms); log every time."""
+        log.warning("%s", message)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        self.window_show_message(lsp.ShowMessageParams(type=kind, message=f"tfguard: {message}"))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        log.error("tfguard handler error: %s", error, exc_info=error)
+        self.report_once(f"server-error:{type(error).__name__}",
+                         f"internal error ({type(error).__name__}: {error}); see the tfguard log. Still serving.",
+                         lsp.MessageType.Error)
+
+    def visible(self, f: Finding) -> bool:
+        return f.result is Result.FAILED and f.severity.rank >= self.settings.minimum_severity.rank
+
+    def diagnostics_for(self, text: str, fa: FileAnalysis) -> list[lsp.Diagnostic]:
+        lines = split_lines(text)
+        enc = self.encoding
+        out = [problem_to_diagnostic(p, lines, enc) for p in fa.problems]
+        for f in rank([f for f in fa.findings if self.visible(f)]):
+            out.append(finding_to_diagnostic(f, lines, enc, self.settings.severity_levels,
+                                             fixable=self._fixable(f)))
+        return out
+
+    def _fixable(self, f: Finding) -> bool:
+        try:
+            from tfguard.lsp.actions import is_fixable
+        except ImportError:
+            return False
+        return is_fixable(f)
+
+    # --------------------------------------------------------- publishing
+    def publish(self, uri: str, version: int | None, text: str, fa: FileAnalysis) -> bool:
+        """Publish unless stale; remember what was published. Returns whether it was sent."""
+        doc = self.workspace.text_documents.get(uri)
+        if doc is not None:
+            if version is None or doc.version != version or _digest(doc.source) != _digest(text):
+                log.debug("dropping stale result for %s v%s", uri, version)
+                return False
+        if version is not None and self.last_version.get(uri, -1) > version:
+            return False
+        if version is not None:
+            self.last_version[uri] = version
+        self.published[uri] = Published(uri, version, text, fa)
+        if self.pull_mode:
+            self.schedule_refresh()
+            return True
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=self.diagnostics_for(text, fa))
+        )
+        return True
+
+    def schedule_refresh(self) -> None:
+        caps = self.client_capabilities.workspace
+        if not (caps and caps.diagnostics and caps.diagnostics.refresh_support):
+            return
+        if self._refresh_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._refresh_handle = None
+            self.workspace_diagnostic_refresh(None)
+
+        self._refresh_handle = loop.call_later(0.05, fire)
+
+    def clear(self, uri: str) -> None:
+        self.published.pop(uri, None)
+        if not self.pull_mode:
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    # ------------------------------------------------------------- tier 1
+    def on_text(self, uri: str) -> None:
+        """A document changed: coalesce, then analyse the newest text once."""
+        self._dirty[uri] = True
+        if uri not in self._running:
+            self._running.add(uri)
+            asyncio.get_running_loop().create_task(self._tier1_loop(uri))
+
+    async def _tier1_loop(self, uri: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._dirty.get(uri):
+                self._dirty[uri] = False
+                doc = self.workspace.text_documents.get(uri)
+                path = to_fs_path(uri)
+                if doc is None or not path or not self.settings.enable:
+                    return
+                version, text = doc.version, doc.source
+                engine = self.engine_for(path)
+                engine.set_overlay(path, text)
+                try:
+                    fa = await loop.run_in_executor(self.tier1, engine.analyze_file, path)
+                except Exception as e:
+                    log.exception("analysis failed for %s", path)
+                    self.report_once(f"tier1:{type(e).__name__}", f"analysis failed for {os.path.basename(path)}: {e}")
+                    continue
+                if fa.digest == _digest_engine(engine, text):
+                    self.publish(uri, version, text, fa)
+        finally:
+            self._running.discard(uri)
+            if self._dirty.get(uri):
+                self.on_text(uri)
+
+    # ------------------------------------------------------------- tier 2
+    def schedule_module(self, module_dir: str, delay_ms: int | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        old = self._graph_timers.pop(module_dir, None)
+        if old is not None:
+            old.cancel()
+        delay = (self.settings.idle_delay_ms if delay_ms is None else delay_ms) / 1000.0
+        self._graph_timers[module_dir] = loop.call_later(
+            delay, lambda: loop.create_task(self.run_module(module_dir))
+        )
+
+    async def run_module(self, module_dir: str) -> None:
+        """Tier 2 for one module; publishes closed files, refreshes open ones through tier 1."""
+        self._graph_timers.pop(module_dir, None)
+        if module_dir in self._graph_running:
+            self._graph_again.add(module_dir)
+            return
+        self._graph_running.add(module_dir)
+        loop = asyncio.get_running_loop()
+        engine = self.engine_for(os.path.join(module_dir, "x.tf"))
+        try:
+            result = await loop.run_in_executor(self.tier2, engine.analyze_module, module_dir)
+        except Exception as e:
+            log.exception("module analysis failed for %s", module_dir)
+            self.report_once(f"tier2:{module_dir}", f"module analysis failed for {module_dir}: {e}")
+            result = {}
+        finally:
+            self._graph_running.discard(module_dir)
+        for path, fa in result.items():
+            uri = from_fs_path(path)
+            if uri is None:
+                continue
+            if uri in self.workspace.text_documents:
+                self.on_text(uri)  # re-merge: unchanged blocks now carry tier 2's result
+            else:
+                text, _ = engine.read(path)
+                self.publish(uri, None, text or "", fa)
+        if module_dir in self._graph_again:
+            self._graph_again.discard(module_dir)
+            self.schedule_module(module_dir, 0)
+
+    # ------------------------------------------------------------ indexing
+    async def index_workspace(self, token: str | None = None) -> tuple[int, int]:
+        """Tier 2 over every module of every folder, with work-done progress."""
+        loop = asyncio.get_running_loop()
+        dirs: list[str] = []
+        for root in self.folders():
+            dirs.extend(await loop.run_in_executor(None, module_dirs, root))
+        progress = None
+        if token is None and self._client_supports_progress():
+            token = str(uuid.uuid4())
+            try:
+                await self.work_done_progress.create_async(token)
+            except Exception:
+                token = None
+        if token is not None:
+            progress = token
+            self.work_done_progress.begin(progress, lsp.WorkDoneProgressBegin(
+                title="tfguard: scanning workspace", percentage=0, cancellable=False,
+                message=f"{len(dirs)} modules"))
+        files = findings = 0
+        for i, d in enumerate(dirs):
+            engine = self.engine_for(os.path.join(d, "x.tf"))
+            try:
+                result = await loop.run_in_executor(self.tier2, engine.analyze_module, d)
+            except Exception:
+                log.exception("indexing failed for %s", d)
+                result = {}
+            for path, fa in result.items():
+                files += 1
+                findings += sum(1 for f in fa.findings if f.result is Result.FAILED)
+                uri = from_fs_path(path)
+                if uri is None:
+                    continue
+                if uri in self.workspace.text_documents:
+                    self.on_text(uri)
+                else:
+                    text, _ = engine.read(path)
+                    self.publish(uri, None, text or "", fa)
+            if progress is not None:
+                self.work_done_progress.report(progress, lsp.WorkDoneProgressReport(
+                    percentage=int(100 * (i + 1) / max(1, len(dirs))),
+                    message=f"{i + 1}/{len(dirs)} modules: {os.path.relpath(d, self.folders()[0]) if self.folders() else d}"))
+        if progress is not None:
+            self.work_done_progress.end(progress, lsp.WorkDoneProgressEnd(
+                message=f"{files} files, {findings} findings"))
+        return files, findings
+
+    def _client_supports_progress(self) -> bool:
+        w = self.client_capabilities.window
+        return bool(w and w.work_done_progress)
+
+    # ------------------------------------------------------------ settings
+    async def pull_configuration(self) -> None:
+        caps = self.client_capabilities.workspace
+        if not (caps and caps.configuration):
+            return
+        items = [lsp.ConfigurationItem(section="tfguard")]
+        try:
+            result = await self.workspace_configuration_async(lsp.ConfigurationParams(items=items))
+        except Exception:
+            log.exception("workspace/configuration failed")
+            return
+        if result:
+            self.apply_settings(result[0])
+
+    def apply_settings(self, raw: Any) -> None:
+        if raw is None:
+            return
+        settings, errors = parse_settings(raw, self.settings)
+        for err in errors:
+            self.report_once(f"setting:{err}", err)
+        changed = settings != self.settings
+        self.settings = settings
+        if changed:
+            for eng in self.engines.values():
+                eng.max_file_bytes = settings.max_file_bytes
+
+    def recheck_all(self) -> None:
+        for uri in list(self.workspace.text_documents):
+            path = to_fs_path(uri)
+            if path and is_terraform_file(path):
+                self.on_text(uri)
+                self.schedule_module(os.path.dirname(os.path.abspath(path)))
+
+
+def _digest_engine(engine: Engine, text: str) -> str:
+    from tfguard.workspace import _digest as engine_digest, normalize_newlines
+
+    return engine_digest(normalize_newlines(text))
+
+
+def module_dirs(root: str) -> list[str]:
+    """Directories under ``root`` holding Terraform files (skipping .terraform, .git, hidden, ignored)."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        if any(is_terraform_file(n) for n in filenames):
+            found.append(os.path.abspath(dirpath))
+    ignored = git_ignored(root, found)
+    return [d for d in found if d not in ignored]
+
+
+def git_ignored(root: str, paths: list[str]) -> set[str]:
+    """Which of ``paths`` git ignores (``.gitignore``); empty when not a git repository."""
+    if not paths or not os.path.isdir(os.path.join(root, ".git")):
+        return set()
+    try:
+        proc = subprocess.run(
+            ["git", "-C", root, "check-ignore", "--stdin"], input="\n".join(paths), capture_output=True,
+            text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return {os.path.abspath(line) for line in proc.stdout.splitlines() if line.strip()}
+
+
+server = TfguardServer()
+
+
+# ---------------------------------------------------------------- lifecycle
+@server.feature(lsp.INITIALIZE)
+def on_initialize(ls: TfguardServer, params: lsp.InitializeParams) -> None:
+    ls.apply_settings(params.initialization_options)
+    td = params.capabilities.text_document
+    ls.pull_mode = bool(td and td.diagnostic)
+    log.info("tfguard %s initialised (pull diagnostics: %s)", __version__, ls.pull_mode)
+
+
+@server.feature(lsp.INITIALIZED)
+async def on_initialized(ls: TfguardServer, params: lsp.InitializedParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    await ls.pull_configuration()
+    caps = ls.client_capabilities.workspace
+    if caps and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration:
+        watchers = [lsp.FileSystemWatcher(glob_pattern=g) for g in WATCH_GLOBS]
+        try:
+            await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[
+                lsp.Registration(id="tfguard-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                 register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=watchers))
+            ]))
+        except Exception:
+            log.warning("could not register file watchers (client refused)")
+    if ls.settings.index_workspace and ls.settings.enable:
+        ls._index_task = asyncio.get_running_loop().create_task(ls.index_workspace())
+
+
+@server.feature(lsp.SHUTDOWN)
+def on_shutdown(ls: TfguardServer, params: None) -> None:
+    for t in ls._graph_timers.values():
+        t.cancel()
+    if ls._index_task is not None:
+        ls._index_task.cancel()
+    ls.tier1.shutdown(wait=False, cancel_futures=True)
+    ls.tier2.shutdown(wait=False, cancel_futures=True)
+
+
+# -------------------------------------------------------------- documents
+def _is_tf(uri: str) -> bool:
+    path = to_fs_path(uri)
+    return bool(path) and is_terraform_file(path or "")
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: TfguardServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    path = to_fs_path(uri)
+    if path and _is_tf(uri):
+        ls.on_text(uri)
+        ls.schedule_module(os.path.dirname(os.path.abspath(path)))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: TfguardServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    if not _is_tf(uri):
+        return
+    ls.on_text(uri)
+    path = to_fs_path(uri)
+    if path:
+        ls.schedule_module(os.path.dirname(os.path.abspath(path)))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: TfguardServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    path = to_fs_path(uri)
+    if path and _is_tf(uri):
+        ls.on_text(uri)
+        ls.schedule_module(os.path.dirname(os.path.abspath(path)), 0)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: TfguardServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    path = to_fs_path(uri)
+    if not path or not _is_tf(uri):
+        return
+    engine = ls.engine_for(path)
+    engine.drop_overlay(path)
+    ls.last_version.pop(uri, None)
+    module_dir = os.path.dirname(os.path.abspath(path))
+    in_workspace = any((module_dir + os.sep).startswith(r + os.sep) for r in ls.folders())
+    if os.path.exists(path) and in_workspace:
+        ls.schedule_module(module_dir, 0)  # the disk text is what counts now
+    else:
+        ls.clear(uri)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched(ls: TfguardServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    dirs: set[str] = set()
+    config_changed = False
+    for ev in params.changes:
+        path = to_fs_path(ev.uri)
+        if not path:
+            continue
+        path = os.path.abspath(path)
+        name = os.path.basename(path)
+        if name in (".tfguard.yaml", ".checkov.yaml", ".checkov.yml") or name.endswith((".yaml", ".yml")):
+            config_changed = True
+            continue
+        if ev.uri in ls.workspace.text_documents:
+            continue  # the editor's text wins
+        for eng in ls.engines.values():
+            eng.forget(path)
+        dirs.add(os.path.dirname(path))
+        if ev.type == lsp.FileChangeType.Deleted:
+            ls.clear(ev.uri)
+    if config_changed:
+        ls.engines.clear()  # new engines read the new configuration
+        ls.recheck_all()
+        for root in ls.folders():
+            for d in module_dirs(root):
+                ls.schedule_module(d, 0)
+        return
+    for d in dirs:
+        ls.schedule_module(d, 0)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: TfguardServer, params: lsp.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and "tfguard" in settings:
+        ls.apply_settings(settings["tfguard"])
+    else:
+        await ls.pull_configuration()
+    ls.recheck_all()
+
+
+# ---------------------------------------------------------- pull diagnostics
+@server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC,
+                lsp.DiagnosticOptions(identifier="tfguard", inter_file_dependencies=True,
+                                      workspace_diagnostics=True))
+async def document_diagnostic(ls: TfguardServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
+    uri = params.text_document.uri
+    doc = ls.workspace.text_documents.get(uri)
+    path = to_fs_path(uri)
+    if doc is None or not path or not _is_tf(uri) or not ls.settings.enable:
+        return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+    pub = ls.published.get(uri)
+    if pub is None or pub.version != doc.version or pub.text != doc.source:
+        text = doc.source
+        engine = ls.engine_for(path)
+        engine.set_overlay(path, text)
+        fa = await asyncio.get_running_loop().run_in_executor(ls.tier1, engine.analyze_file, path)
+        pub = Published(uri, doc.version, text, fa)
+        ls.published[uri] = pub
+    return lsp.RelatedFullDocumentDiagnosticReport(items=ls.diagnostics_for(pub.text, pub.analysis))
+
+
+@server.feature(lsp.WORKSPACE_DIAGNOSTIC)
+def workspace_diagnostic(ls: TfguardServer, params: lsp.WorkspaceDiagnosticParams) -> lsp.WorkspaceDiagnosticReport:
+    items: list[lsp.WorkspaceDocumentDiagnosticReport] = []
+    for uri, pub in list(ls.published.items()):
+        if uri in ls.workspace.text_documents:
+            continue
+        items.append(lsp.WorkspaceFullDocumentDiagnosticReport(
+            uri=uri, version=None, items=ls.diagnostics_for(pub.text, pub.analysis)))
+    return lsp.WorkspaceDiagnosticReport(items=items)
+
+
+# -------------------------------------------------------------------- hover
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+def hover(ls: TfguardServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    pub = ls.published.get(params.text_document.uri)
+    if pub is None:
+        return None
+    lines = split_lines(pub.text)
+    pos = from_client(params.position, lines, ls.encoding)
+    hits = [f for f in pub.analysis.findings if ls.visible(f) and f.span.contains(pos)]
+    if not hits:
+        return None
+    hits = rank(hits)
+    return lsp.Hover(
+        contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=hover_markdown(hits)),
+        range=range_to_client(hits[0].span, lines, ls.encoding),
+    )
+
+
+# ------------------------------------------------------- findings + commands
+@server.feature("tfguard/findings")
+def findings_listing(ls: TfguardServer, params: Any) -> dict[str, Any]:
+    """Every visible finding of the workspace, ordered by priority (for the Findings view)."""
+    out = []
+    all_findings: list[tuple[Finding, Published]] = []
+    for pub in ls.published.values():
+        for f in pub.analysis.findings:
+            if ls.visible(f):
+                all_findings.append((f, pub))
+    order = {id(f): i for i, f in enumerate(rank([f for f, _ in all_findings]))}
+    all_findings.sort(key=lambda fp: order[id(fp[0])])
+    for f, pub in all_findings:
+        lines = split_lines(pub.text)
+        out.append({
+            "uri": pub.uri,
+            "range": _range_json(range_to_client(f.span, lines, ls.encoding)),
+            "checkId": f.check_id,
+            "checkName": f.check_name,
+            "severity": f.severity.value,
+            "priority": f.priority,
+            "resource": f.resource,
+            "message": f.message or f.check_name,
+            "guideline": f.guideline,
+            "context": list(f.context),
+        })
+    return {"findings": out}
+
+
+def _range_json(r: lsp.Range) -> dict[str, Any]:
+    return {"start": {"line": r.start.line, "character": r.start.character},
+            "end": {"line": r.end.line, "character": r.end.character}}
+
+
+@server.command("tfguard.server.scanWorkspace")
+async def scan_workspace(ls: TfguardServer, *args: Any) -> dict[str, int]:
+    files, findings = await ls.index_workspace()
+    return {"files": files, "findings": findings}
+
+
+def start(tcp: str | None = None) -> None:
+    """Run the server on stdio (default) or TCP ``HOST:PORT``."""
+    try:
+        from tfguard.lsp import actions  # noqa: F401  (registers code actions when available)
+    except ImportError:
+        log.debug("code actions not available")
+    _install_client_log_handler()
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+
+
+class _ClientLogHandler(logging.Handler):
+    """Forward warnings and errors to the client's log (window/logMessage)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        loop = server.loop
+        if loop is None or server.protocol.writer is None:
+            return
+        kind = lsp.MessageType.Error if record.levelno >= logging.ERROR else lsp.MessageType.Warning
+        params = lsp.LogMessageParams(type=kind, message=self.format(record))
+        try:
+            loop.call_soon_threadsafe(server.window_log_message, params)
+        except RuntimeError:
+            pass
+
+
+def _install_client_log_handler() -> None:
+    h = _ClientLogHandler(level=logging.WARNING)
+    h.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.getLogger("tfguard").addHandler(h)

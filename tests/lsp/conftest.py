@@ -1,0 +1,74 @@
+"""pytest-lsp plumbing: a real tfguard server over stdio, driven with real clients' capabilities."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "lsp"
+SERVER_COMMAND = [sys.executable, "-m", "tfguard", "serve"]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A private copy of the LSP fixture workspace (tests may edit it)."""
+    dest = tmp_path / "ws"
+    shutil.copytree(FIXTURES, dest)
+    return dest
+
+
+async def wait_for_diagnostics(
+    client: LanguageClient,
+    uri: str,
+    predicate: Callable[[list[lsp.Diagnostic]], bool] = lambda d: True,
+    timeout: float = 30.0,
+) -> list[lsp.Diagnostic]:
+    """Wait (bounded) until a publishDiagnostics for ``uri`` satisfies ``predicate``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        diags = client.diagnostics.get(uri)
+        if diags is not None and predicate(diags):
+            return diags
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise AssertionError(f"no matching diagnostics for {uri} within {timeout}s; last: "
+                                 f"{[(d.code, d.range.start.line) for d in (diags or [])]}")
+        try:
+            await asyncio.wait_for(
+                client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), timeout=remaining
+            )
+        except asyncio.TimeoutError:
+            continue
+
+
+def codes(diags: list[lsp.Diagnostic]) -> set[str]:
+    return {str(d.code) for d in diags}
+
+
+def init_params(root: Path, caps: lsp.ClientCapabilities, options: dict[str, Any] | None = None
+                ) -> lsp.InitializeParams:
+    return lsp.InitializeParams(
+        capabilities=caps,
+        root_uri=root.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+        initialization_options=options or {},
+    )
+
+
+def serve_client_requests(client: LanguageClient, settings: dict[str, Any] | None = None) -> None:
+    """Answer the server's requests the way an editor does (registration, configuration, progress)."""
+
+    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def _register(params: lsp.RegistrationParams) -> None:
+        client.registrations = getattr(client, "registrations", []) + list(params.registrations)  # type: ignore[attr-defined]
+
+    client.set_configuration(settings or {}, section="tfguard")
