@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="exit 1 when a failed check at or above SEVERITY remains (LOW|MEDIUM|HIGH|CRITICAL);"
                            " default: any failed check")
     scan.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
+    scan.add_argument("--allow-python-checks", action="append", default=[], metavar="DIR",
+                      help="also load Python custom checks (code!) from DIR; never read from workspace files")
     scan.add_argument("--show-passed", action="store_true", help="list passed checks too (text format)")
     scan.add_argument("-v", "--verbose", action="count", default=0)
 
@@ -63,11 +65,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print(f"tfguard: error: no such file or directory: {p}", file=sys.stderr)
             return EXIT_USAGE
     try:
-        engine = make_engine(os.path.abspath(args.paths[0]), config_file=args.config)
+        engine = make_engine(os.path.abspath(args.paths[0]), config_file=args.config,
+                             python_check_dirs=args.allow_python_checks)
     except ValueError as e:
         print(f"tfguard: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     report = engine.scan(args.paths)
+    if engine.configs is not None:  # invalid .tfguard.yaml / catalogue files, located
+        report.problems.extend(engine.configs.problems())
     if args.format == "json":
         out = render_json(report)
     elif args.format == "sarif":

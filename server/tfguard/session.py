@@ -1,15 +1,36 @@
-"""Wiring: build an :class:`~tfguard.workspace.Engine` with tfguard's rules and ranking.
+"""Wiring: build an :class:`~tfguard.workspace.Engine` with tfguard's rules, configuration and ranking.
 
-Shared by the CLI and the language server so both report the same findings.
+Shared by the CLI and the language server so both report the same findings. What the language
+server calls besides :func:`make_engine`:
+
+- ``engine.configs`` (:class:`~tfguard.tfconfig.ConfigResolver`): ``problems()`` gives located
+  errors of invalid ``.tfguard.yaml`` / catalogue files (publish them as diagnostics on those
+  files; the previous valid configuration stays in force); ``set_text(path, text)`` for an unsaved
+  ``.tfguard.yaml``, ``invalidate(path)`` when one changes on disk, then re-analyse.
+- :func:`config_for` (effective configuration of a file: ``minimum_severity`` etc.).
+- :func:`is_config_file` to route ``.tfguard.yaml`` / catalogue edits.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+from collections.abc import Sequence
+from typing import Any
 
-from tfguard.model import Finding
+from tfguard.config import ConfigError
+from tfguard.hcl.blocks import Block
+from tfguard.model import Finding, Result
+from tfguard.priority import assess
+from tfguard.rules import build_rules
+from tfguard.rules.base import RuleEnv, conf_body
+from tfguard.rules.policies import PolicyMeta, read_policy_metadata
+from tfguard.severity import guideline_for, severity_for
+from tfguard.tfconfig import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
 from tfguard.workspace import BlockContext, Engine
+
+log = logging.getLogger(__name__)
 
 
 def describe(finding: Finding) -> str:
@@ -17,13 +38,97 @@ def describe(finding: Finding) -> str:
     return f"{finding.check_name} ({finding.resource})"
 
 
-def make_engine(root: str, config_file: str | None = None, max_file_bytes: int | None = None) -> Engine:
-    """An engine for the workspace or scan root ``root``."""
-    if config_file is not None and not os.path.isfile(config_file):
-        raise ValueError(f"configuration file not found: {config_file}")
+def is_config_file(path: str) -> bool:
+    """True for a ``.tfguard.yaml`` (the LSP re-reads configuration when one changes)."""
+    return os.path.basename(path) in CONFIG_NAMES
 
-    def hook(f: Finding, ctx: BlockContext | None) -> Finding:
-        return dataclasses.replace(f, message=f.message or describe(f))
 
-    kwargs = {} if max_file_bytes is None else {"max_file_bytes": max_file_bytes}
-    return Engine(root if os.path.isdir(root) else os.path.dirname(root), finding_hook=hook, **kwargs)
+def config_for(engine: Engine, path: str) -> TfguardConfig:
+    """The effective ``.tfguard.yaml`` configuration for a file of ``engine``'s workspace."""
+    if engine.configs is None:
+        return TfguardConfig()
+    return engine.configs.config_for(path)
+
+
+def _resource_body(ctx: BlockContext | None) -> dict[str, Any] | None:
+    if ctx is None or ctx.conf is None:
+        return None
+    got = conf_body(ctx.block.kind, ctx.conf)
+    return got[2] if got is not None else None
+
+
+def make_engine(
+    root: str,
+    config_file: str | None = None,
+    max_file_bytes: int | None = None,
+    python_check_dirs: Sequence[str] = (),
+) -> Engine:
+    """An engine for the workspace or scan root ``root``.
+
+    ``config_file`` is ``--config`` (highest precedence; raises ValueError with its location when it
+    is missing or invalid). ``python_check_dirs`` are Python custom-check directories the *user*
+    opted into (CLI ``--allow-python-checks`` or a user setting), never read from the workspace.
+    """
+    if config_file is not None:
+        if not os.path.isfile(config_file):
+            raise ValueError(f"configuration file not found: {config_file}")
+        try:
+            load_config_file(config_file)
+        except ConfigError as e:
+            raise ValueError(f"{e.path}:{e.line + 1}:{e.column + 1}: {e.message}") from None
+    for d in python_check_dirs:
+        if not os.path.isdir(d):
+            raise ValueError(f"Python checks directory not found: {d}")
+
+    base = root if os.path.isdir(root) else os.path.dirname(root)
+    engine = Engine(base) if max_file_bytes is None else Engine(base, max_file_bytes=max_file_bytes)
+    resolver = ConfigResolver(engine.root, config_file)
+    engine.configs = resolver
+
+    def module_blocks(module_dir: str) -> list[tuple[str, Block, dict[str, Any] | None]]:
+        out: list[tuple[str, Block, dict[str, Any] | None]] = []
+        for f in engine.module_files(module_dir):
+            st = engine.state(f)
+            out.extend((f, pb.block, pb.conf) for pb in st.parsed)
+        return out
+
+    env = RuleEnv(config_for=resolver.config_for, catalogue_for=resolver.catalogue_for,
+                  module_blocks=module_blocks)
+    engine.block_rules = list(build_rules(env))
+    engine.extra_policy_dirs = lambda module_dir: resolver.config_for(module_dir).policy_dirs
+
+    policy_cache: dict[tuple[str, ...], dict[str, PolicyMeta]] = {}
+
+    def policies(dirs: tuple[str, ...]) -> dict[str, PolicyMeta]:
+        if dirs not in policy_cache:
+            policy_cache[dirs] = read_policy_metadata(dirs)
+        return policy_cache[dirs]
+
+    def hook(f: Finding, ctx: BlockContext | None) -> Finding | None:
+        cfg = resolver.config_for(f.file)
+        if not cfg.is_enabled(f.check_id):
+            return None
+        if f.source in ("checkov", "graph") and cfg.policy_dirs:
+            meta = policies(cfg.policy_dirs).get(f.check_id)
+            if meta is not None:  # an organisation YAML policy: its metadata.severity is the base
+                base = meta.severity or severity_for(f.check_id, check_name=f.check_name)
+                guideline = f.guideline or meta.guideline
+                f = dataclasses.replace(f, source="policy", severity=base, guideline=guideline)
+        if f.guideline is None:
+            f = dataclasses.replace(f, guideline=guideline_for(f.check_id))
+        f = dataclasses.replace(f, message=f.message or describe(f))
+        f = assess(f, _resource_body(ctx), cfg.priority_config(), engine.root)
+        if (cfg.minimum_severity is not None and f.result is Result.FAILED
+                and f.severity.rank < cfg.minimum_severity.rank):
+            return None
+        return f
+
+    engine.finding_hook = hook
+
+    if python_check_dirs:
+        from tfguard.checks.graph import load_python_checks
+
+        for d in python_check_dirs:
+            log.warning("loading Python custom checks from %s (explicitly allowed)", d)
+            load_python_checks(os.path.abspath(d))
+    return engine

@@ -44,6 +44,7 @@ from tfguard.config import (
 from tfguard.hcl.blocks import Block, SplitFile, split_blocks
 from tfguard.hcl.parse import ParsedBlock, load_json_text, merge_confs, parse_block
 from tfguard.model import Finding, Position, Problem, Result, ScanReport, Severity, Span
+from tfguard.tfconfig import ConfigResolver
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +147,15 @@ class Engine:
         *,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         block_rules: list[BlockRule] | None = None,
-        finding_hook: Callable[[Finding, BlockContext | None], Finding] | None = None,
+        finding_hook: Callable[[Finding, BlockContext | None], Finding | None] | None = None,
     ) -> None:
         self.root = os.path.abspath(root) if root else None
         self.max_file_bytes = max_file_bytes
         self.block_rules: list[BlockRule] = list(block_rules or [])
-        self.finding_hook = finding_hook
+        self.finding_hook = finding_hook  # returns the finding to report, or None to drop it (disabled)
+        # Policy directories beyond .checkov.yaml's external-checks-dir, per module dir (.tfguard.yaml)
+        self.extra_policy_dirs: Callable[[str], tuple[str, ...]] = lambda module_dir: ()
+        self.configs: ConfigResolver | None = None  # .tfguard.yaml resolution (set by session.make_engine)
         self._overlays: dict[str, str] = {}
         self._files: dict[str, FileState] = {}
         self._graph: dict[str, _GraphSnapshot] = {}
@@ -310,8 +314,9 @@ class Engine:
                                                     Severity.INFO))
         if self.finding_hook is not None and with_rules:
             blocks = {b.start_line: b for b in st.split.blocks}
-            out.findings = [self.finding_hook(f, self._ctx_for(path, blocks.get(f.line_range[0]), st, ctx))
-                            for f in out.findings]
+            hooked = (self.finding_hook(f, self._ctx_for(path, blocks.get(f.line_range[0]), st, ctx))
+                      for f in out.findings)
+            out.findings = [f for f in hooked if f is not None]
         return out
 
     def _ctx_for(self, path: str, block: Block | None, st: FileState, ctx: ModuleContext) -> BlockContext | None:
@@ -370,7 +375,7 @@ class Engine:
         states = {f: self.state(f) for f in files}
         cfg = self.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
-        for problem_line in use_policy_dirs(cfg.external_checks_dirs):
+        for problem_line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(module_dir)):
             log.warning("%s", problem_line)
         overlays = self.overlays()
         root, path_map = module_dir, None
@@ -435,8 +440,9 @@ class Engine:
                     except Exception:
                         log.exception("rule failed on %s", pb.block.address)
             if self.finding_hook is not None:
-                fa.findings = [self.finding_hook(x, self._ctx_for(f, blocks.get(x.line_range[0]), st, ctx))
-                               for x in fa.findings]
+                hooked = (self.finding_hook(x, self._ctx_for(f, blocks.get(x.line_range[0]), st, ctx))
+                          for x in fa.findings)
+                fa.findings = [x for x in hooked if x is not None]
         return result
 
     def _mirror_files(self, root: str) -> dict[str, str]:
@@ -492,7 +498,7 @@ class Engine:
         files = list(iter_terraform_files(d))
         report.files_scanned += len(files)
         cfg = self.checkov_config(d)
-        for line in use_policy_dirs(cfg.external_checks_dirs):
+        for line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(d)):
             report.problems.append(Problem(cfg.path or d, Span.of(0, 0, 0, 0), line, "config"))
         states = {}
         for f in files:
@@ -546,10 +552,9 @@ class Engine:
                     except Exception:
                         log.exception("rule failed on %s", pb.block.address)
         if self.finding_hook is not None:
-            report.findings = [
-                self.finding_hook(x, by_start.get((os.path.realpath(x.file), x.line_range[0])))
-                for x in report.findings
-            ]
+            hooked = (self.finding_hook(x, by_start.get((os.path.realpath(x.file), x.line_range[0])))
+                      for x in report.findings)
+            report.findings = [x for x in hooked if x is not None]
 
 
 def normalize_newlines(text: str) -> str:
