@@ -98,7 +98,8 @@ def check_secrets(rule: OrgRule, ctx: BlockContext, env: RuleEnv) -> list[Findin
     found = find_secrets(got[2], variable)
     if not found:
         return []
-    attrs = ", ".join(".".join(p) for p, _ in found)
+    attrs = ", ".join(f"the default of variable {variable}" if variable and p == ("default",) else ".".join(p)
+                      for p, _ in found)
     kinds = sorted({k for _, k in found})
     return [rule.finding(
         ctx,
