@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lsp"
-SERVER_COMMAND = [sys.executable, "-m", "tfguard", "serve"]
+SERVER_COMMAND = [sys.executable, "-m", "tfguard", "serve", *(["-vv", "--log-file", os.environ["TFGUARD_TEST_LOG"]] if os.environ.get("TFGUARD_TEST_LOG") else [])]
 
 
 @pytest.fixture
@@ -72,3 +73,17 @@ def serve_client_requests(client: LanguageClient, settings: dict[str, Any] | Non
         client.registrations = getattr(client, "registrations", []) + list(params.registrations)  # type: ignore[attr-defined]
 
     client.set_configuration(settings or {}, section="tfguard")
+
+
+def record_versions(client: LanguageClient) -> dict[str, list[int | None]]:
+    """Record the version of every publishDiagnostics, per URI, in arrival order."""
+    seen: dict[str, list[int | None]] = {}
+    features = client.protocol.fm.features
+    original = features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def wrapper(params: lsp.PublishDiagnosticsParams) -> Any:
+        seen.setdefault(params.uri, []).append(params.version)
+        return original(params)
+
+    features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = wrapper
+    return seen

@@ -343,7 +343,8 @@ class TfguardServer(LanguageServer):
 
 
 def _digest_engine(engine: Engine, text: str) -> str:
-    from tfguard.workspace import _digest as engine_digest, normalize_newlines
+    from tfguard.workspace import _digest as engine_digest
+    from tfguard.workspace import normalize_newlines
 
     return engine_digest(normalize_newlines(text))
 
