@@ -1,0 +1,48 @@
+"""Local fixes for GCP checks (chosen by how often they fail in real code; see docs/fixes.md)."""
+
+from __future__ import annotations
+
+from tfguard.fixes.registry import attr, attrs
+
+# --------------------------------------------------------------------------- storage
+attr("CKV_GCP_29", "google_storage_bucket", "uniform_bucket_level_access", "true")
+attr("CKV_GCP_114", "google_storage_bucket", "public_access_prevention", '"enforced"')
+attr("CKV_GCP_78", "google_storage_bucket", "versioning.enabled", "true")
+
+# --------------------------------------------------------------------------- compute
+_VM = ("google_compute_instance", "google_compute_instance_template")
+attr("CKV_GCP_36", _VM, "can_ip_forward", "false", safe=False)
+attrs("CKV_GCP_39", _VM, {"shielded_instance_config.enable_vtpm": "true",
+                          "shielded_instance_config.enable_integrity_monitoring": "true"},
+      "enable Shielded VM (vTPM and integrity monitoring)", safe=False)
+attr("CKV_GCP_32", _VM, "metadata.block-project-ssh-keys", "true", object_path=True)
+attr("CKV_GCP_35", _VM, "metadata.serial-port-enable", "false", object_path=True)
+attr("CKV_GCP_74", "google_compute_subnetwork", "private_ip_google_access", "true")
+attrs("CKV_GCP_26", "google_compute_subnetwork", {
+    "log_config.aggregation_interval": '"INTERVAL_10_MIN"',
+    "log_config.flow_sampling": "0.5",
+    "log_config.metadata": '"INCLUDE_ALL_METADATA"',
+}, "enable VPC flow logs (log_config)")
+
+# --------------------------------------------------------------------------- GKE
+_GKE = "google_container_cluster"
+attr("CKV_GCP_7", _GKE, "enable_legacy_abac", "false")
+attr("CKV_GCP_61", _GKE, "enable_intranode_visibility", "true")
+attr("CKV_GCP_70", _GKE, "release_channel.channel", '"REGULAR"')
+attr("CKV_GCP_66", _GKE, "binary_authorization.evaluation_mode", '"PROJECT_SINGLETON_POLICY_ENFORCE"',
+     safe=False)
+attr("CKV_GCP_13", _GKE, "master_auth.client_certificate_config.issue_client_certificate", "false",
+     safe=False)
+_POOL = "google_container_node_pool"
+attr("CKV_GCP_10", _POOL, "management.auto_upgrade", "true")
+attr("CKV_GCP_9", _POOL, "management.auto_repair", "true")
+attr("CKV_GCP_69", (_GKE, _POOL), "node_config.workload_metadata_config.mode", '"GKE_METADATA"', safe=False)
+attrs("CKV_GCP_68", (_GKE, _POOL), {
+    "node_config.shielded_instance_config.enable_secure_boot": "true",
+    "node_config.shielded_instance_config.enable_integrity_monitoring": "true",
+}, "enable Secure Boot (and integrity monitoring) for Shielded GKE nodes", safe=False)
+
+# --------------------------------------------------------------------------- Cloud SQL
+attr("CKV_GCP_14", "google_sql_database_instance", "settings.backup_configuration.enabled", "true")
+attr("CKV_GCP_6", "google_sql_database_instance", "settings.ip_configuration.ssl_mode",
+     '"TRUSTED_CLIENT_CERTIFICATE_REQUIRED"', safe=False)
