@@ -15,7 +15,9 @@ from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lsp"
-SERVER_COMMAND = [sys.executable, "-m", "tfguard", "serve", *(["-vv", "--log-file", os.environ["TFGUARD_TEST_LOG"]] if os.environ.get("TFGUARD_TEST_LOG") else [])]
+# TFGUARD_TEST_LOG=/tmp/x.log keeps a verbose server log when debugging a test
+_LOG = os.environ.get("TFGUARD_TEST_LOG")
+SERVER_COMMAND = [sys.executable, "-m", "tfguard", "serve", *(["-vv", "--log-file", _LOG] if _LOG else [])]
 
 
 @pytest.fixture

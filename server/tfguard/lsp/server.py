@@ -298,7 +298,7 @@ class TfguardServer(LanguageServer):
             if progress is not None:
                 self.work_done_progress.report(progress, lsp.WorkDoneProgressReport(
                     percentage=int(100 * (i + 1) / max(1, len(dirs))),
-                    message=f"{i + 1}/{len(dirs)} modules: {os.path.relpath(d, self.folders()[0]) if self.folders() else d}"))
+                    message=f"{i + 1}/{len(dirs)} modules: {os.path.basename(d) or d}"))
         if progress is not None:
             self.work_done_progress.end(progress, lsp.WorkDoneProgressEnd(
                 message=f"{files} files, {findings} findings"))
