@@ -66,7 +66,8 @@ def test_exact_and_lowest_versions() -> None:
     [
         ("./modules/x", "local", "./modules/x", None),
         ("app.terraform.io/Acme/s3-bucket/aws", "registry", "app.terraform.io/acme/s3-bucket/aws", None),
-        ("terraform-aws-modules/vpc/aws//modules/endpoints", "registry", "terraform-aws-modules/vpc/aws", None),
+        ("terraform-aws-modules/vpc/aws//modules/endpoints", "registry", "terraform-aws-modules/vpc/aws",
+         None),
         ("git::https://git.acme.internal/net.git?ref=v1.2.0", "git", "git::https://git.acme.internal/net.git",
          "v1.2.0"),
         ("git::https://git.acme.internal/net.git//sub?ref=abc1234", "git",
