@@ -80,6 +80,7 @@ class TfguardServer(LanguageServer):
         self._index_task: asyncio.Task[Any] | None = None
         self._lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.client_name = ""
 
     # ------------------------------------------------------------ helpers
     @property
@@ -380,6 +381,7 @@ server = TfguardServer()
 # ---------------------------------------------------------------- lifecycle
 @server.feature(lsp.INITIALIZE)
 def on_initialize(ls: TfguardServer, params: lsp.InitializeParams) -> None:
+    ls.client_name = params.client_info.name if params.client_info else ""
     ls.apply_settings(params.initialization_options)
     td = params.capabilities.text_document
     ls.pull_mode = bool(td and td.diagnostic)

@@ -1,0 +1,202 @@
+"""Code actions: quick fixes, approved module, pin source, suppress with justification, guideline, fix all.
+
+Offers come from :mod:`tfguard.fixes` (pure). Edits are built lazily in ``codeAction/resolve``
+when the client supports it, eagerly otherwise, always against the text the client has now.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.uris import to_fs_path
+
+from tfguard.fixes import MODULE_RULE, PIN_RULES, REGISTRY, FixOffer, build_edits, fix_all_edits, offers_for
+from tfguard.lsp.convert import range_to_client, split_lines
+from tfguard.lsp.server import TfguardServer, server
+from tfguard.model import Finding, Result, TextEdit
+from tfguard.workspace import Engine
+
+log = logging.getLogger(__name__)
+
+FIX_ALL_KIND = "source.fixAll.tfguard"
+
+
+def is_fixable(f: Finding) -> bool:
+    """Whether a quick fix (other than suppression) may exist for this finding."""
+    return f.check_id in REGISTRY or f.check_id == MODULE_RULE or f.check_id in PIN_RULES
+
+
+def _catalogue(engine: Engine, path: str) -> Any:
+    configs = getattr(engine, "configs", None)
+    if configs is None:
+        return None
+    try:
+        return configs.catalogue_for(configs.config_for(path))
+    except Exception:
+        log.exception("catalogue lookup failed")
+        return None
+
+
+def _finding_for(ls: TfguardServer, uri: str, data: dict[str, Any]) -> Finding | None:
+    pub = ls.published.get(uri)
+    if pub is None:
+        return None
+    for f in pub.analysis.findings:
+        if (f.result is Result.FAILED and f.check_id == data.get("checkId") and f.resource == data.get("resource")
+                and f.line_range[0] == data.get("blockStartLine")):
+            return f
+    return None
+
+
+def _asks_reason(ls: TfguardServer) -> bool:
+    """VS Code (our extension) asks the user for the reason before suppressing."""
+    return "code" in ls.client_name.lower()
+
+
+def _workspace_edit(ls: TfguardServer, uri: str, edits: list[TextEdit]) -> lsp.WorkspaceEdit:
+    doc = ls.workspace.text_documents.get(uri)
+    text = doc.source if doc is not None else ""
+    lines = split_lines(text)
+    lsp_edits = [lsp.TextEdit(range=range_to_client(e.span, lines, ls.encoding), new_text=e.new_text) for e in edits]
+    caps = ls.client_capabilities.workspace
+    if doc is not None and caps and caps.workspace_edit and caps.workspace_edit.document_changes:
+        return lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(
+            text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=doc.version),
+            edits=lsp_edits)])
+    return lsp.WorkspaceEdit(changes={uri: lsp_edits})
+
+
+def _resolve_support(ls: TfguardServer) -> bool:
+    td = ls.client_capabilities.text_document
+    ca = td.code_action if td else None
+    props = ca.resolve_support.properties if ca and ca.resolve_support else []
+    return "edit" in props
+
+
+def _offer_to_action(ls: TfguardServer, uri: str, offer: FixOffer, finding: Finding, diag: lsp.Diagnostic,
+                     engine: Engine) -> lsp.CodeAction:
+    data = {"uri": uri, "offer": offer.id, "kind": offer.kind, "checkId": finding.check_id,
+            "resource": finding.resource, "blockStartLine": finding.line_range[0], "title": offer.title,
+            "preferred": offer.preferred, "safe": offer.safe}
+    action = lsp.CodeAction(title=offer.title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag],
+                            is_preferred=offer.preferred or None, data=data)
+    if offer.kind == "suppress" and _asks_reason(ls):
+        action.data = None
+        action.command = lsp.Command(title=offer.title, command="tfguard.suppress", arguments=[{
+            "uri": uri, "checkId": finding.check_id, "line": finding.line_range[0], "resource": finding.resource}])
+        return action
+    if not _resolve_support(ls):
+        edits = build_edits(offer, finding, engine, _catalogue(engine, finding.file),
+                            ls.settings.skip_reason_placeholder if offer.kind == "suppress" else None)
+        action.edit = _workspace_edit(ls, uri, edits)
+    return action
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL_KIND],
+                                      resolve_provider=True))
+def code_action(ls: TfguardServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction | lsp.Command] | None:
+    uri = params.text_document.uri
+    path = to_fs_path(uri)
+    pub = ls.published.get(uri)
+    doc = ls.workspace.text_documents.get(uri)
+    if not path or pub is None or doc is None or pub.text != doc.source:
+        return None  # results are for another text: offer nothing rather than a wrong edit
+    engine = ls.engine_for(path)
+    engine.set_overlay(path, doc.source)
+    only = params.context.only or []
+    actions: list[lsp.CodeAction | lsp.Command] = []
+    if not only or any(str(k).startswith("quickfix") for k in only):
+        for diag in params.context.diagnostics:
+            if diag.source != "tfguard" or not isinstance(diag.data, dict) or "checkId" not in diag.data:
+                continue
+            finding = _finding_for(ls, uri, diag.data)
+            if finding is None:
+                continue
+            try:
+                offers = offers_for(finding, engine, _catalogue(engine, path))
+            except Exception:
+                log.exception("fix offers failed for %s", finding.check_id)
+                continue
+            for offer in offers:
+                actions.append(_offer_to_action(ls, uri, offer, finding, diag, engine))
+            if finding.guideline:
+                actions.append(lsp.CodeAction(
+                    title=f"Open guideline for {finding.check_id}", kind=lsp.CodeActionKind.QuickFix,
+                    diagnostics=[diag],
+                    command=lsp.Command(title="Open guideline", command="tfguard.server.openGuideline",
+                                        arguments=[finding.guideline])))
+    if any(str(k) in ("source", "source.fixAll", FIX_ALL_KIND) for k in only):
+        failed = [f for f in pub.analysis.findings if f.result is Result.FAILED and f.check_id in REGISTRY]
+        edits = fix_all_edits(path, failed, engine)
+        if edits:
+            actions.append(lsp.CodeAction(title="tfguard: fix all safe findings in this file", kind=FIX_ALL_KIND,
+                                          edit=_workspace_edit(ls, uri, edits)))
+    return actions
+
+
+@server.feature(lsp.CODE_ACTION_RESOLVE)
+def resolve_code_action(ls: TfguardServer, action: lsp.CodeAction) -> lsp.CodeAction:
+    data = action.data if isinstance(action.data, dict) else None
+    if data is None or action.edit is not None:
+        return action
+    uri = data["uri"]
+    path = to_fs_path(uri)
+    doc = ls.workspace.text_documents.get(uri)
+    finding = _finding_for(ls, uri, data)
+    if not path or doc is None or finding is None:
+        return action
+    engine = ls.engine_for(path)
+    engine.set_overlay(path, doc.source)
+    offer = FixOffer(data["offer"], data["title"], data["checkId"], data["kind"], bool(data.get("preferred")),
+                     bool(data.get("safe")))
+    reason = ls.settings.skip_reason_placeholder if offer.kind == "suppress" else None
+    edits = build_edits(offer, finding, engine, _catalogue(engine, path), reason)
+    action.edit = _workspace_edit(ls, uri, edits)
+    return action
+
+
+@server.command("tfguard.server.suppress")
+async def suppress(ls: TfguardServer, *args: Any) -> bool:
+    """Insert ``# checkov:skip=ID:REASON`` in the block, with the reason the user typed."""
+    arg = args[0] if args else {}
+    if isinstance(arg, list):
+        arg = arg[0] if arg else {}
+    uri, reason = arg.get("uri"), (arg.get("reason") or "").strip()
+    path = to_fs_path(uri) if uri else None
+    doc = ls.workspace.text_documents.get(uri) if uri else None
+    if not path or doc is None:
+        return False
+    finding = _finding_for(ls, uri, {"checkId": arg.get("checkId"), "resource": arg.get("resource"),
+                                     "blockStartLine": arg.get("line")})
+    if finding is None:
+        return False
+    engine = ls.engine_for(path)
+    engine.set_overlay(path, doc.source)
+    offer = FixOffer(f"suppress:{finding.check_id}", "suppress", finding.check_id, "suppress", False, False)
+    edits = build_edits(offer, finding, engine, None, reason or ls.settings.skip_reason_placeholder)
+    if not edits:
+        return False
+    result = await ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(
+        edit=_workspace_edit(ls, uri, edits), label=f"Suppress {finding.check_id}"))
+    return bool(result.applied)
+
+
+@server.command("tfguard.server.openGuideline")
+async def open_guideline(ls: TfguardServer, *args: Any) -> bool:
+    url = args[0] if args else None
+    if isinstance(url, list):
+        url = url[0] if url else None
+    if not isinstance(url, str):
+        return False
+    try:
+        res = await ls.window_show_document_async(lsp.ShowDocumentParams(uri=url, external=True))
+        return bool(res.success)
+    except Exception:
+        ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Info, message=f"Guideline: {url}"))
+        return False
+
+
+__all__ = ["is_fixable", "FIX_ALL_KIND"]
