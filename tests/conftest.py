@@ -1,0 +1,34 @@
+"""Shared fixtures: the real-world corpora, and a private scan cache for the whole test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = Path(os.environ.get("TFGUARD_CORPORA", REPO.parent / "shared" / "corpora"))
+CORPUS_NAMES = ("terragoat", "terraform-aws-vpc", "terraform-aws-s3-bucket")
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    """``../shared/corpora`` (or ``$TFGUARD_CORPORA``); skips the test when it is absent."""
+    if not all((CORPORA / name).is_dir() for name in CORPUS_NAMES):
+        pytest.skip(f"corpora not found at {CORPORA} (set TFGUARD_CORPORA to the folder holding "
+                    f"{', '.join(CORPUS_NAMES)})")
+    return CORPORA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``tfguard scan`` caches results on disk: tests use a fresh directory, never the user's cache."""
+    old = os.environ.get("TFGUARD_CACHE_DIR")
+    os.environ["TFGUARD_CACHE_DIR"] = str(tmp_path_factory.mktemp("tfguard-cache"))
+    yield
+    if old is None:
+        os.environ.pop("TFGUARD_CACHE_DIR", None)
+    else:
+        os.environ["TFGUARD_CACHE_DIR"] = old
