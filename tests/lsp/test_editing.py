@@ -193,3 +193,18 @@ async def test_close_of_file_outside_workspace_clears_diagnostics(vscode: Langua
     vscode.text_document_did_close(lsp.DidCloseTextDocumentParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri)))
     await wait_for_diagnostics(vscode, uri, lambda d: len(d) == 0)
+
+
+async def test_bad_tfguard_yaml_gets_a_located_diagnostic_and_recovers(vscode: LanguageClient):
+    cfg = vscode.ws / ".tfguard.yaml"
+    cfg.write_text("version: 1\nminimum_severity: EXTREME\n")
+    path = vscode.ws / "module" / "main.tf"
+    uri = _open(vscode, path, path.read_text())
+    await wait_for_diagnostics(vscode, uri, lambda d: "CKV_AWS_24" in codes(d))  # still analysed
+    diags = await wait_for_diagnostics(vscode, cfg.as_uri(), lambda d: len(d) > 0)
+    assert diags[0].range.start.line == 1
+    assert "EXTREME" in diags[0].message or "severity" in diags[0].message.lower()
+    cfg.write_text("version: 1\nminimum_severity: LOW\n")
+    vscode.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
+        changes=[lsp.FileEvent(uri=cfg.as_uri(), type=lsp.FileChangeType.Changed)]))
+    await wait_for_diagnostics(vscode, cfg.as_uri(), lambda d: len(d) == 0)

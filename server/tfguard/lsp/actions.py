@@ -165,8 +165,10 @@ async def suppress(ls: TfguardServer, *args: Any) -> bool:
     if isinstance(arg, list):
         arg = arg[0] if arg else {}
     uri, reason = arg.get("uri"), (arg.get("reason") or "").strip()
-    path = to_fs_path(uri) if uri else None
-    doc = ls.workspace.text_documents.get(uri) if uri else None
+    if not isinstance(uri, str):
+        return False
+    path = to_fs_path(uri)
+    doc = ls.workspace.text_documents.get(uri)
     if not path or doc is None:
         return False
     finding = _finding_for(ls, uri, {"checkId": arg.get("checkId"), "resource": arg.get("resource"),

@@ -35,7 +35,7 @@ from tfguard.lsp.convert import (
     split_lines,
 )
 from tfguard.lsp.settings import Settings, parse_settings
-from tfguard.model import Finding, Result
+from tfguard.model import Finding, Problem, Result
 from tfguard.priority import rank
 from tfguard.session import make_engine
 from tfguard.workspace import SKIP_DIRS, Engine, FileAnalysis, is_terraform_file
@@ -81,6 +81,7 @@ class TfguardServer(LanguageServer):
         self._lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client_name = ""
+        self._config_files_with_problems: set[str] = set()
 
     # ------------------------------------------------------------ helpers
     @property
@@ -179,6 +180,37 @@ class TfguardServer(LanguageServer):
 
         self._refresh_handle = loop.call_later(0.05, fire)
 
+    def publish_config_problems(self) -> None:
+        """Located errors of invalid ``.tfguard.yaml``/catalogue/``.checkov.yaml`` files, on those files."""
+        by_file: dict[str, list[Problem]] = {}
+        for eng in self.engines.values():
+            configs = getattr(eng, "configs", None)
+            problems: list[Problem] = list(configs.problems()) if configs is not None else []
+            problems.extend(getattr(eng, "config_problems", []) or [])
+            for p in problems:
+                by_file.setdefault(os.path.abspath(p.file), []).append(p)
+        for path in set(self._config_files_with_problems) | set(by_file):
+            uri = from_fs_path(path)
+            if uri is None:
+                continue
+            probs = by_file.get(path, [])
+            doc = self.workspace.text_documents.get(uri)
+            if doc is not None:
+                text = doc.source
+            else:
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as fh:
+                        text = fh.read()
+                except OSError:
+                    text = ""
+            unique = {(p.span.start, p.message): p for p in probs}
+            lines = split_lines(text)
+            diags = [problem_to_diagnostic(p, lines, self.encoding) for p in unique.values()]
+            if self.pull_mode:
+                continue  # pull clients ask per document; config files are reported via the log
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diags))
+        self._config_files_with_problems = set(by_file)
+
     def clear(self, uri: str) -> None:
         self.published.pop(uri, None)
         if not self.pull_mode:
@@ -212,6 +244,7 @@ class TfguardServer(LanguageServer):
                     continue
                 if fa.digest == _digest_engine(engine, text):
                     self.publish(uri, version, text, fa)
+                self.publish_config_problems()
         finally:
             self._running.discard(uri)
             if self._dirty.get(uri):
@@ -254,6 +287,7 @@ class TfguardServer(LanguageServer):
             else:
                 text, _ = engine.read(path)
                 self.publish(uri, None, text or "", fa)
+        self.publish_config_problems()
         if module_dir in self._graph_again:
             self._graph_again.discard(module_dir)
             self.schedule_module(module_dir, 0)
@@ -489,7 +523,10 @@ def did_change_watched(ls: TfguardServer, params: lsp.DidChangeWatchedFilesParam
         if ev.type == lsp.FileChangeType.Deleted:
             ls.clear(ev.uri)
     if config_changed:
-        ls.engines.clear()  # new engines read the new configuration
+        for eng in ls.engines.values():
+            configs = getattr(eng, "configs", None)
+            if configs is not None:
+                configs.invalidate(None)
         ls.recheck_all()
         for root in ls.folders():
             for d in module_dirs(root):
