@@ -494,13 +494,25 @@ class Engine:
                 report.problems.append(Problem(p, Span.of(0, 0, 0, 0), "no such file or directory", "read"))
         return report
 
+    # Scan settings: worker processes (None: one per core) and the result cache directory
+    # (None: $TFGUARD_CACHE_DIR, else $XDG_CACHE_HOME/tfguard; "" disables the cache).
+    scan_workers: int | None = None
+    scan_cache_dir: str | None = None
+
     def _scan_dir(self, report: ScanReport, d: str) -> None:
+        """``checkov -d d``, split into independent units run in parallel and cached (see scanpool)."""
+        from tfguard.scanpool import ResultCache, default_cache_dir, local_module_dirs, plan_units, run_units
+
         files = list(iter_terraform_files(d))
         report.files_scanned += len(files)
         cfg = self.checkov_config(d)
-        for line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(d)):
-            report.problems.append(Problem(cfg.path or d, Span.of(0, 0, 0, 0), line, "config"))
-        states = {}
+        policy_dirs = cfg.external_checks_dirs + self.extra_policy_dirs(d)
+
+        def load_policies() -> None:  # only when Checkov runs: a fully cached scan never imports it
+            for line in use_policy_dirs(policy_dirs):
+                report.problems.append(Problem(cfg.path or d, Span.of(0, 0, 0, 0), line, "config"))
+
+        states: dict[str, FileState] = {}
         for f in files:
             st = self.state(f)
             states[os.path.realpath(f)] = st
@@ -509,18 +521,38 @@ class Engine:
             report.problems.extend(pb.problem for pb in st.parsed if pb.problem is not None)
         if not files:
             return
-        run = run_checkov(d, CheckSelection(cfg.checks, cfg.skip_checks), recursive=True)
+
+        def calls(module_dir: str) -> list[str]:
+            confs = []
+            for f in self.module_files(module_dir):
+                st = self.state(f)
+                confs.append(st.json_conf or {} if st.is_json else merge_confs(st.parsed))
+            return local_module_dirs(module_dir, confs)
+
+        units = plan_units({os.path.dirname(f) for f in files}, calls)
+        cache_dir = self.scan_cache_dir if self.scan_cache_dir is not None else default_cache_dir()
+        if policy_dirs:
+            cache_dir = None  # policy files are not part of the cache key
+        runs, failures = run_units(units, CheckSelection(cfg.checks, cfg.skip_checks),
+                                   cache=ResultCache(cache_dir or None), max_workers=self.scan_workers,
+                                   prepare=load_policies)
+        for root, error in failures:
+            report.problems.append(Problem(root, Span.of(0, 0, 0, 1),
+                                           f"Checkov failed on this directory: {error}", "engine"))
         by_file: dict[str, list[GraphRecord]] = {}
-        for rec in run.records:
-            by_file.setdefault(os.path.realpath(rec.file), []).append(rec)
+        parsing_errors: set[str] = set()
+        for run in runs:
+            parsing_errors.update(run.parsing_errors)
+            for rec in run.records:
+                by_file.setdefault(os.path.realpath(rec.file), []).append(rec)
         for rp, recs in by_file.items():
             st = states.get(rp) or self.state(rp)
             report.findings.extend(self.records_to_findings(recs, st))
         # Checkov drops a file it cannot parse whole; tfguard still checks its good blocks.
-        for bad in run.parsing_errors:
-            st = states.get(os.path.realpath(bad))
-            if st is not None and not st.is_json and st.read_problem is None:
-                fa = self.analyze_file(st.path, with_rules=False)
+        for bad in sorted(parsing_errors):
+            bad_st = states.get(os.path.realpath(bad))
+            if bad_st is not None and not bad_st.is_json and bad_st.read_problem is None:
+                fa = self.analyze_file(bad_st.path, with_rules=False)
                 report.findings.extend(x for x in fa.findings if x.source == "checkov")
         self._add_rules(report, files)
 

@@ -1,0 +1,332 @@
+"""``tfguard scan`` of a directory tree: independent units, two worker processes, a result cache.
+
+``checkov -d ROOT`` walks every directory under ``ROOT``, expands local module calls
+(``source = "../../"``) and finally drops the standalone results of every directory that some
+other directory calls as a module. So the result is the union, over the directories that no
+other directory of the tree calls (*roots*), of Checkov's runner on that directory alone plus
+the local modules it calls. Each such root is an independent :class:`ScanUnit`:
+
+- units run in worker processes forked after Checkov is imported (no second import), as many
+  as there are cores (at most ``max_workers``);
+- each unit's result is cached on disk, keyed by the content of every Terraform file of the
+  unit's directory and of the directories of the local modules it calls (transitively), the
+  Checkov and tfguard versions and the check selection. A re-scan re-runs only the units whose
+  text changed.
+
+The parity tests (``tests/parity``) prove that the union equals ``checkov -d``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import multiprocessing
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tfguard import __version__
+from tfguard.checks.checkov_env import checkov_modules
+from tfguard.checks.entity import CheckSelection
+from tfguard.checks.graph import TF_SUFFIXES, GraphRecord, GraphRun, graph_check_ids, run_checkov
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+_LOCAL_PREFIXES = ("./", "../", "/")
+
+
+@dataclass(frozen=True)
+class ScanUnit:
+    """A directory scanned on its own (non-recursively) plus the local modules it calls."""
+
+    root: str  # real path of the directory Checkov's runner is pointed at
+    dirs: tuple[str, ...]  # root and every directory it reaches through local module calls (sorted)
+
+
+def local_module_dirs(module_dir: str, confs: Iterable[dict[str, Any]]) -> list[str]:
+    """Directories the ``module`` blocks of ``confs`` call by a local path, resolved as Checkov does."""
+    out: list[str] = []
+    for conf in confs:
+        calls = conf.get("module")
+        if isinstance(calls, dict):  # *.tf.json may hold an object instead of a list
+            calls = [calls]
+        if not isinstance(calls, list):
+            continue
+        for call in calls:
+            if not isinstance(call, dict):
+                continue
+            for body in call.values():
+                if not isinstance(body, dict):
+                    continue
+                source = body.get("source")
+                if isinstance(source, list):
+                    source = source[0] if source else None
+                if not isinstance(source, str) or not source.startswith(_LOCAL_PREFIXES):
+                    continue
+                path = os.path.normpath(os.path.join(module_dir, source))
+                if os.path.isdir(path):
+                    out.append(os.path.realpath(path))
+    return out
+
+
+def plan_units(tf_dirs: Iterable[str], calls: Callable[[str], list[str]]) -> list[ScanUnit]:
+    """Partition the directories holding Terraform files into independent units.
+
+    ``calls(d)`` gives the real paths of the directories ``d`` calls as local modules. A directory
+    called by another directory of the tree is not a root (``checkov -d`` drops its standalone
+    results); every other directory is the root of one unit.
+    """
+    dirs = sorted({os.path.realpath(d) for d in tf_dirs})
+    memo: dict[str, list[str]] = {}
+
+    def called(d: str) -> list[str]:
+        if d not in memo:
+            memo[d] = sorted(set(calls(d)))
+        return memo[d]
+
+    referenced: set[str] = set()
+    for d in dirs:
+        referenced.update(c for c in called(d) if c != d)
+    units = []
+    for d in dirs:
+        if d in referenced:
+            continue
+        closure: set[str] = set()
+        todo = [d]
+        while todo:
+            cur = todo.pop()
+            if cur in closure:
+                continue
+            closure.add(cur)
+            todo.extend(called(cur))
+        units.append(ScanUnit(root=d, dirs=tuple(sorted(closure))))
+    return units
+
+
+def dir_fingerprint(d: str) -> list[tuple[str, str]]:
+    """(name, content hash) of every file Checkov reads in directory ``d`` (not its subdirectories)."""
+    out: list[tuple[str, str]] = []
+    try:
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except OSError:
+        return out
+    for e in entries:
+        if not e.name.endswith(TF_SUFFIXES):
+            continue
+        try:
+            if not e.is_file():
+                continue
+            with open(e.path, "rb") as f:
+                out.append((e.name, hashlib.blake2b(f.read(), digest_size=16).hexdigest()))
+        except OSError:
+            out.append((e.name, "unreadable"))
+    return out
+
+
+def unit_key(unit: ScanUnit, checkov_version: str, config: str) -> str:
+    """Cache key of a unit: its files' content, where they are, the tool versions and the config."""
+    payload = {
+        "format": CACHE_FORMAT,
+        "tfguard": __version__,
+        "checkov": checkov_version,
+        "config": config,
+        "root": unit.root,
+        "dirs": {d: dir_fingerprint(d) for d in unit.dirs},
+    }
+    return hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=20).hexdigest()
+
+
+def checkov_version() -> str:
+    """Checkov's installed version, without importing Checkov (2 s)."""
+    try:
+        return importlib.metadata.version("checkov")
+    except importlib.metadata.PackageNotFoundError:
+        return checkov_modules().version
+
+
+def default_cache_dir() -> str | None:
+    """``$TFGUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/tfguard``, else ``~/.cache/tfguard``.
+
+    ``TFGUARD_CACHE_DIR`` set to "", "off" or "0" disables the cache.
+    """
+    explicit = os.environ.get("TFGUARD_CACHE_DIR")
+    if explicit is not None:
+        return None if explicit in ("", "off", "0") else explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tfguard")
+
+
+class ResultCache:
+    """Scan results per unit on disk (JSON), written atomically; a corrupt entry is a miss."""
+
+    def __init__(self, directory: str | None) -> None:
+        self.directory = directory
+
+    def _path(self, key: str) -> str:
+        assert self.directory is not None
+        return os.path.join(self.directory, "units", key[:2], key + ".json")
+
+    def get(self, key: str) -> GraphRun | None:
+        if not self.directory:
+            return None
+        try:
+            with open(self._path(key), encoding="utf-8") as f:
+                return _run_from_json(json.load(f))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, run: GraphRun) -> None:
+        if not self.directory:
+            return
+        path = self._path(key)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(_run_to_json(run), f)
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("cannot write scan cache %s: %s", path, e)
+
+
+def _run_to_json(run: GraphRun) -> dict[str, Any]:
+    return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors)}
+
+
+def _run_from_json(data: dict[str, Any]) -> GraphRun:
+    records = []
+    for r in data["records"]:
+        r = dict(r)
+        r["line_range"] = tuple(r["line_range"])
+        r["evaluated_keys"] = tuple(r["evaluated_keys"])
+        r["details"] = tuple(r["details"])
+        if r.get("caller_line_range") is not None:
+            r["caller_line_range"] = tuple(r["caller_line_range"])
+        records.append(GraphRecord(**r))
+    return GraphRun(records=tuple(records), parsing_errors=tuple(data["parsing_errors"]))
+
+
+# Checkov's parser keeps parsed files only for one run; units that call the same module (every
+# example of a repository calls its root module) would parse it again and again. Workers keep
+# parses by (path, size, mtime) and hand Checkov a fresh copy each time (its graph mutates them).
+_parse_cache: dict[tuple[str, int, int, bool], bytes] = {}
+
+
+def install_parse_cache() -> Callable[[], None]:
+    """Make Checkov's Terraform parser reuse parses of unchanged files in this process; returns an undo."""
+    import checkov.terraform.tf_parser as tf_parser
+
+    original = tf_parser.load_or_die_quietly
+    if getattr(original, "_tfguard_cached", False):
+        return lambda: None
+
+    def cached(file: Any, parsing_errors: dict[str, Exception], clean_definitions: bool = True) -> Any:
+        path = os.fspath(file)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return original(file, parsing_errors, clean_definitions)
+        key = (path, st.st_size, st.st_mtime_ns, clean_definitions)
+        blob = _parse_cache.get(key)
+        if blob is not None:
+            return pickle.loads(blob)
+        result = original(file, parsing_errors, clean_definitions)
+        if result is not None:
+            try:
+                _parse_cache[key] = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # an unpicklable parse is simply not cached
+                log.debug("parse of %s not cacheable", path, exc_info=True)
+        return result
+
+    cached._tfguard_cached = True  # type: ignore[attr-defined]
+    tf_parser.load_or_die_quietly = cached
+
+    def undo() -> None:
+        tf_parser.load_or_die_quietly = original
+
+    return undo
+
+
+# Set in the parent before forking; read by the workers.
+_worker_selection: CheckSelection = CheckSelection()
+
+
+def _run_unit(root: str) -> tuple[str, GraphRun | None, str | None]:
+    try:
+        return root, run_checkov(root, _worker_selection, recursive=False), None
+    except Exception as e:  # one unit failing never loses the others
+        log.exception("checkov failed on %s", root)
+        return root, None, f"{type(e).__name__}: {e}"
+
+
+def _unit_cost(unit: ScanUnit) -> int:
+    total = 0
+    for d in unit.dirs:
+        try:
+            total += sum(e.stat().st_size for e in os.scandir(d) if e.name.endswith(TF_SUFFIXES))
+        except OSError:
+            pass
+    return total
+
+
+def run_units(
+    units: list[ScanUnit],
+    selection: CheckSelection,
+    *,
+    cache: ResultCache | None = None,
+    max_workers: int | None = None,
+    prepare: Callable[[], None] | None = None,
+) -> tuple[list[GraphRun], list[tuple[str, str]]]:
+    """Checkov's runner on every unit (cached, in parallel). Returns the runs and (root, error) failures.
+
+    Checkov is imported only when some unit is not in the cache; ``prepare`` runs (in this
+    process, before any worker starts) only then too.
+    """
+    global _worker_selection
+    config = selection.digest
+    version = checkov_version()
+    keys = {u.root: unit_key(u, version, config) for u in units} if cache and cache.directory else {}
+    runs: list[GraphRun] = []
+    todo: list[ScanUnit] = []
+    for u in units:
+        hit = cache.get(keys[u.root]) if cache and u.root in keys else None
+        if hit is not None:
+            runs.append(hit)
+        else:
+            todo.append(u)
+    if not todo:
+        return runs, []
+    checkov_modules()
+    graph_check_ids()  # load the graph checks once, before forking
+    if prepare is not None:
+        prepare()
+    todo.sort(key=_unit_cost, reverse=True)  # longest first: better packing on few cores
+    failures: list[tuple[str, str]] = []
+    workers = min(max_workers or os.cpu_count() or 1, len(todo))
+    _worker_selection = selection
+    results: Iterable[tuple[str, GraphRun | None, str | None]]
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(workers, initializer=install_parse_cache) as pool:
+            results = list(pool.imap_unordered(_run_unit, [u.root for u in todo], chunksize=1))
+    else:
+        undo = install_parse_cache()
+        try:
+            results = [_run_unit(u.root) for u in todo]
+        finally:
+            undo()
+            _parse_cache.clear()
+    for root, run, error in results:
+        if run is None:
+            failures.append((root, error or "unknown error"))
+            continue
+        runs.append(run)
+        if cache is not None and root in keys:
+            cache.put(keys[root], run)
+    return runs, failures
