@@ -1,4 +1,4 @@
-"""Command line: ``tfguard scan`` (CI) and ``tfguard serve`` (the language server)."""
+"""Command line: ``tfguard scan`` (CI), ``tfguard suppressions`` (skip audit) and ``tfguard serve`` (LSP)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,30 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--allow-python-checks", action="append", default=[], metavar="DIR",
                       help="also load Python custom checks (code!) from DIR; never read from workspace files")
     scan.add_argument("--show-passed", action="store_true", help="list passed checks too (text format)")
+    scan.add_argument("--create-baseline", metavar="FILE",
+                      help="record the failed findings of this scan in FILE (a baseline; commit it)")
+    scan.add_argument("--baseline", metavar="FILE",
+                      help="report and gate only findings not in the baseline FILE (baselined ones are marked"
+                           " 'unchanged' in JSON/SARIF and never fail --fail-on)")
     scan.add_argument("-v", "--verbose", action="count", default=0)
+
+    sup = sub.add_parser("suppressions", help="audit skip comments (checkov:skip=...): reasons, tickets, stale")
+    sup.add_argument("paths", nargs="+", metavar="PATH")
+    sup.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    sup.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    sup.add_argument("--fail-on-violations", action="store_true",
+                     help="exit 1 when a suppression breaks a rule (no reason, placeholder, no ticket, stale,"
+                          " not suppressible)")
+    sup.add_argument("--ticket-pattern", metavar="REGEX",
+                     help="a reason must contain a match of REGEX (e.g. 'SEC-\\d+'); default: .tfguard.yaml"
+                          " suppressions.ticket_pattern, else not required")
+    sup.add_argument("--not-suppressible", action="append", default=[], metavar="CHECK",
+                     help="check ids (or fnmatch patterns) that must never be skipped; adds to .tfguard.yaml"
+                          " suppressions.not_suppressible")
+    sup.add_argument("--no-stale", action="store_true", help="do not re-run checks to find stale skips (faster)")
+    sup.add_argument("--no-blame", action="store_true", help="do not ask git who wrote each skip")
+    sup.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
+    sup.add_argument("-v", "--verbose", action="count", default=0)
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
@@ -56,13 +79,29 @@ def _setup_logging(verbose: int, log_file: str | None = None) -> None:
     root.setLevel(level)
 
 
+def _write(out: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(out)
+    else:
+        sys.stdout.write(out)
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
-    from tfguard.report import render_json, render_sarif, render_text
+    from tfguard.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
+    from tfguard.report import render_json, render_sarif, render_text, report_root
     from tfguard.session import make_engine
 
     for p in args.paths:
         if not os.path.exists(p):
             print(f"tfguard: error: no such file or directory: {p}", file=sys.stderr)
+            return EXIT_USAGE
+    baseline: Baseline | None = None
+    if args.baseline:
+        try:
+            baseline = load_baseline(args.baseline)
+        except BaselineError as e:
+            print(f"tfguard: error: {e}", file=sys.stderr)
             return EXIT_USAGE
     try:
         engine = make_engine(os.path.abspath(args.paths[0]), config_file=args.config,
@@ -73,24 +112,51 @@ def cmd_scan(args: argparse.Namespace) -> int:
     report = engine.scan(args.paths)
     if engine.configs is not None:  # invalid .tfguard.yaml / catalogue files, located
         report.problems.extend(engine.configs.problems())
+    root = report_root(report)
+    if args.create_baseline:
+        created = create_baseline(report.findings, root)
+        save_baseline(created, args.create_baseline)
+        print(f"tfguard: baseline of {len(created)} findings written to {args.create_baseline}", file=sys.stderr)
+    state = baseline.classify(report.findings, root) if baseline is not None else None
     if args.format == "json":
-        out = render_json(report)
+        out = render_json(report, baseline_state=state)
     elif args.format == "sarif":
-        out = render_sarif(report)
+        out = render_sarif(report, baseline_state=state)
     else:
         color = args.output is None and sys.stdout.isatty()
-        out = render_text(report, show_passed=args.show_passed, color=color)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(out)
-    else:
-        sys.stdout.write(out)
+        out = render_text(report, show_passed=args.show_passed, color=color, baseline_state=state)
+    _write(out, args.output)
     threshold: Severity | None = args.fail_on
     failing = [
         f for f in report.findings
         if f.result is Result.FAILED and (threshold is None or f.severity.rank >= threshold.rank)
+        and (state is None or state.get(id(f)) != "unchanged")
     ]
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def cmd_suppressions(args: argparse.Namespace) -> int:
+    from tfguard.suppressions import AuditOptions, audit, render_audit_json, render_audit_sarif, render_audit_text
+
+    for p in args.paths:
+        if not os.path.exists(p):
+            print(f"tfguard: error: no such file or directory: {p}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        options = AuditOptions(ticket_pattern=args.ticket_pattern, not_suppressible=tuple(args.not_suppressible),
+                               stale=not args.no_stale, blame=not args.no_blame, config_file=args.config)
+        result = audit(args.paths, options)
+    except ValueError as e:
+        print(f"tfguard: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        out = render_audit_json(result)
+    elif args.format == "sarif":
+        out = render_audit_sarif(result)
+    else:
+        out = render_audit_text(result, color=args.output is None and sys.stdout.isatty())
+    _write(out, args.output)
+    return EXIT_FINDINGS if args.fail_on_violations and result.violations else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -107,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scan":
         _setup_logging(args.verbose)
         return cmd_scan(args)
+    if args.command == "suppressions":
+        _setup_logging(args.verbose)
+        return cmd_suppressions(args)
     return cmd_serve(args)
 
 

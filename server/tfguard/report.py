@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from tfguard import __version__
@@ -12,6 +13,7 @@ from tfguard.model import Finding, Problem, Result, ScanReport, Severity
 
 JSON_SCHEMA_VERSION = "1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
 _SECURITY_SEVERITY = {
     Severity.CRITICAL: "9.5",
     Severity.HIGH: "8.0",
@@ -41,10 +43,21 @@ def _rel(path: str, root: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def render_text(report: ScanReport, show_passed: bool = False, color: bool = False) -> str:
-    """Readable terminal output: files by their worst finding, findings by priority."""
-    root = report.root if os.path.isdir(report.root) else os.path.dirname(report.root)
-    failed = ordered([f for f in report.findings if f.result is Result.FAILED])
+def report_root(report: ScanReport) -> str:
+    """The folder paths in reports are relative to: the scan root, or the folder of a scanned file."""
+    return report.root if os.path.isdir(report.root) else os.path.dirname(report.root)
+
+
+def render_text(report: ScanReport, show_passed: bool = False, color: bool = False,
+                baseline_state: Mapping[int, str] | None = None) -> str:
+    """Readable terminal output: files by their worst finding, findings by priority.
+
+    ``baseline_state`` (``id(finding) -> "new" | "unchanged"``, from
+    :meth:`tfguard.baseline.Baseline.classify`): baselined findings are counted, not listed.
+    """
+    root = report_root(report)
+    all_failed = [f for f in report.findings if f.result is Result.FAILED]
+    failed = ordered([f for f in all_failed if baseline_state is None or baseline_state.get(id(f)) != "unchanged"])
     by_file: dict[str, list[Finding]] = defaultdict(list)
     for f in failed:
         by_file[f.file].append(f)
@@ -72,8 +85,9 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
     passed = sum(1 for f in report.findings if f.result is Result.PASSED)
     skipped = sum(1 for f in report.findings if f.result is Result.SKIPPED)
     summary = ", ".join(f"{counts[s]} {s.value.lower()}" for s in Severity if counts[s])
+    baselined = "" if baseline_state is None else f" new, {len(all_failed) - len(failed)} baselined (not shown)"
     lines.append(
-        f"tfguard: {len(failed)} failed ({summary or 'none'}), {passed} passed, {skipped} skipped, "
+        f"tfguard: {len(failed)} failed{baselined} ({summary or 'none'}), {passed} passed, {skipped} skipped, "
         f"{len(report.problems)} problems in {report.files_scanned} files"
     )
     return "\n".join(lines) + "\n"
@@ -86,8 +100,9 @@ def severity_counts(findings: list[Finding]) -> dict[Severity, int]:
     return counts
 
 
-def finding_json(f: Finding, root: str) -> dict[str, Any]:
-    return {
+def finding_json(f: Finding, root: str, fingerprint: str | None = None,
+                 baseline_state: str | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
         "check_id": f.check_id,
         "check_name": f.check_name,
         "result": f.result.value,
@@ -108,6 +123,11 @@ def finding_json(f: Finding, root: str) -> dict[str, Any]:
         "message": f.message or f.check_name,
         "suppress_comment": f.suppress_comment,
     }
+    if fingerprint is not None:
+        doc["fingerprint"] = fingerprint
+    if baseline_state is not None:
+        doc["baseline_state"] = baseline_state
+    return doc
 
 
 def problem_json(p: Problem, root: str) -> dict[str, Any]:
@@ -121,80 +141,170 @@ def problem_json(p: Problem, root: str) -> dict[str, Any]:
     }
 
 
-def render_json(report: ScanReport) -> str:
-    root = report.root if os.path.isdir(report.root) else os.path.dirname(report.root)
+def render_json(report: ScanReport, baseline_state: Mapping[int, str] | None = None) -> str:
+    """The versioned JSON report. Failed findings carry their ``fingerprint`` (tfguard/v2, see
+    :mod:`tfguard.baseline`); with ``baseline_state`` also ``baseline_state`` (new | unchanged) and
+    the summary counts ``new`` and ``baselined``."""
+    from tfguard.baseline import fingerprints
+
+    root = report_root(report)
     failed = [f for f in report.findings if f.result is Result.FAILED]
+    fps = fingerprints(failed, root)
+    summary: dict[str, Any] = {
+        "files": report.files_scanned,
+        "failed": len(failed),
+        "passed": sum(1 for f in report.findings if f.result is Result.PASSED),
+        "skipped": sum(1 for f in report.findings if f.result is Result.SKIPPED),
+        "problems": len(report.problems),
+        "by_severity": {s.value: n for s, n in severity_counts(failed).items()},
+    }
+    if baseline_state is not None:
+        new = [f for f in failed if baseline_state.get(id(f)) != "unchanged"]
+        summary["new"] = len(new)
+        summary["baselined"] = len(failed) - len(new)
+        summary["new_by_severity"] = {s.value: n for s, n in severity_counts(new).items()}
+
+    def one(f: Finding) -> dict[str, Any]:
+        fp = fps.get(id(f))
+        state = None
+        if baseline_state is not None and f.result is Result.FAILED:
+            state = baseline_state.get(id(f), "new")
+        return finding_json(f, root, fp[0] if fp else None, state)
+
     doc = {
         "schema_version": JSON_SCHEMA_VERSION,
         "tool": {"name": "tfguard", "version": __version__},
         "root": report.root,
-        "summary": {
-            "files": report.files_scanned,
-            "failed": len(failed),
-            "passed": sum(1 for f in report.findings if f.result is Result.PASSED),
-            "skipped": sum(1 for f in report.findings if f.result is Result.SKIPPED),
-            "problems": len(report.problems),
-            "by_severity": {s.value: n for s, n in severity_counts(failed).items()},
-        },
-        "findings": [finding_json(f, root) for f in ordered(report.findings)],
+        "summary": summary,
+        "findings": [one(f) for f in ordered(report.findings)],
         "problems": [problem_json(p, root) for p in report.problems],
     }
     return json.dumps(doc, indent=2) + "\n"
 
 
-def render_sarif(report: ScanReport) -> str:
-    root = report.root if os.path.isdir(report.root) else os.path.dirname(report.root)
+def _sarif_location(f: Finding, root: str) -> dict[str, Any]:
+    rel = _rel(f.file, root)
+    if os.path.isabs(rel):  # outside the scan root: an absolute file URI, no base
+        artifact: dict[str, Any] = {"uri": _file_uri(f.file)}
+    else:
+        artifact = {"uri": _uri_path(rel), "uriBaseId": SRCROOT}
+    start_line = f.span.start.line + 1
+    end_line = max(f.span.end.line + 1, start_line)
+    start_col = f.span.start.character + 1
+    end_col = f.span.end.character + 1
+    if end_line == start_line and end_col <= start_col:
+        end_col = start_col + 1
+    return {
+        "physicalLocation": {
+            "artifactLocation": artifact,
+            "region": {"startLine": start_line, "startColumn": start_col, "endLine": end_line,
+                       "endColumn": end_col},
+        },
+        "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
+    }
+
+
+def _uri_path(rel: str) -> str:
+    from urllib.parse import quote
+
+    return quote(rel.replace(os.sep, "/"), safe="/")
+
+
+def _file_uri(path: str) -> str:
+    from urllib.parse import quote
+
+    p = os.path.abspath(path).replace(os.sep, "/")
+    if not p.startswith("/"):
+        p = "/" + p  # Windows drive letters
+    return "file://" + quote(p, safe="/:")
+
+
+def _sarif_rule(f: Finding) -> dict[str, Any]:
+    name = "".join(w[:1].upper() + w[1:] for w in f.check_name.replace("-", " ").split() if w.isalnum()) or f.check_id
+    guideline = f.guideline
+    help_text = f"{f.check_name}.\n\nSeverity: {f.severity.value} (tfguard)."
+    help_md = f"**{f.check_id}**: {f.check_name}.\n\nSeverity: **{f.severity.value}**."
+    if guideline:
+        help_text += f"\n\nGuideline: {guideline}"
+        help_md += f"\n\n[Guideline]({guideline})"
+    help_text += f"\n\nSuppress with a justified comment inside the block: # checkov:skip={f.check_id}:<reason>"
+    help_md += f"\n\nSuppress with a justified comment inside the block: `# checkov:skip={f.check_id}:<reason>`"
+    rule: dict[str, Any] = {
+        "id": f.check_id,
+        "name": name[:200],
+        "shortDescription": {"text": f.check_name},
+        "fullDescription": {"text": f.check_name},
+        "help": {"text": help_text, "markdown": help_md},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[f.severity]},
+        "properties": {
+            "security-severity": _SECURITY_SEVERITY[f.severity],
+            "problem.severity": "error" if f.severity.rank >= Severity.HIGH.rank else
+            "warning" if f.severity is Severity.MEDIUM else "recommendation",
+            "precision": "very-high",
+            "tags": ["security", "terraform", f.source],
+        },
+    }
+    if guideline:
+        rule["helpUri"] = guideline
+    return rule
+
+
+def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = None) -> str:
+    """SARIF 2.1.0 as GitHub code scanning takes it: one run, rules with ``security-severity``,
+    locations relative to ``%SRCROOT%`` (the scan root), 1-based regions in code points,
+    ``partialFingerprints`` (tfguard/v2, see :mod:`tfguard.baseline`), and, with a baseline,
+    ``baselineState`` (new | unchanged) on each result."""
+    from tfguard.baseline import FINGERPRINT_KIND, fingerprints
+
+    root = report_root(report)
     failed = ordered([f for f in report.findings if f.result is Result.FAILED])
+    fps = fingerprints(failed, root)
     rules: dict[str, dict[str, Any]] = {}
+    rule_index: dict[str, int] = {}
     results = []
     for f in failed:
         if f.check_id not in rules:
-            rule: dict[str, Any] = {
-                "id": f.check_id,
-                "name": f.check_id,
-                "shortDescription": {"text": f.check_name},
-                "fullDescription": {"text": f.check_name},
-                "help": {"text": f"{f.check_name}. Guideline: {f.guideline or 'n/a'}"},
-                "defaultConfiguration": {"level": _SARIF_LEVEL[f.severity]},
-                "properties": {"security-severity": _SECURITY_SEVERITY[f.severity], "tags": ["security",
-                                                                                           "terraform"]},
-            }
-            if f.guideline:
-                rule["helpUri"] = f.guideline
-            rules[f.check_id] = rule
-        results.append(
-            {
-                "ruleId": f.check_id,
-                "ruleIndex": list(rules).index(f.check_id),
-                "level": _SARIF_LEVEL[f.severity],
-                "message": {"text": f"{f.message or f.check_name} ({f.resource})"},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": _rel(f.file, root).replace(os.sep, "/"),
-                                                 "uriBaseId": "%SRCROOT%"},
-                            "region": {
-                                "startLine": f.span.start.line + 1,
-                                "startColumn": f.span.start.character + 1,
-                                "endLine": f.span.end.line + 1,
-                                "endColumn": max(f.span.end.character + 1, 1),
-                            },
-                        }
-                    }
-                ],
-                "partialFingerprints": {"tfguard/v1": fingerprint(f, root)},
-                "properties": {"severity": f.severity.value, "priority": f.priority},
-            }
-        )
+            rule_index[f.check_id] = len(rules)
+            rules[f.check_id] = _sarif_rule(f)
+        fp, occurrence = fps[id(f)]
+        result: dict[str, Any] = {
+            "ruleId": f.check_id,
+            "ruleIndex": rule_index[f.check_id],
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f"{f.message or f.check_name}" + ("" if f.resource in (f.message or "")
+                                                                  else f" ({f.resource})")},
+            "locations": [_sarif_location(f, root)],
+            "partialFingerprints": {FINGERPRINT_KIND: f"{fp}:{occurrence}"},
+            "properties": {"severity": f.severity.value, "priority": f.priority, "resource": f.resource,
+                           "context": list(f.context)},
+        }
+        if baseline_state is not None:
+            result["baselineState"] = baseline_state.get(id(f), "new")
+        results.append(result)
+    notifications = [
+        {
+            "level": "error" if p.severity.rank >= Severity.HIGH.rank else "warning" if p.severity is Severity.MEDIUM
+            else "note",
+            "message": {"text": f"[{p.code}] {p.message}"},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": ({"uri": _uri_path(_rel(p.file, root)), "uriBaseId": SRCROOT}
+                                     if not os.path.isabs(_rel(p.file, root)) else {"uri": _file_uri(p.file)}),
+                "region": {"startLine": p.span.start.line + 1, "startColumn": p.span.start.character + 1},
+            }}],
+        }
+        for p in report.problems
+    ]
     doc = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "tfguard", "version": __version__,
+                "tool": {"driver": {"name": "tfguard", "version": __version__, "semanticVersion": __version__,
                                     "informationUri": "https://github.com/tfguard/tfguard",
                                     "rules": list(rules.values())}},
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + root.rstrip("/") + "/"}},
+                "originalUriBaseIds": {SRCROOT: {"uri": _file_uri(root).rstrip("/") + "/"}},
+                "columnKind": "unicodeCodePoints",
+                "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
                 "results": results,
             }
         ],
@@ -203,8 +313,7 @@ def render_sarif(report: ScanReport) -> str:
 
 
 def fingerprint(f: Finding, root: str) -> str:
-    """Stable identity of a finding: survives line moves (no line numbers in it)."""
-    import hashlib
+    """Stable identity of a finding (tfguard/v2, see :func:`tfguard.baseline.fingerprint`)."""
+    from tfguard.baseline import fingerprint as fp
 
-    key = f"{f.check_id}|{_rel(f.file, root)}|{f.resource}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    return fp(f, root)

@@ -14,6 +14,7 @@ Keys (all optional; see docs/policies.md)::
     minimum_severity: LOW              # findings below are not reported
     required_tags: {all: [owner, cost-center], by_type: {aws_s3_bucket: [data-classification]}}
     secrets: {enabled: true}
+    suppressions: {ticket_pattern: "SEC-\\d+", not_suppressible: [CKV_AWS_24, "CKV_AWS_2*"]}  # audit
 
 ``python_checks`` is refused: Python checks are code, and a workspace file must not make the
 editor run code. Use ``tfguard scan --allow-python-checks DIR`` or the user setting instead.
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,7 +59,7 @@ log = logging.getLogger(__name__)
 CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml")
 KEYS = (
     "version", "severity_overrides", "environments", "detect_exposure", "checks", "policy_dirs", "catalogue",
-    "minimum_severity", "required_tags", "secrets",
+    "minimum_severity", "required_tags", "secrets", "suppressions",
 )
 PYTHON_CHECKS_REFUSED = (
     "python_checks cannot be set in a workspace file: Python checks are code. Load them with "
@@ -81,6 +83,9 @@ class TfguardConfig:
     required_tags_all: tuple[str, ...] = ()
     required_tags_by_type: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     secrets_enabled: bool = True
+    # ``tfguard suppressions``: a skip's reason must match this regex; these checks must never be skipped
+    ticket_pattern: str | None = None
+    not_suppressible: tuple[str, ...] = ()
 
     def priority_config(self) -> PriorityConfig:
         """The :class:`~tfguard.priority.PriorityConfig` this configuration describes."""
@@ -246,6 +251,21 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
             r.keys(pairs, ("enabled",), "secrets")
             for _, v in pairs:
                 values["secrets_enabled"] = r.boolean(v, "secrets.enabled")
+        elif key == "suppressions":
+            pairs = r.mapping(vnode, "suppressions")
+            r.keys(pairs, ("ticket_pattern", "not_suppressible"), "suppressions")
+            values["ticket_pattern"], values["not_suppressible"] = None, ()  # the key replaces lower layers whole
+            for k, v in pairs:
+                if k.value == "ticket_pattern":
+                    pattern = r.text(v, "suppressions.ticket_pattern")
+                    try:
+                        re.compile(pattern)
+                    except re.error as e:
+                        raise r.error(v, f"suppressions.ticket_pattern: invalid regular expression: {e}") from None
+                    values["ticket_pattern"] = pattern
+                else:
+                    values["not_suppressible"] = tuple(
+                        x.strip().upper() for x in r.texts(v, "suppressions.not_suppressible"))
         else:
             raise r.error(knode, f"unknown key {key!r} (expected one of: {', '.join(KEYS)})")
     return ConfigLayer(r.path, MappingProxyType(values))
