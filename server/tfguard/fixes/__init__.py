@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from tfguard.workspace import Engine
 
 __all__ = [
+    "MODULE_RULE",
+    "PIN_RULES",
     "SUPPRESS_PLACEHOLDER",
     "DuplicateFixError",
     "FixOffer",

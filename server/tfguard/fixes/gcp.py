@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tfguard.fixes.registry import attr, attrs
+from tfguard.fixes.registry import attr, attrs, custom
+from tfguard.fixes.textops import Set, Step
+from tfguard.hcl.blocks import Block
 
 # --------------------------------------------------------------------------- storage
 attr("CKV_GCP_29", "google_storage_bucket", "uniform_bucket_level_access", "true")
@@ -36,7 +38,16 @@ attr("CKV_GCP_13", _GKE, "master_auth.client_certificate_config.issue_client_cer
 _POOL = "google_container_node_pool"
 attr("CKV_GCP_10", _POOL, "management.auto_upgrade", "true")
 attr("CKV_GCP_9", _POOL, "management.auto_repair", "true")
-attr("CKV_GCP_69", (_GKE, _POOL), "node_config.workload_metadata_config.mode", '"GKE_METADATA"', safe=False)
+
+
+def _metadata_server(block: Block, text: str) -> list[Step] | None:
+    if block.item(("node_config",)) is None and block.labels[:1] == (_GKE,):
+        return None  # adding node_config to a cluster changes its default pool: left to the developer
+    return [Set(("node_config", "workload_metadata_config", "mode"), '"GKE_METADATA"')]
+
+
+custom("CKV_GCP_69", (_GKE, _POOL), 'use the GKE Metadata Server (workload_metadata_config.mode = "GKE_METADATA")',
+       _metadata_server, safe=False)
 attrs("CKV_GCP_68", (_GKE, _POOL), {
     "node_config.shielded_instance_config.enable_secure_boot": "true",
     "node_config.shielded_instance_config.enable_integrity_monitoring": "true",
