@@ -153,7 +153,7 @@ def _unquote(s: str) -> str:
 def split_blocks(text: str) -> SplitFile:
     """Split ``text`` into top-level blocks. Never raises."""
     lines = LineIndex(text)
-    toks = [t for t in tokenize(text) if t.kind is not Tok.COMMENT]
+    toks = _Tokens([t for t in tokenize(text) if t.kind is not Tok.COMMENT])
     blocks: list[Block] = []
     i, n = 0, len(toks)
     while i < n:
@@ -253,14 +253,46 @@ def _match_block(text: str, lines: LineIndex, toks: list[Token], open_i: int) ->
     return n, False
 
 
+_OPENERS = (Tok.LBRACE, Tok.LBRACK, Tok.LPAREN)
+_CLOSERS = (Tok.RBRACE, Tok.RBRACK, Tok.RPAREN)
+
+
+class _Tokens(list):  # type: ignore[type-arg]
+    """The token list with each opening bracket's matching close (any bracket kind, as depth counts)."""
+
+    def __init__(self, toks: list[Token]) -> None:
+        super().__init__(toks)
+        self.match: list[int | None] = [None] * len(toks)
+        stack: list[int] = []
+        for i, tk in enumerate(toks):
+            if tk.kind in _OPENERS:
+                stack.append(i)
+            elif tk.kind in _CLOSERS and stack:
+                self.match[stack.pop()] = i
+
+
 def _expression_end(toks: list[Token], k: int, stop: int | None = None) -> int:
-    """Index after the last token of an expression starting at ``k`` (ends at a newline at depth 0)."""
+    """Index after the last token of an expression starting at ``k`` (ends at a newline at depth 0).
+
+    Bracket groups are jumped over with the precomputed matches (linear, not quadratic, on
+    deeply nested or unclosed input).
+    """
     n = len(toks) if stop is None else stop
+    match = getattr(toks, "match", None)
     depth = 0
     last = k
     while k < n:
         tk = toks[k]
-        if tk.kind in (Tok.LBRACE, Tok.LBRACK, Tok.LPAREN):
+        if tk.kind in _OPENERS:
+            if depth == 0 and match is not None:
+                m = match[k]
+                if m is not None and m < n:
+                    last = k = m + 1
+                    continue
+                j = n - 1  # never closed before ``n``: the expression runs to the end
+                while j > k and toks[j].kind is Tok.NEWLINE:
+                    j -= 1
+                return j + 1
             depth += 1
         elif tk.kind in (Tok.RBRACE, Tok.RBRACK, Tok.RPAREN):
             if depth == 0:
@@ -274,11 +306,20 @@ def _expression_end(toks: list[Token], k: int, stop: int | None = None) -> int:
     return last
 
 
+MAX_ITEM_DEPTH = 32
+
+
 def _scan_body(
     text: str, lines: LineIndex, toks: list[Token], k: int, stop: int, path: tuple[str, ...]
 ) -> tuple[Item, ...]:
-    """Attributes and nested blocks between tokens ``k`` and ``stop`` (exclusive)."""
+    """Attributes and nested blocks between tokens ``k`` and ``stop`` (exclusive).
+
+    Items deeper than :data:`MAX_ITEM_DEPTH` are not indexed (pathological nesting would make
+    this quadratic and recurse without bound; findings there are located at the nearest item).
+    """
     items: list[Item] = []
+    if len(path) >= MAX_ITEM_DEPTH:
+        return ()
     while k < stop:
         tk = toks[k]
         if tk.kind is Tok.IDENT or (tk.kind is Tok.STRING and k + 1 < stop and toks[k + 1].kind is Tok.EQUAL):
