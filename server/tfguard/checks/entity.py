@@ -13,13 +13,15 @@ import copy
 import hashlib
 import json
 import logging
+import os
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from cachetools import LRUCache
 
-from tfguard.checks.checkov_env import checkov_modules, run_lock
+from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.skips import Skip
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,34 @@ def entity_of(block_type: str, conf: dict[str, list[Any]]) -> tuple[dict[str, An
         return None
 
 
-_results_cache: LRUCache[tuple[str, str, str, str], tuple[RawResult, ...]] = LRUCache(maxsize=50_000)
+# Results of the entity checks per (block type, entity, module context, selection). Bounded LRU;
+# size from $TFGUARD_CHECK_CACHE_SIZE (entries; about 1.5 KB each on average), see docs/reliability.md.
+DEFAULT_RESULTS_CACHE_SIZE = 50_000
+
+
+def _env_size(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return max(1, value)
+
+
+_results_cache: LRUCache[tuple[str, str, str, str], tuple[RawResult, ...]] = LRUCache(
+    maxsize=_env_size("TFGUARD_CHECK_CACHE_SIZE", DEFAULT_RESULTS_CACHE_SIZE))
+_cache_lock = threading.Lock()
+
+
+def set_results_cache_size(maxsize: int) -> None:
+    """Resize (and empty) the entity-results cache."""
+    global _results_cache
+    with _cache_lock:
+        _results_cache = LRUCache(maxsize=max(1, maxsize))
+
+
+def results_cache_info() -> tuple[int, int]:
+    """(entries, maxsize) of the entity-results cache."""
+    return len(_results_cache), int(_results_cache.maxsize)
 
 
 def _digest(obj: Any) -> str:
@@ -168,11 +197,13 @@ def run_entity_checks(
         return ()
     skip_key = ";".join(f"{s.check_id}:{s.reason}" for s in skips)
     key = (block_type, _digest(entity), ctx.digest + skip_key, selection.digest)
-    hit = _results_cache.get(key)
+    with _cache_lock:
+        hit = _results_cache.get(key)
     if hit is not None:
         return hit
     results = _run_uncached(block_type, entity, address, ctx, skips, selection, scanned_file)
-    _results_cache[key] = results
+    with _cache_lock:
+        _results_cache[key] = results
     return results
 
 
@@ -201,22 +232,57 @@ def _run_uncached(
         entity = {name_key: body}
     runner_filter = _runner_filter(selection)
     skipped = [{"id": s.check_id, "suppress_comment": s.reason} for s in skips]
+    return tuple(_scan_isolated(registry, entity, address, skipped, runner_filter, scanned_file))
+
+
+# Checks that raised, already logged with a traceback (log once per check and error type).
+_logged_errors: set[tuple[str, str]] = set()
+
+
+def _scan_isolated(
+    registry: Any, entity: dict[str, Any], address: str, skipped: list[dict[str, str]], runner_filter: Any,
+    scanned_file: str,
+) -> list[RawResult]:
+    """``registry.scan`` for one entity, thread-safe against a concurrent tier-2 run, with errors reported.
+
+    Checkov's check objects keep per-run state (``evaluated_keys``, ``details``, ``graph``) and
+    ``registry.run_check`` turns an exception into a silent UNKNOWN. Here each check runs on a
+    shallow copy (its own per-run state, ``graph=None`` as on the per-block path), so tier 1 needs
+    no lock shared with Checkov's runner; a check that raises becomes an error result (an
+    informational diagnostic) and every other check still runs.
+    """
     out: list[RawResult] = []
-    with run_lock:
-        registry.graph = None
+    try:
+        entity_type, entity_name, conf = registry.extract_entity_details(entity)
+    except Exception:
+        return out  # as registry.scan: an entity it cannot read yields no results
+    if not isinstance(conf, dict):
+        return out
+    for check in registry.get_checks(entity_type):
+        if not runner_filter.should_run_check(check, report_type=registry.report_type,
+                                              file_origin_paths=[scanned_file]):
+            continue
+        skip_info = next((s for s in skipped if s["id"] == check.id), {})
+        mine = copy.copy(check)
+        mine.graph = None
         try:
-            results = registry.scan(scanned_file, entity, skipped, runner_filter)
-        except Exception as e:  # a check that raises must not hide the others: run them one by one
-            log.warning("checkov registry scan failed on %s: %s; running checks one by one", address, e)
-            return tuple(_run_one_by_one(registry, entity, address, skipped, runner_filter, scanned_file))
-    for check, res in results.items():
-        raw = _to_raw(check, res)
+            res = mine.run(scanned_file=scanned_file, entity_configuration=conf, entity_name=entity_name,
+                           entity_type=entity_type, skip_info=skip_info)
+        except Exception as e:
+            err = f"{type(e).__name__}: {e}"
+            if (check.id, type(e).__name__) not in _logged_errors:
+                _logged_errors.add((check.id, type(e).__name__))
+                log.exception("check %s raised on %s (reported as an informational diagnostic; "
+                              "the other checks still run)", check.id, address)
+            out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=err[:300]))
+            continue
+        raw = _to_raw(check, res, mine)
         if raw is not None:
             out.append(raw)
-    return tuple(out)
+    return out
 
 
-def _to_raw(check: Any, res: dict[str, Any]) -> RawResult | None:
+def _to_raw(check: Any, res: dict[str, Any], ran: Any = None) -> RawResult | None:
     result = res.get("result")
     value = getattr(result, "value", str(result))
     if value not in ("FAILED", "PASSED", "SKIPPED"):
@@ -228,31 +294,8 @@ def _to_raw(check: Any, res: dict[str, Any]) -> RawResult | None:
         result=value,
         evaluated_keys=tuple(str(k) for k in keys),
         suppress_comment=res.get("suppress_comment") if value == "SKIPPED" else None,
-        details=tuple(getattr(check, "details", []) or []),
+        details=tuple(getattr(ran if ran is not None else check, "details", []) or []),
     )
-
-
-def _run_one_by_one(
-    registry: Any, entity: dict[str, Any], address: str, skipped: list[dict[str, str]], runner_filter: Any,
-    scanned_file: str,
-) -> list[RawResult]:
-    out: list[RawResult] = []
-    entity_type, entity_name, conf = registry.extract_entity_details(entity)
-    for check in registry.get_checks(entity_type):
-        if not runner_filter.should_run_check(check, report_type=registry.report_type,
-                                              file_origin_paths=[scanned_file]):
-            continue
-        skip_info = next((s for s in skipped if s["id"] == check.id), {})
-        try:
-            res = registry.run_check(check, conf, entity_name, entity_type, scanned_file, skip_info)
-        except Exception as e:
-            log.exception("check %s raised on %s", check.id, address)
-            out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=f"{type(e).__name__}: {e}"))
-            continue
-        raw = _to_raw(check, res)
-        if raw is not None:
-            out.append(raw)
-    return out
 
 
 _filters: dict[str, Any] = {}

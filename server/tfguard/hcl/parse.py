@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +35,33 @@ class ParsedBlock:
     problem: Problem | None
 
 
-_cache: LRUCache[str, tuple[dict[str, Any] | None, tuple[int, int, str] | None]] = LRUCache(maxsize=20_000)
+# Parse results by block text. Bounded LRU; size from $TFGUARD_PARSE_CACHE_SIZE (entries; about
+# 3 KB each on average for real module code), see docs/reliability.md.
+DEFAULT_PARSE_CACHE_SIZE = 20_000
+
+
+def _env_size(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+_cache: LRUCache[str, tuple[dict[str, Any] | None, tuple[int, int, str] | None]] = LRUCache(
+    maxsize=_env_size("TFGUARD_PARSE_CACHE_SIZE", DEFAULT_PARSE_CACHE_SIZE))
+_cache_lock = threading.Lock()
+
+
+def set_parse_cache_size(maxsize: int) -> None:
+    """Resize (and empty) the parse cache."""
+    global _cache
+    with _cache_lock:
+        _cache = LRUCache(maxsize=max(1, maxsize))
+
+
+def parse_cache_info() -> tuple[int, int]:
+    """(entries, maxsize) of the parse cache."""
+    return len(_cache), int(_cache.maxsize)
 
 
 def _digest(text: str) -> str:
@@ -54,7 +82,8 @@ def _shift_lines(obj: Any, delta: int) -> Any:
 def _parse_text(text: str) -> tuple[dict[str, Any] | None, tuple[int, int, str] | None]:
     """Parse ``text`` (lines as in the block, first line = line 1); return conf or error."""
     key = _digest(text)
-    hit = _cache.get(key)
+    with _cache_lock:
+        hit = _cache.get(key)
     if hit is not None:
         return hit
     try:
@@ -62,7 +91,8 @@ def _parse_text(text: str) -> tuple[dict[str, Any] | None, tuple[int, int, str] 
         res: tuple[dict[str, Any] | None, tuple[int, int, str] | None] = (conf, None)
     except Exception as e:  # lark raises many types; any failure is a syntax error here
         res = (None, _error_location(e, text))
-    _cache[key] = res
+    with _cache_lock:
+        _cache[key] = res
     return res
 
 
