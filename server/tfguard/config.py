@@ -37,6 +37,74 @@ class CheckovConfig:
     soft_fail_on: tuple[str, ...] = ()
     hard_fail_on: tuple[str, ...] = ()
     ignored_keys: tuple[str, ...] = field(default=())
+    # Options refused because they would run workspace code or reach the network: (0-based line, message)
+    refused: tuple[tuple[int, str], ...] = ()
+
+
+# .checkov.yaml options a workspace cannot use: they would reach the network or load code.
+# tfguard never honours them (Checkov's own CLI would); the refusal is reported once per file.
+NETWORK_OPTIONS = {
+    "external-checks-git": "would clone checks from a git repository (network, and code)",
+    "download-external-modules": "would download external modules (network)",
+    "repo-id": "belongs to the vendor platform (network)",
+    "bc-api-key": "would connect to the vendor platform (network)",
+    "prisma-api-url": "would connect to the vendor platform (network)",
+    "ca-certificate": "only used to reach the vendor platform (network)",
+    "policy-metadata-filter": "would query the vendor platform (network)",
+    "use-enforcement-rules": "would query the vendor platform (network)",
+    "skip-download": "tfguard never downloads anything",
+    "support": "would upload logs to the vendor (network)",
+    "create-baseline": "would write into the workspace",
+}
+
+
+def _key_lines(path: str) -> dict[str, int]:
+    """0-based line of each top-level key of a YAML mapping file (best effort)."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            node = yaml.compose(f)
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): k.start_mark.line for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def python_files(directory: str, limit: int = 5) -> list[str]:
+    """Up to ``limit`` ``.py`` files under ``directory`` (what Checkov would import as checks)."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(dirs)
+        for name in sorted(files):
+            if name.endswith(".py"):
+                found.append(os.path.join(root, name))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _refusals(path: str, data: dict[str, Any], dirs: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    lines = _key_lines(path)
+    out: list[tuple[int, str]] = []
+    for key, why in NETWORK_OPTIONS.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if key == "download-external-modules" and not value:
+            continue  # false is what tfguard does anyway
+        if key == "skip-download" and value:
+            continue
+        out.append((lines.get(key, 0), f".checkov.yaml option '{key}' ignored: it {why}. tfguard runs offline "
+                                       "and never runs workspace code."))
+    for d in dirs:
+        py = python_files(d) if os.path.isdir(d) else []
+        if py:
+            out.append((lines.get("external-checks-dir", 0),
+                        f"Python checks in {d} not loaded ({os.path.basename(py[0])}{', ...' if len(py) > 1 else ''}): "
+                        "a workspace cannot make tfguard run its code. YAML policies there are loaded. To run them, "
+                        "opt in outside the workspace: tfguard scan --allow-python-checks DIR, or the user setting "
+                        "tfguard.allowPythonChecks."))
+    return tuple(out)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -106,4 +174,5 @@ def load_checkov_config(path: str) -> CheckovConfig:
         soft_fail_on=tuple(_as_list(data.get("soft-fail-on"))),
         hard_fail_on=tuple(_as_list(data.get("hard-fail-on"))),
         ignored_keys=tuple(sorted(k for k in data if k not in known)),
+        refused=_refusals(path, data, dirs),
     )
