@@ -23,6 +23,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from tfguard.checks.entity import (
     CheckSelection,
@@ -49,6 +50,7 @@ from tfguard.tfconfig import ConfigResolver
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
+DEFAULT_MODULE_TIME_BUDGET = 20.0  # seconds for one module's tier-2 run before tier 1 stands in
 SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".serverless"})
 
 # Hook for per-block rules (org rules, SecOps policies): (context) -> findings
@@ -162,6 +164,10 @@ class Engine:
         self._mirror: Mirror | None = None
         self._lock = threading.RLock()
         self.config_problems: list[Problem] = []
+        # Tier-2 time budget (seconds; None: unbounded), see analyze_module_bounded
+        self.module_time_budget: float | None = DEFAULT_MODULE_TIME_BUDGET
+        self._over_budget: dict[str, str] = {}  # module dir -> message while its tier 2 is over budget
+        self._runaway: dict[str, threading.Thread] = {}  # module dir -> tier-2 run still going past its budget
 
     # ----------------------------------------------------------------- text
     def set_overlay(self, path: str, text: str) -> None:
@@ -257,13 +263,25 @@ class Engine:
         if path is None:
             return CheckovConfig()
         try:
-            return load_checkov_config(path)
+            cfg = load_checkov_config(path)
         except ConfigError as e:
-            self.config_problems.append(
+            self._config_problem(
                 Problem(e.path, Span(Position(e.line, e.column), Position(e.line, e.column + 1)), e.message,
                         "config")
             )
             return CheckovConfig()
+        for line, message in cfg.refused:  # options that would run workspace code or reach the network
+            self._config_problem(Problem(path, Span.of(line, 0, line, 1), message, "config", Severity.INFO))
+        return cfg
+
+    def _config_problem(self, problem: Problem) -> None:
+        """Record a configuration problem once (it is looked up on every analysis)."""
+        with self._lock:
+            if problem not in self.config_problems:
+                if len(self.config_problems) >= 200:  # bounded: a pathological config cannot grow it forever
+                    del self.config_problems[0]
+                self.config_problems.append(problem)
+                log.warning("%s: %s", problem.file, problem.message)
 
     # --------------------------------------------------------------- tier 1
     def analyze_file(self, path: str, with_rules: bool = True) -> FileAnalysis:
@@ -278,6 +296,9 @@ class Engine:
         if st.is_json:
             return out  # *.tf.json: analysed by tier 2 (Checkov's runner reads JSON itself)
         module_dir = os.path.dirname(path)
+        over = self._over_budget.get(module_dir)
+        if over is not None:
+            out.problems.append(Problem(path, Span.of(0, 0, 0, 1), over, "budget", Severity.INFO))
         cfg = self.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
         ctx = self.module_context(module_dir)
@@ -444,6 +465,49 @@ class Engine:
                           for x in fa.findings)
                 fa.findings = [x for x in hooked if x is not None]
         return result
+
+    def analyze_module_bounded(self, module_dir: str, budget: float | None = None) -> dict[str, FileAnalysis]:
+        """Tier 2 within a time budget; past it, tier 1's results for the module's files, saying so.
+
+        Checkov's runner cannot be interrupted safely in-thread: a run over budget keeps going in its
+        (daemon) thread and its result is dropped; until it ends, the module gets tier 1 at once
+        (no second run is started for it). Every file of the module carries an INFO problem
+        (code ``budget``) while tier 2 is unavailable; the next run within budget clears it.
+        """
+        module_dir = os.path.abspath(module_dir)
+        budget = self.module_time_budget if budget is None else budget
+        if budget is None or budget <= 0:
+            return self.analyze_module(module_dir)
+        runaway = self._runaway.get(module_dir)
+        if runaway is not None and runaway.is_alive():
+            return self._tier1_module(module_dir)
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["result"] = self.analyze_module(module_dir)
+            except BaseException as e:  # re-raised in the caller
+                box["error"] = e
+
+        t = threading.Thread(target=work, name=f"tfguard-tier2:{os.path.basename(module_dir)}", daemon=True)
+        t.start()
+        t.join(budget)
+        if t.is_alive():
+            self._runaway[module_dir] = t
+            self._over_budget[module_dir] = (
+                f"Module analysis (Checkov's full runner, graph checks) took longer than {budget:g} s: showing "
+                "per-block results only; graph checks are missing for this module (setting moduleTimeBudgetMs)")
+            log.warning("tier 2 over budget (%.1f s) for %s; tier 1 stands in", budget, module_dir)
+            return self._tier1_module(module_dir)
+        self._runaway.pop(module_dir, None)
+        if "error" in box:
+            raise box["error"]
+        if self._over_budget.pop(module_dir, None) is not None:
+            log.info("tier 2 back within budget for %s", module_dir)
+        return box["result"]
+
+    def _tier1_module(self, module_dir: str) -> dict[str, FileAnalysis]:
+        return {f: self.analyze_file(f) for f in self.module_files(module_dir)}
 
     def _mirror_files(self, root: str) -> dict[str, str]:
         files: dict[str, str] = {}
