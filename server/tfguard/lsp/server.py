@@ -109,6 +109,7 @@ class TfguardServer(LanguageServer):
         eng = self.engines.get(root)
         if eng is None:
             eng = make_engine(root, max_file_bytes=self.settings.max_file_bytes)
+            eng.module_time_budget = self.settings.module_time_budget_ms / 1000.0 or None
             self.engines[root] = eng
         return eng
 
@@ -271,7 +272,7 @@ class TfguardServer(LanguageServer):
         loop = asyncio.get_running_loop()
         engine = self.engine_for(os.path.join(module_dir, "x.tf"))
         try:
-            result = await loop.run_in_executor(self.tier2, engine.analyze_module, module_dir)
+            result = await loop.run_in_executor(self.tier2, engine.analyze_module_bounded, module_dir)
         except Exception as e:
             log.exception("module analysis failed for %s", module_dir)
             self.report_once(f"tier2:{module_dir}", f"module analysis failed for {module_dir}: {e}")
@@ -315,7 +316,7 @@ class TfguardServer(LanguageServer):
         for i, d in enumerate(dirs):
             engine = self.engine_for(os.path.join(d, "x.tf"))
             try:
-                result = await loop.run_in_executor(self.tier2, engine.analyze_module, d)
+                result = await loop.run_in_executor(self.tier2, engine.analyze_module_bounded, d)
             except Exception:
                 log.exception("indexing failed for %s", d)
                 result = {}
@@ -357,10 +358,11 @@ class TfguardServer(LanguageServer):
         if result:
             self.apply_settings(result[0])
 
-    def apply_settings(self, raw: Any) -> None:
+    def apply_settings(self, raw: Any, trusted: bool = False) -> None:
+        """``trusted`` only for initializationOptions (the user's settings, not the workspace's)."""
         if raw is None:
             return
-        settings, errors = parse_settings(raw, self.settings)
+        settings, errors = parse_settings(raw, self.settings, trusted=trusted)
         for err in errors:
             self.report_once(f"setting:{err}", err)
         changed = settings != self.settings
@@ -368,6 +370,7 @@ class TfguardServer(LanguageServer):
         if changed:
             for eng in self.engines.values():
                 eng.max_file_bytes = settings.max_file_bytes
+                eng.module_time_budget = settings.module_time_budget_ms / 1000.0 or None
 
     def recheck_all(self) -> None:
         for uri in list(self.workspace.text_documents):
@@ -416,10 +419,27 @@ server = TfguardServer()
 @server.feature(lsp.INITIALIZE)
 def on_initialize(ls: TfguardServer, params: lsp.InitializeParams) -> None:
     ls.client_name = params.client_info.name if params.client_info else ""
-    ls.apply_settings(params.initialization_options)
+    ls.apply_settings(params.initialization_options, trusted=True)
+    load_opted_in_python_checks(ls)
     td = params.capabilities.text_document
     ls.pull_mode = bool(td and td.diagnostic)
     log.info("tfguard %s initialised (pull diagnostics: %s)", __version__, ls.pull_mode)
+
+
+def load_opted_in_python_checks(ls: TfguardServer) -> None:
+    """Python custom checks: only the directories the user opted into (``allowPythonChecks``)."""
+    dirs = ls.settings.allow_python_checks
+    if not dirs:
+        return
+    from tfguard.checks.graph import load_python_checks
+
+    for d in dirs:
+        d = os.path.abspath(os.path.expanduser(d))
+        if not os.path.isdir(d):
+            ls.report_once(f"python-checks:{d}", f"allowPythonChecks: directory not found: {d}")
+            continue
+        log.warning("loading Python custom checks from %s (allowed by the user setting allowPythonChecks)", d)
+        load_python_checks(d)
 
 
 @server.feature(lsp.INITIALIZED)

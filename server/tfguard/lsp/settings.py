@@ -20,6 +20,16 @@ class Settings:
     # severity -> LSP level name (error|warning|information|hint), to override the default mapping
     severity_levels: dict[str, str] = field(default_factory=dict)
     skip_reason_placeholder: str = "TODO: justify this suppression"
+    # Tier-2 (Checkov's full runner) time budget per module run; past it, tier 1 stands in (0: unbounded)
+    module_time_budget_ms: int = 20_000
+    # Directories of Python custom checks the *user* opted into. Code: honoured only from
+    # initializationOptions (the editor passes the user-level setting), never from
+    # workspace/configuration or didChangeConfiguration, which a workspace's settings can feed.
+    allow_python_checks: tuple[str, ...] = ()
+
+
+# Settings a workspace must not be able to set (they make tfguard run code).
+TRUSTED_ONLY = ("allow_python_checks",)
 
 
 _ALIASES = {
@@ -32,12 +42,18 @@ _ALIASES = {
     "indexWorkspace": "index_workspace",
     "severityLevels": "severity_levels",
     "skipReasonPlaceholder": "skip_reason_placeholder",
+    "moduleTimeBudgetMs": "module_time_budget_ms",
+    "allowPythonChecks": "allow_python_checks",
 }
 _LEVELS = {"error", "warning", "information", "hint"}
 
 
-def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
-    """Settings from a camelCase mapping; invalid values are replaced by defaults and reported."""
+def parse_settings(raw: Any, base: Settings | None = None, trusted: bool = True) -> tuple[Settings, list[str]]:
+    """Settings from a camelCase mapping; invalid values are replaced by defaults and reported.
+
+    ``trusted=False`` (workspace/configuration, didChangeConfiguration): settings in
+    :data:`TRUSTED_ONLY` are kept at their current value and the attempt is reported.
+    """
     base = base or Settings()
     errors: list[str] = []
     if raw is None:
@@ -51,6 +67,11 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
         if name is None:
             if key not in ("trace", "interpreter"):  # client-side settings
                 errors.append(f"unknown setting tfguard.{key} (ignored)")
+            continue
+        if name in TRUSTED_ONLY and not trusted:
+            if value:
+                errors.append(f"tfguard.{key} is only read from the user's settings at startup "
+                              "(initializationOptions); ignored here: a workspace cannot make tfguard run code")
             continue
         try:
             values[name] = _coerce(name, value)
@@ -69,7 +90,7 @@ def _coerce(name: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise TypeError(f"expected a severity name, got {value!r}")
         return Severity.parse(value)
-    if name in ("idle_delay_ms", "max_file_bytes"):
+    if name in ("idle_delay_ms", "max_file_bytes", "module_time_budget_ms"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"expected a non-negative integer, got {value!r}")
         return value
@@ -83,7 +104,7 @@ def _coerce(name: str, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise ValueError("expected a non-empty text")
         return value
-    if name == "policy_dirs":
+    if name in ("policy_dirs", "allow_python_checks"):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise TypeError(f"expected a list of paths, got {value!r}")
         return tuple(value)
