@@ -14,9 +14,9 @@ SHA-256 (first 32 hex digits) of::
 
 where *content* is the text of the **evaluated attribute(s)** of the finding (``cidr_blocks = [..]``
 or a nested block such as ``versioning { .. }``) as written in the file, normalised: tokenised
-with tfguard's HCL lexer, comments dropped, every token stripped of whitespace, tokens joined by
-one space. When Checkov names no attribute, or the attribute is absent (a *missing* setting),
-content is empty. Consequences, by design:
+with tfguard's HCL lexer, comments dropped, every token but quoted strings stripped of whitespace
+(heredocs included), tokens joined by one space. When Checkov names no attribute, or the attribute
+is absent (a *missing* setting), content is empty. Consequences, by design:
 
 - no line numbers: moving a block, inserting lines above it or reformatting it (``terraform
   fmt``, indentation, blank lines, comments) keeps the fingerprint;
@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -49,7 +50,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tfguard import __version__
-from tfguard.hcl.blocks import Block, SplitFile, split_blocks
+from tfguard.hcl.blocks import Block, Item, SplitFile, split_blocks
 from tfguard.hcl.lexer import Tok, tokenize
 from tfguard.model import Finding, Result
 
@@ -79,7 +80,8 @@ def normalize(text: str) -> str:
     for tok in tokenize(text):
         if tok.kind in (Tok.COMMENT, Tok.NEWLINE):
             continue
-        parts.append("".join(tok.text(text).split()))
+        raw = tok.text(text)
+        parts.append(raw if tok.kind is Tok.STRING else "".join(raw.split()))
     return " ".join(p for p in parts if p)
 
 
@@ -132,6 +134,39 @@ def _block_at(split: SplitFile, line: int) -> Block | None:
     return None
 
 
+_INDEX = re.compile(r"^\[?(\d+)\]?$")
+
+
+def _item_for_key(block: Block, key: str) -> Item | None:
+    """The attribute or nested block an evaluated key (``ingress/[1]/cidr_blocks``) names, as written.
+
+    Indices pick among repeated nested blocks (the second ``ingress``); ``*`` and absent parts: None.
+    """
+    path: tuple[str, ...] = ()
+    scope: tuple[int, int] = (block.start, block.end)
+    found: Item | None = None
+    parts = [p for p in key.split("/") if p]
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if part == "*" or _INDEX.match(part):
+            return None  # an index not right after a name, or a wildcard
+        path = path + (part,)
+        candidates = [it for it in block.items if it.path == path and scope[0] <= it.start and it.end <= scope[1]]
+        index = 0
+        if i + 1 < len(parts):
+            m = _INDEX.match(parts[i + 1])
+            if m:
+                index = int(m.group(1))
+                i += 1
+        if index >= len(candidates):
+            return None
+        found = candidates[index]
+        scope = (found.start, found.end)
+        i += 1
+    return found
+
+
 def evaluated_content(finding: Finding, text: str | None = None) -> str:
     """Normalised text of the finding's evaluated attribute(s) in its file ("" when none is there).
 
@@ -145,14 +180,9 @@ def evaluated_content(finding: Finding, text: str | None = None) -> str:
     block = _block_at(split, finding.line_range[0])
     if block is None:
         return ""
-    from tfguard.workspace import key_path
-
     seen: list[str] = []
     for k in finding.evaluated_keys:
-        path = key_path(k)
-        if not path:
-            continue
-        item = block.item(path)
+        item = _item_for_key(block, k)
         if item is None:
             continue
         norm = normalize(split.text[item.start:item.end])
