@@ -1,0 +1,124 @@
+"""The commands of docs/ci.md, run as written against a copy of examples/."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DOC = REPO / "docs" / "ci.md"
+VENV_BIN = Path(sys.executable).parent
+SARIF_SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+
+
+def blocks() -> dict[str, tuple[str, str]]:
+    """Fenced blocks whose first line is ``# tfguard-ci-test: NAME`` -> (language, text)."""
+    out = {}
+    for lang, body in re.findall(r"```(\w+)\n(.*?)```", DOC.read_text(), flags=re.S):
+        m = re.match(r"# tfguard-ci-test: (\w+)\n", body)
+        if m:
+            out[m.group(1)] = (lang, body)
+    return out
+
+
+def run(cmd: str, cwd: Path) -> int:
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    got = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", cmd], cwd=cwd, env=env, capture_output=True,
+                         text=True, timeout=600, check=False)
+    return got.returncode
+
+
+def tfguard_commands(lines: list[str]) -> list[str]:
+    return [c for c in lines if c.lstrip().startswith("tfguard ")]
+
+
+@pytest.fixture()
+def work(tmp_path: Path) -> Path:
+    d = tmp_path / "repo"
+    shutil.copytree(REPO / "examples", d)
+    subprocess.run(["git", "init", "-q", str(d)], check=True)
+    return d
+
+
+def test_doc_has_the_tested_blocks() -> None:
+    assert set(blocks()) == {"github", "gitlab", "baseline"}
+
+
+def valid_sarif(path: Path) -> dict[str, Any]:
+    doc = json.loads(path.read_text())
+    errors = list(jsonschema.Draft7Validator(SARIF_SCHEMA).iter_errors(doc))
+    assert not errors, errors[:3]
+    return doc
+
+
+def test_github_actions_workflow(work: Path) -> None:
+    lang, text = blocks()["github"]
+    assert lang == "yaml"
+    wf = yaml.safe_load(text)
+    assert wf["permissions"]["security-events"] == "write"
+    steps = wf["jobs"]["tfguard"]["steps"]
+    by_name = {s.get("name", s.get("uses")): s for s in steps}
+    scan = by_name["Scan"]
+    assert scan["id"] == "scan" and scan["continue-on-error"] is True
+    upload = by_name["Upload SARIF to code scanning"]
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@") and upload["if"] == "always()"
+    assert f"--output {upload['with']['sarif_file']}" in scan["run"]
+    gate = by_name["Fail on HIGH findings"]
+    assert gate["if"] == "steps.scan.outcome == 'failure'"
+    cmds = tfguard_commands([s["run"] for s in steps if "run" in s])
+    assert cmds == [scan["run"], by_name["Audit suppressions"]["run"]]
+    # the scan: examples have HIGH findings, so it fails (and the gate step would run) ...
+    assert run(scan["run"], work) == 1
+    sarif = valid_sarif(work / upload["with"]["sarif_file"])
+    assert sarif["runs"][0]["results"]
+    # ... and passes once they are baselined / absent: same command on a clean tree
+    clean = work.parent / "clean"
+    clean.mkdir()
+    (clean / "main.tf").write_text('variable "region" {\n  default = "eu-west-1"\n}\n')
+    assert run(scan["run"], clean) == 0
+    assert run(by_name["Audit suppressions"]["run"], work) == 0  # examples' one skip is justified (SEC-1234)
+    (work / "dev" / "main.tf").write_text((work / "dev" / "main.tf").read_text().replace(" (SEC-1234)", ""))
+    assert run(by_name["Audit suppressions"]["run"], work) == 1
+
+
+def test_baseline_commands(work: Path) -> None:
+    lang, text = blocks()["baseline"]
+    assert lang == "sh"
+    cmds = tfguard_commands(text.splitlines())
+    assert len(cmds) == 2
+    assert run(cmds[0], work) == 0
+    assert (work / ".tfguard-baseline.json").is_file()
+    assert run(cmds[1], work) == 0  # nothing new
+    sarif = valid_sarif(work / "tfguard.sarif")
+    assert {r["baselineState"] for r in sarif["runs"][0]["results"]} == {"unchanged"}
+    prod = work / "prod" / "main.tf"
+    prod.write_text(prod.read_text() + '\nresource "aws_security_group" "jump" {\n  description = "jump"\n'
+                    '  ingress {\n    description = "ssh"\n    from_port = 22\n    to_port = 22\n'
+                    '    protocol = "tcp"\n    cidr_blocks = ["0.0.0.0/0"]\n  }\n}\n')
+    assert run(cmds[1], work) == 1  # a new HIGH-or-worse finding (SSH open to the world, in production)
+    new = [r for r in valid_sarif(work / "tfguard.sarif")["runs"][0]["results"] if r["baselineState"] == "new"]
+    assert new and all(r["properties"]["resource"] == "aws_security_group.jump" for r in new)
+    assert any(r["ruleId"] == "CKV_AWS_24" and r["properties"]["severity"] in ("HIGH", "CRITICAL") for r in new)
+
+
+def test_gitlab_ci(work: Path) -> None:
+    lang, text = blocks()["gitlab"]
+    assert lang == "yaml"
+    job = yaml.safe_load(text)["tfguard"]
+    script = job["script"]
+    assert tfguard_commands(script) == script
+    assert [run(c, work) for c in script] == [0, 1, 0]  # JSON kept, HIGH gate fails on examples, audit passes
+    for p in job["artifacts"]["paths"]:
+        assert (work / p).is_file(), p
+    valid_sarif(work / "tfguard.sarif")
+    assert json.loads((work / "tfguard.json").read_text())["summary"]["failed"] > 0
