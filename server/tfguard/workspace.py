@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cachetools import LRUCache
+
 from tfguard.checks.entity import (
     CheckSelection,
     ModuleContext,
@@ -42,7 +44,7 @@ from tfguard.config import (
     find_upwards,
     load_checkov_config,
 )
-from tfguard.hcl.blocks import Block, SplitFile, split_blocks
+from tfguard.hcl.blocks import Block, SplitFile, resplit, split_blocks
 from tfguard.hcl.parse import ParsedBlock, load_json_text, merge_confs, parse_block
 from tfguard.model import Finding, Position, Problem, Result, ScanReport, Severity, Span
 from tfguard.tfconfig import ConfigResolver
@@ -161,6 +163,11 @@ class Engine:
         self._overlays: dict[str, str] = {}
         self._files: dict[str, FileState] = {}
         self._graph: dict[str, _GraphSnapshot] = {}
+        self._graph_gen: dict[str, int] = {}  # bumped each time tier 2 replaces a file's snapshot
+        # per-block final results of tier 1 (see analyze_file), bounded
+        self._block_results: LRUCache[tuple[object, ...], tuple[int, list[Finding], list[Problem]]] = LRUCache(
+            maxsize=20_000)
+        self.generation = 0  # bump when configuration changes (invalidates per-block results)
         self._mirror: Mirror | None = None
         self._lock = threading.RLock()
         self.config_problems: list[Problem] = []
@@ -224,8 +231,17 @@ class Engine:
             st = FileState(path, text, digest, split_blocks(""), [], read_problem=jproblem, is_json=True,
                            json_conf=conf)
         else:
-            split = split_blocks(text)
-            st = FileState(path, text, digest, split, [parse_block(b, path) for b in split.blocks])
+            # incremental: re-split only the edited region, re-parse only blocks that changed
+            split = resplit(old.split, text) if old is not None and not old.is_json and old.text else split_blocks(text)
+            previous = {(pb.block.text, pb.block.span.start): pb for pb in old.parsed} if old is not None else {}
+            parsed = []
+            for b in split.blocks:
+                prev = previous.get((b.text, b.span.start))
+                if prev is not None:
+                    parsed.append(ParsedBlock(b, prev.conf, prev.problem))
+                else:
+                    parsed.append(parse_block(b, path))
+            st = FileState(path, text, digest, split, parsed)
         with self._lock:
             self._files[path] = st
         return st
@@ -303,42 +319,77 @@ class Engine:
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
         ctx = self.module_context(module_dir)
         snapshot = self._graph.get(path)
+        snap_gen = self._graph_gen.get(path, 0)
+        structure = self._module_structure(module_dir, ctx)
         for pb in st.parsed:
             block = pb.block
             if pb.problem is not None:
                 out.problems.append(pb.problem)
-            bctx = BlockContext(path, block, pb.conf, ctx, self.root)
-            reused = self._reuse_graph(snapshot, block) if snapshot is not None else None
-            if reused is not None:
-                out.findings.extend(reused)
-            elif pb.conf is not None and block.kind in ("resource", "data", "provider", "module"):
-                found = entity_of(block.kind, pb.conf)
-                if found is not None:
-                    entity, address = found
-                    raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
-                                             "/" + os.path.basename(path))
-                    for raw in raws:
-                        out.findings.append(self._from_raw(raw, path, block, address))
-            elif pb.conf is None and snapshot is not None:
-                # broken block: keep its last good findings until it parses again
-                stale = snapshot.by_block.get(block_key(block))
-                if stale is not None:
-                    out.findings.extend(self._reposition(stale[2], block, stale[1]))
-            if pb.conf is not None and with_rules:
-                for rule in self.block_rules:
-                    try:
-                        out.findings.extend(rule(bctx))
-                    except Exception as e:  # one rule failing never hides the others
-                        log.exception("rule %s failed on %s", getattr(rule, "__name__", rule), block.address)
-                        out.problems.append(Problem(path, block.header_span,
-                                                    f"tfguard rule failed on this block: {e}", "engine",
-                                                    Severity.INFO))
-        if self.finding_hook is not None and with_rules:
-            blocks = {b.start_line: b for b in st.split.blocks}
-            hooked = (self.finding_hook(f, self._ctx_for(path, blocks.get(f.line_range[0]), st, ctx))
-                      for f in out.findings)
-            out.findings = [f for f in hooked if f is not None]
+            # Incremental: a block whose text, module context, tier-2 snapshot and configuration are
+            # unchanged keeps its final findings (moved to where the block now is).
+            key = (path, _digest(block.text), block.kind, structure, snap_gen, self.generation, selection.digest,
+                   with_rules, pb.conf is None)
+            hit = self._block_results.get(key)
+            if hit is not None:
+                old_line, old_findings, old_problems = hit
+                delta = block.span.start.line - old_line
+                out.findings.extend(_shift_finding(f, delta) for f in old_findings)
+                out.problems.extend(_shift_problem(p, delta) for p in old_problems)
+                continue
+            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules)
+            self._block_results[key] = (block.span.start.line, findings, problems)
+            out.findings.extend(findings)
+            out.problems.extend(problems)
         return out
+
+    def _module_structure(self, module_dir: str, ctx: ModuleContext) -> str:
+        """What rules may read beyond a block: variables/locals, and the module's non-resource blocks."""
+        parts = [ctx.digest]
+        for f in self.module_files(module_dir):
+            st = self._files.get(os.path.abspath(f))
+            if st is None:
+                st = self.state(f)
+            for pb in st.parsed:
+                b = pb.block
+                parts.append("/".join((b.kind, *b.labels)))
+                if b.kind not in ("resource", "data", "output", "locals", "variable"):
+                    parts.append(_digest(b.text))
+        return _digest("|".join(parts))
+
+    def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: _GraphSnapshot | None,
+                     selection: CheckSelection, with_rules: bool) -> tuple[list[Finding], list[Problem]]:
+        block = pb.block
+        findings: list[Finding] = []
+        problems: list[Problem] = []
+        bctx = BlockContext(path, block, pb.conf, ctx, self.root)
+        reused = self._reuse_graph(snapshot, block) if snapshot is not None else None
+        if reused is not None:
+            findings.extend(reused)
+        elif pb.conf is not None and block.kind in ("resource", "data", "provider", "module"):
+            found = entity_of(block.kind, pb.conf)
+            if found is not None:
+                entity, address = found
+                raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
+                                         "/" + os.path.basename(path))
+                for raw in raws:
+                    findings.append(self._from_raw(raw, path, block, address))
+        elif pb.conf is None and snapshot is not None:
+            # broken block: keep its last good findings until it parses again
+            stale = snapshot.by_block.get(block_key(block))
+            if stale is not None:
+                findings.extend(self._reposition(stale[2], block, stale[1]))
+        if pb.conf is not None and with_rules:
+            for rule in self.block_rules:
+                try:
+                    findings.extend(rule(bctx))
+                except Exception as e:  # one rule failing never hides the others
+                    log.exception("rule %s failed on %s", getattr(rule, "__name__", rule), block.address)
+                    problems.append(Problem(path, block.header_span, f"tfguard rule failed on this block: {e}",
+                                            "engine", Severity.INFO))
+        if self.finding_hook is not None and with_rules:
+            hooked = (self.finding_hook(f, bctx) for f in findings)
+            findings = [f for f in hooked if f is not None]
+        return findings, problems
 
     def _ctx_for(self, path: str, block: Block | None, st: FileState, ctx: ModuleContext) -> BlockContext | None:
         if block is None:
@@ -450,6 +501,7 @@ class Engine:
                     snapshot.by_block[block_key(pb.block)] = old.by_block[block_key(pb.block)]
             with self._lock:
                 self._graph[f] = snapshot
+                self._graph_gen[f] = self._graph_gen.get(f, 0) + 1
             # org rules / policies that tier 1 adds run here too
             for pb in st.parsed:
                 if pb.conf is None:
@@ -651,6 +703,21 @@ class Engine:
             hooked = (self.finding_hook(x, by_start.get((os.path.realpath(x.file), x.line_range[0])))
                       for x in report.findings)
             report.findings = [x for x in hooked if x is not None]
+
+
+def _shift_span(span: Span, delta: int) -> Span:
+    return Span(Position(span.start.line + delta, span.start.character),
+                Position(span.end.line + delta, span.end.character))
+
+
+def _shift_finding(f: Finding, delta: int) -> Finding:
+    if delta == 0:
+        return f
+    return replace(f, span=_shift_span(f.span, delta), line_range=(f.line_range[0] + delta, f.line_range[1] + delta))
+
+
+def _shift_problem(p: Problem, delta: int) -> Problem:
+    return p if delta == 0 else replace(p, span=_shift_span(p.span, delta))
 
 
 def normalize_newlines(text: str) -> str:

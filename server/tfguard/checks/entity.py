@@ -10,6 +10,7 @@ module as soon as it has run.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import logging
@@ -61,8 +62,9 @@ class ModuleContext:
     variables: dict[str, Any] = field(default_factory=dict)
     locals: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
+        """Content hash (computed once per context)."""
         payload = json.dumps([self.variables, self.locals], sort_keys=True, default=str)
         return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
 

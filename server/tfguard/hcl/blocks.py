@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from tfguard.hcl.lexer import Tok, Token, tokenize
 from tfguard.model import Position, Span
@@ -38,15 +39,14 @@ _HEADER_LINE = re.compile(
 )
 
 
+
+
 class LineIndex:
     """Offsets <-> (line, column) for one text; columns in code points."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0]
-        for i, c in enumerate(text):
-            if c == "\n":
-                self.starts.append(i + 1)
+        self.starts = [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
 
     def position(self, offset: int) -> Position:
         line = bisect_right(self.starts, offset) - 1
@@ -74,7 +74,7 @@ class LineIndex:
         return len(self.starts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """An attribute (``name = value``) or nested block header inside a block."""
 
@@ -153,7 +153,14 @@ def _unquote(s: str) -> str:
 def split_blocks(text: str) -> SplitFile:
     """Split ``text`` into top-level blocks. Never raises."""
     lines = LineIndex(text)
-    toks = _Tokens([t for t in tokenize(text) if t.kind is not Tok.COMMENT])
+    return SplitFile(text=text, lines=lines, blocks=tuple(_split_window(text, lines, 0, None)[0]))
+
+
+def _split_window(text: str, lines: LineIndex, start: int, stop: int | None) -> tuple[list[Block], int]:
+    """Blocks of ``text[start:stop]`` and the offset where its last token ends."""
+    all_toks = tokenize(text, start, stop)
+    reach = all_toks[-1].end if all_toks else start
+    toks = _Tokens([t for t in all_toks if t.kind is not Tok.COMMENT])
     blocks: list[Block] = []
     i, n = 0, len(toks)
     while i < n:
@@ -189,7 +196,85 @@ def split_blocks(text: str) -> SplitFile:
         end = toks[j - 1].end if j > i else t.end
         blocks.append(_make_block(text, lines, "", (), t.start, end, t.start, end, False, ()))
         i = max(j, i + 1)
-    return SplitFile(text=text, lines=lines, blocks=tuple(blocks))
+    return blocks, reach
+
+
+def _common_prefix(a: str, b: str) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # binary search on slice equality (compared in C)
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    lo, hi = 0, min(limit, len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid:] == b[len(b) - mid:]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _shift_span(span: Span, dline: int) -> Span:
+    return Span(Position(span.start.line + dline, span.start.character),
+                Position(span.end.line + dline, span.end.character))
+
+
+def _shift_block(b: Block, delta: int, dline: int) -> Block:
+    if delta == 0 and dline == 0:
+        return b
+    items = tuple(Item(it.path, _shift_span(it.span, dline), _shift_span(it.name_span, dline), it.is_block,
+                       it.start + delta, it.end + delta) for it in b.items)
+    return Block(b.kind, b.labels, b.start + delta, b.end + delta, _shift_span(b.span, dline),
+                 _shift_span(b.header_span, dline), b.closed, b.text, items)
+
+
+def resplit(old: SplitFile, text: str) -> SplitFile:
+    """Split ``text`` re-using ``old`` (the split of the previous text): only the edited region is
+    tokenized again; blocks before it are kept and blocks after it are shifted. The result equals
+    ``split_blocks(text)``; when the edit changes structure beyond its region, it falls back to that.
+    """
+    o = old.text
+    if o == text:
+        return old
+    lines = LineIndex(text)
+    p = _common_prefix(o, text)
+    s = _common_suffix(o, text, min(len(o), len(text)) - p)
+    old_change_end = len(o) - s
+    delta = len(text) - len(o)
+    dline = lines.line_count - old.lines.line_count
+    blocks = old.blocks
+    i = 0
+    while i < len(blocks) and blocks[i].end < p:
+        i += 1
+    while i > 0 and (not blocks[i - 1].closed or blocks[i - 1].kind in ("", "attribute")):
+        i -= 1  # an unclosed block's extent depends on what follows it
+    restart = blocks[i - 1].end if i > 0 else 0
+    change_end_line = old.lines.position(old_change_end).line
+    j = i
+    while j < len(blocks) and (blocks[j].start <= old_change_end or blocks[j].span.start.line <= change_end_line
+                               or not blocks[j].closed or blocks[j].kind in ("", "attribute")):
+        j += 1
+    stop = blocks[j].start + delta if j < len(blocks) else None
+    middle, reach = _split_window(text, lines, restart, stop)
+    if stop is not None and reach > stop:
+        return split_blocks(text)  # a comment, string or heredoc now runs past the window
+    if any(not b.closed or b.kind == "" for b in middle):
+        return split_blocks(text)  # broken text: structure may differ beyond the window
+    if stop is not None:
+        if middle and middle[-1].end > stop:
+            return split_blocks(text)
+        if not _HEADER_LINE.match(text, stop):
+            return split_blocks(text)
+    kept = list(blocks[:i])
+    tail = [_shift_block(b, delta, dline) for b in blocks[j:]]
+    return SplitFile(text=text, lines=lines, blocks=tuple(kept + middle + tail))
 
 
 def _trim_end(text: str, end: int) -> int:

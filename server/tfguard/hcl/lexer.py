@@ -51,11 +51,16 @@ _SINGLE = {
 }
 
 
-def tokenize(src: str) -> list[Token]:
-    """Split ``src`` into tokens; whitespace other than newlines is dropped."""
+def tokenize(src: str, start: int = 0, stop: int | None = None) -> list[Token]:
+    """Split ``src[start:stop]`` into tokens; whitespace other than newlines is dropped.
+
+    Offsets are into ``src``. A token that starts before ``stop`` may end after it (a string or
+    heredoc running on): callers that tokenize a window check for that.
+    """
     out: list[Token] = []
-    i, n = 0, len(src)
-    while i < n:
+    i, n = start, len(src)
+    limit = n if stop is None else min(stop, n)
+    while i < limit:
         c = src[i]
         if c == "\n":
             out.append(Token(Tok.NEWLINE, i, i + 1))

@@ -21,9 +21,12 @@ import hcl2
 from cachetools import LRUCache
 
 from tfguard.hcl.blocks import Block, SplitFile
+from tfguard.hcl.harden import harden_hcl2
 from tfguard.model import Position, Problem, Severity, Span
 
 log = logging.getLogger(__name__)
+
+harden_hcl2()  # Checkov's hcl2 can backtrack forever on an unclosed "${ (see harden.py)
 
 _LINE_KEYS = ("__start_line__", "__end_line__")
 

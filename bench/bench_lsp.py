@@ -1,0 +1,233 @@
+"""Language-server benchmark over real LSP stdio (not a test): keystroke latency, cold start, RSS.
+
+    .venv/bin/python bench/bench_lsp.py [--edits 40] [--markdown docs/benchmarks-lsp.md]
+
+- keystroke -> publishDiagnostics latency (p50/p95) for single-character edits inside a block of
+  terragoat files and of a generated 10k-line file (tier 1; tier 2's idle delay is set high so
+  it does not run in between);
+- cold start: process start -> first diagnostics of a terragoat file;
+- RSS of the server with the terragoat workspace open and indexed;
+- `checkov -f FILE` for the same files, measured in the same run, and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT.parent / "shared" / "corpora"
+TERRAGOAT = CORPORA / "terragoat" / "terraform"
+FILES = ["aws/s3.tf", "aws/ec2.tf", "aws/db-app.tf", "azure/storage.tf", "gcp/gcs.tf"]
+CHECKOV = ROOT / ".venv" / "bin" / "checkov"
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.client = LanguageClient("tfguard-bench", "1")
+        self.events: dict[tuple[str, int | None], float] = {}
+        self.waiters: dict[tuple[str, int | None], asyncio.Future[float]] = {}
+        self.first: dict[str, float] = {}
+        self.indexed = asyncio.Event()
+
+        @self.client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def _diag(params: lsp.PublishDiagnosticsParams) -> None:
+            now = time.perf_counter()
+            key = (params.uri, params.version)
+            self.events.setdefault(key, now)
+            self.first.setdefault(params.uri, now)
+            fut = self.waiters.pop(key, None)
+            if fut is not None and not fut.done():
+                fut.set_result(now)
+
+        @self.client.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def _progress_create(params: Any) -> None:
+            return None
+
+        @self.client.feature(lsp.PROGRESS)
+        def _progress(params: Any) -> None:
+            value = params.value
+            kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+            if kind == "end":
+                self.indexed.set()
+
+        @self.client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+        def _register(params: Any) -> None:
+            return None
+
+        @self.client.feature(lsp.WORKSPACE_CONFIGURATION)
+        def _config(params: lsp.ConfigurationParams) -> list[Any]:
+            return [{} for _ in params.items]
+
+    async def start(self, root: Path, options: dict[str, Any]) -> float:
+        t0 = time.perf_counter()
+        await self.client.start_io(sys.executable, "-m", "tfguard", "serve")
+        caps = lsp.ClientCapabilities(window=lsp.WindowClientCapabilities(work_done_progress=True),
+                                      workspace=lsp.WorkspaceClientCapabilities(configuration=True))
+        await self.client.initialize_async(lsp.InitializeParams(
+            capabilities=caps, root_uri=root.as_uri(), initialization_options=options,
+            workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+        self.client.initialized(lsp.InitializedParams())
+        return t0
+
+    def wait(self, uri: str, version: int | None) -> asyncio.Future[float]:
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        key = (uri, version)
+        if key in self.events:
+            fut.set_result(self.events[key])
+        else:
+            self.waiters[key] = fut
+        return fut
+
+    def open(self, path: Path, text: str) -> str:
+        uri = path.as_uri()
+        self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=1, text=text)))
+        return uri
+
+    async def stop(self) -> None:
+        try:
+            await asyncio.wait_for(self.client.shutdown_async(None), 10)
+            self.client.exit(None)
+        except Exception:
+            pass
+        await self.client.stop()
+
+    def pid(self) -> int | None:
+        server = getattr(self.client, "_server", None)
+        return getattr(server, "pid", None)
+
+
+def edit_position(text: str) -> tuple[int, int]:
+    """A position inside the first resource block: the end of its first attribute line."""
+    lines = text.split("\n")
+    inside = False
+    for i, line in enumerate(lines):
+        if line.startswith("resource "):
+            inside = True
+            continue
+        if inside and "=" in line and line.strip().endswith('"'):
+            return i, len(line) - 1  # inside the closing quote of a string value
+    return 1, 0
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p * (len(s) - 1))))]
+
+
+async def keystrokes(path: Path, edits: int) -> tuple[float, float, float]:
+    """Return (cold first-diagnostics seconds, p50 ms, p95 ms) for single-character edits."""
+    b = Bench()
+    t0 = await b.start(path.parent, {"indexWorkspace": False, "idleDelayMs": 600000})
+    text = path.read_text()
+    uri = b.open(path, text)
+    first = await asyncio.wait_for(b.wait(uri, 1), 60)
+    cold = first - t0
+    line, col = edit_position(text)
+    lat: list[float] = []
+    for v in range(2, edits + 2):
+        ch = "x" if v % 2 else "y"
+        sent = time.perf_counter()
+        fut = b.wait(uri, v)
+        b.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=v),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=lsp.Position(line=line, character=col),
+                                end=lsp.Position(line=line, character=col + (0 if v == 2 else 1))),
+                text=ch)]))
+        got = await asyncio.wait_for(fut, 30)
+        lat.append((got - sent) * 1000)
+    await b.stop()
+    return cold, pct(lat, 0.5), pct(lat, 0.95)
+
+
+async def rss_indexed(root: Path) -> tuple[float, float]:
+    """(indexing seconds, RSS MB) for the whole workspace, one file open."""
+    b = Bench()
+    t0 = await b.start(root, {"indexWorkspace": True})
+    b.open(root / "aws" / "s3.tf", (root / "aws" / "s3.tf").read_text())
+    await asyncio.wait_for(b.indexed.wait(), 300)
+    took = time.perf_counter() - t0
+    rss = 0.0
+    pid = b.pid()
+    if pid:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) / 1024
+    await b.stop()
+    return took, rss
+
+
+def checkov_f(path: Path) -> float:
+    t = time.perf_counter()
+    subprocess.run([str(CHECKOV), "-f", str(path), "--framework", "terraform", "--skip-download", "--quiet",
+                    "-o", "json"], capture_output=True, check=False)
+    return time.perf_counter() - t
+
+
+def generated(dest: Path, lines: int = 10_000) -> Path:
+    """A 10k-line file: renamed copies of terragoat's ec2.tf (unique resource addresses)."""
+    src = (TERRAGOAT / "aws" / "ec2.tf").read_text().split("\n")
+    out: list[str] = []
+    n = 0
+    while len(out) < lines:
+        for ln in src:
+            if ln.startswith(("resource ", "data ")) and ln.rstrip().endswith("{"):
+                head, _, _ = ln.rstrip()[:-1].rstrip().rpartition('"')
+                ln = f'{head}_{n}" {{'
+                n += 1
+            out.append(ln)
+    target = dest / "big" / "main.tf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(out))
+    return target
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edits", type=int, default=40)
+    ap.add_argument("--markdown", default=None)
+    args = ap.parse_args()
+    if not TERRAGOAT.is_dir():
+        sys.exit(f"corpora not found at {CORPORA}")
+    work = Path(tempfile.mkdtemp(prefix="tfguard-bench-lsp-"))
+    shutil.copytree(TERRAGOAT, work / "terragoat")
+    rows = []
+    targets = [work / "terragoat" / f for f in FILES] + [generated(work)]
+    for path in targets:
+        cold, p50, p95 = await keystrokes(path, args.edits)
+        ck = checkov_f(path)
+        nlines = path.read_text().count("\n") + 1
+        rows.append((os.path.relpath(path, work), nlines, p50, p95, cold, ck, ck * 1000 / p95))
+    took, rss = await rss_indexed(work / "terragoat")
+    out = ["| file | lines | tier-1 p50 ms | tier-1 p95 ms | cold start s | checkov -f s | checkov -f / p95 |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.0f}x |")
+    out.append("")
+    out.append(f"Workspace (terragoat, {sum(1 for _ in (work / 'terragoat').rglob('*.tf'))} files): "
+               f"indexed in {took:.1f} s, server RSS {rss:.0f} MB after indexing.")
+    text = "\n".join(out)
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(
+            "# Language-server benchmark\n\nMeasured by `bench/bench_lsp.py` over real LSP stdio "
+            f"({args.edits} single-character edits per file; 2 cores).\n\n" + text + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
