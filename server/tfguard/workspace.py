@@ -673,11 +673,20 @@ class Engine:
         self._add_rules(report, files)
 
     def _scan_files(self, report: ScanReport, files: list[str], root: str) -> None:
+        """Files named on the command line: Checkov's full run (graph checks included) on each file's
+        module directory, keeping the named files' results."""
         report.files_scanned += len(files)
+        by_dir: dict[str, list[str]] = {}
         for f in files:
-            fa = self.analyze_file(f)
-            report.findings.extend(fa.findings)
-            report.problems.extend(fa.problems)
+            by_dir.setdefault(os.path.dirname(os.path.abspath(f)), []).append(os.path.abspath(f))
+        for d, wanted in by_dir.items():
+            result = self.analyze_module(d)
+            for f in wanted:
+                fa = result.get(f)
+                if fa is None:  # not a Terraform file of that directory (e.g. .tfvars): tier 1 only
+                    fa = self.analyze_file(f)
+                report.findings.extend(fa.findings)
+                report.problems.extend(fa.problems)
 
     def _add_rules(self, report: ScanReport, files: list[str]) -> None:
         if not self.block_rules and self.finding_hook is None:

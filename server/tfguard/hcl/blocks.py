@@ -265,7 +265,7 @@ def resplit(old: SplitFile, text: str) -> SplitFile:
     middle, reach = _split_window(text, lines, restart, stop)
     if stop is not None and reach > stop:
         return split_blocks(text)  # a comment, string or heredoc now runs past the window
-    if any(not b.closed or b.kind == "" for b in middle):
+    if any(not b.closed or b.kind in ("", "attribute") for b in middle):
         return split_blocks(text)  # broken text: structure may differ beyond the window
     if stop is not None:
         if middle and middle[-1].end > stop:

@@ -547,6 +547,7 @@ def did_change_watched(ls: TfguardServer, params: lsp.DidChangeWatchedFilesParam
             configs = getattr(eng, "configs", None)
             if configs is not None:
                 configs.invalidate(None)
+            eng.generation += 1  # cached per-block results were ranked under the old configuration
         ls.recheck_all()
         for root in ls.folders():
             for d in module_dirs(root):
