@@ -82,6 +82,7 @@ class TfguardServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client_name = ""
         self._config_files_with_problems: set[str] = set()
+        self._baseline: tuple[str, Any] | None = None
 
     # ------------------------------------------------------------ helpers
     @property
@@ -134,10 +135,37 @@ class TfguardServer(LanguageServer):
         lines = split_lines(text)
         enc = self.encoding
         out = [problem_to_diagnostic(p, lines, enc) for p in fa.problems]
+        baseline = self.baseline()
+        root = self.folders()[0] if self.folders() else os.path.dirname(fa.path)
         for f in rank([f for f in fa.findings if self.visible(f)]):
-            out.append(finding_to_diagnostic(f, lines, enc, self.settings.severity_levels,
-                                             fixable=self._fixable(f)))
+            d = finding_to_diagnostic(f, lines, enc, self.settings.severity_levels, fixable=self._fixable(f))
+            if baseline is not None and baseline.contains(f, root, text):
+                if self.settings.baseline_mode == "hide":
+                    continue
+                d.severity = lsp.DiagnosticSeverity.Hint
+                d.message = f"{d.message} (in baseline)"
+            out.append(d)
         return out
+
+    def baseline(self) -> Any:
+        """The configured baseline (loaded once per path); a bad file is reported once."""
+        path = self.settings.baseline
+        if not path:
+            return None
+        if not os.path.isabs(path) and self.folders():
+            path = os.path.join(self.folders()[0], path)
+        cached = self._baseline
+        if cached is not None and cached[0] == path:
+            return cached[1]
+        from tfguard.baseline import BaselineError, load_baseline
+
+        try:
+            loaded = load_baseline(path)
+        except BaselineError as e:
+            self.report_once(f"baseline:{path}", str(e))
+            loaded = None
+        self._baseline = (path, loaded)
+        return loaded
 
     def _fixable(self, f: Finding) -> bool:
         try:

@@ -26,6 +26,9 @@ class Settings:
     # initializationOptions (the editor passes the user-level setting), never from
     # workspace/configuration or didChangeConfiguration, which a workspace's settings can feed.
     allow_python_checks: tuple[str, ...] = ()
+    # A baseline file (tfguard scan --create-baseline): its findings are shown as hints or hidden
+    baseline: str | None = None
+    baseline_mode: str = "hint"  # hint | hide
 
 
 # Settings a workspace must not be able to set (they make tfguard run code).
@@ -34,6 +37,8 @@ TRUSTED_ONLY = ("allow_python_checks",)
 
 _ALIASES = {
     "enable": "enable",
+    "baseline": "baseline",
+    "baselineMode": "baseline_mode",
     "minimumSeverity": "minimum_severity",
     "idleDelayMs": "idle_delay_ms",
     "catalogue": "catalogue",
@@ -94,7 +99,11 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"expected a non-negative integer, got {value!r}")
         return value
-    if name in ("catalogue",):
+    if name == "baseline_mode":
+        if value not in ("hint", "hide"):
+            raise ValueError(f"expected \"hint\" or \"hide\", got {value!r}")
+        return value
+    if name in ("catalogue", "baseline"):
         if value is None or value == "":
             return None
         if not isinstance(value, str):
