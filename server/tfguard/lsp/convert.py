@@ -125,7 +125,7 @@ def hover_markdown(findings: list[Finding]) -> str:
         if f.context:
             lines.append("")
             lines.append("Priority: " + "; ".join(f.context))
-        if f.message and f.message != f.check_name:
+        if f.message and f.message not in (f.check_name, f"{f.check_name} ({f.resource})"):
             lines += ["", f.message]
         if f.guideline:
             lines += ["", f"How to fix: see the [guideline]({f.guideline})."]
