@@ -71,6 +71,9 @@ def checkov_modules() -> CheckovModules:
         from checkov.terraform.runner import Runner
         from checkov.version import version
 
+        from tfguard.hcl.harden import harden_hcl2
+
+        harden_hcl2()  # Checkov's runner shares the hcl2 parser: same backtracking fix (see harden.py)
         for name in ("checkov", "urllib3", "requests"):
             logging.getLogger(name).setLevel(logging.ERROR)
         _modules = CheckovModules(
