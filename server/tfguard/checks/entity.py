@@ -267,6 +267,7 @@ def _scan_isolated(
         skip_info = next((s for s in skipped if s["id"] == check.id), {})
         mine = copy.copy(check)
         mine.graph = None
+        mine.log_check_error = _quiet  # Checkov logs every failure; tfguard logs each check's error once
         try:
             res = mine.run(scanned_file=scanned_file, entity_configuration=conf, entity_name=entity_name,
                            entity_type=entity_type, skip_info=skip_info)
@@ -282,6 +283,10 @@ def _scan_isolated(
         if raw is not None:
             out.append(raw)
     return out
+
+
+def _quiet(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 def _to_raw(check: Any, res: dict[str, Any], ran: Any = None) -> RawResult | None:
