@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.skipif(os.environ.get("TFGUARD_E2E") != "1",
                     reason="VS Code end-to-end test is opt-in: set TFGUARD_E2E=1 (or run bash scripts/e2e-vscode.sh); "
-                           "the first run installs code-server (~3 min, ~650 MB in .cache/e2e)")
+                           "the first run installs code-server (~5 min, ~650 MB in .cache/e2e)")
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="code-server + Debian chromium: Linux only")
 def test_vscode_extension_end_to_end() -> None:
     env = dict(os.environ)
