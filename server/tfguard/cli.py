@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from tfguard import __version__
-from tfguard.model import Result, Severity
+from tfguard.config import CheckovConfig
+from tfguard.model import Finding, Result, Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -132,6 +134,29 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if f.result is Result.FAILED and (threshold is None or f.severity.rank >= threshold.rank)
         and (state is None or state.get(id(f)) != "unchanged")
     ]
+    return _exit_code(failing, engine.checkov_config(engine.root or os.path.abspath(args.paths[0])))
+
+
+def _exit_code(failing: list[Finding], cfg: CheckovConfig) -> int:
+    """Exit status as Checkov decides it from ``.checkov.yaml``: ``soft-fail``, ``soft-fail-on``, ``hard-fail-on``.
+
+    ``hard-fail-on`` / ``soft-fail-on`` take check ids (fnmatch patterns) or severity names.
+    """
+    def matches(f: Finding, items: tuple[str, ...]) -> bool:
+        for item in items:
+            up = item.upper()
+            if up in Severity.__members__ and f.severity.rank >= Severity(up).rank:
+                return True
+            if fnmatch.fnmatchcase(f.check_id, item):
+                return True
+        return False
+
+    if cfg.hard_fail_on:
+        failing = [f for f in failing if matches(f, cfg.hard_fail_on)]
+    elif cfg.soft_fail:
+        return EXIT_OK
+    if cfg.soft_fail_on:
+        failing = [f for f in failing if not matches(f, cfg.soft_fail_on)]
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
