@@ -13,8 +13,9 @@
 //
 // Asserts, from the page: ranked findings in the Problems panel with the right severities
 // (prod CKV_AWS_20 is an error, its dev twin a warning; error/warning squiggles), the hover of a
-// finding (check id + checkov:skip), the tfguard Findings view (groups with counts, prod first),
-// and that the lightbulb's "Fix CKV_AWS_20" quick fix removes that finding.
+// finding (check id + checkov:skip), the tfguard Findings view (groups with counts, prod first;
+// a click opens the location), the status bar counts, and that the lightbulb's "Fix CKV_AWS_20"
+// quick fix removes that finding.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -344,6 +345,22 @@ try {
     check('Findings view: severity groups with counts, highest first, prod CKV_AWS_20 on top',
         groups.length >= 2 && /^CRITICAL/.test(groups[0]) && /^CKV_AWS_20 aws_s3_bucket\.assets \| prod\/main\.tf:4$/.test(firstFinding),
         `groups [${groups.join(', ')}]; first "${firstFinding}"`);
+    // Clicking a finding opens its location (from another editor).
+    await openFile('dev/main.tf');
+    await pane.locator('.monaco-list-row').filter({ hasText: 'CKV_AWS_20' }).first().click();
+    const where = await waitFor(async () => {
+        const crumbs = await page.locator('.editor-group-container.active .monaco-breadcrumbs').first().innerText();
+        const sel = await page.locator('#status\\.editor\\.selection').innerText().catch(() => '');
+        // Opened at the finding, its range selected ("Ln 4, Col 25 (22 selected)").
+        return /prod/.test(crumbs) && /Ln 4, Col \d+/.test(sel) ? `${crumbs.replace(/\s+/g, ' ')} ${sel}` : undefined;
+    }, 'a click on the finding to open prod/main.tf at line 4');
+    check('Findings view: clicking a finding opens its location', true, where);
+    // The status bar item counts findings by severity.
+    const status = await waitFor(async () => {
+        const texts = await page.locator('.statusbar-item').allInnerTexts();
+        return texts.find((t) => /tfguard: .*\d+ CRITICAL/.test(t));
+    }, 'the tfguard status bar item with counts');
+    check('status bar: counts by severity', /1 CRITICAL/.test(status) && /1 HIGH/.test(status), status.trim());
     // Representative screenshot: findings view, squiggles, Problems panel and the hover.
     await openFile('prod/main.tf');
     await goToLine(4, 5);
@@ -371,10 +388,14 @@ try {
         const g = groupProblems(await problemRows());
         return !g.some((f) => /prod/.test(f.file)) && g.some((f) => /dev/.test(f.file)) ? g : undefined;
     }, 'prod CKV_AWS_20 to leave the Problems panel');
-    const fixedText = fs.readFileSync(path.join(workspace, 'prod', 'main.tf'), 'utf8');
     check('quick fix removes prod CKV_AWS_20 from the Problems panel (dev twin stays)', true,
         `remaining: ${after.map((g) => `${g.file} ×${g.rows.length}`).join('; ')}`);
-    check('the fix edited the file', !/acl\s*=\s*"public-read"/.test(fixedText.split('\n').slice(0, 6).join('\n')),
+    const prodFile = path.join(workspace, 'prod', 'main.tf');
+    const fixedText = await waitFor(() => {
+        const text = fs.readFileSync(prodFile, 'utf8');
+        return /acl\s*=\s*"public-read"/.test(text) ? undefined : text;
+    }, 'the saved prod/main.tf without the public-read ACL', 15_000).catch(() => fs.readFileSync(prodFile, 'utf8'));
+    check('the fix edited the file (saved with Ctrl+S)', !/acl\s*=\s*"public-read"/.test(fixedText),
         fixedText.split('\n')[3]?.trim());
     await shot('04-after-quick-fix');
 
