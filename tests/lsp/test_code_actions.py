@@ -74,3 +74,25 @@ async def test_quick_fix_resolves_applies_and_removes_the_finding(client: Langua
     # every action names the check it fixes, and a suppression goes inside the block
     titles = [a.title for a in actions if isinstance(a, lsp.CodeAction)]
     assert any(t.startswith("Suppress CKV_AWS_20") for t in titles)
+
+
+async def test_fix_all_applies_every_safe_fix_in_one_edit(client: LanguageClient):
+    path = client.ws / "module" / "main.tf"
+    text = path.read_text()
+    uri = path.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=1, text=text)))
+    before = await wait_for_diagnostics(client, uri, lambda d: "CKV_AWS_20" in codes(d))
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+        context=lsp.CodeActionContext(diagnostics=[], only=["source.fixAll.tfguard"])))
+    fix_all = [a for a in actions or [] if isinstance(a, lsp.CodeAction) and a.kind == "source.fixAll.tfguard"]
+    assert len(fix_all) == 1 and fix_all[0].edit is not None
+    new_text = apply_edits(text, edits_of(fix_all[0].edit, uri))
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=new_text)]))
+    after = await wait_for_diagnostics(
+        client, uri, lambda d: "CKV_AWS_20" not in codes(d) and len(codes(d)) < len(codes(before)), timeout=60)
+    assert "tfguard.syntax" not in codes(after)
