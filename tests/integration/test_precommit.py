@@ -33,7 +33,10 @@ OPEN_SSH = '''resource "aws_security_group" "bastion" {
   }
 }
 '''
-CLOSED_SSH = OPEN_SSH.replace("0.0.0.0/0", "10.0.0.0/8")
+# Fixed: SSH from the VPN only; the group is attached by a module elsewhere (graph check CKV2_AWS_5 skipped
+# with a justification, as a team would).
+CLOSED_SSH = OPEN_SSH.replace("0.0.0.0/0", "10.0.0.0/8").replace(
+    '"bastion" {\n', '"bastion" {\n  # checkov:skip=CKV2_AWS_5:attached by the bastion module (SEC-12)\n', 1)
 CLEAN = 'variable "region" {\n  type    = string\n  default = "eu-west-1"\n}\n'
 
 
