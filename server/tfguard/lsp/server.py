@@ -299,6 +299,7 @@ class TfguardServer(LanguageServer):
         self._graph_running.add(module_dir)
         loop = asyncio.get_running_loop()
         engine = self.engine_for(os.path.join(module_dir, "x.tf"))
+        self.sync_overlays(engine)
         try:
             result = await loop.run_in_executor(self.tier2, engine.analyze_module_bounded, module_dir)
         except Exception as e:
@@ -320,6 +321,15 @@ class TfguardServer(LanguageServer):
         if module_dir in self._graph_again:
             self._graph_again.discard(module_dir)
             self.schedule_module(module_dir, 0)
+
+    def sync_overlays(self, engine: Engine) -> None:
+        """Give tier 2 the editor's newest text: tier 1 sets an overlay only when it gets to a document,
+        and a tier-2 run starting meanwhile (e.g. while the first tier-1 run imports Checkov) would
+        analyse an older text whose result then matches no block of the current one."""
+        for uri, doc in list(self.workspace.text_documents.items()):
+            path = to_fs_path(uri)
+            if path and is_terraform_file(path) and self.engine_for(path) is engine:
+                engine.set_overlay(path, doc.source)
 
     # ------------------------------------------------------------ indexing
     async def index_workspace(self, token: str | None = None) -> tuple[int, int]:
