@@ -217,7 +217,10 @@ class Engine:
         text, problem = self.read(path)
         if text is None:
             assert problem is not None
-            st = FileState(path, "", _digest(""), split_blocks(""), [], read_problem=problem)
+            with self._lock:  # an unsaved text over the size limit: its digest, so the LSP publishes it
+                overlay = self._overlays.get(path)
+            st = FileState(path, "", _digest(overlay if overlay is not None else ""), split_blocks(""), [],
+                           read_problem=problem)
             with self._lock:
                 self._files[path] = st
             return st
