@@ -76,7 +76,7 @@ def python_files(directory: str, limit: int = 5) -> list[str]:
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(dirs)
         for name in sorted(files):
-            if name.endswith(".py"):
+            if name.endswith(".py") and not name.startswith("__"):
                 found.append(os.path.join(root, name))
                 if len(found) >= limit:
                     return found
