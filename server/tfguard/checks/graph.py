@@ -95,6 +95,14 @@ def load_python_checks(directory: str) -> None:
             reg.load_external_checks(directory)
 
 
+def _without_subdirs(orig: Any) -> Any:
+    def _no_subdirs(*args: Any, **kwargs: Any) -> Any:
+        kwargs["include_sub_dirs"] = False
+        return orig(*args, **kwargs)
+
+    return _no_subdirs
+
+
 def run_checkov(
     root: str,
     selection: CheckSelection = CheckSelection(),
@@ -117,14 +125,10 @@ def run_checkov(
     with run_lock:
         runner = ck.Runner()  # a new Runner each run: a reused one silently reuses its old parse
         if not recursive:
-            parser = runner.parser
-            orig = parser._parse_directory
-
-            def _no_subdirs(*args: Any, **kwargs: Any) -> Any:
-                kwargs["include_sub_dirs"] = False
-                return orig(*args, **kwargs)
-
-            parser._parse_directory = _no_subdirs
+            # The graph manager has its own parser, and it is the one that walks the tree.
+            parsers = {id(p): p for p in (runner.parser, getattr(runner.graph_manager, "parser", None)) if p}
+            for parser in parsers.values():
+                parser._parse_directory = _without_subdirs(parser._parse_directory)
         report = runner.run(root_folder=root, runner_filter=runner_filter)
     if isinstance(report, list):
         report = report[0]
