@@ -49,7 +49,7 @@ def test_arbitrary_bytes_never_crash(harness: Harness, data: bytes) -> None:
     harness.check(b"", data)
 
 
-@settings(CI, max_examples=200)
+@settings(CI, max_examples=100)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), which=st.integers(min_value=0))
 def test_mutated_corpus_files(harness: Harness, files: list[Path], seed: int, which: int) -> None:
     rng = random.Random(seed)
@@ -136,3 +136,12 @@ def _original_strip_line_comment():  # noqa: ANN202
     ns: dict = {}
     exec("from __future__ import annotations\n" + source[start:end], ns)  # noqa: S102  (the fork's own code)
     return ns["strip_line_comment"]
+
+
+CRASHES = Path(__file__).parent / "crashes"
+
+
+@pytest.mark.parametrize("path", sorted(CRASHES.glob("*.tf")), ids=lambda p: p.name)
+def test_inputs_that_once_failed(harness: Harness, path: Path) -> None:
+    """Inputs the long run found (kept as regression cases)."""
+    harness.check(b"", path.read_bytes())

@@ -225,10 +225,14 @@ def _run_uncached(
     if block_type in ("resource", "data"):
         (inner,) = list(entity[name_key].keys())[:1]
         body = entity[name_key][inner]
+        if not isinstance(body, dict):
+            return ()  # as registry.scan: a body that is not a mapping yields no results
         body = render_conf(body, ctx)
         body["__address__"] = address
         entity = {name_key: {inner: body}}
     else:
+        if not isinstance(entity[name_key], dict):
+            return ()
         body = render_conf(entity[name_key], ctx)
         body["__address__"] = address
         entity = {name_key: body}
