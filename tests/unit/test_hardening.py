@@ -90,9 +90,14 @@ def raising_check():
     check = Raising()
     entity.set_results_cache_size(entity.DEFAULT_RESULTS_CACHE_SIZE)
     yield check
+    from checkov.common.checks.base_check_registry import BaseCheckRegistry
+
     for lst in resource_registry.checks.values():
         if check in lst:
             lst.remove(check)
+    every = BaseCheckRegistry._BaseCheckRegistry__all_registered_checks  # type: ignore[attr-defined]
+    if check in every:
+        every.remove(check)
     entity._logged_errors.discard(("CKV_TEST_RAISES", "KeyError"))
     entity.set_results_cache_size(entity.DEFAULT_RESULTS_CACHE_SIZE)
 
