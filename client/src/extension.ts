@@ -39,7 +39,16 @@ import {
     venvPython,
 } from './interpreter';
 import { run, RunResult } from './process';
-import { PathContext, ServerSettings, toServerSettings, validateSuppressionReason } from './settings';
+import {
+    InitializationOptions,
+    PathContext,
+    RawSettings,
+    ServerSettings,
+    configurationAnswer,
+    toInitializationOptions,
+    toServerSettings,
+    validateSuppressionReason,
+} from './settings';
 
 const SECTION = 'tfguard';
 const VIEW_ID = 'tfguard.findings';
@@ -117,6 +126,10 @@ class Controller implements vscode.Disposable {
                 if (e.affectsConfiguration('tfguard.interpreter')) {
                     this.log.info('tfguard.interpreter changed: restarting the server');
                     void this.restart();
+                } else if (e.affectsConfiguration('tfguard.allowPythonChecks')) {
+                    // Only sent in initializationOptions: a new value takes a new server.
+                    this.log.info('tfguard.allowPythonChecks changed: restarting the server');
+                    void this.restart();
                 } else if (e.affectsConfiguration('tfguard.findingsView.groupBy')) {
                     this.tree.setGroupBy(this.groupBy());
                 }
@@ -138,17 +151,38 @@ class Controller implements vscode.Disposable {
 
     /** Settings for the server, validated; problems are logged and shown once each. */
     private serverSettings(scope: vscode.Uri | undefined): ServerSettings {
+        const { settings, problems } = toServerSettings(this.rawSettings(scope), this.pathContext(scope));
+        this.reportProblems(problems);
+        return settings;
+    }
+
+    /**
+     * initializationOptions: the settings above plus `allowPythonChecks`, read from the user's
+     * settings only (never a workspace's: it makes the server run code).
+     */
+    private initializationOptions(): InitializationOptions {
+        const userValue = vscode.workspace.getConfiguration(SECTION).inspect('allowPythonChecks')?.globalValue;
+        const { options, problems } = toInitializationOptions(this.rawSettings(undefined), userValue, this.pathContext(undefined));
+        this.reportProblems(problems);
+        if (options.allowPythonChecks.length > 0) {
+            this.log.warn(`Python custom checks allowed by the user setting tfguard.allowPythonChecks: ${options.allowPythonChecks.join(', ')}`);
+        }
+        return options;
+    }
+
+    private rawSettings(scope: vscode.Uri | undefined): RawSettings {
         const cfg = vscode.workspace.getConfiguration(SECTION, scope ?? vscode.workspace.workspaceFolders?.[0]?.uri);
-        const { settings, problems } = toServerSettings({
+        return {
             enable: cfg.get('enable'),
             minimumSeverity: cfg.get('minimumSeverity'),
             idleDelayMs: cfg.get('idleDelayMs'),
             catalogue: cfg.get('catalogue'),
             policyDirs: cfg.get('policyDirs'),
             skipReasonPlaceholder: cfg.get('skipReasonPlaceholder'),
-        }, this.pathContext(scope));
-        this.reportProblems(problems);
-        return settings;
+            baseline: cfg.get('baseline'),
+            baselineMode: cfg.get('baselineMode'),
+            moduleTimeBudgetMs: cfg.get('moduleTimeBudgetMs'),
+        };
     }
 
     private reportProblems(problems: string[]): void {
@@ -313,7 +347,7 @@ class Controller implements vscode.Disposable {
             synchronize: { configurationSection: SECTION, fileEvents: this.watchers },
             outputChannel: this.log,
             diagnosticCollectionName: DIAGNOSTIC_SOURCE,
-            initializationOptions: () => this.serverSettings(undefined),
+            initializationOptions: () => this.initializationOptions(),
             initializationFailedHandler: (error: unknown) => {
                 this.log.error(`The tfguard server failed to initialize: ${String(error)}`);
                 void this.showError('The tfguard server failed to start.');
@@ -331,9 +365,13 @@ class Controller implements vscode.Disposable {
                         if (!Array.isArray(defaults)) {
                             return defaults as ResponseError<void>;
                         }
-                        return params.items.map((item, i): unknown => item.section === SECTION
-                            ? this.serverSettings(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined)
-                            : (defaults as unknown[])[i]);
+                        // allowPythonChecks is never part of these answers (initializationOptions only).
+                        return params.items.map((item, i): unknown => configurationAnswer(
+                            item.section,
+                            (defaults as unknown[])[i],
+                            () => this.serverSettings(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined),
+                            SECTION,
+                        ));
                     },
                     didChangeConfiguration: async () => {
                         await this.client?.sendNotification(DidChangeConfigurationNotification.type, {

@@ -6,8 +6,13 @@
  * so this module is unit tested with plain objects.
  */
 
+import * as path from 'path';
+
 export const SEVERITIES = ['INFO', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type Severity = (typeof SEVERITIES)[number];
+
+export const BASELINE_MODES = ['hint', 'hide'] as const;
+export type BaselineMode = (typeof BASELINE_MODES)[number];
 
 /** What the server receives, in initializationOptions and per `workspace/configuration` item. */
 export interface ServerSettings {
@@ -17,6 +22,20 @@ export interface ServerSettings {
     catalogue: string | null;
     policyDirs: string[];
     skipReasonPlaceholder?: string;
+    /** Baseline file (`tfguard scan --create-baseline`); relative paths are resolved by the server against the workspace. */
+    baseline: string | null;
+    baselineMode: BaselineMode;
+    /** Tier-2 time budget per module run, in whole milliseconds; 0 means unbounded. */
+    moduleTimeBudgetMs: number;
+}
+
+/**
+ * What the server receives in initializationOptions only: the workspace settings plus
+ * `allowPythonChecks`, which makes the server run code and therefore is never part of a
+ * `workspace/configuration` answer (the server ignores it there anyway).
+ */
+export interface InitializationOptions extends ServerSettings {
+    allowPythonChecks: string[];
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServerSettings> = Object.freeze({
@@ -25,6 +44,9 @@ export const DEFAULT_SETTINGS: Readonly<ServerSettings> = Object.freeze({
     idleDelayMs: 500,
     catalogue: null,
     policyDirs: [],
+    baseline: null,
+    baselineMode: 'hint',
+    moduleTimeBudgetMs: 20_000,
 });
 
 export const MAX_IDLE_DELAY_MS = 60_000;
@@ -37,6 +59,9 @@ export interface RawSettings {
     catalogue?: unknown;
     policyDirs?: unknown;
     skipReasonPlaceholder?: unknown;
+    baseline?: unknown;
+    baselineMode?: unknown;
+    moduleTimeBudgetMs?: unknown;
 }
 
 /** Where `${workspaceFolder}`, `${userHome}` and `~` point. */
@@ -82,6 +107,9 @@ export function toServerSettings(raw: RawSettings, ctx: PathContext = {}): Setti
         idleDelayMs: DEFAULT_SETTINGS.idleDelayMs,
         catalogue: DEFAULT_SETTINGS.catalogue,
         policyDirs: [],
+        baseline: DEFAULT_SETTINGS.baseline,
+        baselineMode: DEFAULT_SETTINGS.baselineMode,
+        moduleTimeBudgetMs: DEFAULT_SETTINGS.moduleTimeBudgetMs,
     };
 
     if (raw.enable !== undefined && raw.enable !== null) {
@@ -166,7 +194,134 @@ export function toServerSettings(raw: RawSettings, ctx: PathContext = {}): Setti
         }
     }
 
+    if (raw.baseline !== undefined && raw.baseline !== null) {
+        if (typeof raw.baseline === 'string') {
+            if (raw.baseline.trim() !== '') {
+                const expanded = expandPath(raw.baseline, ctx);
+                if (expanded === undefined) {
+                    problems.push(`tfguard.baseline ${show(raw.baseline)} uses a variable that cannot be resolved here; using no baseline.`);
+                } else {
+                    settings.baseline = expanded;
+                }
+            }
+        } else {
+            problems.push(`tfguard.baseline must be a path, not ${show(raw.baseline)}; using no baseline.`);
+        }
+    }
+
+    if (raw.baselineMode !== undefined && raw.baselineMode !== null) {
+        const mode = typeof raw.baselineMode === 'string' ? raw.baselineMode.trim().toLowerCase() : undefined;
+        if (mode !== undefined && (BASELINE_MODES as readonly string[]).includes(mode)) {
+            settings.baselineMode = mode as BaselineMode;
+        } else {
+            problems.push(
+                `tfguard.baselineMode must be one of ${BASELINE_MODES.join(', ')}, not ${show(raw.baselineMode)}; ` +
+                `using ${settings.baselineMode}.`,
+            );
+        }
+    }
+
+    if (raw.moduleTimeBudgetMs !== undefined && raw.moduleTimeBudgetMs !== null) {
+        const budget = raw.moduleTimeBudgetMs;
+        if (typeof budget === 'number' && Number.isFinite(budget) && budget >= 0) {
+            settings.moduleTimeBudgetMs = Math.round(budget); // the server accepts whole milliseconds only
+        } else {
+            problems.push(
+                `tfguard.moduleTimeBudgetMs must be a number of milliseconds >= 0 (0: no limit), not ${show(budget)}; ` +
+                `using ${settings.moduleTimeBudgetMs}.`,
+            );
+        }
+    }
+
     return { settings, problems };
+}
+
+/**
+ * Validate `tfguard.allowPythonChecks` as read from the *user* settings only
+ * (`inspect('allowPythonChecks')?.globalValue`). Entries must be absolute after expanding
+ * `~` / `${userHome}`; `${workspaceFolder}` and relative paths are refused, since they would
+ * let whichever workspace is open decide which code runs.
+ */
+export function parseAllowPythonChecks(value: unknown, home?: string): { dirs: string[]; problems: string[] } {
+    const dirs: string[] = [];
+    const problems: string[] = [];
+    if (value === undefined || value === null) {
+        return { dirs, problems };
+    }
+    if (!Array.isArray(value)) {
+        problems.push(`tfguard.allowPythonChecks must be a list of directories, not ${show(value)}; using [].`);
+        return { dirs, problems };
+    }
+    const seen = new Set<string>();
+    for (const entry of value as unknown[]) {
+        if (typeof entry !== 'string' || entry.trim() === '') {
+            problems.push(`tfguard.allowPythonChecks entries must be non-empty paths; ignoring ${show(entry)}.`);
+            continue;
+        }
+        const expanded = expandPath(entry, { home });
+        if (expanded === undefined) {
+            problems.push(
+                `tfguard.allowPythonChecks entry ${show(entry)} uses a variable that cannot be resolved here ` +
+                '(${workspaceFolder} is not allowed: the opted-in directories must not depend on the workspace); ignoring it.',
+            );
+            continue;
+        }
+        if (!path.posix.isAbsolute(expanded) && !path.win32.isAbsolute(expanded)) {
+            problems.push(`tfguard.allowPythonChecks entry ${show(entry)} must be an absolute path (or start with ~); ignoring it.`);
+            continue;
+        }
+        if (!seen.has(expanded)) {
+            seen.add(expanded);
+            dirs.push(expanded);
+        }
+    }
+    return { dirs, problems };
+}
+
+/** initializationOptions: the workspace settings plus the user-only `allowPythonChecks`. */
+export function toInitializationOptions(
+    raw: RawSettings,
+    userAllowPythonChecks: unknown,
+    ctx: PathContext = {},
+): { options: InitializationOptions; problems: string[] } {
+    const { settings, problems } = toServerSettings(raw, ctx);
+    const allowed = parseAllowPythonChecks(userAllowPythonChecks, ctx.home);
+    return {
+        options: { ...settings, allowPythonChecks: allowed.dirs },
+        problems: [...problems, ...allowed.problems],
+    };
+}
+
+/**
+ * One item of a `workspace/configuration` answer. `tfguard` gets the validated settings;
+ * `tfguard.<key>` gets that validated value; the whole configuration (no section) gets its
+ * `tfguard` part replaced. `allowPythonChecks` never appears in any of them.
+ */
+export function configurationAnswer(
+    section: string | undefined,
+    defaultValue: unknown,
+    settings: () => ServerSettings,
+    sectionName = 'tfguard',
+): unknown {
+    if (section === sectionName) {
+        return settings();
+    }
+    if (section !== undefined && section !== '' && section.startsWith(`${sectionName}.`)) {
+        const key = section.slice(sectionName.length + 1);
+        if (key === 'allowPythonChecks') {
+            return null;
+        }
+        const validated = settings();
+        return Object.prototype.hasOwnProperty.call(validated, key) ? (validated as unknown as Record<string, unknown>)[key] : defaultValue;
+    }
+    if ((section === undefined || section === '') && isRecord(defaultValue) && sectionName in defaultValue) {
+        return { ...defaultValue, [sectionName]: settings() };
+    }
+    return defaultValue;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Accepts any case and surrounding blanks: `"high"` → `"HIGH"`. */

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { DEFAULT_SETTINGS, MAX_IDLE_DELAY_MS, expandPath, parseSeverity, toServerSettings, validateSuppressionReason } from '../settings';
+import {
+    DEFAULT_SETTINGS,
+    MAX_IDLE_DELAY_MS,
+    RawSettings,
+    configurationAnswer,
+    expandPath,
+    parseAllowPythonChecks,
+    parseSeverity,
+    toInitializationOptions,
+    toServerSettings,
+    validateSuppressionReason,
+} from '../settings';
 
 const ctx = { workspaceFolder: '/ws', home: '/home/u' };
 
@@ -19,6 +30,9 @@ test('valid settings are passed through in the server shape', () => {
         catalogue: '/etc/tfguard/catalogue.yaml',
         policyDirs: ['/p1', '/p2'],
         skipReasonPlaceholder: 'ticket number',
+        baseline: '.tfguard-baseline.json',
+        baselineMode: 'hide',
+        moduleTimeBudgetMs: 5000,
     }, ctx);
     assert.deepEqual(problems, []);
     assert.deepEqual(settings, {
@@ -28,6 +42,9 @@ test('valid settings are passed through in the server shape', () => {
         catalogue: '/etc/tfguard/catalogue.yaml',
         policyDirs: ['/p1', '/p2'],
         skipReasonPlaceholder: 'ticket number',
+        baseline: '.tfguard-baseline.json',
+        baselineMode: 'hide',
+        moduleTimeBudgetMs: 5000,
     });
 });
 
@@ -46,6 +63,13 @@ for (const [name, raw, key] of [
     ['enable as string', { enable: 'yes' }, 'enable'],
     ['catalogue as number', { catalogue: 3 }, 'catalogue'],
     ['policyDirs as string', { policyDirs: '/p' }, 'policyDirs'],
+    ['baseline as number', { baseline: 1 }, 'baseline'],
+    ['baseline with unresolvable variable', { baseline: '${workspaceFolder}/b.json' }, 'baseline'],
+    ['unknown baselineMode', { baselineMode: 'ignore' }, 'baselineMode'],
+    ['baselineMode as boolean', { baselineMode: true }, 'baselineMode'],
+    ['negative module budget', { moduleTimeBudgetMs: -5 }, 'moduleTimeBudgetMs'],
+    ['module budget as string', { moduleTimeBudgetMs: '20000' }, 'moduleTimeBudgetMs'],
+    ['infinite module budget', { moduleTimeBudgetMs: Number.POSITIVE_INFINITY }, 'moduleTimeBudgetMs'],
 ] as const) {
     test(`invalid ${name} is reported and replaced by its default`, () => {
         const { settings, problems } = toServerSettings(raw);
@@ -98,4 +122,81 @@ test('suppression reason must not be blank', () => {
     assert.ok(validateSuppressionReason(''));
     assert.ok(validateSuppressionReason('   '));
     assert.equal(validateSuppressionReason('static website bucket'), undefined);
+});
+
+// ------------------------------------------------------------ baseline, module budget
+
+test('baseline paths expand ~ and ${workspaceFolder}; blank means no baseline', () => {
+    assert.equal(toServerSettings({ baseline: '${workspaceFolder}/.tfguard-baseline.json' }, ctx).settings.baseline, '/ws/.tfguard-baseline.json');
+    assert.equal(toServerSettings({ baseline: '~/b.json' }, ctx).settings.baseline, '/home/u/b.json');
+    const blank = toServerSettings({ baseline: '   ' }, ctx);
+    assert.equal(blank.settings.baseline, null);
+    assert.deepEqual(blank.problems, []);
+});
+
+test('baselineMode accepts any case and blanks', () => {
+    assert.equal(toServerSettings({ baselineMode: ' HIDE ' }).settings.baselineMode, 'hide');
+    assert.equal(toServerSettings({ baselineMode: 'Hint' }).settings.baselineMode, 'hint');
+});
+
+test('module time budget: 0 (unbounded) is kept, fractions are rounded to whole ms', () => {
+    assert.equal(toServerSettings({ moduleTimeBudgetMs: 0 }).settings.moduleTimeBudgetMs, 0);
+    assert.equal(toServerSettings({ moduleTimeBudgetMs: 1500.4 }).settings.moduleTimeBudgetMs, 1500);
+    assert.ok(Number.isInteger(toServerSettings({ moduleTimeBudgetMs: 0.6 }).settings.moduleTimeBudgetMs));
+});
+
+// ------------------------------------------------------------ allowPythonChecks
+
+test('allowPythonChecks: absolute paths and ~ are kept (deduplicated); bad entries are reported', () => {
+    const { dirs, problems } = parseAllowPythonChecks(['/opt/checks', '~/checks', '${userHome}/checks', '', 3, 'rel/dir'], '/home/u');
+    assert.deepEqual(dirs, ['/opt/checks', '/home/u/checks']);
+    assert.equal(problems.length, 3, problems.join('\n'));
+    assert.ok(problems.every((p) => p.includes('tfguard.allowPythonChecks')));
+});
+
+test('allowPythonChecks refuses ${workspaceFolder}: the workspace must not choose the code', () => {
+    const { dirs, problems } = parseAllowPythonChecks(['${workspaceFolder}/checks'], '/home/u');
+    assert.deepEqual(dirs, []);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0], /workspaceFolder/);
+});
+
+test('allowPythonChecks that is not a list is reported; unset is empty without problems', () => {
+    assert.deepEqual(parseAllowPythonChecks('/opt/checks').dirs, []);
+    assert.equal(parseAllowPythonChecks('/opt/checks').problems.length, 1);
+    assert.deepEqual(parseAllowPythonChecks(undefined), { dirs: [], problems: [] });
+    assert.deepEqual(parseAllowPythonChecks(null), { dirs: [], problems: [] });
+});
+
+test('initializationOptions carry the settings plus the user-level allowPythonChecks', () => {
+    const { options, problems } = toInitializationOptions({ minimumSeverity: 'LOW', baseline: 'b.json' }, ['~/py-checks'], ctx);
+    assert.deepEqual(problems, []);
+    assert.equal(options.minimumSeverity, 'LOW');
+    assert.equal(options.baseline, 'b.json');
+    assert.deepEqual(options.allowPythonChecks, ['/home/u/py-checks']);
+    assert.deepEqual(toInitializationOptions({}, undefined, ctx).options.allowPythonChecks, []);
+});
+
+test('allowPythonChecks never appears in the workspace/configuration mapping', () => {
+    // Even if a raw object smuggles it in (e.g. a workspace value), toServerSettings drops it.
+    const raw = { minimumSeverity: 'HIGH', allowPythonChecks: ['/evil'] } as RawSettings;
+    const { settings } = toServerSettings(raw, ctx);
+    assert.ok(!('allowPythonChecks' in settings));
+    assert.ok(!JSON.stringify(settings).includes('/evil'));
+
+    const validated = (): typeof settings => toServerSettings(raw, ctx).settings;
+    const whole = configurationAnswer('tfguard', { allowPythonChecks: ['/evil'] }, validated);
+    assert.deepEqual(whole, settings);
+    assert.ok(!JSON.stringify(whole).includes('allowPythonChecks'));
+    assert.equal(configurationAnswer('tfguard.allowPythonChecks', ['/evil'], validated), null);
+    const everything = configurationAnswer(undefined, { editor: { tabSize: 2 }, tfguard: { allowPythonChecks: ['/evil'] } }, validated);
+    assert.deepEqual(everything, { editor: { tabSize: 2 }, tfguard: settings });
+    assert.ok(!JSON.stringify(everything).includes('/evil'));
+});
+
+test('configurationAnswer: sub-keys come validated, other sections pass through', () => {
+    const validated = (): ReturnType<typeof toServerSettings>['settings'] => toServerSettings({ minimumSeverity: 'high' }).settings;
+    assert.equal(configurationAnswer('tfguard.minimumSeverity', 'high', validated), 'HIGH');
+    assert.equal(configurationAnswer('tfguard.trace.server', 'verbose', validated), 'verbose');
+    assert.deepEqual(configurationAnswer('editor', { tabSize: 2 }, validated), { tabSize: 2 });
 });
