@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,26 +23,33 @@ DATA = Path(__file__).resolve().parents[2] / "server" / "tfguard" / "data"
 COVERAGE_FLOOR = 0.90  # measured 1052 / 1144 = 92.0% with Checkov 3.3.30
 
 
-def _installed_terraform_checks() -> dict[str, str]:
-    import checkov.terraform.checks.data  # noqa: F401
-    import checkov.terraform.checks.module  # noqa: F401
-    import checkov.terraform.checks.provider  # noqa: F401
-    import checkov.terraform.checks.resource  # noqa: F401
-    from checkov.common.checks_infra.registry import get_graph_checks_registry
-    from checkov.terraform.checks.data.registry import data_registry
-    from checkov.terraform.checks.module.registry import module_registry
-    from checkov.terraform.checks.provider.registry import provider_registry
-    from checkov.terraform.checks.resource.registry import resource_registry
+_LIST_CHECKS = """
+import json
+import checkov.terraform.checks.data, checkov.terraform.checks.module  # noqa
+import checkov.terraform.checks.provider, checkov.terraform.checks.resource  # noqa
+from checkov.common.checks_infra.registry import get_graph_checks_registry
+from checkov.terraform.checks.data.registry import data_registry
+from checkov.terraform.checks.module.registry import module_registry
+from checkov.terraform.checks.provider.registry import provider_registry
+from checkov.terraform.checks.resource.registry import resource_registry
+checks = {}
+for registry in (resource_registry, data_registry, provider_registry, module_registry):
+    for check in registry.get_all_registered_checks():
+        checks.setdefault(check.id, check.name)
+graph = get_graph_checks_registry("terraform")
+graph.load_checks()
+for graph_check in graph.checks:
+    checks.setdefault(graph_check.id, graph_check.name)
+print(json.dumps(checks))
+"""
 
-    checks: dict[str, str] = {}
-    for registry in (resource_registry, data_registry, provider_registry, module_registry):
-        for check in registry.get_all_registered_checks():
-            checks.setdefault(check.id, check.name)
-    graph = get_graph_checks_registry("terraform")
-    graph.load_checks()
-    for graph_check in graph.checks:
-        checks.setdefault(graph_check.id, graph_check.name)
-    return checks
+
+def _installed_terraform_checks() -> dict[str, str]:
+    """Every check the installed Checkov registers for Terraform, read in a fresh interpreter
+    (checks other tests register or load in this process must not count)."""
+    out = subprocess.run([sys.executable, "-c", _LIST_CHECKS], capture_output=True, text=True, check=True,
+                         timeout=300)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -164,15 +173,11 @@ def test_secret_check_family_is_high_without_a_name() -> None:
 
 
 def test_build_script_reproduces_the_shipped_table(tmp_path: Path) -> None:
-    source = Path("/work/shared/data/checkov-policy-metadata.json")
+    source = Path(__file__).resolve().parents[3] / "shared" / "data" / "checkov-policy-metadata.json"
     if not source.exists():
-        pytest.skip("source data not available")
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_severities", DATA / "build_severities.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+        pytest.skip(f"source data not found at {source}")
     out = tmp_path / "severities.json"
-    assert module.main(["--source", str(source), "--output", str(out)]) == 0
+    # a fresh interpreter: checks registered by other tests in this process must not leak in
+    subprocess.run([sys.executable, str(DATA / "build_severities.py"), "--source", str(source), "--output",
+                    str(out)], check=True, timeout=300, capture_output=True)
     assert out.read_text(encoding="utf-8") == (DATA / "severities.json").read_text(encoding="utf-8")
