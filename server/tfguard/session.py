@@ -131,4 +131,5 @@ def make_engine(
         for d in python_check_dirs:
             log.warning("loading Python custom checks from %s (explicitly allowed)", d)
             load_python_checks(os.path.abspath(d))
+        engine.python_checks_loaded = True
     return engine

@@ -16,9 +16,11 @@ over the disk.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
+import pickle
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -601,7 +603,68 @@ class Engine:
 
     # ----------------------------------------------------------------- scan
     def scan(self, paths: list[str]) -> ScanReport:
-        """``tfguard scan``: Checkov's runner on each directory (as ``checkov -d``), plus problems."""
+        """``tfguard scan``: Checkov's runner on each directory (as ``checkov -d``), plus problems.
+
+        The whole report is cached on disk by the content of everything it depends on (see
+        :meth:`_scan_key`): an unchanged tree is reported without parsing or checking anything.
+        """
+        key = self._scan_key(paths)
+        cached = _load_scan(key)
+        if cached is not None:
+            return cached
+        report = self._scan_uncached(paths)
+        _store_scan(key, report)
+        return report
+
+    python_checks_loaded = False  # set by session.make_engine: Python checks are code, never cached
+
+    def _scan_key(self, paths: list[str]) -> str | None:
+        """Digest of every input of a scan: Terraform and YAML/JSON files under the paths, configuration
+        files above them, the explicit configuration, its catalogue and policy directories, versions."""
+        if self.python_checks_loaded or _scan_cache_dir(self.scan_cache_dir) is None:
+            return None
+        from importlib.metadata import version
+
+        from tfguard import __version__
+
+        h = hashlib.blake2b(digest_size=20)
+        h.update(f"{__version__}|{version('checkov')}|{self.max_file_bytes}|{sorted(paths)}".encode())
+        h.update(_code_fingerprint().encode())
+        inputs: set[str] = set()
+        for p in paths:
+            p = os.path.abspath(p)
+            walk_root = p if os.path.isdir(p) else os.path.dirname(p)
+            inputs.update(iter_files(walk_root, _SCAN_INPUT_SUFFIXES))
+            d = walk_root
+            while True:
+                for name in (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES):
+                    inputs.add(os.path.join(d, name))
+                parent = os.path.dirname(d)
+                if parent == d:
+                    break
+                d = parent
+        configs = getattr(self, "configs", None)
+        explicit = getattr(configs, "explicit", None)
+        if explicit:
+            inputs.add(explicit)
+        if configs is not None and paths:
+            try:
+                cfg = configs.config_for(os.path.abspath(paths[0]))
+                if cfg.catalogue:
+                    inputs.add(cfg.catalogue)
+                for d in cfg.policy_dirs:
+                    inputs.update(iter_files(d, (".yaml", ".yml", ".json")))
+            except Exception:
+                return None
+        for f in sorted(inputs):
+            try:
+                with open(f, "rb") as fh:
+                    h.update(f.encode() + b"\0" + hashlib.blake2b(fh.read(), digest_size=16).digest())
+            except OSError:
+                h.update(f.encode() + b"\0-")
+        return os.path.join(_scan_cache_dir(self.scan_cache_dir) or "", "scans", h.hexdigest() + ".pickle")
+
+    def _scan_uncached(self, paths: list[str]) -> ScanReport:
         report = ScanReport(root=os.path.abspath(paths[0]) if paths else os.getcwd())
         for p in paths:
             p = os.path.abspath(p)
@@ -730,6 +793,63 @@ def _shift_finding(f: Finding, delta: int) -> Finding:
 
 def _shift_problem(p: Problem, delta: int) -> Problem:
     return p if delta == 0 else replace(p, span=_shift_span(p.span, delta))
+
+
+_SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".yaml", ".yml", ".json")
+
+
+def _scan_cache_dir(explicit: str | None) -> str | None:
+    if explicit is not None:
+        return explicit or None
+    from tfguard.scanpool import default_cache_dir
+
+    return default_cache_dir()
+
+
+def iter_files(root: str, suffixes: tuple[str, ...]) -> Iterable[str]:
+    """Files under ``root`` with one of ``suffixes`` (skipping .terraform, .git, hidden directories)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
+        for name in filenames:
+            if name.endswith(suffixes) or name in (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES):
+                yield os.path.join(os.path.abspath(dirpath), name)
+
+
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """tfguard's own code and data (a changed or upgraded tfguard never reuses an old report)."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    parts = []
+    for dirpath, _dirnames, filenames in os.walk(pkg):
+        for name in sorted(filenames):
+            if name.endswith((".py", ".json", ".yaml")):
+                st = os.stat(os.path.join(dirpath, name))
+                parts.append(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.blake2b("|".join(sorted(parts)).encode(), digest_size=16).hexdigest()
+
+
+def _load_scan(path: str | None) -> ScanReport | None:
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            report = pickle.load(f)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return report if isinstance(report, ScanReport) else None
+
+
+def _store_scan(path: str | None, report: ScanReport) -> None:
+    if path is None:
+        return
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            pickle.dump(report, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except (OSError, pickle.PickleError) as e:
+        log.warning("cannot write scan cache %s: %s", path, e)
 
 
 def normalize_newlines(text: str) -> str:

@@ -86,7 +86,8 @@ def _scan(env: dict[str, str], ws: Path, prefix: list[str] = ()) -> dict:  # typ
 
 def test_the_guard_catches_an_attempt(blocked_env) -> None:  # noqa: ANN001
     env, log = blocked_env
-    code = "import socket, urllib.request\ntry:\n urllib.request.urlopen('http://example.com', timeout=1)\nexcept OSError:\n pass"
+    code = ("import socket, urllib.request\ntry:\n urllib.request.urlopen('http://example.com', timeout=1)\n"
+            "except OSError:\n pass")
     subprocess.run([sys.executable, "-c", code], env=env, timeout=60, check=True)
     assert "example.com" in log.read_text()
 
@@ -101,7 +102,6 @@ def test_scan_subprocess_never_touches_the_network(blocked_env, tmp_path: Path) 
 async def _lsp_session(env: dict[str, str], ws: Path, prefix: list[str] = ()) -> set[str]:  # type: ignore[assignment]
     from lsprotocol import types as lsp
     from pytest_lsp import ClientServerConfig, client_capabilities
-
     from tests.lsp.conftest import SERVER_COMMAND, codes, init_params, serve_client_requests, wait_for_diagnostics
 
     config = ClientServerConfig(server_command=[*prefix, *SERVER_COMMAND], server_env=env)

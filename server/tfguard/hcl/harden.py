@@ -21,7 +21,7 @@ Two more traps in ``hcl2.api.loads``'s line pre-scan, also found by the fuzzer:
 - ``strip_line_comment`` recounts the quotes of the whole prefix at every character: quadratic
   in the line length (a 200,000-character line never finishes). Replaced by a linear version
   with the same result (differential test in tests/fuzz/test_fuzz_parser.py).
-- the heredoc delimiter after ``= <<`` is used as a regular expression (``re.match(rf"\s*{d}")``):
+- the heredoc delimiter after ``= <<`` is used as a regular expression (``re.match(rf"\\s*{d}")``):
   text such as ``x = <<(a+)+$`` backtracks exponentially. The delimiter is escaped (identical
   for every valid delimiter, which is an identifier).
 """

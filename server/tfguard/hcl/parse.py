@@ -17,16 +17,28 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import hcl2
 from cachetools import LRUCache
 
 from tfguard.hcl.blocks import Block, SplitFile
-from tfguard.hcl.harden import harden_hcl2
 from tfguard.model import Position, Problem, Severity, Span
 
 log = logging.getLogger(__name__)
 
-harden_hcl2()  # Checkov's hcl2 can backtrack forever on an unclosed "${ (see harden.py)
+
+def _hcl2_loads() -> Any:
+    """Checkov's hcl2 ``loads``, hardened (imported on first use: a cached scan never needs it)."""
+    global _loads
+    if _loads is None:
+        import hcl2
+
+        from tfguard.hcl.harden import harden_hcl2
+
+        harden_hcl2()  # Checkov's hcl2 can backtrack forever on an unclosed "${ (see harden.py)
+        _loads = hcl2.loads
+    return _loads
+
+
+_loads: Any = None
 
 _LINE_KEYS = ("__start_line__", "__end_line__")
 
@@ -90,7 +102,7 @@ def _parse_text(text: str) -> tuple[dict[str, Any] | None, tuple[int, int, str] 
     if hit is not None:
         return hit
     try:
-        conf: dict[str, Any] | None = hcl2.loads(text + "\n")
+        conf: dict[str, Any] | None = _hcl2_loads()(text + "\n")
         res: tuple[dict[str, Any] | None, tuple[int, int, str] | None] = (conf, None)
     except Exception as e:  # lark raises many types; any failure is a syntax error here
         res = (None, _error_location(e, text))

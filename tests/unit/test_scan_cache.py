@@ -1,0 +1,40 @@
+"""The whole-scan cache: an unchanged tree is reported from the cache; any input change is seen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tfguard import workspace
+from tfguard.model import Result
+from tfguard.session import make_engine
+
+BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n  acl    = "public-read"\n}\n'
+
+
+def _failed(tmp_path: Path, cache: Path) -> set[str]:
+    engine = make_engine(str(tmp_path))
+    engine.scan_cache_dir = str(cache)
+    report = engine.scan([str(tmp_path)])
+    return {f.check_id for f in report.findings if f.result is Result.FAILED}
+
+
+def test_unchanged_tree_comes_from_the_cache_and_changes_are_seen(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, cache = tmp_path / "ws", tmp_path / "cache"
+    ws.mkdir()
+    (ws / "main.tf").write_text(BUCKET)
+    first = _failed(ws, cache)
+    assert "CKV_AWS_20" in first
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged tree must not be parsed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(workspace, "parse_block", no_parsing)
+        assert _failed(ws, cache) == first
+    (ws / "main.tf").write_text(BUCKET.replace("public-read", "private"))
+    assert "CKV_AWS_20" not in _failed(ws, cache)
+    (ws / ".tfguard.yaml").write_text("version: 1\nchecks:\n  disable: [CKV_AWS_21]\n")
+    assert "CKV_AWS_21" not in _failed(ws, cache)
