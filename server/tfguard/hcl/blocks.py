@@ -229,6 +229,11 @@ def _shift_span(span: Span, dline: int) -> Span:
 def _shift_block(b: Block, delta: int, dline: int) -> Block:
     if delta == 0 and dline == 0:
         return b
+    if dline == 0:  # typing within a line: positions stay, only offsets move
+        items = tuple(Item(it.path, it.span, it.name_span, it.is_block, it.start + delta, it.end + delta)
+                      for it in b.items)
+        return Block(b.kind, b.labels, b.start + delta, b.end + delta, b.span, b.header_span, b.closed, b.text,
+                     items)
     items = tuple(Item(it.path, _shift_span(it.span, dline), _shift_span(it.name_span, dline), it.is_block,
                        it.start + delta, it.end + delta) for it in b.items)
     return Block(b.kind, b.labels, b.start + delta, b.end + delta, _shift_span(b.span, dline),

@@ -83,6 +83,8 @@ class TfguardServer(LanguageServer):
         self.client_name = ""
         self._config_files_with_problems: set[str] = set()
         self._baseline: tuple[str, Any] | None = None
+        self._diag_cache: dict[str, dict[int, tuple[Finding, lsp.Diagnostic | None]]] = {}
+        self._diag_generation: object = None
 
     # ------------------------------------------------------------ helpers
     @property
@@ -132,19 +134,35 @@ class TfguardServer(LanguageServer):
         return f.result is Result.FAILED and f.severity.rank >= self.settings.minimum_severity.rank
 
     def diagnostics_for(self, text: str, fa: FileAnalysis) -> list[lsp.Diagnostic]:
+        """LSP diagnostics for an analysis of ``text``. A finding object the engine reused (its block did
+        not change) reuses its converted diagnostic: a keystroke converts only what it changed."""
         lines = split_lines(text)
         enc = self.encoding
         out = [problem_to_diagnostic(p, lines, enc) for p in fa.problems]
         baseline = self.baseline()
         root = self.folders()[0] if self.folders() else os.path.dirname(fa.path)
+        generation = (enc, self.settings, id(baseline))
+        if self._diag_generation != generation:
+            self._diag_generation = generation
+            self._diag_cache.clear()
+        old = self._diag_cache.get(fa.path, {})
+        new: dict[int, tuple[Finding, lsp.Diagnostic | None]] = {}
         for f in rank([f for f in fa.findings if self.visible(f)]):
-            d = finding_to_diagnostic(f, lines, enc, self.settings.severity_levels, fixable=self._fixable(f))
-            if baseline is not None and baseline.contains(f, root, text):
-                if self.settings.baseline_mode == "hide":
-                    continue
-                d.severity = lsp.DiagnosticSeverity.Hint
-                d.message = f"{d.message} (in baseline)"
-            out.append(d)
+            hit = old.get(id(f))
+            if hit is not None and hit[0] is f:
+                d: lsp.Diagnostic | None = hit[1]
+            else:
+                d = finding_to_diagnostic(f, lines, enc, self.settings.severity_levels, fixable=self._fixable(f))
+                if baseline is not None and baseline.contains(f, root, text):
+                    if self.settings.baseline_mode == "hide":
+                        d = None
+                    else:
+                        d.severity = lsp.DiagnosticSeverity.Hint
+                        d.message = f"{d.message} (in baseline)"
+            new[id(f)] = (f, d)
+            if d is not None:
+                out.append(d)
+        self._diag_cache[fa.path] = new
         return out
 
     def baseline(self) -> Any:
