@@ -85,6 +85,7 @@ class TfguardServer(LanguageServer):
         self._baseline: tuple[str, Any] | None = None
         self._diag_cache: dict[str, dict[int, tuple[Finding, lsp.Diagnostic | None]]] = {}
         self._diag_generation: object = None
+        self._json_cache: dict[int, tuple[lsp.Diagnostic, Any]] = {}
 
     # ------------------------------------------------------------ helpers
     @property
@@ -208,10 +209,27 @@ class TfguardServer(LanguageServer):
         if self.pull_mode:
             self.schedule_refresh()
             return True
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=self.diagnostics_for(text, fa))
-        )
+        # Diagnostics go out pre-serialised: each one is converted to JSON-ready data once and reused
+        # while its finding is unchanged (serialising hundreds of diagnostics per keystroke is costly).
+        diagnostics = self.diagnostics_for(text, fa)
+        payload = [self._diag_json(d) for d in diagnostics]
+        params: dict[str, Any] = {"uri": uri, "diagnostics": payload}
+        if version is not None:
+            params["version"] = version
+        self.protocol._send_data(  # noqa: SLF001  (a plain JSON-RPC notification, already serialised)
+            {"jsonrpc": "2.0", "method": lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, "params": params})
         return True
+
+    def _diag_json(self, d: lsp.Diagnostic) -> Any:
+        key = id(d)
+        hit = self._json_cache.get(key)
+        if hit is not None and hit[0] is d:
+            return hit[1]
+        data = self.protocol._converter.unstructure(d, lsp.Diagnostic)  # noqa: SLF001
+        self._json_cache[key] = (d, data)
+        if len(self._json_cache) > 50_000:
+            self._json_cache.clear()
+        return data
 
     def schedule_refresh(self) -> None:
         caps = self.client_capabilities.workspace
