@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from tfguard.config import ConfigError
+from tfguard.config import ConfigError, compose_yaml
 
 # --------------------------------------------------------------------------- sources
 
@@ -303,15 +303,8 @@ def _module(path: str, loader: yaml.SafeLoader, node: yaml.Node, index: int) -> 
 
 def parse_catalogue(text: str, path: str = "<catalogue>") -> Catalogue:
     """Parse catalogue text; raise ConfigError with the location of the first problem."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(path, f"invalid YAML: {getattr(e, 'problem', None) or e}",
-                          mark.line if mark else 0, mark.column if mark else 0) from None
-    finally:
-        loader.dispose()
+    root, loader = compose_yaml(text, path)
+    loader.dispose()
     if root is None:
         return Catalogue(path=path)
     if not isinstance(root, yaml.MappingNode):

@@ -134,6 +134,21 @@ def load_yaml_file(path: str) -> Any:
         raise ConfigError(path, f"cannot read: {e}") from None
 
 
+def compose_yaml(text: str, path: str) -> tuple[Any, yaml.SafeLoader]:
+    """Compose ``text`` into YAML nodes (which keep their line marks, for located errors).
+
+    Raises ConfigError at a YAML syntax error. The caller disposes the returned loader.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        return loader.get_single_node(), loader
+    except yaml.YAMLError as e:
+        loader.dispose()
+        mark = getattr(e, "problem_mark", None)
+        raise ConfigError(path, f"invalid YAML: {getattr(e, 'problem', None) or e}",
+                          mark.line if mark else 0, mark.column if mark else 0) from None
+
+
 def find_upwards(start_dir: str, names: tuple[str, ...], stop_at: str | None) -> str | None:
     """The nearest file named one of ``names`` from ``start_dir`` up to ``stop_at`` (inclusive)."""
     d = os.path.abspath(start_dir)

@@ -50,7 +50,7 @@ from typing import Any
 import yaml
 
 from tfguard.catalogue import Catalogue, load_catalogue
-from tfguard.config import ConfigError
+from tfguard.config import ConfigError, compose_yaml
 from tfguard.model import Problem, Severity, Span
 from tfguard.priority import DEFAULT_ENVIRONMENTS, EnvironmentPattern, PriorityConfig
 
@@ -181,13 +181,7 @@ def _kind(node: yaml.Node) -> str:
 
 def parse_config(text: str, path: str) -> ConfigLayer:
     """Validate the text of a ``.tfguard.yaml``; raise ConfigError at the offending node."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(path, f"invalid YAML: {getattr(e, 'problem', None) or e}",
-                          mark.line if mark else 0, mark.column if mark else 0) from None
+    root, loader = compose_yaml(text, path)
     try:
         return _parse_root(_Reader(path, loader), root)
     finally:
