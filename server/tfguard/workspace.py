@@ -382,7 +382,7 @@ class Engine:
             # broken block: keep its last good findings until it parses again
             stale = snapshot.by_block.get(block_key(block))
             if stale is not None:
-                findings.extend(self._reposition(stale[2], block, stale[1]))
+                findings.extend(self._reposition(stale[2], block))
         if pb.conf is not None and with_rules:
             for rule in self.block_rules:
                 try:
@@ -429,20 +429,16 @@ class Engine:
         entry = snapshot.by_block.get(block_key(block))
         if entry is None:
             return None
-        text_digest, old_start, findings = entry
+        text_digest, _, findings = entry
         if text_digest != _digest(block.text):
             return None
-        return self._reposition(findings, block, old_start)
+        return self._reposition(findings, block)
 
     @staticmethod
-    def _reposition(findings: list[Finding], block: Block, old_start: int) -> list[Finding]:
-        delta = block.start_line - old_start
-        out = []
-        for f in findings:
-            span = locate(block, f.evaluated_keys) if f.evaluated_keys else locate(block, ())
-            out.append(replace(f, line_range=(block.start_line, block.end_line) if delta or True else f.line_range,
-                               span=span))
-        return out
+    def _reposition(findings: list[Finding], block: Block) -> list[Finding]:
+        """Findings computed on an earlier text of ``block``, placed where the block (and attribute) is now."""
+        return [replace(f, line_range=(block.start_line, block.end_line), span=locate(block, f.evaluated_keys))
+                for f in findings]
 
     # --------------------------------------------------------------- tier 2
     def analyze_module(self, module_dir: str) -> dict[str, FileAnalysis]:
