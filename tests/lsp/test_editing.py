@@ -208,3 +208,32 @@ async def test_bad_tfguard_yaml_gets_a_located_diagnostic_and_recovers(vscode: L
     vscode.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
         changes=[lsp.FileEvent(uri=cfg.as_uri(), type=lsp.FileChangeType.Changed)]))
     await wait_for_diagnostics(vscode, cfg.as_uri(), lambda d: len(d) == 0)
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def indexing_git(lsp_client: LanguageClient, workspace: Path):
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    (workspace / ".gitignore").write_text("generated/\n")
+    for skipped in ("generated", ".terraform/modules/m"):
+        d = workspace / skipped
+        d.mkdir(parents=True)
+        (d / "main.tf").write_text('resource "aws_s3_bucket" "x" {\n  bucket = "x"\n  acl = "public-read"\n}\n')
+    await _start(lsp_client, workspace, "visual_studio_code", {"indexWorkspace": True})
+    lsp_client.ws = workspace  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_indexing_skips_gitignored_and_terraform_dirs(indexing_git: LanguageClient):
+    client = indexing_git
+    uri = (client.ws / "module" / "main.tf").as_uri()
+    await wait_for_diagnostics(client, uri, lambda d: "CKV_AWS_24" in codes(d), timeout=60)
+    for _ in range(100):
+        reports = [r for rs in client.progress_reports.values() for r in rs]
+        if any(isinstance(r, lsp.WorkDoneProgressEnd) for r in reports):
+            break
+        await asyncio.sleep(0.1)  # bounded wait for the end of indexing
+    assert (client.ws / "generated" / "main.tf").as_uri() not in client.diagnostics
+    assert (client.ws / ".terraform" / "modules" / "m" / "main.tf").as_uri() not in client.diagnostics
