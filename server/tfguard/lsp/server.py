@@ -550,33 +550,27 @@ def _is_tf(uri: str) -> bool:
     return bool(path) and is_terraform_file(path or "")
 
 
-@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
-def did_open(ls: TfguardServer, params: lsp.DidOpenTextDocumentParams) -> None:
-    uri = params.text_document.uri
+def _text_changed(ls: TfguardServer, uri: str, tier2_delay_ms: int | None) -> None:
+    """Tier 1 now for the document; tier 2 for its module after ``tier2_delay_ms`` (None: the idle delay)."""
     path = to_fs_path(uri)
     if path and _is_tf(uri):
         ls.on_text(uri)
-        ls.schedule_module(os.path.dirname(os.path.abspath(path)))
+        ls.schedule_module(os.path.dirname(os.path.abspath(path)), tier2_delay_ms)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: TfguardServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    _text_changed(ls, params.text_document.uri, None)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: TfguardServer, params: lsp.DidChangeTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    if not _is_tf(uri):
-        return
-    ls.on_text(uri)
-    path = to_fs_path(uri)
-    if path:
-        ls.schedule_module(os.path.dirname(os.path.abspath(path)))
+    _text_changed(ls, params.text_document.uri, None)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: TfguardServer, params: lsp.DidSaveTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    path = to_fs_path(uri)
-    if path and _is_tf(uri):
-        ls.on_text(uri)
-        ls.schedule_module(os.path.dirname(os.path.abspath(path)), 0)
+    _text_changed(ls, params.text_document.uri, 0)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
