@@ -75,17 +75,16 @@ def finding_message(f: Finding) -> str:
 def finding_to_diagnostic(
     f: Finding, lines: list[str], encoding: str, levels: dict[str, str] | None = None, fixable: bool = False
 ) -> lsp.Diagnostic:
+    # What code actions and the findings view need; kept small (it is sent for every diagnostic on
+    # every publish). The guideline is in codeDescription, the file is the document itself.
     data: dict[str, Any] = {
         "checkId": f.check_id,
-        "checkName": f.check_name,
         "severity": f.severity.value,
         "priority": f.priority,
         "resource": f.resource,
-        "file": f.file,
         "blockStartLine": f.line_range[0],
         "source": f.source,
         "fixable": fixable,
-        "guideline": f.guideline,
     }
     return lsp.Diagnostic(
         range=range_to_client(f.span, lines, encoding),
