@@ -630,19 +630,18 @@ class Engine:
         for p in paths:
             p = os.path.abspath(p)
             walk_root = p if os.path.isdir(p) else os.path.dirname(p)
-            inputs.update(iter_files(walk_root, _SCAN_INPUT_SUFFIXES))
+            inputs.update(iter_files(walk_root, _SCAN_INPUT_SUFFIXES, _CONFIG_NAMES))
             d = walk_root
             while True:
-                for name in (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES):
+                for name in _CONFIG_NAMES:
                     inputs.add(os.path.join(d, name))
                 parent = os.path.dirname(d)
                 if parent == d:
                     break
                 d = parent
-        configs = getattr(self, "configs", None)
-        explicit = getattr(configs, "explicit", None)
-        if explicit:
-            inputs.add(explicit)
+        configs = self.configs
+        if configs is not None and configs.explicit:
+            inputs.add(configs.explicit)
         if configs is not None and paths:
             try:
                 cfg = configs.config_for(os.path.abspath(paths[0]))
@@ -791,6 +790,7 @@ def _shift_problem(p: Problem, delta: int) -> Problem:
     return p if delta == 0 else replace(p, span=_shift_span(p.span, delta))
 
 
+_CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES)
 _SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".yaml", ".yml", ".json")
 
 
@@ -802,12 +802,13 @@ def _scan_cache_dir(explicit: str | None) -> str | None:
     return default_cache_dir()
 
 
-def iter_files(root: str, suffixes: tuple[str, ...]) -> Iterable[str]:
-    """Files under ``root`` with one of ``suffixes`` (skipping .terraform, .git, hidden directories)."""
+def iter_files(root: str, suffixes: tuple[str, ...], names: tuple[str, ...] = ()) -> Iterable[str]:
+    """Files under ``root`` ending with one of ``suffixes`` or named one of ``names``, sorted, skipping
+    .terraform/, .git/ and other hidden directories."""
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
-        for name in filenames:
-            if name.endswith(suffixes) or name in (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(suffixes) or name in names:
                 yield os.path.join(os.path.abspath(dirpath), name)
 
 
@@ -889,12 +890,7 @@ def read_disk(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str |
 
 def iter_terraform_files(root: str, include_vars: bool = False) -> Iterable[str]:
     """Terraform files under ``root``, skipping .terraform/, .git/ and hidden directories, sorted."""
-    suffixes = TF_SUFFIXES if include_vars else (".tf", ".tf.json")
     if os.path.isfile(root):
         yield os.path.abspath(root)
         return
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(suffixes):
-                yield os.path.join(os.path.abspath(dirpath), name)
+    yield from iter_files(root, TF_SUFFIXES if include_vars else (".tf", ".tf.json"))

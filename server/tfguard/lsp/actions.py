@@ -29,7 +29,7 @@ def is_fixable(f: Finding) -> bool:
 
 
 def _catalogue(engine: Engine, path: str) -> Any:
-    configs = getattr(engine, "configs", None)
+    configs = engine.configs
     if configs is None:
         return None
     try:

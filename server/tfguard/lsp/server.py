@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import subprocess
@@ -54,10 +53,6 @@ class Published:
     version: int | None
     text: str
     analysis: FileAnalysis
-
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 
 class TfguardServer(LanguageServer):
@@ -198,7 +193,7 @@ class TfguardServer(LanguageServer):
         """Publish unless stale; remember what was published. Returns whether it was sent."""
         doc = self.workspace.text_documents.get(uri)
         if doc is not None:
-            if version is None or doc.version != version or _digest(doc.source) != _digest(text):
+            if version is None or doc.version != version or doc.source != text:
                 log.debug("dropping stale result for %s v%s", uri, version)
                 return False
         if version is not None and self.last_version.get(uri, -1) > version:
@@ -249,9 +244,8 @@ class TfguardServer(LanguageServer):
         """Located errors of invalid ``.tfguard.yaml``/catalogue/``.checkov.yaml`` files, on those files."""
         by_file: dict[str, list[Problem]] = {}
         for eng in self.engines.values():
-            configs = getattr(eng, "configs", None)
-            problems: list[Problem] = list(configs.problems()) if configs is not None else []
-            problems.extend(getattr(eng, "config_problems", []) or [])
+            problems: list[Problem] = list(eng.configs.problems()) if eng.configs is not None else []
+            problems.extend(eng.config_problems)
             for p in problems:
                 by_file.setdefault(os.path.abspath(p.file), []).append(p)
         for path in set(self._config_files_with_problems) | set(by_file):
@@ -612,9 +606,8 @@ def did_change_watched(ls: TfguardServer, params: lsp.DidChangeWatchedFilesParam
             ls.clear(ev.uri)
     if config_changed:
         for eng in ls.engines.values():
-            configs = getattr(eng, "configs", None)
-            if configs is not None:
-                configs.invalidate(None)
+            if eng.configs is not None:
+                eng.configs.invalidate(None)
             eng.generation += 1  # cached per-block results were ranked under the old configuration
         ls.recheck_all()
         for root in ls.folders():
