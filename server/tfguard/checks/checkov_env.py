@@ -74,6 +74,9 @@ def checkov_modules() -> CheckovModules:
         from tfguard.hcl.harden import harden_hcl2
 
         harden_hcl2()  # Checkov's runner shares the hcl2 parser: same backtracking fix (see harden.py)
+        from tfguard.checks import memo
+
+        memo.install()  # tier 2 reuses parses and expression evaluations between runs (see memo.py)
         for name in ("checkov", "urllib3", "requests"):
             logging.getLogger(name).setLevel(logging.ERROR)
         _modules = CheckovModules(

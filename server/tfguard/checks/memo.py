@@ -1,0 +1,141 @@
+"""Reuse Checkov's pure work between runs: HCL parses and expression evaluations.
+
+A tier-2 re-check after a one-block edit runs Checkov's whole Terraform runner again. Most of
+what that run computes is the same as last time: every file but the edited one parses to the
+same dict, and variable rendering evaluates the same expression strings (terraform-aws-vpc's
+root module: ~17,000 ``evaluate`` calls, each building a fresh ``asteval`` interpreter, and 77
+file parses in module discovery). Both are pure functions of their input text, so they are
+memoized here, in-process, bounded by size:
+
+- ``hcl2.load`` as Checkov's parser calls it (``checkov.terraform.parser_utils``), keyed by the
+  file's text; the result is stored pickled and every hit gets a fresh copy, because Checkov
+  mutates what it parsed.
+- ``evaluate`` as the variable renderer calls it (``evaluate_terraform.evaluate``), keyed by the
+  expression string. Hits return a copy of mutable results; a ``ValueError`` (how ``evaluate``
+  reports an expression it cannot evaluate) is replayed. Expressions whose value is not a
+  function of their text are never memoized: ``timestamp()`` and anything that assigns (asteval
+  evaluates assignments into Checkov's shared symbol table).
+
+Results stay identical to an un-memoized run; the parity and agreement tests run with this on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import pickle
+import re
+import threading
+from typing import Any
+
+from cachetools import LRUCache
+
+log = logging.getLogger(__name__)
+
+PARSE_CACHE_BYTES = 64 * 1024 * 1024
+EVAL_CACHE_BYTES = 32 * 1024 * 1024
+
+_IMMUTABLE = (str, int, float, bool, type(None), bytes, frozenset)
+_ASSIGNS = re.compile(r"(?<![=!<>])=(?!=)")
+_IMPURE = ("timestamp",)
+
+_lock = threading.Lock()
+_installed = False
+_parse_cache: LRUCache[bytes, bytes] = LRUCache(maxsize=PARSE_CACHE_BYTES, getsizeof=len)
+_eval_cache: LRUCache[str, tuple[bool, Any, int]] = LRUCache(maxsize=EVAL_CACHE_BYTES, getsizeof=lambda v: v[2])
+stats = {"parse_hits": 0, "parse_misses": 0, "eval_hits": 0, "eval_misses": 0}
+
+
+class _MemoHcl2:
+    """Stands in for the ``hcl2`` module inside ``checkov.terraform.parser_utils``."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def load(self, file: Any) -> Any:
+        return self.loads(file.read())
+
+    def loads(self, text: str) -> Any:
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+        with _lock:
+            blob = _parse_cache.get(key)
+        if blob is not None:
+            stats["parse_hits"] += 1
+            return pickle.loads(blob)
+        stats["parse_misses"] += 1
+        result = self._real.loads(text)  # errors propagate, uncached: Checkov records them per file
+        try:
+            blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # something unpicklable: just do not cache it
+            return result
+        with _lock:
+            if len(blob) < PARSE_CACHE_BYTES // 4:
+                _parse_cache[key] = blob
+        return result
+
+
+def _memo_evaluate(real: Any) -> Any:
+    def evaluate(input_str: Any) -> Any:
+        if not isinstance(input_str, str) or _ASSIGNS.search(input_str) or any(w in input_str for w in _IMPURE):
+            return real(input_str)
+        with _lock:
+            hit = _eval_cache.get(input_str)
+        if hit is not None:
+            stats["eval_hits"] += 1
+            ok, value, _ = hit
+            if not ok:
+                raise ValueError(value)
+            return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+        stats["eval_misses"] += 1
+        size = 2 * len(input_str) + 200
+        try:
+            value = real(input_str)
+        except ValueError as e:
+            if type(e) is ValueError:
+                with _lock:
+                    _eval_cache[input_str] = (False, str(e), size + len(str(e)))
+            raise
+        try:
+            stored = value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+        except Exception:
+            return value
+        if isinstance(stored, str):
+            size += 2 * len(stored)
+        elif not isinstance(stored, _IMMUTABLE):
+            size += 4 * len(repr(stored))
+        if size < EVAL_CACHE_BYTES // 64:
+            with _lock:
+                _eval_cache[input_str] = (True, stored, size)
+        return value
+
+    evaluate.__wrapped__ = real  # type: ignore[attr-defined]
+    return evaluate
+
+
+def install() -> bool:
+    """Install both memos into the imported Checkov modules (idempotent)."""
+    global _installed
+    if _installed:
+        return True
+    try:
+        import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
+        import checkov.terraform.parser_utils as pu
+    except ImportError:
+        log.warning("Checkov layout not recognised: tier-2 memoization off")
+        return False
+    if not isinstance(pu.hcl2, _MemoHcl2):
+        pu.hcl2 = _MemoHcl2(pu.hcl2)  # type: ignore[assignment]
+    if not hasattr(et.evaluate, "__wrapped__"):
+        et.evaluate = _memo_evaluate(et.evaluate)  # type: ignore[assignment]
+    _installed = True
+    return True
+
+
+def clear() -> None:
+    with _lock:
+        _parse_cache.clear()
+        _eval_cache.clear()

@@ -1,0 +1,86 @@
+"""Tier-2 memoization (checks/memo.py) never changes what Checkov reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tfguard.checks import memo
+from tfguard.checks.checkov_env import checkov_modules
+from tfguard.checks.graph import GraphRun, run_checkov
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def modules() -> Iterator[tuple[object, object]]:
+    checkov_modules()
+    import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
+    import checkov.terraform.parser_utils as pu
+
+    assert hasattr(et.evaluate, "__wrapped__"), "memo not installed by checkov_modules()"
+    assert isinstance(pu.hcl2, memo._MemoHcl2)
+    yield et, pu
+
+
+def _plain_run(modules: tuple[object, object], d: Path) -> GraphRun:
+    et, pu = modules
+    memo_eval, memo_hcl = et.evaluate, pu.hcl2  # type: ignore[attr-defined]
+    et.evaluate, pu.hcl2 = memo_eval.__wrapped__, memo_hcl._real  # type: ignore[attr-defined]
+    try:
+        return run_checkov(str(d), recursive=False)
+    finally:
+        et.evaluate, pu.hcl2 = memo_eval, memo_hcl  # type: ignore[attr-defined]
+
+
+def _assert_same(plain: GraphRun, memoized: GraphRun) -> None:
+    assert sorted(map(repr, memoized.records)) == sorted(map(repr, plain.records))
+    assert memoized.parsing_errors == plain.parsing_errors
+
+
+def test_example_project_identical_with_and_without_memo(modules: tuple[object, object]) -> None:
+    d = REPO / "examples" / "prod"
+    plain = _plain_run(modules, d)
+    assert any(r.result == "FAILED" for r in plain.records)
+    memo.clear()
+    before = dict(memo.stats)
+    first = run_checkov(str(d), recursive=False)
+    second = run_checkov(str(d), recursive=False)
+    _assert_same(plain, first)
+    _assert_same(plain, second)
+    assert memo.stats["parse_hits"] > before["parse_hits"], "the second run did not reuse the first run's parses"
+
+
+@pytest.mark.parametrize("rel", ["terraform-aws-vpc", "terraform-aws-s3-bucket/examples/complete",
+                                 "terragoat/terraform/aws"])
+def test_corpus_modules_identical_with_and_without_memo(corpora: Path, modules: tuple[object, object],
+                                                        rel: str) -> None:
+    d = corpora / rel
+    plain = _plain_run(modules, d)
+    for _ in range(2):  # cold memo, then warm
+        _assert_same(plain, run_checkov(str(d), recursive=False))
+    assert memo.stats["eval_hits"] > 0
+
+
+def test_evaluate_memo_replays_errors_and_copies_mutable_values(modules: tuple[object, object]) -> None:
+    et, _ = modules
+    evaluate = et.evaluate  # type: ignore[attr-defined]
+    memo.clear()
+    first = evaluate("[1, 2, 3]")
+    first.append(4)  # a caller mutating its result must not change what the next caller gets
+    assert evaluate("[1, 2, 3]") == [1, 2, 3]
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            evaluate("undefined_name_xyz + 1")
+
+
+def test_impure_and_assigning_expressions_are_not_memoized(modules: tuple[object, object]) -> None:
+    et, _ = modules
+    evaluate = et.evaluate  # type: ignore[attr-defined]
+    memo.clear()
+    evaluate("timestamp()")
+    evaluate("timestamp()")
+    assert "timestamp()" not in memo._eval_cache
+    assert memo._ASSIGNS.search("a = 1") and not memo._ASSIGNS.search("a == 1 && b != 2 && c <= 3")
