@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
@@ -169,8 +169,11 @@ class Engine:
         # per-block final results of tier 1 (see analyze_file), bounded
         self._block_results: LRUCache[tuple[object, ...], tuple[int, list[Finding], list[Problem]]] = LRUCache(
             maxsize=20_000)
+        self._last_results: dict[str, dict[tuple[object, ...], tuple[int, list[Finding], list[Problem]]]] = {}
         self.generation = 0  # bump when configuration changes (invalidates per-block results)
         self._mirror: Mirror | None = None
+        self._contexts: dict[str, tuple[tuple[int, ...], list[dict], ModuleContext]] = {}
+        self._structures: dict[str, tuple[list[ParsedBlock], str]] = {}  # file -> (its parsed blocks, structure part)
         self._lock = threading.RLock()
         self.config_problems: list[Problem] = []
         # Tier-2 time budget (seconds; None: unbounded), see analyze_module_bounded
@@ -193,6 +196,8 @@ class Engine:
         with self._lock:
             p = os.path.abspath(path)
             self._files.pop(p, None)
+            self._last_results.pop(p, None)
+            self._structures.pop(p, None)
             self._graph.pop(p, None)
 
     def has_overlay(self, path: str) -> bool:
@@ -238,12 +243,22 @@ class Engine:
         else:
             # incremental: re-split only the edited region, re-parse only blocks that changed
             split = resplit(old.split, text) if old is not None and not old.is_json and old.text else split_blocks(text)
-            previous = {(pb.block.text, pb.block.span.start): pb for pb in old.parsed} if old is not None else {}
+            # A block object the re-split kept is reused as it is; a moved one by its text (its conf's
+            # line numbers are shifted when first read); only new text is parsed.
+            same = {id(pb.block): pb for pb in old.parsed} if old is not None else {}
+            previous: dict[tuple[str, int], ParsedBlock] | None = None
             parsed = []
             for b in split.blocks:
-                prev = previous.get((b.text, b.span.start))
+                prev = same.get(id(b))
+                if prev is not None and prev.block is b:
+                    parsed.append(prev)
+                    continue
+                if previous is None:
+                    previous = {(pb.block.text, pb.block.span.start.character): pb
+                                for pb in (old.parsed if old is not None else ())}
+                prev = previous.get((b.text, b.span.start.character))
                 if prev is not None:
-                    parsed.append(ParsedBlock(b, prev.conf, prev.problem))
+                    parsed.append(prev.moved_to(b))  # same text, maybe other lines: re-numbered lazily
                 else:
                     parsed.append(parse_block(b, path))
             st = FileState(path, text, digest, split, parsed)
@@ -269,15 +284,27 @@ class Engine:
         return sorted(files)
 
     def module_context(self, module_dir: str) -> ModuleContext:
-        confs = []
+        """Variable defaults and locals of a module. Only ``variable``/``locals`` blocks matter: while
+        those parsed confs are the same objects (no such block changed), the same context is returned,
+        so its digest is not recomputed on every keystroke."""
+        parts: list[dict] = []
         for f in self.module_files(module_dir):
             st = self.state(f)
             if st.is_json:
                 if st.json_conf:
-                    confs.append(st.json_conf)
+                    parts.append(st.json_conf)
             else:
-                confs.append(merge_confs(st.parsed))
-        return module_context_from_confs(confs)
+                parts.extend(c for pb in st.parsed
+                             if pb.block.kind in ("variable", "locals") and (c := pb.content_conf))
+        key = tuple(map(id, parts))
+        with self._lock:
+            hit = self._contexts.get(module_dir)
+            if hit is not None and hit[0] == key:
+                return hit[2]
+        ctx = module_context_from_confs(parts)
+        with self._lock:
+            self._contexts[module_dir] = (key, parts, ctx)  # holds the confs: their ids stay unique
+        return ctx
 
     def checkov_config(self, module_dir: str) -> CheckovConfig:
         path = find_upwards(module_dir, CHECKOV_CONFIG_NAMES, self.root)
@@ -326,25 +353,39 @@ class Engine:
         snapshot = self._graph.get(path)
         snap_gen = self._graph_gen.get(path, 0)
         structure = self._module_structure(module_dir, ctx)
+        # this file's last results first (a plain dict: no LRU bookkeeping per unchanged block)
+        last = self._last_results.get(path, {})
+        now: dict[tuple[object, ...], tuple[int, list[Finding], list[Problem]]] = {}
         for pb in st.parsed:
             block = pb.block
             if pb.problem is not None:
                 out.problems.append(pb.problem)
             # Incremental: a block whose text, module context, tier-2 snapshot and configuration are
             # unchanged keeps its final findings (moved to where the block now is).
-            key = (path, _digest(block.text), block.kind, structure, snap_gen, self.generation, selection.digest,
-                   with_rules, pb.conf is None)
-            hit = self._block_results.get(key)
+            # The block's text itself is in the key: its hash is cached on the str object, which
+            # re-splitting keeps for unchanged blocks, so a hit costs no hashing of the text.
+            key = (path, block.text, block.kind, structure, snap_gen, self.generation, selection.digest,
+                   with_rules, pb.broken)
+            hit = last.get(key)
+            if hit is None:
+                hit = self._block_results.get(key)
             if hit is not None:
                 old_line, old_findings, old_problems = hit
                 delta = block.span.start.line - old_line
-                out.findings.extend(_shift_finding(f, delta) for f in old_findings)
-                out.problems.extend(_shift_problem(p, delta) for p in old_problems)
+                if delta:
+                    old_findings = [_shift_finding(f, delta) for f in old_findings]
+                    old_problems = [_shift_problem(p, delta) for p in old_problems]
+                    hit = (block.span.start.line, old_findings, old_problems)  # kept in `now`, not the LRU
+                now[key] = hit
+                out.findings.extend(old_findings)
+                out.problems.extend(old_problems)
                 continue
             findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules)
-            self._block_results[key] = (block.span.start.line, findings, problems)
+            now[key] = self._block_results[key] = (block.span.start.line, findings, problems)
             out.findings.extend(findings)
             out.problems.extend(problems)
+        with self._lock:
+            self._last_results[path] = now
         return out
 
     def _module_structure(self, module_dir: str, ctx: ModuleContext) -> str:
@@ -354,11 +395,21 @@ class Engine:
             st = self._files.get(os.path.abspath(f))
             if st is None:
                 st = self.state(f)
+            with self._lock:
+                hit = self._structures.get(st.path)
+            if hit is not None and hit[0] is st.parsed:
+                parts.append(hit[1])
+                continue
+            own = []
             for pb in st.parsed:
                 b = pb.block
-                parts.append("/".join((b.kind, *b.labels)))
+                own.append("/".join((b.kind, *b.labels)))
                 if b.kind not in ("resource", "data", "output", "locals", "variable"):
-                    parts.append(_digest(b.text))
+                    own.append(_digest(b.text))
+            part = _digest("|".join(own))
+            with self._lock:
+                self._structures[st.path] = (st.parsed, part)
+            parts.append(part)
         return _digest("|".join(parts))
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: _GraphSnapshot | None,
@@ -780,14 +831,25 @@ def _shift_span(span: Span, delta: int) -> Span:
                 Position(span.end.line + delta, span.end.character))
 
 
+_T = TypeVar("_T")
+
+
+def _copy_with(obj: _T, **changes: object) -> _T:
+    """``dataclasses.replace`` for our frozen value types, without re-running ``__init__`` (hot path:
+    every finding of every block below an inserted line moves)."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__, **changes)
+    return new
+
+
 def _shift_finding(f: Finding, delta: int) -> Finding:
     if delta == 0:
         return f
-    return replace(f, span=_shift_span(f.span, delta), line_range=(f.line_range[0] + delta, f.line_range[1] + delta))
+    return _copy_with(f, span=_shift_span(f.span, delta), line_range=(f.line_range[0] + delta, f.line_range[1] + delta))
 
 
 def _shift_problem(p: Problem, delta: int) -> Problem:
-    return p if delta == 0 else replace(p, span=_shift_span(p.span, delta))
+    return p if delta == 0 else _copy_with(p, span=_shift_span(p.span, delta))
 
 
 _CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES)

@@ -46,7 +46,8 @@ class LineIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
+        # line starts, computed with C-level iterators only (this runs on every keystroke)
+        self.starts = [0, *accumulate(map((1).__add__, map(len, text.split("\n")[:-1])))]
 
     def position(self, offset: int) -> Position:
         line = bisect_right(self.starts, offset) - 1
@@ -86,9 +87,14 @@ class Item:
     end: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Block:
-    """A top-level item of a file: a block, a top-level attribute (``.tfvars``), or junk."""
+    """A top-level item of a file: a block, a top-level attribute (``.tfvars``), or junk.
+
+    Its items are stored as they were when the block was last tokenized (``base_items``) plus the
+    offset and line shift since (``item_shift``): moving a block (a line inserted above it) does
+    not rebuild its items; they are shifted when first read.
+    """
 
     kind: str  # resource | data | ... ; "attribute" for `x = 1`; "" for unrecognised text
     labels: tuple[str, ...]
@@ -98,7 +104,36 @@ class Block:
     header_span: Span  # the header line up to and including "{"
     closed: bool
     text: str
-    items: tuple[Item, ...] = field(default=(), repr=False)
+    base_items: tuple[Item, ...] = field(default=(), repr=False)
+    item_shift: tuple[int, int] = (0, 0)  # (offset delta, line delta) still to apply to base_items
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        """Attributes and nested block headers, at their current positions."""
+        delta, dline = self.item_shift
+        if delta == 0 and dline == 0:
+            return self.base_items
+        shifted: tuple[Item, ...] | None = self.__dict__.get("_shifted_items")
+        if shifted is None:
+            shifted = tuple(
+                Item(it.path, _shift_span(it.span, dline) if dline else it.span,
+                     _shift_span(it.name_span, dline) if dline else it.name_span, it.is_block,
+                     it.start + delta, it.end + delta)
+                for it in self.base_items)
+            object.__setattr__(self, "_shifted_items", shifted)  # a cache: the value is fixed by the fields
+        return shifted
+
+    def _identity(self) -> tuple[object, ...]:
+        return (self.kind, self.labels, self.start, self.end, self.span, self.header_span, self.closed, self.text,
+                self.items)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Block):
+            return NotImplemented
+        return self is other or self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.labels, self.start, self.end, self.text))
 
     @property
     def start_line(self) -> int:
@@ -227,17 +262,15 @@ def _shift_span(span: Span, dline: int) -> Span:
 
 
 def _shift_block(b: Block, delta: int, dline: int) -> Block:
+    """``b`` moved by ``delta`` characters and ``dline`` lines; its items are shifted lazily."""
     if delta == 0 and dline == 0:
         return b
+    shift = (b.item_shift[0] + delta, b.item_shift[1] + dline)
     if dline == 0:  # typing within a line: positions stay, only offsets move
-        items = tuple(Item(it.path, it.span, it.name_span, it.is_block, it.start + delta, it.end + delta)
-                      for it in b.items)
         return Block(b.kind, b.labels, b.start + delta, b.end + delta, b.span, b.header_span, b.closed, b.text,
-                     items)
-    items = tuple(Item(it.path, _shift_span(it.span, dline), _shift_span(it.name_span, dline), it.is_block,
-                       it.start + delta, it.end + delta) for it in b.items)
+                     b.base_items, shift)
     return Block(b.kind, b.labels, b.start + delta, b.end + delta, _shift_span(b.span, dline),
-                 _shift_span(b.header_span, dline), b.closed, b.text, items)
+                 _shift_span(b.header_span, dline), b.closed, b.text, b.base_items, shift)
 
 
 def resplit(old: SplitFile, text: str) -> SplitFile:
@@ -309,7 +342,7 @@ def _make_block(
         header_span=lines.span(header_start, header_end),
         closed=closed,
         text=text[start:end],
-        items=items,
+        base_items=items,
     )
 
 

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from cachetools import LRUCache
@@ -43,11 +43,59 @@ _loads: Any = None
 _LINE_KEYS = ("__start_line__", "__end_line__")
 
 
-@dataclass(frozen=True)
 class ParsedBlock:
-    block: Block
-    conf: dict[str, list[Any]] | None  # {"resource": [{type: {name: {...}}}]}; None when broken
-    problem: Problem | None
+    """A block and its parsed conf (``{"resource": [{type: {name: {...}}}]}``; None when broken).
+
+    The conf carries line numbers (``__start_line__``/``__end_line__``), as Checkov's parser gives
+    them. A block that only moved (lines inserted above it) keeps its conf and records the line
+    shift; the conf is re-numbered when first read (``conf``). ``content_conf`` gives it without
+    re-numbering, for readers that ignore line numbers (variables, locals).
+    """
+
+    __slots__ = ("block", "problem", "_state")
+
+    def __init__(self, block: Block, conf: dict[str, list[Any]] | None, problem: Problem | None,
+                 line_shift: int = 0) -> None:
+        self.block = block
+        self.problem = problem
+        self._state: tuple[dict[str, list[Any]] | None, int] = (conf, line_shift)  # one attribute: thread-safe
+
+    @property
+    def conf(self) -> dict[str, list[Any]] | None:
+        conf, shift = self._state
+        if shift:
+            conf = _shift_lines(conf, shift) if conf else conf
+            self._state = (conf, 0)
+        return conf
+
+    @property
+    def content_conf(self) -> dict[str, list[Any]] | None:
+        return self._state[0]
+
+    @property
+    def broken(self) -> bool:
+        return self._state[0] is None
+
+    def moved_to(self, block: Block) -> ParsedBlock:
+        """This parse for ``block``: the same text, now starting ``n`` lines lower (or higher)."""
+        dline = block.span.start.line - self.block.span.start.line
+        conf, shift = self._state
+        problem = self.problem
+        if dline and problem is not None:
+            sp = problem.span
+            problem = replace(problem, span=Span(Position(sp.start.line + dline, sp.start.character),
+                                                 Position(sp.end.line + dline, sp.end.character)))
+        return ParsedBlock(block, conf, problem, shift + dline)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParsedBlock):
+            return NotImplemented
+        return (self.block, self.conf, self.problem) == (other.block, other.conf, other.problem)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ParsedBlock({self.block.address!r}, conf={self.conf!r}, problem={self.problem!r})"
 
 
 # Parse results by block text. Bounded LRU; size from $TFGUARD_PARSE_CACHE_SIZE (entries; about
