@@ -97,6 +97,9 @@ class Finding:
     details: tuple[str, ...] = ()
     caller_file: str | None = None  # for resources reported through a module call
     caller_line_range: tuple[int, int] | None = None
+    # The finding this one was moved from (the same block text, now on other lines); lets caches
+    # downstream (the LSP's serialised diagnostics) reuse their work. Not part of the value.
+    origin: Finding | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, str, str, int, int]:

@@ -845,7 +845,8 @@ def _copy_with(obj: _T, **changes: object) -> _T:
 def _shift_finding(f: Finding, delta: int) -> Finding:
     if delta == 0:
         return f
-    return _copy_with(f, span=_shift_span(f.span, delta), line_range=(f.line_range[0] + delta, f.line_range[1] + delta))
+    return _copy_with(f, span=_shift_span(f.span, delta), line_range=(f.line_range[0] + delta, f.line_range[1] + delta),
+                      origin=f.origin or f)
 
 
 def _shift_problem(p: Problem, delta: int) -> Problem:

@@ -7,7 +7,8 @@ the findings were computed on.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 from lsprotocol import types as lsp
 
@@ -31,7 +32,7 @@ def units(text: str, encoding: str) -> int:
     return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
 
 
-def to_client(pos: Position, lines: list[str], encoding: str) -> lsp.Position:
+def to_client(pos: Position, lines: Sequence[str], encoding: str) -> lsp.Position:
     if pos.line >= len(lines):
         last = max(0, len(lines) - 1)
         return lsp.Position(line=last, character=units(lines[last], encoding) if lines else 0)
@@ -39,7 +40,7 @@ def to_client(pos: Position, lines: list[str], encoding: str) -> lsp.Position:
     return lsp.Position(line=pos.line, character=units(line[: pos.character], encoding))
 
 
-def from_client(pos: lsp.Position, lines: list[str], encoding: str) -> Position:
+def from_client(pos: lsp.Position, lines: Sequence[str], encoding: str) -> Position:
     """Client position -> code-point position."""
     if pos.line >= len(lines):
         return Position(pos.line, 0)
@@ -54,13 +55,50 @@ def from_client(pos: lsp.Position, lines: list[str], encoding: str) -> Position:
     return Position(pos.line, len(line))
 
 
-def range_to_client(span: Span, lines: list[str], encoding: str) -> lsp.Range:
+def range_to_client(span: Span, lines: Sequence[str], encoding: str) -> lsp.Range:
     return lsp.Range(start=to_client(span.start, lines, encoding), end=to_client(span.end, lines, encoding))
 
 
 def split_lines(text: str) -> list[str]:
     """Lines as the client sees them (``\\r\\n`` and ``\\n``; ``\\r`` was normalised on input)."""
     return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+
+
+class LazyLines(Sequence[str]):
+    """``split_lines(text)``, split only as far as it is read.
+
+    Converting the few diagnostics a keystroke changed reads a few lines; splitting a 10,000-line
+    document for them would cost more than the rest of the keystroke. The first reads take one
+    line each; after that many, the whole text is split once.
+    """
+
+    __slots__ = ("text", "_all", "_n", "_reads")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._all: list[str] | None = None
+        self._n: int | None = None
+        self._reads = 0
+
+    def __len__(self) -> int:
+        if self._n is None:
+            self._n = self.text.count("\n") + 1
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if self._all is None:
+            self._reads += 1
+            if isinstance(i, int) and 0 <= i < len(self) and self._reads <= 16:
+                ln = self.text.split("\n", i + 1)[i]
+                return ln[:-1] if ln.endswith("\r") else ln
+            self._all = split_lines(self.text)
+        return self._all[i]
 
 
 def level_of(sev: Severity, overrides: dict[str, str] | None = None) -> lsp.DiagnosticSeverity:
@@ -73,7 +111,7 @@ def finding_message(f: Finding) -> str:
 
 
 def finding_to_diagnostic(
-    f: Finding, lines: list[str], encoding: str, levels: dict[str, str] | None = None, fixable: bool = False
+    f: Finding, lines: Sequence[str], encoding: str, levels: dict[str, str] | None = None, fixable: bool = False
 ) -> lsp.Diagnostic:
     # What code actions and the findings view need; kept small (it is sent for every diagnostic on
     # every publish). The guideline is in codeDescription, the file is the document itself.
@@ -97,7 +135,7 @@ def finding_to_diagnostic(
     )
 
 
-def problem_to_diagnostic(p: Problem, lines: list[str], encoding: str) -> lsp.Diagnostic:
+def problem_to_diagnostic(p: Problem, lines: Sequence[str], encoding: str) -> lsp.Diagnostic:
     sev = {
         Severity.CRITICAL: lsp.DiagnosticSeverity.Error,
         Severity.HIGH: lsp.DiagnosticSeverity.Error,

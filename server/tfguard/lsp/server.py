@@ -11,6 +11,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
+import json
 import logging
 import os
 import subprocess
@@ -25,7 +28,9 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from tfguard import __version__
+from tfguard.lsp import textsync
 from tfguard.lsp.convert import (
+    LazyLines,
     finding_to_diagnostic,
     from_client,
     hover_markdown,
@@ -80,7 +85,10 @@ class TfguardServer(LanguageServer):
         self._baseline: tuple[str, Any] | None = None
         self._diag_cache: dict[str, dict[int, tuple[Finding, lsp.Diagnostic | None]]] = {}
         self._diag_generation: object = None
-        self._json_cache: dict[int, tuple[lsp.Diagnostic, Any]] = {}
+        self._json_cache: dict[int, tuple[lsp.Diagnostic, str]] = {}
+        self._gc_handle: asyncio.TimerHandle | None = None
+        self._tpl_cache: dict[str, dict[int, tuple[Finding, tuple[int, int, int, str]]]] = {}
+        self._tpl_generation: object = None
 
     # ------------------------------------------------------------ helpers
     @property
@@ -132,7 +140,7 @@ class TfguardServer(LanguageServer):
     def diagnostics_for(self, text: str, fa: FileAnalysis) -> list[lsp.Diagnostic]:
         """LSP diagnostics for an analysis of ``text``. A finding object the engine reused (its block did
         not change) reuses its converted diagnostic: a keystroke converts only what it changed."""
-        lines = split_lines(text)
+        lines = LazyLines(text)  # a keystroke converts only its own block's findings: a few lines
         enc = self.encoding
         out = [problem_to_diagnostic(p, lines, enc) for p in fa.problems]
         baseline = self.baseline()
@@ -201,30 +209,110 @@ class TfguardServer(LanguageServer):
         if version is not None:
             self.last_version[uri] = version
         self.published[uri] = Published(uri, version, text, fa)
+        self.schedule_gc()
         if self.pull_mode:
             self.schedule_refresh()
             return True
-        # Diagnostics go out pre-serialised: each one is converted to JSON-ready data once and reused
-        # while its finding is unchanged (serialising hundreds of diagnostics per keystroke is costly).
-        diagnostics = self.diagnostics_for(text, fa)
-        payload = [self._diag_json(d) for d in diagnostics]
-        params: dict[str, Any] = {"uri": uri, "diagnostics": payload}
+        # Diagnostics go out pre-serialised: each one is turned into its JSON text once and reused
+        # while its finding is unchanged; a publish is then one join (serialising hundreds of
+        # diagnostics per keystroke would cost more than analysing the keystroke).
+        method = lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS
+        head = f'{{"jsonrpc":"2.0","method":"{method}","params":{{"uri":{json.dumps(uri)}'
         if version is not None:
-            params["version"] = version
-        self.protocol._send_data(  # noqa: SLF001  (a plain JSON-RPC notification, already serialised)
-            {"jsonrpc": "2.0", "method": lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, "params": params})
+            head += f',"version":{int(version)}'
+        self._send_raw(head + ',"diagnostics":[' + ",".join(self.diagnostics_json(text, fa)) + "]}}")
         return True
 
-    def _diag_json(self, d: lsp.Diagnostic) -> Any:
+    def diagnostics_json(self, text: str, fa: FileAnalysis) -> list[str]:
+        """:meth:`diagnostics_for` as JSON texts, for push publishing.
+
+        A finding that only moved (a line inserted above its block: ``Finding.origin``) reuses the
+        JSON of its origin with the line numbers put in: pressing Enter at the top of a big file
+        moves every finding below, and converting and serialising them all again would cost more
+        than the rest of the keystroke. Columns are unchanged because the block's text is.
+        """
+        if self.baseline() is not None:  # baseline marks depend on the text: no shortcut
+            return [self._diag_json(d) for d in self.diagnostics_for(text, fa)]
+        lines = LazyLines(text)
+        enc = self.encoding
+        out = [self._diag_json(problem_to_diagnostic(p, lines, enc)) for p in fa.problems]
+        generation = (enc, self.settings)
+        if self._tpl_generation != generation:
+            self._tpl_generation = generation
+            self._tpl_cache.clear()
+        old = self._tpl_cache.get(fa.path, {})
+        new: dict[int, tuple[Finding, tuple[int, int, int, str]]] = {}
+        for f in rank([f for f in fa.findings if self.visible(f)]):
+            root = f.origin or f
+            hit = old.get(id(root))
+            if hit is None or hit[0] is not root:
+                hit = (root, self._template(f, lines, enc))
+            new[id(root)] = hit
+            cs, dl, ce, middle = hit[1]
+            line = f.span.start.line
+            out.append(f'{{"range":{{"start":{{"line":{line},"character":{cs}}},"end":{{"line":{line + dl},'
+                       f'"character":{ce}}}}},{middle},"blockStartLine":{f.line_range[0]}}}}}')
+        self._tpl_cache[fa.path] = new
+        return out
+
+    def _template(self, f: Finding, lines: LazyLines, enc: str) -> tuple[int, int, int, str]:
+        """(start column, line count - 1, end column, JSON between the range and blockStartLine)."""
+        d = finding_to_diagnostic(f, lines, enc, self.settings.severity_levels, fixable=self._fixable(f))
+        data = self.protocol._converter.unstructure(d, lsp.Diagnostic)  # noqa: SLF001
+        rng = data.pop("range")
+        extra = data.pop("data")
+        extra.pop("blockStartLine")
+        data["data"] = extra  # last, with blockStartLine put back in last
+        body = json.dumps(data, separators=(",", ":"))
+        assert body.endswith("}}") and extra, body
+        return (rng["start"]["character"], rng["end"]["line"] - rng["start"]["line"], rng["end"]["character"],
+                body[1:-2])
+
+    def _diag_json(self, d: lsp.Diagnostic) -> str:
         key = id(d)
         hit = self._json_cache.get(key)
         if hit is not None and hit[0] is d:
             return hit[1]
-        data = self.protocol._converter.unstructure(d, lsp.Diagnostic)  # noqa: SLF001
+        data = json.dumps(self.protocol._converter.unstructure(d, lsp.Diagnostic), separators=(",", ":"))  # noqa: SLF001
         self._json_cache[key] = (d, data)
         if len(self._json_cache) > 50_000:
             self._json_cache.clear()
         return data
+
+    def _send_raw(self, body: str) -> None:
+        """Write one JSON-RPC message whose body is already serialised (ASCII JSON)."""
+        writer = self.protocol.writer
+        if writer is None:
+            log.error("no transport to send diagnostics on")
+            return
+        raw = body.encode("utf-8")
+        res = writer.write(b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
+                           % len(raw) + raw)
+        if inspect.isawaitable(res):
+            asyncio.ensure_future(res)
+
+    def schedule_gc(self, delay: float = 2.0) -> None:
+        """Once the user pauses: a full collection, then freeze what survived (see checkov_env).
+
+        Keeps the collector's full passes, which otherwise land on a keystroke now and then, short.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._gc_handle is not None:
+            self._gc_handle.cancel()
+
+        def run() -> None:
+            self._gc_handle = None
+            if self._running or any(self._dirty.values()):
+                self.schedule_gc(delay)
+                return
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+
+        self._gc_handle = loop.call_later(delay, run)
 
     def schedule_refresh(self) -> None:
         caps = self.client_capabilities.workspace
@@ -487,6 +575,7 @@ server = TfguardServer()
 @server.feature(lsp.INITIALIZE)
 def on_initialize(ls: TfguardServer, params: lsp.InitializeParams) -> None:
     ls.client_name = params.client_info.name if params.client_info else ""
+    textsync.install(ls.workspace)  # incremental edits applied in time independent of the document size
     ls.apply_settings(params.initialization_options, trusted=True)
     load_opted_in_python_checks(ls)
     td = params.capabilities.text_document
