@@ -47,6 +47,7 @@ class ScanUnit:
 
     root: str  # real path of the directory Checkov's runner is pointed at
     dirs: tuple[str, ...]  # root and every directory it reaches through local module calls (sorted)
+    recursive: bool = False  # the whole tree under root in one run (see colliding_units)
 
 
 def local_module_dirs(module_dir: str, confs: Iterable[dict[str, Any]]) -> list[str]:
@@ -109,6 +110,29 @@ def plan_units(tf_dirs: Iterable[str], calls: Callable[[str], list[str]]) -> lis
     return units
 
 
+def colliding_units(units: list[ScanUnit], call_names: Callable[[str], Iterable[str]]) -> set[str]:
+    """Module call names declared in directories of two or more units.
+
+    ``checkov -d`` builds one graph for the whole tree, and module instances are identified by
+    their call name: when two units each call a module ``vpc`` (every example of a module
+    repository does), Checkov's results for those instances, and for graph checks connecting to
+    them, depend on both units. Scanned apart, they would differ from ``checkov -d``; so a tree
+    with such a collision is scanned in one run, exactly as ``checkov -d`` does.
+    """
+    owners: dict[str, set[str]] = {}
+    for u in units:
+        for d in u.dirs:
+            for name in call_names(d):
+                owners.setdefault(name, set()).add(u.root)
+    return {name for name, roots in owners.items() if len(roots) > 1}
+
+
+def whole_tree_unit(root: str, units: list[ScanUnit]) -> ScanUnit:
+    """One recursive run over ``root`` standing for ``units`` (the same files, one graph)."""
+    dirs = sorted({d for u in units for d in u.dirs})
+    return ScanUnit(root=os.path.realpath(root), dirs=tuple(dirs), recursive=True)
+
+
 def dir_fingerprint(d: str) -> list[tuple[str, str]]:
     """(name, content hash) of every file Checkov reads in directory ``d`` (not its subdirectories)."""
     out: list[tuple[str, str]] = []
@@ -137,6 +161,7 @@ def unit_key(unit: ScanUnit, checkov_version: str, config: str) -> str:
         "checkov": checkov_version,
         "config": config,
         "root": unit.root,
+        "recursive": unit.recursive,
         "dirs": {d: dir_fingerprint(d) for d in unit.dirs},
     }
     return hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=20).hexdigest()
@@ -257,9 +282,10 @@ def install_parse_cache() -> Callable[[], None]:
 _worker_selection: CheckSelection = CheckSelection()
 
 
-def _run_unit(root: str) -> tuple[str, GraphRun | None, str | None]:
+def _run_unit(unit: ScanUnit) -> tuple[str, GraphRun | None, str | None]:
+    root = unit.root
     try:
-        return root, run_checkov(root, _worker_selection, recursive=False), None
+        return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None
     except Exception as e:  # one unit failing never loses the others
         log.exception("checkov failed on %s", root)
         return root, None, f"{type(e).__name__}: {e}"
@@ -314,11 +340,11 @@ def run_units(
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(workers, initializer=install_parse_cache) as pool:
-            results = list(pool.imap_unordered(_run_unit, [u.root for u in todo], chunksize=1))
+            results = list(pool.imap_unordered(_run_unit, todo, chunksize=1))
     else:
         undo = install_parse_cache()
         try:
-            results = [_run_unit(u.root) for u in todo]
+            results = [_run_unit(u) for u in todo]
         finally:
             undo()
             _parse_cache.clear()

@@ -729,7 +729,15 @@ class Engine:
 
     def _scan_dir(self, report: ScanReport, d: str) -> None:
         """``checkov -d d``, split into independent units run in parallel and cached (see scanpool)."""
-        from tfguard.scanpool import ResultCache, default_cache_dir, local_module_dirs, plan_units, run_units
+        from tfguard.scanpool import (
+            ResultCache,
+            colliding_units,
+            default_cache_dir,
+            local_module_dirs,
+            plan_units,
+            run_units,
+            whole_tree_unit,
+        )
 
         files = list(iter_terraform_files(d))
         report.files_scanned += len(files)
@@ -757,7 +765,25 @@ class Engine:
                 confs.append(st.json_conf or {} if st.is_json else merge_confs(st.parsed))
             return local_module_dirs(module_dir, confs)
 
+        def call_names(module_dir: str) -> list[str]:
+            names: list[str] = []
+            for f in self.module_files(module_dir):
+                st = self.state(f)
+                if st.is_json:
+                    mods = (st.json_conf or {}).get("module")
+                    for m in mods if isinstance(mods, list) else [mods]:
+                        names.extend(m if isinstance(m, dict) else ())
+                else:
+                    names.extend(b.labels[0] for b in st.split.blocks if b.kind == "module" and b.labels)
+            return names
+
         units = plan_units({os.path.dirname(f) for f in files}, calls)
+        collisions = colliding_units(units, call_names) if len(units) > 1 else set()
+        if collisions:
+            log.info("module call names %s are used by several independent directories under %s: scanning it "
+                     "in one run, as `checkov -d` does (its results for them depend on each other)",
+                     ", ".join(sorted(collisions)[:5]), d)
+            units = [whole_tree_unit(d, units)]
         cache_dir = self.scan_cache_dir if self.scan_cache_dir is not None else default_cache_dir()
         if policy_dirs:
             cache_dir = None  # policy files are not part of the cache key

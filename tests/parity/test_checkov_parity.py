@@ -9,7 +9,6 @@ reuse is part of what is proven) while Checkov runs cold on each directory.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.parity.compare import Key, checkov_keys, describe_diff, tfguard_keys
+from tests.parity.compare import checkov_keys, describe_diff, tfguard_keys
 
 pytestmark = pytest.mark.slow
 
@@ -25,57 +24,12 @@ VENV_BIN = Path(sys.executable).parent
 CHECKOV = str(VENV_BIN / "checkov")
 SKIP = {".terraform", ".git", "node_modules"}
 
-# Differences that are Checkov's, not tfguard's. Key: (corpus-relative scanned dir, resource prefix);
-# every differing result on a resource with that prefix is explained by the reason given; a pinned
-# difference that disappears fails the test (then delete it here).
-#
-# Cause: `checkov -d` builds ONE graph for the whole repository, and two example
-# directories that call the same module under the same name (both examples/s3-analytics and
-# examples/s3-inventory have `module "inventory_source_bucket" { source = "../../" }`) give graph
-# vertices with the same address: one instance's results are partly lost or mixed with the
-# other's. `checkov -d` on each example directory alone reports what tfguard reports, because
-# tfguard scans each independent unit (a directory nobody calls, plus the modules it calls) on
-# its own. Such shared call names are found automatically (see ``shared_call_names``); on the
-# terraform-aws-s3-bucket root they explain 27 differing results (module.inventory_source_bucket,
-# module.s3_bucket). The entry below is the same effect without a shared name. Checkov 3.3.30.
-KNOWN_DIFFERENCES = {
-    ("terraform-aws-vpc", "module.vpc_ipam_set_netmask.aws_eip.nat"):
-        "CKV2_AWS_19 is FAILED in the whole-repository graph, PASSED when examples/ipam is scanned "
-        "with the root module only (checked: a tree of the root module + examples/ipam gives PASSED)",
-}
-
-
-_MODULE_CALL = re.compile(r'^module\s+"([^"]+)"', re.M)
-
-
-def shared_call_names(root: Path) -> set[str]:
-    """Module call names used in two or more directories under ``root`` (their instances collide in one graph)."""
-    seen: dict[str, set[Path]] = {}
-    for f in root.rglob("*.tf"):
-        for name in _MODULE_CALL.findall(f.read_text(encoding="utf-8-sig")):
-            seen.setdefault(name, set()).add(f.parent)
-    return {name for name, dirs in seen.items() if len(dirs) > 1}
-
-
-def without_known_differences(
-    where: str, expected: set[Key], actual: set[Key], shared: set[str] = frozenset()  # type: ignore[assignment]
-) -> tuple[set[Key], set[Key], list[str]]:
-    """Drop the pinned differences of directory ``where``; complain about pinned ones that are gone.
-
-    On a directory holding several directories that call a module under the same name (``shared``),
-    differing results of those instances are Checkov's collision, explained above, not tfguard's.
-    """
-    colliding = {k for k in expected ^ actual if any(k[2].startswith(f"module.{n}.") for n in shared)}
-    expected, actual = expected - colliding, actual - colliding
-    stale = []
-    for (pinned_dir, prefix), _why in KNOWN_DIFFERENCES.items():
-        if pinned_dir != where:
-            continue
-        differing = {k for k in expected ^ actual if k[2].startswith(prefix)}
-        if not differing:
-            stale.append(f"== {where}: pinned difference on {prefix!r} is gone: remove it from KNOWN_DIFFERENCES")
-        expected, actual = expected - differing, actual - differing
-    return expected, actual, stale
+# No tolerated differences. `checkov -d` builds ONE graph for the whole tree, and module instances
+# are identified by their call name: two example directories that both call `module "vpc"` get
+# results that depend on each other (Checkov 3.3.30 on the terraform-aws-vpc and
+# terraform-aws-s3-bucket roots: 27 and more results differ from scanning each example alone).
+# tfguard detects such shared call names and then scans the tree in one run, as `checkov -d` does
+# (scanpool.colliding_units); this test proves the result is the same.
 
 
 def module_dirs(root: Path) -> list[Path]:
@@ -121,9 +75,6 @@ def test_scan_equals_checkov_on_corpus_root_and_every_module_dir(corpora: Path, 
         expected, actual = checkov_keys(ck_out[d]), tfguard_keys(tg[d])
         if d == root:
             assert expected, f"checkov found nothing in {root}: is the corpus complete?"
-        shared = shared_call_names(d)
-        expected, actual, stale = without_known_differences(str(d.relative_to(corpora)), expected, actual, shared)
-        diffs.extend(stale)
         if expected != actual:
             diffs.append(f"== {d.relative_to(corpora)}\n{describe_diff(expected, actual)}")
     assert not diffs, "\n".join(diffs)
