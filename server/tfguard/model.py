@@ -52,6 +52,20 @@ class Position:
     character: int
 
 
+_new = object.__new__
+
+
+def shift_span(span: Span, lines: int) -> Span:
+    """``span`` moved down by ``lines`` (hot path: every finding of every moved block). Builds the
+    frozen values without running their ``__init__`` (the same values, a third of the time)."""
+    start, end = _new(Position), _new(Position)
+    start.__dict__.update(line=span.start.line + lines, character=span.start.character)
+    end.__dict__.update(line=span.end.line + lines, character=span.end.character)
+    out = _new(Span)
+    out.__dict__.update(start=start, end=end)
+    return out
+
+
 @dataclass(frozen=True)
 class Span:
     start: Position

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
+from tfguard import gcpolicy
 from tfguard.checks.entity import (
     CheckSelection,
     ModuleContext,
@@ -48,7 +49,7 @@ from tfguard.config import (
 )
 from tfguard.hcl.blocks import Block, SplitFile, resplit, split_blocks
 from tfguard.hcl.parse import ParsedBlock, load_json_text, merge_confs, parse_block
-from tfguard.model import Finding, Position, Problem, Result, ScanReport, Severity, Span
+from tfguard.model import Finding, Position, Problem, Result, ScanReport, Severity, Span, shift_span
 from tfguard.tfconfig import ConfigResolver
 
 log = logging.getLogger(__name__)
@@ -385,7 +386,10 @@ class Engine:
             out.findings.extend(findings)
             out.problems.extend(problems)
         with self._lock:
+            first = path not in self._last_results
             self._last_results[path] = now
+        if first and len(now) > 200:
+            gcpolicy.settle()  # a big file's blocks, confs and findings live on: out of the collector's way
         return out
 
     def _module_structure(self, module_dir: str, ctx: ModuleContext) -> str:
@@ -852,9 +856,7 @@ class Engine:
             report.findings = [x for x in hooked if x is not None]
 
 
-def _shift_span(span: Span, delta: int) -> Span:
-    return Span(Position(span.start.line + delta, span.start.character),
-                Position(span.end.line + delta, span.end.character))
+_shift_span = shift_span
 
 
 _T = TypeVar("_T")

@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from tfguard import gcpolicy
+
 log = logging.getLogger(__name__)
 
 # Read by Checkov at import time. Set before the first import, never overridden if the
@@ -93,9 +95,8 @@ def checkov_modules() -> CheckovModules:
             graph_registry=graph_reg_mod.get_graph_checks_registry("terraform"),
         )
         log.info("checkov %s loaded", version)
-        # Checkov's import leaves about a million long-lived objects (registries, grammars). Moving
-        # them out of the collector's generations keeps full collections, which otherwise pause a
-        # keystroke for ~200 ms now and then, proportional to tfguard's own data only.
+        # Checkov's import leaves about a million long-lived objects (registries, grammars): out of
+        # the collector's way (see gcpolicy).
         gc.collect()
-        gc.freeze()
+        gcpolicy.settle()
         return _modules

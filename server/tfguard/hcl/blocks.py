@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from tfguard.hcl.lexer import Tok, Token, tokenize
-from tfguard.model import Position, Span
+from tfguard.model import Position, Span, shift_span
 
 TOP_LEVEL_KINDS = frozenset(
     {
@@ -256,9 +256,7 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
     return lo
 
 
-def _shift_span(span: Span, dline: int) -> Span:
-    return Span(Position(span.start.line + dline, span.start.character),
-                Position(span.end.line + dline, span.end.character))
+_shift_span = shift_span
 
 
 def _shift_block(b: Block, delta: int, dline: int) -> Block:

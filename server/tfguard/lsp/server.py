@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import json
 import logging
@@ -27,7 +26,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from tfguard import __version__
+from tfguard import __version__, gcpolicy
 from tfguard.lsp import textsync
 from tfguard.lsp.convert import (
     LazyLines,
@@ -308,9 +307,7 @@ class TfguardServer(LanguageServer):
             if self._running or any(self._dirty.values()):
                 self.schedule_gc(delay)
                 return
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
+            gcpolicy.maintain()
 
         self._gc_handle = loop.call_later(delay, run)
 
