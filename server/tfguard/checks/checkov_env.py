@@ -7,7 +7,6 @@ before the first import. Importing takes about two seconds; it happens once per 
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import threading
@@ -97,6 +96,5 @@ def checkov_modules() -> CheckovModules:
         log.info("checkov %s loaded", version)
         # Checkov's import leaves about a million long-lived objects (registries, grammars): out of
         # the collector's way (see gcpolicy).
-        gc.collect()
-        gcpolicy.settle()
+        gcpolicy.settle()  # O(1); the server's idle maintenance collects what this kept
         return _modules
