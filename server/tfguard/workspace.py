@@ -24,7 +24,7 @@ import pickle
 import re
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
@@ -83,13 +83,59 @@ class FileState:
     json_conf: dict | None = None
 
 
-@dataclass
 class FileAnalysis:
-    path: str
-    digest: str
-    findings: list[Finding] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    tier: int = 1
+    """Findings and problems of one file, for one text (``digest``).
+
+    The findings of blocks that only moved since they were checked (lines inserted above them)
+    are kept as they were, with the line shift (``segments``), and moved when ``findings`` is
+    first read: a keystroke that moves a thousand findings does not copy them, and a consumer
+    that only needs their lines (the LSP's serialised diagnostics) never has to.
+    """
+
+    __slots__ = ("path", "digest", "problems", "tier", "_segments", "_flat")
+
+    def __init__(self, path: str, digest: str, findings: list[Finding] | None = None,
+                 problems: list[Problem] | None = None, tier: int = 1) -> None:
+        self.path = path
+        self.digest = digest
+        self.problems: list[Problem] = problems if problems is not None else []
+        self.tier = tier
+        self._segments: list[tuple[int, list[Finding]]] = []
+        self._flat: list[Finding] | None = findings if findings is not None else None
+
+    def add(self, findings: list[Finding], line_shift: int = 0) -> None:
+        """Append ``findings`` (not copied: they may be shared), to be moved down by ``line_shift``."""
+        if not findings:
+            return
+        if self._flat is not None:
+            self._segments = [(0, self._flat)]
+            self._flat = None
+        self._segments.append((line_shift, findings))
+
+    def segments(self) -> list[tuple[int, list[Finding]]]:
+        """(line shift, findings) in order, without moving anything. Do not mutate the lists."""
+        if self._flat is not None:
+            return [(0, self._flat)]
+        return self._segments
+
+    @property
+    def findings(self) -> list[Finding]:
+        if self._flat is None:
+            flat: list[Finding] = []
+            for shift, fs in self._segments:
+                flat.extend(fs if shift == 0 else [shift_finding(f, shift) for f in fs])
+            self._flat = flat
+            self._segments = []
+        return self._flat
+
+    @findings.setter
+    def findings(self, value: list[Finding]) -> None:
+        self._flat = value
+        self._segments = []
+
+    def __repr__(self) -> str:
+        return (f"FileAnalysis({self.path!r}, tier={self.tier}, findings={len(self.findings)}, "
+                f"problems={len(self.problems)})")
 
 
 @dataclass
@@ -357,6 +403,7 @@ class Engine:
         # this file's last results first (a plain dict: no LRU bookkeeping per unchanged block)
         last = self._last_results.get(path, {})
         now: dict[tuple[object, ...], tuple[int, list[Finding], list[Problem]]] = {}
+        context = (structure, snap_gen, self.generation, selection.digest, with_rules)  # the same for every block
         for pb in st.parsed:
             block = pb.block
             if pb.problem is not None:
@@ -365,25 +412,21 @@ class Engine:
             # unchanged keeps its final findings (moved to where the block now is).
             # The block's text itself is in the key: its hash is cached on the str object, which
             # re-splitting keeps for unchanged blocks, so a hit costs no hashing of the text.
-            key = (path, block.text, block.kind, structure, snap_gen, self.generation, selection.digest,
-                   with_rules, pb.broken)
+            key = (path, block.text, block.kind, context, pb.broken)
             hit = last.get(key)
             if hit is None:
                 hit = self._block_results.get(key)
             if hit is not None:
+                now[key] = hit
                 old_line, old_findings, old_problems = hit
                 delta = block.span.start.line - old_line
-                if delta:
-                    old_findings = [_shift_finding(f, delta) for f in old_findings]
-                    old_problems = [_shift_problem(p, delta) for p in old_problems]
-                    hit = (block.span.start.line, old_findings, old_problems)  # kept in `now`, not the LRU
-                now[key] = hit
-                out.findings.extend(old_findings)
-                out.problems.extend(old_problems)
+                out.add(old_findings, delta)  # moved lazily (see FileAnalysis)
+                if old_problems:
+                    out.problems.extend(_shift_problem(p, delta) for p in old_problems)
                 continue
             findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules)
             now[key] = self._block_results[key] = (block.span.start.line, findings, problems)
-            out.findings.extend(findings)
+            out.add(findings)
             out.problems.extend(problems)
         with self._lock:
             first = path not in self._last_results
@@ -870,7 +913,7 @@ def _copy_with(obj: _T, **changes: object) -> _T:
     return new
 
 
-def _shift_finding(f: Finding, delta: int) -> Finding:
+def shift_finding(f: Finding, delta: int) -> Finding:
     if delta == 0:
         return f
     return _copy_with(f, span=_shift_span(f.span, delta), line_range=(f.line_range[0] + delta, f.line_range[1] + delta),

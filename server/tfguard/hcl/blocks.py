@@ -263,12 +263,17 @@ def _shift_block(b: Block, delta: int, dline: int) -> Block:
     """``b`` moved by ``delta`` characters and ``dline`` lines; its items are shifted lazily."""
     if delta == 0 and dline == 0:
         return b
-    shift = (b.item_shift[0] + delta, b.item_shift[1] + dline)
-    if dline == 0:  # typing within a line: positions stay, only offsets move
-        return Block(b.kind, b.labels, b.start + delta, b.end + delta, b.span, b.header_span, b.closed, b.text,
-                     b.base_items, shift)
-    return Block(b.kind, b.labels, b.start + delta, b.end + delta, _shift_span(b.span, dline),
-                 _shift_span(b.header_span, dline), b.closed, b.text, b.base_items, shift)
+    moved = object.__new__(Block)  # the same fields as Block(...), without its frozen __init__ (hot path)
+    fields = moved.__dict__
+    fields.update(b.__dict__)
+    fields.pop("_shifted_items", None)
+    fields["start"] = b.start + delta
+    fields["end"] = b.end + delta
+    fields["item_shift"] = (b.item_shift[0] + delta, b.item_shift[1] + dline)
+    if dline:
+        fields["span"] = _shift_span(b.span, dline)
+        fields["header_span"] = _shift_span(b.header_span, dline)
+    return moved
 
 
 def resplit(old: SplitFile, text: str) -> SplitFile:

@@ -41,7 +41,7 @@ from tfguard.lsp.settings import Settings, parse_settings
 from tfguard.model import Finding, Problem, Result
 from tfguard.priority import rank
 from tfguard.session import make_engine
-from tfguard.workspace import SKIP_DIRS, Engine, FileAnalysis, is_terraform_file
+from tfguard.workspace import SKIP_DIRS, Engine, FileAnalysis, is_terraform_file, shift_finding
 
 log = logging.getLogger(__name__)
 
@@ -241,16 +241,20 @@ class TfguardServer(LanguageServer):
             self._tpl_cache.clear()
         old = self._tpl_cache.get(fa.path, {})
         new: dict[int, tuple[Finding, tuple[int, int, int, str]]] = {}
-        for f in rank([f for f in fa.findings if self.visible(f)]):
+        # findings of moved blocks are read in place, with their line shift (FileAnalysis.segments)
+        visible = [(f, shift) for shift, fs in fa.segments() for f in fs if self.visible(f)]
+        visible.sort(key=lambda t: (-t[0].priority, t[0].file, t[0].line_range[0] + t[1], t[0].span.start.line + t[1],
+                                    t[0].check_id, t[0].resource))  # priority.rank's order, on current lines
+        for f, shift in visible:
             root = f.origin or f
             hit = old.get(id(root))
             if hit is None or hit[0] is not root:
-                hit = (root, self._template(f, lines, enc))
+                hit = (root, self._template(shift_finding(f, shift), lines, enc))
             new[id(root)] = hit
             cs, dl, ce, middle = hit[1]
-            line = f.span.start.line
+            line = f.span.start.line + shift
             out.append(f'{{"range":{{"start":{{"line":{line},"character":{cs}}},"end":{{"line":{line + dl},'
-                       f'"character":{ce}}}}},{middle},"blockStartLine":{f.line_range[0]}}}}}')
+                       f'"character":{ce}}}}},{middle},"blockStartLine":{f.line_range[0] + shift}}}}}')
         self._tpl_cache[fa.path] = new
         return out
 
