@@ -301,9 +301,9 @@ class Engine:
                     parsed.append(prev)
                     continue
                 if previous is None:
-                    previous = {(pb.block.text, pb.block.span.start.character): pb
+                    previous = {(pb.block.text, pb.block.base_span.start.character): pb
                                 for pb in (old.parsed if old is not None else ())}
-                prev = previous.get((b.text, b.span.start.character))
+                prev = previous.get((b.text, b.base_span.start.character))
                 if prev is not None:
                     parsed.append(prev.moved_to(b))  # same text, maybe other lines: re-numbered lazily
                 else:
@@ -419,13 +419,13 @@ class Engine:
             if hit is not None:
                 now[key] = hit
                 old_line, old_findings, old_problems = hit
-                delta = block.span.start.line - old_line
+                delta = block.first_line - old_line
                 out.add(old_findings, delta)  # moved lazily (see FileAnalysis)
                 if old_problems:
                     out.problems.extend(_shift_problem(p, delta) for p in old_problems)
                 continue
             findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules)
-            now[key] = self._block_results[key] = (block.span.start.line, findings, problems)
+            now[key] = self._block_results[key] = (block.first_line, findings, problems)
             out.add(findings)
             out.problems.extend(problems)
         with self._lock:

@@ -93,19 +93,46 @@ class Block:
 
     Its items are stored as they were when the block was last tokenized (``base_items``) plus the
     offset and line shift since (``item_shift``): moving a block (a line inserted above it) does
-    not rebuild its items; they are shifted when first read.
+    not rebuild its items or spans; they are shifted when first read (``first_line`` is cheap).
     """
 
     kind: str  # resource | data | ... ; "attribute" for `x = 1`; "" for unrecognised text
     labels: tuple[str, ...]
     start: int  # offset of the first character
     end: int  # offset after the last character
-    span: Span
-    header_span: Span  # the header line up to and including "{"
+    base_span: Span  # the block's span before item_shift (see span)
+    base_header_span: Span  # the header line up to and including "{", before item_shift
     closed: bool
     text: str
     base_items: tuple[Item, ...] = field(default=(), repr=False)
-    item_shift: tuple[int, int] = (0, 0)  # (offset delta, line delta) still to apply to base_items
+    item_shift: tuple[int, int] = (0, 0)  # (offset delta, line delta) still to apply to base_*
+
+    @property
+    def first_line(self) -> int:
+        """0-based line of the block's first character."""
+        return self.base_span.start.line + self.item_shift[1]
+
+    @property
+    def span(self) -> Span:
+        dline = self.item_shift[1]
+        if dline == 0:
+            return self.base_span
+        got: Span | None = self.__dict__.get("_span")
+        if got is None:
+            got = _shift_span(self.base_span, dline)
+            object.__setattr__(self, "_span", got)  # a cache: the value is fixed by the fields
+        return got
+
+    @property
+    def header_span(self) -> Span:
+        dline = self.item_shift[1]
+        if dline == 0:
+            return self.base_header_span
+        got: Span | None = self.__dict__.get("_header_span")
+        if got is None:
+            got = _shift_span(self.base_header_span, dline)
+            object.__setattr__(self, "_header_span", got)
+        return got
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -138,11 +165,11 @@ class Block:
     @property
     def start_line(self) -> int:
         """1-based first line, as Checkov counts."""
-        return self.span.start.line + 1
+        return self.first_line + 1
 
     @property
     def end_line(self) -> int:
-        return self.span.end.line + 1
+        return self.base_span.end.line + self.item_shift[1] + 1
 
     @property
     def address(self) -> str:
@@ -266,13 +293,11 @@ def _shift_block(b: Block, delta: int, dline: int) -> Block:
     moved = object.__new__(Block)  # the same fields as Block(...), without its frozen __init__ (hot path)
     fields = moved.__dict__
     fields.update(b.__dict__)
-    fields.pop("_shifted_items", None)
+    for cache in ("_shifted_items", "_span", "_header_span"):
+        fields.pop(cache, None)
     fields["start"] = b.start + delta
     fields["end"] = b.end + delta
     fields["item_shift"] = (b.item_shift[0] + delta, b.item_shift[1] + dline)
-    if dline:
-        fields["span"] = _shift_span(b.span, dline)
-        fields["header_span"] = _shift_span(b.header_span, dline)
     return moved
 
 
@@ -341,8 +366,8 @@ def _make_block(
         labels=labels,
         start=start,
         end=end,
-        span=lines.span(start, end),
-        header_span=lines.span(header_start, header_end),
+        base_span=lines.span(start, end),
+        base_header_span=lines.span(header_start, header_end),
         closed=closed,
         text=text[start:end],
         base_items=items,

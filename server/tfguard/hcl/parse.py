@@ -78,7 +78,7 @@ class ParsedBlock:
 
     def moved_to(self, block: Block) -> ParsedBlock:
         """This parse for ``block``: the same text, now starting ``n`` lines lower (or higher)."""
-        dline = block.span.start.line - self.block.span.start.line
+        dline = block.first_line - self.block.first_line
         conf, shift = self._state
         problem = self.problem
         if dline and problem is not None:
