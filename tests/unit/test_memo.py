@@ -21,18 +21,17 @@ def modules() -> Iterator[tuple[object, object]]:
     import checkov.terraform.parser_utils as pu
 
     assert hasattr(et.evaluate, "__wrapped__"), "memo not installed by checkov_modules()"
+    assert hasattr(et.find_brackets_pairs, "__wrapped__")
     assert isinstance(pu.hcl2, memo._MemoHcl2)
     yield et, pu
 
 
 def _plain_run(modules: tuple[object, object], d: Path) -> GraphRun:
     et, pu = modules
-    memo_eval, memo_hcl = et.evaluate, pu.hcl2  # type: ignore[attr-defined]
-    et.evaluate, pu.hcl2 = memo_eval.__wrapped__, memo_hcl._real  # type: ignore[attr-defined]
-    try:
+    with memo.disabled():
+        assert not hasattr(et.evaluate, "__wrapped__") and not isinstance(pu.hcl2, memo._MemoHcl2)  # type: ignore[attr-defined]
+        assert not hasattr(et.find_brackets_pairs, "__wrapped__")  # type: ignore[attr-defined]
         return run_checkov(str(d), recursive=False)
-    finally:
-        et.evaluate, pu.hcl2 = memo_eval, memo_hcl  # type: ignore[attr-defined]
 
 
 def _assert_same(plain: GraphRun, memoized: GraphRun) -> None:

@@ -10,6 +10,8 @@ memoized here, in-process, bounded by size:
 - ``hcl2.load`` as Checkov's parser calls it (``checkov.terraform.parser_utils``), keyed by the
   file's text; the result is stored pickled and every hit gets a fresh copy, because Checkov
   mutates what it parsed.
+- ``find_brackets_pairs`` of the variable renderer (about 14,000 calls per run there), keyed by
+  its arguments; hits get fresh copies of the small dicts it returns.
 - ``evaluate`` as the variable renderer calls it (``evaluate_terraform.evaluate``), keyed by the
   expression string. Hits return a copy of mutable results; a ``ValueError`` (how ``evaluate``
   reports an expression it cannot evaluate) is replayed. Expressions whose value is not a
@@ -27,6 +29,8 @@ import logging
 import pickle
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cachetools import LRUCache
@@ -44,6 +48,8 @@ _lock = threading.Lock()
 _installed = False
 _parse_cache: LRUCache[bytes, bytes] = LRUCache(maxsize=PARSE_CACHE_BYTES, getsizeof=len)
 _eval_cache: LRUCache[str, tuple[bool, Any, int]] = LRUCache(maxsize=EVAL_CACHE_BYTES, getsizeof=lambda v: v[2])
+_brackets_cache: LRUCache[tuple[str, str, str], tuple[tuple[int, int], ...]] = LRUCache(maxsize=200_000)
+_patches: list[tuple[Any, str, Any, Any]] = []  # (module, attribute, original, memoized)
 stats = {"parse_hits": 0, "parse_misses": 0, "eval_hits": 0, "eval_misses": 0}
 
 
@@ -116,8 +122,27 @@ def _memo_evaluate(real: Any) -> Any:
     return evaluate
 
 
+def _memo_brackets(real: Any) -> Any:
+    def find_brackets_pairs(input_str: Any, starting: Any, closing: Any) -> Any:
+        if not isinstance(input_str, str) or len(input_str) > 4096:
+            return real(input_str, starting, closing)
+        key = (input_str, starting, closing)
+        with _lock:
+            hit = _brackets_cache.get(key)
+        if hit is None:
+            result = real(input_str, starting, closing)
+            hit = tuple((m["start"], m["end"]) for m in result)
+            with _lock:
+                _brackets_cache[key] = hit
+            return result
+        return [{"start": a, "end": b} for a, b in hit]
+
+    find_brackets_pairs.__wrapped__ = real  # type: ignore[attr-defined]
+    return find_brackets_pairs
+
+
 def install() -> bool:
-    """Install both memos into the imported Checkov modules (idempotent)."""
+    """Install the memos into the imported Checkov modules (idempotent)."""
     global _installed
     if _installed:
         return True
@@ -127,15 +152,35 @@ def install() -> bool:
     except ImportError:
         log.warning("Checkov layout not recognised: tier-2 memoization off")
         return False
-    if not isinstance(pu.hcl2, _MemoHcl2):
-        pu.hcl2 = _MemoHcl2(pu.hcl2)  # type: ignore[assignment]
-    if not hasattr(et.evaluate, "__wrapped__"):
-        et.evaluate = _memo_evaluate(et.evaluate)  # type: ignore[assignment]
+    for module, name, wrap in ((pu, "hcl2", _MemoHcl2), (et, "evaluate", _memo_evaluate),
+                               (et, "find_brackets_pairs", _memo_brackets)):
+        original = getattr(module, name, None)
+        if original is None:
+            log.warning("Checkov has no %s.%s: that memo is off", module.__name__, name)
+            continue
+        memoized = wrap(original)
+        setattr(module, name, memoized)
+        _patches.append((module, name, original, memoized))
     _installed = True
     return True
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Checkov's own functions, unmemoized, for the duration (tests compare both)."""
+    with _lock:
+        for module, name, original, _ in _patches:
+            setattr(module, name, original)
+    try:
+        yield
+    finally:
+        with _lock:
+            for module, name, _, memoized in _patches:
+                setattr(module, name, memoized)
 
 
 def clear() -> None:
     with _lock:
         _parse_cache.clear()
         _eval_cache.clear()
+        _brackets_cache.clear()
