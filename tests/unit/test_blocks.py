@@ -132,3 +132,24 @@ def test_top_level_attributes_and_junk_are_items_of_their_own() -> None:
 def test_empty_and_comment_only_text_has_no_blocks() -> None:
     assert split_blocks("").blocks == ()
     assert split_blocks("# nothing\n// here\n/* at\nall */\n").blocks == ()
+
+
+def test_precomputed_brace_matches_equal_the_linear_scan(monkeypatch) -> None:
+    """Deep unclosed nesting (what the fuzzer's 10,000-input run timed out on: 32 levels each
+    scanning to the end) splits the same with the precomputed brace table as with the scan."""
+    import tfguard.hcl.blocks as blocks_mod
+
+    text = ('resource "aws_s3_bucket" "deep" {\n' + "a {\n" * 3000 + "  x = 1\n" + "}\n" * 40
+            + 'resource "aws_s3_bucket" "next" {\n  b {\n    c = "' + "y" * 5000 + '"\n  }\n}\n')
+    fast = blocks_mod.split_blocks(text)
+    original_init = blocks_mod._Tokens.__init__
+
+    def without_table(self, toks):  # type: ignore[no-untyped-def]
+        original_init(self, toks)
+        del self.brace
+
+    monkeypatch.setattr(blocks_mod._Tokens, "__init__", without_table)
+    slow = blocks_mod.split_blocks(text)
+    assert fast.blocks == slow.blocks
+    assert [b.items for b in fast.blocks] == [b.items for b in slow.blocks]
+    assert any(b.labels == ("aws_s3_bucket", "next") for b in fast.blocks)

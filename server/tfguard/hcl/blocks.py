@@ -414,12 +414,19 @@ class _Tokens(list):  # type: ignore[type-arg]
     def __init__(self, toks: list[Token]) -> None:
         super().__init__(toks)
         self.match: list[int | None] = [None] * len(toks)
+        self.brace: list[int | None] = [None] * len(toks)  # braces only, as block nesting counts them
         stack: list[int] = []
+        braces: list[int] = []
         for i, tk in enumerate(toks):
             if tk.kind in _OPENERS:
                 stack.append(i)
-            elif tk.kind in _CLOSERS and stack:
-                self.match[stack.pop()] = i
+                if tk.kind is Tok.LBRACE:
+                    braces.append(i)
+            elif tk.kind in _CLOSERS:
+                if stack:
+                    self.match[stack.pop()] = i
+                if tk.kind is Tok.RBRACE and braces:
+                    self.brace[braces.pop()] = i
 
 
 def _expression_end(toks: list[Token], k: int, stop: int | None = None) -> int:
@@ -503,6 +510,11 @@ def _scan_body(
 
 
 def _match_nested(toks: list[Token], open_k: int, stop: int) -> int:
+    """Index of the brace closing the one at ``open_k`` (``stop`` if not before it)."""
+    brace = getattr(toks, "brace", None)
+    if brace is not None:  # precomputed: linear overall, even on deep unclosed nesting
+        j = brace[open_k]
+        return j if j is not None and j < stop else stop
     depth = 0
     for k in range(open_k, stop):
         if toks[k].kind is Tok.LBRACE:
