@@ -44,7 +44,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -191,9 +191,11 @@ def evaluated_content(finding: Finding, text: str | None = None) -> str:
     return "\n".join(sorted(seen))
 
 
-def fingerprint(finding: Finding, root: str, text: str | None = None) -> str:
-    """The ``tfguard/v2`` fingerprint of ``finding`` (module docstring); ``root`` is the scan root."""
-    content = evaluated_content(finding, text)
+def fingerprint(finding: Finding, root: str, text: str | None = None, content: str | None = None) -> str:
+    """The ``tfguard/v2`` fingerprint of ``finding`` (module docstring); ``root`` is the scan root.
+    ``content``: its :func:`evaluated_content` when already known (a cached report carries it)."""
+    if content is None:
+        content = evaluated_content(finding, text)
     key = "|".join((finding.check_id, rel_path(finding.file, root), finding.resource, content))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
@@ -202,12 +204,14 @@ def _file_order(f: Finding) -> tuple[str, int, int, str]:
     return (f.file, f.line_range[0], f.span.start.line, f.check_id)
 
 
-def fingerprints(findings: Iterable[Finding], root: str) -> dict[int, tuple[str, int]]:
-    """``id(finding) -> (fingerprint, occurrence)`` with occurrences numbered from 1 in file order."""
+def fingerprints(findings: Iterable[Finding], root: str,
+                 known: Mapping[Finding, str] | None = None) -> dict[int, tuple[str, int]]:
+    """``id(finding) -> (fingerprint, occurrence)`` with occurrences numbered from 1 in file order.
+    ``known``: evaluated contents already computed (``ScanReport.evaluated``)."""
     out: dict[int, tuple[str, int]] = {}
     seen: Counter[str] = Counter()
     for f in sorted(findings, key=_file_order):
-        fp = fingerprint(f, root)
+        fp = fingerprint(f, root, content=known.get(f) if known else None)
         seen[fp] += 1
         out[id(f)] = (fp, seen[fp])
     return out

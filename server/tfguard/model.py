@@ -161,6 +161,9 @@ class ScanReport:
     findings: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files_scanned: int = 0
+    # What each failed finding's baseline fingerprint is made of (baseline.evaluated_content), kept
+    # with the report so that a report from the scan cache needs no file re-read to fingerprint.
+    evaluated: dict[Finding, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[Finding]:

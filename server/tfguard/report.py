@@ -149,7 +149,7 @@ def render_json(report: ScanReport, baseline_state: Mapping[int, str] | None = N
 
     root = report_root(report)
     failed = [f for f in report.findings if f.result is Result.FAILED]
-    fps = fingerprints(failed, root)
+    fps = fingerprints(failed, root, report.evaluated)
     summary: dict[str, Any] = {
         "files": report.files_scanned,
         "failed": len(failed),
@@ -179,7 +179,20 @@ def render_json(report: ScanReport, baseline_state: Mapping[int, str] | None = N
         "findings": [one(f) for f in ordered(report.findings)],
         "problems": [problem_json(p, root) for p in report.problems],
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return _dump(doc)
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    """The report's JSON: its top level indented, each finding and problem on a line of its own
+    (readable, diff-friendly, and written by the C encoder: ``indent`` makes json use Python's)."""
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join("    " + json.dumps(x) for x in value)
+            parts.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def _sarif_location(f: Finding, root: str) -> dict[str, Any]:
@@ -258,7 +271,7 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
 
     root = report_root(report)
     failed = ordered([f for f in report.findings if f.result is Result.FAILED])
-    fps = fingerprints(failed, root)
+    fps = fingerprints(failed, root, report.evaluated)
     rules: dict[str, dict[str, Any]] = {}
     rule_index: dict[str, int] = {}
     results = []

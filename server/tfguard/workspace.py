@@ -707,6 +707,13 @@ class Engine:
         if cached is not None:
             return cached
         report = self._scan_uncached(paths)
+        from tfguard.baseline import evaluated_content
+
+        for f in report.failed:  # fingerprint material, so the cached report needs no file re-read
+            try:
+                report.evaluated[f] = evaluated_content(f)
+            except Exception:  # an unreadable file: fingerprinted later the usual way
+                log.debug("no fingerprint material for %s", f.resource, exc_info=True)
         _store_scan(key, report)
         return report
 

@@ -38,3 +38,25 @@ def test_unchanged_tree_comes_from_the_cache_and_changes_are_seen(tmp_path: Path
     assert "CKV_AWS_20" not in _failed(ws, cache)
     (ws / ".tfguard.yaml").write_text("version: 1\nchecks:\n  disable: [CKV_AWS_21]\n")
     assert "CKV_AWS_21" not in _failed(ws, cache)
+
+
+def test_cached_report_renders_the_same_json_and_sarif_without_reading_files(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfguard import baseline
+    from tfguard.report import render_json, render_sarif
+
+    ws, cache = tmp_path / "ws", tmp_path / "cache"
+    ws.mkdir()
+    (ws / "main.tf").write_text(BUCKET + '\nresource "aws_s3_bucket" "c" {\n  bucket = "c"\n}\n')
+    engine = make_engine(str(ws))
+    engine.scan_cache_dir = str(cache)
+    fresh = engine.scan([str(ws)])
+    json_fresh, sarif_fresh = render_json(fresh), render_sarif(fresh)
+    assert '"fingerprint"' in json_fresh
+    with monkeypatch.context() as m:  # fingerprints of a cached report come with it
+        m.setattr(baseline, "evaluated_content", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-read")))
+        engine = make_engine(str(ws))
+        engine.scan_cache_dir = str(cache)
+        cached = engine.scan([str(ws)])
+        assert render_json(cached) == json_fresh
+        assert render_sarif(cached) == sarif_fresh
