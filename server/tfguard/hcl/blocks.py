@@ -112,27 +112,23 @@ class Block:
         """0-based line of the block's first character."""
         return self.base_span.start.line + self.item_shift[1]
 
-    @property
-    def span(self) -> Span:
+    def _shifted(self, base: Span, cache: str) -> Span:
         dline = self.item_shift[1]
         if dline == 0:
-            return self.base_span
-        got: Span | None = self.__dict__.get("_span")
+            return base
+        got: Span | None = self.__dict__.get(cache)
         if got is None:
-            got = _shift_span(self.base_span, dline)
-            object.__setattr__(self, "_span", got)  # a cache: the value is fixed by the fields
+            got = _shift_span(base, dline)
+            object.__setattr__(self, cache, got)  # a cache: the value is fixed by the fields
         return got
 
     @property
+    def span(self) -> Span:
+        return self._shifted(self.base_span, "_span")
+
+    @property
     def header_span(self) -> Span:
-        dline = self.item_shift[1]
-        if dline == 0:
-            return self.base_header_span
-        got: Span | None = self.__dict__.get("_header_span")
-        if got is None:
-            got = _shift_span(self.base_header_span, dline)
-            object.__setattr__(self, "_header_span", got)
-        return got
+        return self._shifted(self.base_header_span, "_header_span")
 
     @property
     def items(self) -> tuple[Item, ...]:
