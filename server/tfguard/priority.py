@@ -332,12 +332,15 @@ def assess(
     )
 
 
+def rank_key(f: Finding, line_shift: int = 0) -> tuple[int, str, int, int, str, str]:
+    """Most urgent first: descending priority, then file, line and check id. ``line_shift``: ``f``
+    is ranked as if moved down that many lines (a finding kept unmoved, see FileAnalysis)."""
+    return (-f.priority, f.file, f.line_range[0] + line_shift, f.span.start.line + line_shift, f.check_id, f.resource)
+
+
 def rank(findings: Iterable[Finding]) -> list[Finding]:
-    """Sort findings most urgent first: by descending priority, then file, line and check id."""
-    return sorted(
-        findings,
-        key=lambda f: (-f.priority, f.file, f.line_range[0], f.span.start.line, f.check_id, f.resource),
-    )
+    """Sort findings most urgent first (:func:`rank_key`)."""
+    return sorted(findings, key=rank_key)
 
 
 def lsp_level(sev: Severity, overrides: Mapping[Severity | str, str] | None = None) -> str:
@@ -371,5 +374,6 @@ __all__ = [
     "match_environment",
     "match_override",
     "rank",
+    "rank_key",
     "resource_type_of",
 ]

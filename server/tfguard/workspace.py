@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 from cachetools import LRUCache
 
@@ -49,7 +49,17 @@ from tfguard.config import (
 )
 from tfguard.hcl.blocks import Block, SplitFile, resplit, split_blocks
 from tfguard.hcl.parse import ParsedBlock, load_json_text, merge_confs, parse_block
-from tfguard.model import Finding, Position, Problem, Result, ScanReport, Severity, Span, shift_span
+from tfguard.model import (
+    Finding,
+    Position,
+    Problem,
+    Result,
+    ScanReport,
+    Severity,
+    Span,
+    shift_finding,
+    shift_problem,
+)
 from tfguard.tfconfig import ConfigResolver
 
 log = logging.getLogger(__name__)
@@ -290,24 +300,17 @@ class Engine:
         else:
             # incremental: re-split only the edited region, re-parse only blocks that changed
             split = resplit(old.split, text) if old is not None and not old.is_json and old.text else split_blocks(text)
-            # A block object the re-split kept is reused as it is; a moved one by its text (its conf's
-            # line numbers are shifted when first read); only new text is parsed.
-            same = {id(pb.block): pb for pb in old.parsed} if old is not None else {}
-            previous: dict[tuple[str, int], ParsedBlock] | None = None
+            # A block the re-split kept is reused as it is; a moved one by its text (its conf's line
+            # numbers are shifted when first read); only new text is parsed.
+            previous = {(pb.block.text, pb.block.base_span.start.character): pb
+                        for pb in (old.parsed if old is not None else ())}
             parsed = []
             for b in split.blocks:
-                prev = same.get(id(b))
-                if prev is not None and prev.block is b:
-                    parsed.append(prev)
-                    continue
-                if previous is None:
-                    previous = {(pb.block.text, pb.block.base_span.start.character): pb
-                                for pb in (old.parsed if old is not None else ())}
                 prev = previous.get((b.text, b.base_span.start.character))
-                if prev is not None:
-                    parsed.append(prev.moved_to(b))  # same text, maybe other lines: re-numbered lazily
-                else:
+                if prev is None:
                     parsed.append(parse_block(b, path))
+                else:
+                    parsed.append(prev if prev.block is b else prev.moved_to(b))
             st = FileState(path, text, digest, split, parsed)
         with self._lock:
             self._files[path] = st
@@ -422,7 +425,7 @@ class Engine:
                 delta = block.first_line - old_line
                 out.add(old_findings, delta)  # moved lazily (see FileAnalysis)
                 if old_problems:
-                    out.problems.extend(_shift_problem(p, delta) for p in old_problems)
+                    out.problems.extend(shift_problem(p, delta) for p in old_problems)
                 continue
             findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules)
             now[key] = self._block_results[key] = (block.first_line, findings, problems)
@@ -788,6 +791,7 @@ class Engine:
             colliding_units,
             default_cache_dir,
             local_module_dirs,
+            module_calls,
             plan_units,
             run_units,
             whole_tree_unit,
@@ -812,24 +816,20 @@ class Engine:
         if not files:
             return
 
+        module_confs: dict[str, list[dict]] = {}  # a module called by many units is read once
+
+        def confs(module_dir: str) -> list[dict]:
+            if module_dir not in module_confs:
+                module_confs[module_dir] = [
+                    (st.json_conf or {}) if st.is_json else merge_confs(st.parsed)
+                    for st in map(self.state, self.module_files(module_dir))]
+            return module_confs[module_dir]
+
         def calls(module_dir: str) -> list[str]:
-            confs = []
-            for f in self.module_files(module_dir):
-                st = self.state(f)
-                confs.append(st.json_conf or {} if st.is_json else merge_confs(st.parsed))
-            return local_module_dirs(module_dir, confs)
+            return local_module_dirs(module_dir, confs(module_dir))
 
         def call_names(module_dir: str) -> list[str]:
-            names: list[str] = []
-            for f in self.module_files(module_dir):
-                st = self.state(f)
-                if st.is_json:
-                    mods = (st.json_conf or {}).get("module")
-                    for m in mods if isinstance(mods, list) else [mods]:
-                        names.extend(m if isinstance(m, dict) else ())
-                else:
-                    names.extend(b.labels[0] for b in st.split.blocks if b.kind == "module" and b.labels)
-            return names
+            return [name for name, _ in module_calls(confs(module_dir))]
 
         units = plan_units({os.path.dirname(f) for f in files}, calls)
         collisions = colliding_units(units, call_names) if len(units) > 1 else set()
@@ -904,31 +904,6 @@ class Engine:
             hooked = (self.finding_hook(x, by_start.get((os.path.realpath(x.file), x.line_range[0])))
                       for x in report.findings)
             report.findings = [x for x in hooked if x is not None]
-
-
-_shift_span = shift_span
-
-
-_T = TypeVar("_T")
-
-
-def _copy_with(obj: _T, **changes: object) -> _T:
-    """``dataclasses.replace`` for our frozen value types, without re-running ``__init__`` (hot path:
-    every finding of every block below an inserted line moves)."""
-    new = object.__new__(type(obj))
-    new.__dict__.update(obj.__dict__, **changes)
-    return new
-
-
-def shift_finding(f: Finding, delta: int) -> Finding:
-    if delta == 0:
-        return f
-    return _copy_with(f, span=_shift_span(f.span, delta), line_range=(f.line_range[0] + delta, f.line_range[1] + delta),
-                      origin=f.origin or f)
-
-
-def _shift_problem(p: Problem, delta: int) -> Problem:
-    return p if delta == 0 else _copy_with(p, span=_shift_span(p.span, delta))
 
 
 _CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES)

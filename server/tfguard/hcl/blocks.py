@@ -39,8 +39,6 @@ _HEADER_LINE = re.compile(
 )
 
 
-
-
 class LineIndex:
     """Offsets <-> (line, column) for one text; columns in code points."""
 
@@ -118,7 +116,7 @@ class Block:
             return base
         got: Span | None = self.__dict__.get(cache)
         if got is None:
-            got = _shift_span(base, dline)
+            got = shift_span(base, dline)
             object.__setattr__(self, cache, got)  # a cache: the value is fixed by the fields
         return got
 
@@ -139,8 +137,8 @@ class Block:
         shifted: tuple[Item, ...] | None = self.__dict__.get("_shifted_items")
         if shifted is None:
             shifted = tuple(
-                Item(it.path, _shift_span(it.span, dline) if dline else it.span,
-                     _shift_span(it.name_span, dline) if dline else it.name_span, it.is_block,
+                Item(it.path, shift_span(it.span, dline) if dline else it.span,
+                     shift_span(it.name_span, dline) if dline else it.name_span, it.is_block,
                      it.start + delta, it.end + delta)
                 for it in self.base_items)
             object.__setattr__(self, "_shifted_items", shifted)  # a cache: the value is fixed by the fields
@@ -277,9 +275,6 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
         else:
             hi = mid - 1
     return lo
-
-
-_shift_span = shift_span
 
 
 def _shift_block(b: Block, delta: int, dline: int) -> Block:

@@ -14,13 +14,12 @@ import logging
 import os
 import re
 import threading
-from dataclasses import replace
 from typing import Any
 
 from cachetools import LRUCache
 
 from tfguard.hcl.blocks import Block, SplitFile
-from tfguard.model import Position, Problem, Severity, Span
+from tfguard.model import Position, Problem, Severity, Span, shift_problem
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +79,7 @@ class ParsedBlock:
         """This parse for ``block``: the same text, now starting ``n`` lines lower (or higher)."""
         dline = block.first_line - self.block.first_line
         conf, shift = self._state
-        problem = self.problem
-        if dline and problem is not None:
-            sp = problem.span
-            problem = replace(problem, span=Span(Position(sp.start.line + dline, sp.start.character),
-                                                 Position(sp.end.line + dline, sp.end.character)))
+        problem = shift_problem(self.problem, dline) if self.problem is not None else None
         return ParsedBlock(block, conf, problem, shift + dline)
 
     def __eq__(self, other: object) -> bool:

@@ -38,10 +38,10 @@ from tfguard.lsp.convert import (
     split_lines,
 )
 from tfguard.lsp.settings import Settings, parse_settings
-from tfguard.model import Finding, Problem, Result
-from tfguard.priority import rank
+from tfguard.model import Finding, Problem, Result, shift_finding
+from tfguard.priority import rank, rank_key
 from tfguard.session import make_engine
-from tfguard.workspace import SKIP_DIRS, Engine, FileAnalysis, is_terraform_file, shift_finding
+from tfguard.workspace import SKIP_DIRS, Engine, FileAnalysis, is_terraform_file
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class TfguardServer(LanguageServer):
             return [self._diag_json(d) for d in self.diagnostics_for(text, fa)]
         lines = LazyLines(text)
         enc = self.encoding
-        out = [self._diag_json(problem_to_diagnostic(p, lines, enc)) for p in fa.problems]
+        out = [self._to_json(problem_to_diagnostic(p, lines, enc)) for p in fa.problems]  # new each time
         generation = (enc, self.settings)
         if self._tpl_generation != generation:
             self._tpl_generation = generation
@@ -243,8 +243,7 @@ class TfguardServer(LanguageServer):
         new: dict[int, tuple[Finding, tuple[int, int, int, str]]] = {}
         # findings of moved blocks are read in place, with their line shift (FileAnalysis.segments)
         visible = [(f, shift) for shift, fs in fa.segments() for f in fs if self.visible(f)]
-        visible.sort(key=lambda t: (-t[0].priority, t[0].file, t[0].line_range[0] + t[1], t[0].span.start.line + t[1],
-                                    t[0].check_id, t[0].resource))  # priority.rank's order, on current lines
+        visible.sort(key=lambda t: rank_key(*t))  # priority.rank's order, on current lines
         for f, shift in visible:
             root = f.origin or f
             hit = old.get(id(root))
@@ -271,12 +270,16 @@ class TfguardServer(LanguageServer):
         return (rng["start"]["character"], rng["end"]["line"] - rng["start"]["line"], rng["end"]["character"],
                 body[1:-2])
 
+    def _to_json(self, d: lsp.Diagnostic) -> str:
+        return json.dumps(self.protocol._converter.unstructure(d, lsp.Diagnostic), separators=(",", ":"))  # noqa: SLF001
+
     def _diag_json(self, d: lsp.Diagnostic) -> str:
+        """:meth:`_to_json` for a diagnostic :meth:`diagnostics_for` keeps while its finding is unchanged."""
         key = id(d)
         hit = self._json_cache.get(key)
         if hit is not None and hit[0] is d:
             return hit[1]
-        data = json.dumps(self.protocol._converter.unstructure(d, lsp.Diagnostic), separators=(",", ":"))  # noqa: SLF001
+        data = self._to_json(d)
         self._json_cache[key] = (d, data)
         if len(self._json_cache) > 50_000:
             self._json_cache.clear()
@@ -295,7 +298,7 @@ class TfguardServer(LanguageServer):
             asyncio.ensure_future(res)
 
     def schedule_gc(self, delay: float = 2.0) -> None:
-        """Once the user pauses: a full collection, then freeze what survived (see checkov_env).
+        """Once the user pauses: a full collection, then freeze what survived (see gcpolicy).
 
         Keeps the collector's full passes, which otherwise land on a keystroke now and then, short.
         """
