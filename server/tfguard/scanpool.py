@@ -24,7 +24,6 @@ import json
 import logging
 import multiprocessing
 import os
-import pickle
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -50,9 +49,8 @@ class ScanUnit:
     recursive: bool = False  # the whole tree under root in one run (see colliding_units)
 
 
-def local_module_dirs(module_dir: str, confs: Iterable[dict[str, Any]]) -> list[str]:
-    """Directories the ``module`` blocks of ``confs`` call by a local path, resolved as Checkov does."""
-    out: list[str] = []
+def module_calls(confs: Iterable[dict[str, Any]]) -> Iterable[tuple[str, Any]]:
+    """(call name, body) of every ``module`` block in ``confs`` (parsed HCL or ``*.tf.json``)."""
     for conf in confs:
         calls = conf.get("module")
         if isinstance(calls, dict):  # *.tf.json may hold an object instead of a list
@@ -60,19 +58,24 @@ def local_module_dirs(module_dir: str, confs: Iterable[dict[str, Any]]) -> list[
         if not isinstance(calls, list):
             continue
         for call in calls:
-            if not isinstance(call, dict):
-                continue
-            for body in call.values():
-                if not isinstance(body, dict):
-                    continue
-                source = body.get("source")
-                if isinstance(source, list):
-                    source = source[0] if source else None
-                if not isinstance(source, str) or not source.startswith(_LOCAL_PREFIXES):
-                    continue
-                path = os.path.normpath(os.path.join(module_dir, source))
-                if os.path.isdir(path):
-                    out.append(os.path.realpath(path))
+            if isinstance(call, dict):
+                yield from call.items()
+
+
+def local_module_dirs(module_dir: str, confs: Iterable[dict[str, Any]]) -> list[str]:
+    """Directories the ``module`` blocks of ``confs`` call by a local path, resolved as Checkov does."""
+    out: list[str] = []
+    for _name, body in module_calls(confs):
+        if not isinstance(body, dict):
+            continue
+        source = body.get("source")
+        if isinstance(source, list):
+            source = source[0] if source else None
+        if not isinstance(source, str) or not source.startswith(_LOCAL_PREFIXES):
+            continue
+        path = os.path.normpath(os.path.join(module_dir, source))
+        if os.path.isdir(path):
+            out.append(os.path.realpath(path))
     return out
 
 
@@ -237,47 +240,6 @@ def _run_from_json(data: dict[str, Any]) -> GraphRun:
     return GraphRun(records=tuple(records), parsing_errors=tuple(data["parsing_errors"]))
 
 
-# Checkov's parser keeps parsed files only for one run; units that call the same module (every
-# example of a repository calls its root module) would parse it again and again. Workers keep
-# parses by (path, size, mtime) and hand Checkov a fresh copy each time (its graph mutates them).
-_parse_cache: dict[tuple[str, int, int, bool], bytes] = {}
-
-
-def install_parse_cache() -> Callable[[], None]:
-    """Make Checkov's Terraform parser reuse parses of unchanged files in this process; returns an undo."""
-    import checkov.terraform.tf_parser as tf_parser
-
-    original = tf_parser.load_or_die_quietly
-    if getattr(original, "_tfguard_cached", False):
-        return lambda: None
-
-    def cached(file: Any, parsing_errors: dict[str, Exception], clean_definitions: bool = True) -> Any:
-        path = os.fspath(file)
-        try:
-            st = os.stat(path)
-        except OSError:
-            return original(file, parsing_errors, clean_definitions)
-        key = (path, st.st_size, st.st_mtime_ns, clean_definitions)
-        blob = _parse_cache.get(key)
-        if blob is not None:
-            return pickle.loads(blob)
-        result = original(file, parsing_errors, clean_definitions)
-        if result is not None:
-            try:
-                _parse_cache[key] = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # an unpicklable parse is simply not cached
-                log.debug("parse of %s not cacheable", path, exc_info=True)
-        return result
-
-    cached._tfguard_cached = True  # type: ignore[attr-defined]
-    tf_parser.load_or_die_quietly = cached
-
-    def undo() -> None:
-        tf_parser.load_or_die_quietly = original
-
-    return undo
-
-
 # Set in the parent before forking; read by the workers.
 _worker_selection: CheckSelection = CheckSelection()
 
@@ -339,15 +301,12 @@ def run_units(
     results: Iterable[tuple[str, GraphRun | None, str | None]]
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers, initializer=install_parse_cache) as pool:
+        # Workers inherit checkov_modules()'s memos (checks/memo.py): a module that several units
+        # call is parsed once per worker, not once per unit.
+        with ctx.Pool(workers) as pool:
             results = list(pool.imap_unordered(_run_unit, todo, chunksize=1))
     else:
-        undo = install_parse_cache()
-        try:
-            results = [_run_unit(u) for u in todo]
-        finally:
-            undo()
-            _parse_cache.clear()
+        results = [_run_unit(u) for u in todo]
     for root, run, error in results:
         if run is None:
             failures.append((root, error or "unknown error"))
