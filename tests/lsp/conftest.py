@@ -53,6 +53,15 @@ async def wait_for_diagnostics(
             continue
 
 
+def open_document(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:
+    """didOpen ``path`` as Terraform with ``text`` (default: its content on disk); returns its URI."""
+    uri = path.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=version,
+                                           text=path.read_text() if text is None else text)))
+    return uri
+
+
 def codes(diags: list[lsp.Diagnostic]) -> set[str]:
     return {str(d.code) for d in diags}
 

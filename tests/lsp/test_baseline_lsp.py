@@ -11,7 +11,14 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import SERVER_COMMAND, codes, init_params, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import (
+    SERVER_COMMAND,
+    codes,
+    init_params,
+    open_document,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -37,9 +44,7 @@ async def test_baselined_findings_are_hints_and_new_ones_are_not(client: Languag
         '\nresource "aws_security_group" "rdp" {\n  name        = "rdp"\n  description = "rdp"\n\n'
         '  ingress {\n    description = "rdp"\n    from_port   = 3389\n    to_port     = 3389\n'
         '    protocol    = "tcp"\n    cidr_blocks = ["0.0.0.0/0"]\n  }\n}\n')
-    uri = path.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=1, text=text)))
+    uri = open_document(client, path, text)
     diags = await wait_for_diagnostics(client, uri, lambda d: {"CKV_AWS_24", "CKV_AWS_25"} <= codes(d))
     old = next(d for d in diags if d.code == "CKV_AWS_24")
     new = next(d for d in diags if d.code == "CKV_AWS_25")  # the RDP rule was not in the baseline

@@ -9,7 +9,14 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import SERVER_COMMAND, codes, init_params, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import (
+    SERVER_COMMAND,
+    codes,
+    init_params,
+    open_document,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -48,9 +55,7 @@ def edits_of(edit: lsp.WorkspaceEdit, uri: str) -> list[lsp.TextEdit]:
 async def test_quick_fix_resolves_applies_and_removes_the_finding(client: LanguageClient):
     path = client.ws / "module" / "main.tf"
     text = path.read_text()
-    uri = path.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=1, text=text)))
+    uri = open_document(client, path, text)
     diags = await wait_for_diagnostics(client, uri, lambda d: "CKV_AWS_20" in codes(d))
     diag = next(d for d in diags if d.code == "CKV_AWS_20")
     actions = await client.text_document_code_action_async(lsp.CodeActionParams(
@@ -79,9 +84,7 @@ async def test_quick_fix_resolves_applies_and_removes_the_finding(client: Langua
 async def test_fix_all_applies_every_safe_fix_in_one_edit(client: LanguageClient):
     path = client.ws / "module" / "main.tf"
     text = path.read_text()
-    uri = path.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=1, text=text)))
+    uri = open_document(client, path, text)
     before = await wait_for_diagnostics(client, uri, lambda d: "CKV_AWS_20" in codes(d))
     actions = await client.text_document_code_action_async(lsp.CodeActionParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri),

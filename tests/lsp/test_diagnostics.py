@@ -9,7 +9,14 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import SERVER_COMMAND, codes, init_params, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import (
+    SERVER_COMMAND,
+    codes,
+    init_params,
+    open_document,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -27,16 +34,8 @@ async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest, wor
     await lsp_client.shutdown_session()
 
 
-def _open(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:
-    uri = path.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=version,
-                                           text=text if text is not None else path.read_text())))
-    return uri
-
-
 async def test_open_publishes_checkov_findings_with_version(client: LanguageClient):
-    uri = _open(client, client.ws / "module" / "main.tf")
+    uri = open_document(client, client.ws / "module" / "main.tf")
     diags = await wait_for_diagnostics(client, uri, lambda d: "CKV_AWS_24" in codes(d))
     sg = next(d for d in diags if d.code == "CKV_AWS_24")
     # the finding points at the evaluated attribute or block header, never the whole file
@@ -47,7 +46,7 @@ async def test_open_publishes_checkov_findings_with_version(client: LanguageClie
 
 async def test_unsaved_edit_is_checked_and_fix_removes_finding(client: LanguageClient):
     path = client.ws / "module" / "main.tf"
-    uri = _open(client, path)
+    uri = open_document(client, path)
     await wait_for_diagnostics(client, uri, lambda d: "CKV_AWS_20" in codes(d))
     # unsaved edit: make the bucket private; tier 1 must drop CKV_AWS_20 without a save
     new_text = path.read_text().replace('"public-read"', '"private"')

@@ -15,6 +15,7 @@ from tests.lsp.conftest import (
     SERVER_COMMAND,
     codes,
     init_params,
+    open_document,
     record_versions,
     serve_client_requests,
     wait_for_diagnostics,
@@ -41,13 +42,6 @@ async def vscode(lsp_client: LanguageClient, workspace: Path):
     await lsp_client.shutdown_session()
 
 
-def _open(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:
-    uri = path.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=version, text=text)))
-    return uri
-
-
 def _change(client: LanguageClient, uri: str, version: int, text: str) -> None:
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
         text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
@@ -57,7 +51,7 @@ def _change(client: LanguageClient, uri: str, version: int, text: str) -> None:
 async def test_broken_block_keeps_other_findings_and_repairs(vscode: LanguageClient):
     path = vscode.ws / "module" / "main.tf"
     good = path.read_text()
-    uri = _open(vscode, path, good)
+    uri = open_document(vscode, path, good)
     await wait_for_diagnostics(vscode, uri, lambda d: {"CKV_AWS_20", "CKV_AWS_24"} <= codes(d))
     # mid-edit: the bucket's acl value is half typed
     broken = good.replace('acl    = "public-read"', "acl    = ")
@@ -76,7 +70,7 @@ async def test_broken_block_keeps_other_findings_and_repairs(vscode: LanguageCli
 async def test_burst_of_edits_never_publishes_an_older_version(vscode: LanguageClient):
     path = vscode.ws / "module" / "main.tf"
     text = path.read_text()
-    uri = _open(vscode, path, text)
+    uri = open_document(vscode, path, text)
     await wait_for_diagnostics(vscode, uri, lambda d: "CKV_AWS_24" in codes(d))
     record = record_versions(vscode)
     last = 60
@@ -94,7 +88,7 @@ async def test_burst_of_edits_never_publishes_an_older_version(vscode: LanguageC
 async def test_positions_are_utf16_on_lines_with_emoji_and_cjk(vscode: LanguageClient):
     path = vscode.ws / "module" / "main.tf"
     text = path.read_text().replace('  acl    = "public-read"', '  /* 🔥 公開 */ acl = "public-read"')
-    uri = _open(vscode, path, text)
+    uri = open_document(vscode, path, text)
     diags = await wait_for_diagnostics(vscode, uri, lambda d: "CKV_AWS_20" in codes(d))
     d = next(d for d in diags if d.code == "CKV_AWS_20")
     line = text.split("\n")[d.range.start.line]
@@ -115,7 +109,7 @@ async def test_pull_client_gets_utf8_positions_and_no_push(neovim_pull: Language
     client = neovim_pull
     path = client.ws / "module" / "main.tf"
     text = path.read_text().replace('  acl    = "public-read"', '  /* 🔥 公開 */ acl = "public-read"')
-    uri = _open(client, path, text)
+    uri = open_document(client, path, text)
     report: Any = None
     for _ in range(100):
         report = await client.text_document_diagnostic_async(
@@ -157,7 +151,7 @@ async def test_workspace_indexing_reports_progress_and_closed_files(indexing: La
 
 async def test_configuration_change_applies_minimum_severity_and_hover(vscode: LanguageClient):
     path = vscode.ws / "module" / "main.tf"
-    uri = _open(vscode, path, path.read_text())
+    uri = open_document(vscode, path, path.read_text())
     diags = await wait_for_diagnostics(vscode, uri, lambda d: "CKV_AWS_24" in codes(d))
     target = next(d for d in diags if d.code == "CKV_AWS_24")
     hover = await vscode.text_document_hover_async(lsp.HoverParams(
@@ -177,7 +171,7 @@ async def test_invalid_setting_is_reported_once_and_defaulted(vscode: LanguageCl
         vscode.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
             settings={"tfguard": {"idleDelayMs": "soon"}}))
     path = vscode.ws / "module" / "main.tf"
-    uri = _open(vscode, path, path.read_text())
+    uri = open_document(vscode, path, path.read_text())
     await wait_for_diagnostics(vscode, uri, lambda d: "CKV_AWS_24" in codes(d))
     shown = [m for m in vscode.messages if "idleDelayMs" in m.message]
     assert len(shown) == 1
@@ -188,7 +182,7 @@ async def test_close_of_file_outside_workspace_clears_diagnostics(vscode: Langua
     outside.mkdir()
     f = outside / "x.tf"
     f.write_text('resource "aws_s3_bucket" "b" {\n  bucket = "b"\n  acl = "public-read-write"\n}\n')
-    uri = _open(vscode, f, f.read_text())
+    uri = open_document(vscode, f, f.read_text())
     await wait_for_diagnostics(vscode, uri, lambda d: len(d) > 0)
     vscode.text_document_did_close(lsp.DidCloseTextDocumentParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri)))
@@ -199,7 +193,7 @@ async def test_bad_tfguard_yaml_gets_a_located_diagnostic_and_recovers(vscode: L
     cfg = vscode.ws / ".tfguard.yaml"
     cfg.write_text("version: 1\nminimum_severity: EXTREME\n")
     path = vscode.ws / "module" / "main.tf"
-    uri = _open(vscode, path, path.read_text())
+    uri = open_document(vscode, path, path.read_text())
     await wait_for_diagnostics(vscode, uri, lambda d: "CKV_AWS_24" in codes(d))  # still analysed
     diags = await wait_for_diagnostics(vscode, cfg.as_uri(), lambda d: len(d) > 0)
     assert diags[0].range.start.line == 1

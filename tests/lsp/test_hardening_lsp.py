@@ -10,18 +10,18 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import SERVER_COMMAND, codes, init_params, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import (
+    SERVER_COMMAND,
+    codes,
+    init_params,
+    open_document,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
 
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND)
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "hardening"
 MARKER = Path(os.environ.get("TFGUARD_EVIL_MARKER", "/tmp/tfguard-evil-marker"))
-
-
-def _open(client: LanguageClient, path: Path, text: str | None = None) -> str:
-    uri = path.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-        uri=uri, language_id="terraform", version=1, text=path.read_text() if text is None else text)))
-    return uri
 
 
 @pytest_lsp.fixture(config=CONFIG)
@@ -42,7 +42,7 @@ async def untrusted(lsp_client: LanguageClient, workspace: Path):
 
 async def test_workspace_cannot_run_code_and_refusals_are_reported(untrusted: LanguageClient):
     client, ws = untrusted, untrusted.ws  # type: ignore[attr-defined]
-    uri = _open(client, ws / "module" / "main.tf")
+    uri = open_document(client, ws / "module" / "main.tf")
     # tier 2 ran with the YAML policy (bucket names must start with acme-: "acme-data" passes, so add one)
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
         text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
@@ -66,7 +66,7 @@ async def test_file_over_the_size_limit_gets_one_info_diagnostic(untrusted: Lang
     big = ws / "module" / "big.tf"
     text = 'resource "aws_s3_bucket" "b" {\n  acl = "public-read"\n}\n' + "# padding\n" * 500
     big.write_text(text)
-    uri = _open(client, big)
+    uri = open_document(client, big)
     diags = await wait_for_diagnostics(client, uri, lambda d: len(d) > 0)
     assert [str(d.code) for d in diags] == ["tfguard.too-large"]
     assert diags[0].severity == lsp.DiagnosticSeverity.Information and "maxFileBytes" in diags[0].message
@@ -85,7 +85,7 @@ async def opted_in(lsp_client: LanguageClient, workspace: Path):
 
 async def test_user_opted_in_python_check_that_raises_is_isolated(opted_in: LanguageClient):
     client, ws = opted_in, opted_in.ws  # type: ignore[attr-defined]
-    uri = _open(client, ws / "module" / "main.tf")
+    uri = open_document(client, ws / "module" / "main.tf")
     diags = await wait_for_diagnostics(client, uri, lambda d: "CKV_TEST_RAISES" in codes(d))
     err = [d for d in diags if d.code == "CKV_TEST_RAISES"]
     assert len(err) == 1 and err[0].severity in (lsp.DiagnosticSeverity.Information, lsp.DiagnosticSeverity.Hint)

@@ -17,7 +17,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import SERVER_COMMAND, init_params, record_versions, serve_client_requests
+from tests.lsp.conftest import SERVER_COMMAND, init_params, open_document, record_versions, serve_client_requests
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -66,10 +66,7 @@ def _edit(client: LanguageClient, uri: str, version: int, start: tuple[int, int]
 async def test_incremental_edits_publish_what_a_fresh_open_publishes(client: LanguageClient):
     ws: Path = client.ws  # type: ignore[attr-defined]
     text = "".join(_bucket(i) for i in range(40))
-    path = ws / "module" / "main.tf"
-    uri = path.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=1, text=text)))
+    uri = open_document(client, ws / "module" / "main.tf", text)
     first = await _published(client, uri, 1)
     assert len(first) >= 80
 
@@ -106,9 +103,7 @@ async def test_incremental_edits_publish_what_a_fresh_open_publishes(client: Lan
     copy = ws / "fresh"
     shutil.copytree(ws / "module", copy)
     (copy / "main.tf").write_text("")  # only the unsaved text counts
-    furi = (copy / "main.tf").as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=furi, language_id="terraform", version=1, text=final)))
+    furi = open_document(client, copy / "main.tf", final)
     fresh = await _published(client, furi, 1)
     assert _plain(edited) == _plain(fresh)
     # and the moved blocks' findings are where the blocks now are

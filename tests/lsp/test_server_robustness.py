@@ -15,7 +15,14 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInternalError
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import SERVER_COMMAND, codes, init_params, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import (
+    SERVER_COMMAND,
+    codes,
+    init_params,
+    open_document,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
 
 
 def _free_port() -> int:
@@ -88,8 +95,6 @@ async def test_a_failing_handler_is_reported_once_and_the_server_keeps_serving(c
     errors = [m for m in client.messages if "internal error" in m.message]
     assert len(errors) == 1  # told once, not three times
     path = client.ws / "module" / "main.tf"
-    uri = path.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="terraform", version=1, text=path.read_text())))
+    uri = open_document(client, path)
     diags = await wait_for_diagnostics(client, uri, lambda d: "CKV_AWS_24" in codes(d))
     assert diags

@@ -16,7 +16,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import SERVER_COMMAND, init_params, record_versions, serve_client_requests
+from tests.lsp.conftest import SERVER_COMMAND, init_params, open_document, record_versions, serve_client_requests
 
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND)
 CHANGES = 1000
@@ -113,8 +113,7 @@ async def test_edit_storm_converges_to_a_fresh_analysis(client: LanguageClient):
     versions = {p: 1 for p in paths}
     record = record_versions(client)
     for p in paths:
-        client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-            uri=p.as_uri(), language_id="terraform", version=1, text=texts[p])))
+        open_document(client, p, texts[p])
 
     pending: list[asyncio.Future[Any]] = []
     cancelled = saves = 0

@@ -23,25 +23,9 @@ DATA = Path(__file__).resolve().parents[2] / "server" / "tfguard" / "data"
 COVERAGE_FLOOR = 0.90  # measured 1052 / 1144 = 92.0% with Checkov 3.3.30
 
 
-_LIST_CHECKS = """
-import json
-import checkov.terraform.checks.data, checkov.terraform.checks.module  # noqa
-import checkov.terraform.checks.provider, checkov.terraform.checks.resource  # noqa
-from checkov.common.checks_infra.registry import get_graph_checks_registry
-from checkov.terraform.checks.data.registry import data_registry
-from checkov.terraform.checks.module.registry import module_registry
-from checkov.terraform.checks.provider.registry import provider_registry
-from checkov.terraform.checks.resource.registry import resource_registry
-checks = {}
-for registry in (resource_registry, data_registry, provider_registry, module_registry):
-    for check in registry.get_all_registered_checks():
-        checks.setdefault(check.id, check.name)
-graph = get_graph_checks_registry("terraform")
-graph.load_checks()
-for graph_check in graph.checks:
-    checks.setdefault(graph_check.id, graph_check.name)
-print(json.dumps(checks))
-"""
+# build_severities.terraform_checks, run in a fresh interpreter (see _installed_terraform_checks)
+_LIST_CHECKS = ("import json; from tfguard.data.build_severities import terraform_checks; "
+                "print(json.dumps(terraform_checks()))")
 
 
 def _installed_terraform_checks() -> dict[str, str]:
