@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 PARSE_CACHE_BYTES = 64 * 1024 * 1024
 EVAL_CACHE_BYTES = 32 * 1024 * 1024
+BRACKETS_CACHE_BYTES = 16 * 1024 * 1024
 
 _IMMUTABLE = (str, int, float, bool, type(None), bytes, frozenset)
 _ASSIGNS = re.compile(r"(?<![=!<>])=(?!=)")
@@ -48,7 +49,8 @@ _lock = threading.Lock()
 _installed = False
 _parse_cache: LRUCache[bytes, bytes] = LRUCache(maxsize=PARSE_CACHE_BYTES, getsizeof=len)
 _eval_cache: LRUCache[str, tuple[bool, Any, int]] = LRUCache(maxsize=EVAL_CACHE_BYTES, getsizeof=lambda v: v[2])
-_brackets_cache: LRUCache[tuple[str, str, str], tuple[tuple[int, int], ...]] = LRUCache(maxsize=200_000)
+_brackets_cache: LRUCache[tuple[str, str, str], tuple[tuple[tuple[int, int], ...], int]] = LRUCache(
+    maxsize=BRACKETS_CACHE_BYTES, getsizeof=lambda v: v[1])
 _patches: list[tuple[Any, str, Any, Any]] = []  # (module, attribute, original, memoized)
 stats = {"parse_hits": 0, "parse_misses": 0, "eval_hits": 0, "eval_misses": 0}
 
@@ -131,11 +133,11 @@ def _memo_brackets(real: Any) -> Any:
             hit = _brackets_cache.get(key)
         if hit is None:
             result = real(input_str, starting, closing)
-            hit = tuple((m["start"], m["end"]) for m in result)
-            with _lock:
-                _brackets_cache[key] = hit
+            pairs = tuple((m["start"], m["end"]) for m in result)
+            with _lock:  # size: about the key string and the pairs (bounded in bytes, like the others)
+                _brackets_cache[key] = (pairs, 2 * len(input_str) + 64 * len(pairs) + 200)
             return result
-        return [{"start": a, "end": b} for a, b in hit]
+        return [{"start": a, "end": b} for a, b in hit[0]]
 
     find_brackets_pairs.__wrapped__ = real  # type: ignore[attr-defined]
     return find_brackets_pairs
