@@ -41,9 +41,28 @@ def checkov_d(path: Path) -> float:
     return timed_run([CHECKOV, "-d", str(path), "--framework", "terraform", "--skip-download", "-o", "json"])
 
 
-def tfguard_scan(path: Path, cache: Path) -> float:
+def tfguard_scan(path: Path, cache: Path, daemon: Path | None = None) -> float:
+    """A new ``tfguard scan`` process; with ``daemon`` (a socket) it runs in that warm daemon."""
     env = dict(ENV, TFGUARD_CACHE_DIR=str(cache))
+    if daemon is None:
+        env["TFGUARD_NO_DAEMON"] = "1"
+    else:
+        env["TFGUARD_DAEMON_SOCKET"] = str(daemon)
     return timed_run([sys.executable, "-m", "tfguard", "scan", str(path), "--format", "json", "-o", os.devnull], env)
+
+
+def start_daemon(sock: Path) -> None:
+    subprocess.run([sys.executable, "-m", "tfguard", "daemon", "start"], check=True,
+                   env=dict(ENV, TFGUARD_DAEMON_SOCKET=str(sock)))
+
+
+def stop_daemon(sock: Path) -> None:
+    subprocess.run([sys.executable, "-m", "tfguard", "daemon", "stop"], env=dict(ENV, TFGUARD_DAEMON_SOCKET=str(sock)))
+
+
+def edit_file(path: Path, i: int) -> None:
+    """A real edit: one more (non-compliant) bucket at the end of the file."""
+    path.write_text(path.read_text() + f'\nresource "aws_s3_bucket" "bench_edit_{i}" {{\n  bucket = "edit-{i}"\n}}\n')
 
 
 def pct(values: list[float], q: float) -> float:
@@ -134,66 +153,104 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def section_tier1(corpora: Path, tmp: Path, checkov_files: int) -> str:
+    # ---------------------------------------------------------------- tier 1
+    files = sorted(p for p in corpora.rglob("*.tf") if "resource" in p.read_text(encoding="utf-8-sig"))
+    big = generated_file(tmp)
+    by_size = sorted(files, key=lambda p: p.stat().st_size)
+    step = max(1, len(by_size) // max(1, checkov_files - 1))
+    sample = set(by_size[::step][: checkov_files - 1]) | {by_size[-1], big}
+    t1_rows, t1_ms = bench_tier1(files + [big], sample)
+    shown = [r for r in t1_rows if r[4]]  # files with a checkov -f comparison
+    ratios = [float(r[5].rstrip("×")) for r in shown]
+    summary = (f"tier 1 over {len(t1_rows)} files ({len(t1_ms)} edits): p50 {pct(t1_ms, 0.5):.1f} ms, "
+               f"p95 {pct(t1_ms, 0.95):.1f} ms, max {max(t1_ms):.1f} ms; vs cold `checkov -f` on "
+               f"{len(shown)} files: ratio min {min(ratios):.0f}×, median {statistics.median(ratios):.0f}×")
+    out = ("### Tier 1: one edited block, re-checked (Engine.set_overlay + analyze_file)\n\n"
+                    + table(["file", "lines", "median ms", "max ms", "checkov -f s", "ratio"], shown)
+                    + f"\n\n{summary}\n")
+    print(out)
+    return out
+
+
+def section_tier2(corpora: Path) -> str:
+    # ---------------------------------------------------------------- tier 2
+    t2_rows = []
+    for module in (corpora / "terragoat" / "terraform" / "aws", corpora / "terraform-aws-vpc"):
+        first, again, ck = bench_tier2(module)
+        t2_rows.append([str(module.relative_to(corpora)), f"{first:.2f}", f"{again:.2f}", f"{ck:.2f}",
+                        f"{ck / again:.1f}×"])
+    out = ("### Tier 2: module re-check after a one-block edit (Engine.analyze_module)\n\n"
+                    + table(["module", "first run s", "after edit s", "checkov -d s", "ratio"], t2_rows) + "\n")
+    print(out)
+    return out
+
+
+def section_scan(corpora: Path, tmp: Path) -> str:
+    # ---------------------------------------------------------------- scan
+    scan_rows = []
+    for name in ("terragoat", "terraform-aws-vpc"):
+        src = tmp / "scan" / name
+        shutil.copytree(corpora / name, src)
+        cache = tmp / f"cache-{name}"
+        ck = checkov_d(src)
+        cold = tfguard_scan(src, cache)
+        unchanged = tfguard_scan(src, cache)
+        edited = next(p for p in sorted(src.rglob("*.tf")) if "resource" in p.read_text())
+        os.utime(edited)  # `touch`: a new mtime, the same content
+        touched = tfguard_scan(src, cache)
+        edit_file(edited, 0)
+        after_edit = tfguard_scan(src, cache)
+        sock = Path(tempfile.mkdtemp(prefix="tfgd-")) / "d.sock"
+        try:
+            start_daemon(sock)
+            daemon_times = []
+            for i in range(1, 5):
+                edit_file(edited, i)
+                daemon_times.append(tfguard_scan(src, cache, daemon=sock))
+        finally:
+            stop_daemon(sock)
+        daemon_first, in_daemon = daemon_times[0], statistics.median(daemon_times[1:])
+        scan_rows.append([name, f"{ck:.1f}", f"{cold:.1f}", f"{cold / ck:.2f}",
+                          f"{unchanged:.2f} ({ck / unchanged:.0f}×)", f"{touched:.2f} ({ck / touched:.0f}×)",
+                          f"{after_edit:.2f} ({ck / after_edit:.1f}×)",
+                          f"{daemon_first:.2f} ({ck / daemon_first:.1f}×)",
+                          f"{in_daemon:.2f} ({ck / in_daemon:.1f}×)"])
+    out = (
+        f"### `tfguard scan` vs `checkov -d` ({os.cpu_count()} cores; seconds, and in brackets how many"
+        " times faster than `checkov -d`)\n\n"
+        + table(["repository", "checkov -d", "tfguard cold", "cold / checkov", "re-scan, unchanged",
+                 "re-scan, one file touched", "re-scan, one file edited", "in the daemon: first edit",
+                 "in the daemon: next edits (median of 3)"], scan_rows) + "\n")
+    print(out)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpora", default=str(REPO.parent / "shared" / "corpora"))
     ap.add_argument("--checkov-files", type=int, default=6, help="how many files also get a cold `checkov -f`")
     ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--only", choices=("tier1", "tier2", "scan"), action="append",
+                    help="run only these sections (then docs/benchmarks.md is left as it is)")
     args = ap.parse_args()
     corpora = Path(args.corpora)
     if not corpora.is_dir():
         print(f"corpora not found: {corpora}", file=sys.stderr)
         return 2
+    only = set(args.only or ("tier1", "tier2", "scan"))
     tmp = Path(tempfile.mkdtemp(prefix="tfguard-bench-"))
     sections: list[str] = []
     try:
-        # ---------------------------------------------------------------- tier 1
-        files = sorted(p for p in corpora.rglob("*.tf") if "resource" in p.read_text(encoding="utf-8-sig"))
-        big = generated_file(tmp)
-        by_size = sorted(files, key=lambda p: p.stat().st_size)
-        step = max(1, len(by_size) // max(1, args.checkov_files - 1))
-        sample = set(by_size[::step][: args.checkov_files - 1]) | {by_size[-1], big}
-        t1_rows, t1_ms = bench_tier1(files + [big], sample)
-        shown = [r for r in t1_rows if r[4]]  # files with a checkov -f comparison
-        ratios = [float(r[5].rstrip("×")) for r in shown]
-        summary = (f"tier 1 over {len(t1_rows)} files ({len(t1_ms)} edits): p50 {pct(t1_ms, 0.5):.1f} ms, "
-                   f"p95 {pct(t1_ms, 0.95):.1f} ms, max {max(t1_ms):.1f} ms; vs cold `checkov -f` on "
-                   f"{len(shown)} files: ratio min {min(ratios):.0f}×, median {statistics.median(ratios):.0f}×")
-        sections.append("### Tier 1: one edited block, re-checked (Engine.set_overlay + analyze_file)\n\n"
-                        + table(["file", "lines", "median ms", "max ms", "checkov -f s", "ratio"], shown)
-                        + f"\n\n{summary}\n")
-        print(sections[-1])
-        # ---------------------------------------------------------------- tier 2
-        t2_rows = []
-        for module in (corpora / "terragoat" / "terraform" / "aws", corpora / "terraform-aws-vpc"):
-            first, again, ck = bench_tier2(module)
-            t2_rows.append([str(module.relative_to(corpora)), f"{first:.2f}", f"{again:.2f}", f"{ck:.2f}",
-                            f"{ck / again:.1f}×"])
-        sections.append("### Tier 2: module re-check after a one-block edit (Engine.analyze_module)\n\n"
-                        + table(["module", "first run s", "after edit s", "checkov -d s", "ratio"], t2_rows) + "\n")
-        print(sections[-1])
-        # ---------------------------------------------------------------- scan
-        scan_rows = []
-        for name in ("terragoat", "terraform-aws-vpc"):
-            src = tmp / "scan" / name
-            shutil.copytree(corpora / name, src)
-            cache = tmp / f"cache-{name}"
-            ck = checkov_d(src)
-            cold = tfguard_scan(src, cache)
-            warm = tfguard_scan(src, cache)
-            touched = next(p for p in sorted(src.rglob("*.tf")) if "resource" in p.read_text())
-            touched.write_text(touched.read_text() + "\n# touched\n")
-            after_touch = tfguard_scan(src, cache)
-            scan_rows.append([name, f"{ck:.1f}", f"{cold:.1f}", f"{cold / ck:.2f}", f"{warm:.2f}",
-                              f"{cold / warm:.0f}×", f"{after_touch:.2f}", f"{cold / after_touch:.0f}×"])
-        sections.append(
-            f"### `tfguard scan` vs `checkov -d` ({os.cpu_count()} cores)\n\n"
-            + table(["repository", "checkov -d s", "tfguard cold s", "cold / checkov", "re-scan unchanged s",
-                     "speed-up", "re-scan, one file touched s", "speed-up"], scan_rows) + "\n")
-        print(sections[-1])
+        if "tier1" in only:
+            sections.append(section_tier1(corpora, tmp, args.checkov_files))
+        if "tier2" in only:
+            sections.append(section_tier2(corpora))
+        if "scan" in only:
+            sections.append(section_scan(corpora, tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if not args.no_docs:
+    if not args.no_docs and only == {"tier1", "tier2", "scan"}:
         write_docs("\n".join(sections))
     return 0
 

@@ -23,6 +23,19 @@ def corpora() -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _no_user_daemon() -> Iterator[None]:
+    """A ``tfguard daemon`` the developer runs must not serve the tests' scans (tests/integration/test_daemon.py
+    starts its own, on a private socket)."""
+    old = os.environ.get("TFGUARD_NO_DAEMON")
+    os.environ["TFGUARD_NO_DAEMON"] = "1"
+    yield
+    if old is None:
+        os.environ.pop("TFGUARD_NO_DAEMON", None)
+    else:
+        os.environ["TFGUARD_NO_DAEMON"] = old
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _private_scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """``tfguard scan`` caches results on disk: tests use a fresh directory, never the user's cache."""
     old = os.environ.get("TFGUARD_CACHE_DIR")

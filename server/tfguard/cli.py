@@ -1,4 +1,4 @@
-"""Command line: ``tfguard scan`` (CI), ``tfguard suppressions`` (skip audit) and ``tfguard serve`` (LSP)."""
+"""Command line: ``tfguard scan`` (CI), ``suppressions`` (skip audit), ``daemon`` (warm scans), ``serve`` (LSP)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--baseline", metavar="FILE",
                       help="report and gate only findings not in the baseline FILE (baselined ones are marked"
                            " 'unchanged' in JSON/SARIF and never fail --fail-on)")
+    warm = scan.add_mutually_exclusive_group()
+    warm.add_argument("--daemon", action="store_true",
+                      help="run in the warm tfguard daemon, starting it if it is not running (see `tfguard daemon`)")
+    warm.add_argument("--no-daemon", action="store_true",
+                      help="run in this process even when a tfguard daemon is running (also: TFGUARD_NO_DAEMON=1)")
     scan.add_argument("-v", "--verbose", action="count", default=0)
 
     sup = sub.add_parser("suppressions", help="audit skip comments (checkov:skip=...): reasons, tickets, stale")
@@ -63,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     sup.add_argument("--no-blame", action="store_true", help="do not ask git who wrote each skip")
     sup.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
     sup.add_argument("-v", "--verbose", action="count", default=0)
+
+    dmn = sub.add_parser("daemon", help="a warm process for `tfguard scan` (keeps Checkov loaded between scans)")
+    dmn.add_argument("action", choices=("start", "stop", "status", "restart", "run"),
+                     help="start it in the background, stop it, show it, restart it; `run` serves in the foreground")
+    dmn.add_argument("--idle-timeout", type=float, default=None, metavar="SECONDS",
+                     help="exit after SECONDS without a scan (default 3600)")
+    dmn.add_argument("--socket", metavar="PATH", help="socket path (default: per user and installation)")
+    dmn.add_argument("-v", "--verbose", action="count", default=0)
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
@@ -192,12 +205,79 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from tfguard import daemon
+
+    try:
+        sock = args.socket or daemon.socket_path()
+        idle = args.idle_timeout if args.idle_timeout is not None else daemon.DEFAULT_IDLE_TIMEOUT
+        if args.action == "run":
+            return daemon.serve_forever(sock, idle)
+        if args.action in ("stop", "restart"):
+            was = daemon.stop(sock)
+            if args.action == "stop":
+                print("tfguard daemon stopped" if was else "no tfguard daemon was running", file=sys.stderr)
+                return EXIT_OK
+        if args.action in ("start", "restart"):
+            st = daemon.start(sock, idle_timeout=idle)
+            print(f"tfguard daemon {st['pid']} listening on {st['socket']}", file=sys.stderr)
+            return EXIT_OK
+        found = daemon.ping(sock)
+        if found is None:
+            print("no tfguard daemon is running", file=sys.stderr)
+            return EXIT_FINDINGS
+        st = found
+        current = st.get("identity") == daemon.code_identity()
+        print(f"tfguard daemon {st['pid']} on {st['socket']}: up {st['uptime']:.0f} s, {st['served']} scans served,"
+              f" idle timeout {st['idle_timeout']:.0f} s" + ("" if current else "; runs other tfguard code than this"
+                                                               " one (`tfguard daemon restart`)"))
+        return EXIT_OK
+    except daemon.DaemonError as e:
+        print(f"tfguard: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _scan_in_daemon(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
+    """Run this scan in the daemon when one is running (or ``--daemon`` starts one); None: run it here."""
+    from tfguard import daemon
+
+    if daemon.serving or args.no_daemon or os.environ.get("TFGUARD_NO_DAEMON") or args.allow_python_checks:
+        return None
+    if not daemon.available():
+        if args.daemon:
+            print("tfguard: warning: no daemon on this platform (no Unix sockets): scanning here", file=sys.stderr)
+        return None
+    try:
+        sock = daemon.socket_path()
+        if args.daemon and daemon.ping(sock) is None:
+            daemon.start(sock)
+        answer = daemon.run_scan(argv, sock)
+        if answer is None and args.daemon:  # it ran other code, and was stopped: start a current one
+            daemon.start(sock)
+            answer = daemon.run_scan(argv, sock)
+    except daemon.DaemonError as e:
+        print(f"tfguard: warning: {e}: scanning here", file=sys.stderr)
+        return None
+    if answer is None:
+        return None
+    sys.stdout.write(answer.stdout)
+    sys.stderr.write(answer.stderr)
+    return answer.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.command == "scan":
         _setup_logging(args.verbose)
+        warm = _scan_in_daemon(args, argv)
+        if warm is not None:
+            return warm
         return cmd_scan(args)
+    if args.command == "daemon":
+        _setup_logging(max(args.verbose, 1) if args.action == "run" else args.verbose)
+        return cmd_daemon(args)
     if args.command == "suppressions":
         _setup_logging(args.verbose)
         return cmd_suppressions(args)

@@ -36,7 +36,7 @@ from tfguard.checks.graph import TF_SUFFIXES, GraphRecord, GraphRun, graph_check
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: graph checks' evaluated keys sorted
 _LOCAL_PREFIXES = ("./", "../", "/")
 
 

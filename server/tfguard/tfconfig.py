@@ -41,7 +41,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from types import MappingProxyType
@@ -364,6 +365,7 @@ class ConfigResolver:
         self._texts: dict[str, str] = {}
         self._catalogues: dict[str, tuple[tuple[int, int], Catalogue]] = {}
         self._catalogue_errors: dict[str, ConfigError] = {}
+        self._batch = threading.local()  # .memo: directory -> config, while batch() is active
 
     # ----------------------------------------------------------------- files
     def set_text(self, path: str, text: str | None) -> ConfigError | None:
@@ -444,7 +446,29 @@ class ConfigResolver:
 
     def config_for(self, path: str) -> TfguardConfig:
         """The effective configuration for a Terraform file (or a directory)."""
-        return merge_layers(self.layers_for(path))
+        memo: dict[str, TfguardConfig] | None = getattr(self._batch, "memo", None)
+        if memo is None:
+            return merge_layers(self.layers_for(path))
+        got = memo.get(path)
+        if got is None:
+            got = memo[path] = merge_layers(self.layers_for(path))
+        return got
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within this block (and this thread), each path's configuration is resolved once.
+
+        Outside it every query looks at the disk again (a ``.tfguard.yaml`` may have appeared); a scan
+        asks about each of its thousands of findings, and the files do not change under it.
+        """
+        if getattr(self._batch, "memo", None) is not None:
+            yield
+            return
+        self._batch.memo = {}
+        try:
+            yield
+        finally:
+            self._batch.memo = None
 
     def catalogue_for(self, config: TfguardConfig) -> Catalogue | None:
         """The catalogue a configuration names (cached; an invalid file keeps its last valid content)."""

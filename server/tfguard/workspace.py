@@ -16,6 +16,7 @@ over the disk.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -883,6 +884,10 @@ class Engine:
     def _add_rules(self, report: ScanReport, files: list[str]) -> None:
         if not self.block_rules and self.finding_hook is None:
             return
+        with self.configs.batch() if self.configs is not None else contextlib.nullcontext():
+            self._add_rules_batched(report, files)
+
+    def _add_rules_batched(self, report: ScanReport, files: list[str]) -> None:
         contexts: dict[str, ModuleContext] = {}
         by_start: dict[tuple[str, int], BlockContext] = {}
         for f in files:

@@ -158,7 +158,7 @@ def run_checkov(
                     file=real(abs_path) or abs_path,
                     resource=r.resource,
                     line_range=(int(r.file_line_range[0]), int(r.file_line_range[1])),
-                    evaluated_keys=tuple(str(k) for k in (cres.get("evaluated_keys") or [])),
+                    evaluated_keys=_ordered_keys(cres.get("evaluated_keys"), r.check_id in graph_ids),
                     suppress_comment=cres.get("suppress_comment") if status == "SKIPPED" else None,
                     is_graph_check=r.check_id in graph_ids,
                     details=tuple(r.details or []),
@@ -168,6 +168,18 @@ def run_checkov(
             )
     errors = tuple(real(p) or p for p in report.parsing_errors)
     return GraphRun(records=tuple(records), parsing_errors=errors)
+
+
+def _ordered_keys(keys: Any, is_graph_check: bool) -> tuple[str, ...]:
+    """A record's evaluated keys, in an order every process agrees on.
+
+    A graph check with sub-checks gives ``list(set(...))`` (checkov/common/graph/checks_infra/
+    base_check.py): its order follows the string hash seed, so a finding's position (the first
+    evaluated key found, see ``workspace.locate``) changed from one process to the next. Python
+    checks list their keys in a fixed order, the main attribute first: kept.
+    """
+    out = tuple(str(k) for k in (keys or []))
+    return tuple(sorted(out)) if is_graph_check else out
 
 
 class Mirror:

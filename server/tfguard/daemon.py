@@ -1,0 +1,446 @@
+"""A warm scan process: ``tfguard daemon start``, then ``tfguard scan`` runs in it.
+
+A new ``tfguard scan`` process pays Checkov's import (1.4–2 s) before it checks anything, even
+when the result cache holds every unit but the one file that changed. The daemon keeps Checkov
+imported, its graph checks loaded and the memos of ``checks/memo.py`` filled between scans; a
+``tfguard scan`` that finds it running sends its arguments over a Unix socket and prints what the
+daemon answers (the same report, the same exit code: the daemon runs :func:`tfguard.cli.main`).
+
+Safety:
+
+- the socket lives in a directory only this user can enter (``$XDG_RUNTIME_DIR/tfguard``, else
+  ``<tmp>/tfguard-<uid>``; refused when it is a symlink, someone else's, or open to others), and on
+  Linux the daemon also checks the peer's uid (``SO_PEERCRED``);
+- the daemon serves only clients running the very same code (installation path, version and source
+  files) with the same Checkov environment variables; any other client runs the scan itself;
+- Python custom checks (``--allow-python-checks``) are never loaded into a long-lived process: such
+  a scan runs in the client;
+- it exits after ``idle_timeout`` seconds without a request (default one hour).
+
+The protocol is one JSON object per connection each way (a request line, then the answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tfguard import __version__
+
+log = logging.getLogger(__name__)
+
+PROTOCOL = 1
+# True in the daemon process: its own scans never go to a daemon.
+serving = False
+DEFAULT_IDLE_TIMEOUT = 3600.0
+# Environment of a scan the daemon takes from the client, per request.
+_CLIENT_ENV_PREFIXES = ("TFGUARD_",)
+_CLIENT_ENV_NAMES = ("XDG_CACHE_HOME", "NO_COLOR")
+# Environment read when Checkov is imported: a client whose values differ runs the scan itself.
+_IMPORT_ENV_PREFIXES = ("CHECKOV_", "BC_", "LOG_LEVEL", "PYTHONHASHSEED")
+
+
+class DaemonError(Exception):
+    """The daemon cannot be used (unsafe socket directory, no Unix sockets, failed start)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the daemon answered to one scan: the client prints it and exits with ``exit_code``."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def available() -> bool:
+    """True where Unix domain sockets exist (not on Windows)."""
+    return hasattr(socket, "AF_UNIX")
+
+
+def _package_dir() -> str:
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def code_identity() -> str:
+    """A digest of the code a scan runs: interpreter, tfguard's location, version and source files.
+
+    A daemon started before tfguard was upgraded or edited has another identity; clients then run
+    the scan themselves instead of getting the old code's answer.
+    """
+    h = hashlib.sha256()
+    h.update(f"{PROTOCOL}\0{__version__}\0{os.path.realpath(sys.executable)}\0{_package_dir()}".encode())
+    for dirpath, dirnames, filenames in os.walk(_package_dir()):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith((".py", ".json", ".yaml")):
+                st = os.stat(os.path.join(dirpath, name))
+                h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def import_env(environ: dict[str, str] | os._Environ[str] | None = None) -> dict[str, str]:
+    """The environment variables Checkov reads when it is imported (they must match the daemon's)."""
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in env.items() if k.startswith(_IMPORT_ENV_PREFIXES)}
+
+
+def _client_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(_CLIENT_ENV_PREFIXES) or k in _CLIENT_ENV_NAMES}
+
+
+def runtime_dir() -> str:
+    """This user's private directory for the socket and the log, created 0700 and checked."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = os.path.join(base, "tfguard") if base and os.path.isdir(base) else os.path.join(
+        tempfile.gettempdir(), f"tfguard-{os.getuid()}")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise DaemonError(f"{path} is not a directory: refusing to use it for the tfguard daemon")
+    if st.st_uid != os.getuid():
+        raise DaemonError(f"{path} belongs to another user: refusing to use it for the tfguard daemon")
+    if st.st_mode & 0o077:
+        raise DaemonError(f"{path} is open to other users (mode {stat.S_IMODE(st.st_mode):o}): refusing to use it")
+    return path
+
+
+def socket_path() -> str:
+    """The socket of the daemon for this installation (``$TFGUARD_DAEMON_SOCKET`` overrides it)."""
+    explicit = os.environ.get("TFGUARD_DAEMON_SOCKET")
+    if explicit:
+        return explicit
+    # One daemon per installation: two virtualenvs never talk to each other's daemon.
+    tag = hashlib.sha256(f"{os.path.realpath(sys.executable)}\0{_package_dir()}".encode()).hexdigest()[:12]
+    return os.path.join(runtime_dir(), f"daemon-{tag}.sock")
+
+
+def log_path(sock: str) -> str:
+    return os.path.splitext(sock)[0] + ".log"
+
+
+# --- client side ------------------------------------------------------------------------------
+
+
+def trusted_socket(sock_path: str) -> bool:
+    """True when ``sock_path`` is a socket of this user's (someone else's could answer with a fake report)."""
+    try:
+        st = os.lstat(sock_path)
+    except OSError:
+        return False
+    if not stat.S_ISSOCK(st.st_mode):
+        return False
+    if st.st_uid != os.getuid():
+        log.warning("%s belongs to uid %s, not to this user: not using it as the tfguard daemon", sock_path, st.st_uid)
+        return False
+    return True
+
+
+def _exchange(sock_path: str, request: dict[str, Any], timeout: float | None) -> dict[str, Any] | None:
+    """Send one request; the answer, or None when no daemon listens (or it died mid-request)."""
+    if not available() or not trusted_socket(sock_path):
+        return None
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock_path)
+    except OSError:  # no socket file, nobody listening, timed out
+        s.close()
+        return None
+    try:
+        s.sendall(json.dumps(request).encode() + b"\n")
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        s.close()
+    try:
+        answer = json.loads(b"".join(chunks))
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def ping(sock_path: str | None = None, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The running daemon's status (pid, identity, uptime, scans served), or None."""
+    return _exchange(sock_path or socket_path(), {"op": "ping", "protocol": PROTOCOL}, timeout)
+
+
+def stop(sock_path: str | None = None, timeout: float = 10.0) -> bool:
+    """Ask the daemon to exit; True when one was running."""
+    return _exchange(sock_path or socket_path(), {"op": "stop", "protocol": PROTOCOL}, timeout) is not None
+
+
+def run_scan(argv: Sequence[str], sock_path: str | None = None) -> Answer | None:
+    """Run ``tfguard <argv>`` in the daemon. None when there is none, or it refused (then run it here).
+
+    A daemon running other code (tfguard upgraded since it started) is stopped, so the next
+    ``tfguard daemon start`` / ``scan --daemon`` starts a current one.
+    """
+    path = sock_path or socket_path()
+    request = {
+        "op": "run", "protocol": PROTOCOL, "identity": code_identity(), "import_env": import_env(),
+        "argv": list(argv), "cwd": os.getcwd(), "env": _client_env(), "isatty": sys.stdout.isatty(),
+    }
+    answer = _exchange(path, request, None)
+    if answer is None:
+        return None
+    if "refused" in answer:
+        log.info("the tfguard daemon did not take this scan: %s", answer["refused"])
+        if answer.get("stale"):
+            stop(path)
+        return None
+    return Answer(int(answer["exit_code"]), str(answer.get("stdout", "")), str(answer.get("stderr", "")))
+
+
+def start(
+    sock_path: str | None = None, idle_timeout: float = DEFAULT_IDLE_TIMEOUT, wait: float = 60.0,
+) -> dict[str, Any]:
+    """Start a daemon in the background (unless one with this code runs) and wait until it answers."""
+    if not available():
+        raise DaemonError("the tfguard daemon needs Unix domain sockets, which this platform lacks")
+    path = sock_path or socket_path()
+    if os.path.lexists(path) and not trusted_socket(path):
+        raise DaemonError(f"{path} exists and is not a socket of this user's: not replacing it")
+    status = ping(path)
+    if status is not None:
+        if status.get("identity") == code_identity():
+            return status
+        stop(path)
+    with open(log_path(path), "ab") as logf:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tfguard", "daemon", "run", "--socket", path, "--idle-timeout", str(idle_timeout)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf, start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        status = ping(path, timeout=1.0)
+        if status is not None:
+            return status
+        if proc.poll() is not None:
+            raise DaemonError(f"the tfguard daemon exited at start (status {proc.returncode}): "
+                              f"{_last_line(log_path(path))} (log: {log_path(path)})")
+        time.sleep(0.05)
+    proc.kill()
+    raise DaemonError(f"the tfguard daemon did not answer within {wait:.0f} s; see {log_path(path)}")
+
+
+def _last_line(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no log"
+
+
+# --- server side ------------------------------------------------------------------------------
+
+
+class _Capture(io.StringIO):
+    """A stdout/stderr stand-in that answers ``isatty()`` as the client's terminal does."""
+
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@contextlib.contextmanager
+def _request_context(cwd: str, env: dict[str, str], tty: bool) -> Iterator[tuple[_Capture, _Capture]]:
+    """Run as the client would: its directory, its TFGUARD_* environment, its terminal; restore after."""
+    saved_cwd = os.getcwd()
+    saved_env = {k: v for k, v in os.environ.items() if k.startswith(_CLIENT_ENV_PREFIXES) or k in _CLIENT_ENV_NAMES}
+    saved_streams = sys.stdout, sys.stderr
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    out, err = _Capture(tty), _Capture(False)
+    try:
+        for k in saved_env:
+            del os.environ[k]
+        os.environ.update(env)
+        os.chdir(cwd)
+        sys.stdout, sys.stderr = out, err
+        yield out, err
+    finally:
+        sys.stdout, sys.stderr = saved_streams
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        os.chdir(saved_cwd)
+        for k in [k for k in os.environ if k.startswith(_CLIENT_ENV_PREFIXES) or k in _CLIENT_ENV_NAMES]:
+            del os.environ[k]
+        os.environ.update(saved_env)
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    opt = getattr(socket, "SO_PEERCRED", None)
+    if opt is None:
+        return None
+    fmt = "3i"
+    _pid, uid, _gid = struct.unpack(fmt, conn.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize(fmt)))
+    return int(uid)
+
+
+def _read_request(conn: socket.socket) -> dict[str, Any]:
+    chunks = []
+    while True:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    data = json.loads(b"".join(chunks))
+    if not isinstance(data, dict):
+        raise ValueError("a request is a JSON object")
+    return data
+
+
+class Daemon:
+    """The serving loop: one request at a time (Checkov's registries are global)."""
+
+    def __init__(self, sock_path: str, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+        self.sock_path = sock_path
+        self.idle_timeout = idle_timeout
+        self.identity = code_identity()
+        self.import_env = import_env()
+        self.started = time.time()
+        self.served = 0
+        self._stop = False
+
+    def warm_up(self) -> None:
+        """Import Checkov and load its graph checks now, not in the first scan."""
+        from tfguard.checks.checkov_env import checkov_modules
+        from tfguard.checks.graph import graph_check_ids
+
+        checkov_modules()
+        graph_check_ids()
+
+    def status(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "identity": self.identity, "version": __version__, "socket": self.sock_path,
+                "uptime": round(time.time() - self.started, 1), "served": self.served,
+                "idle_timeout": self.idle_timeout}
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if request.get("protocol") != PROTOCOL:
+            return {"refused": f"protocol {request.get('protocol')!r}, this daemon speaks {PROTOCOL}", "stale": True}
+        if op == "ping":
+            return self.status()
+        if op == "stop":
+            self._stop = True
+            return {"stopping": os.getpid()}
+        if op != "run":
+            return {"refused": f"unknown request {op!r}"}
+        if request.get("identity") != self.identity:
+            return {"refused": "the daemon runs other tfguard code (upgraded or edited since it started)",
+                    "stale": True}
+        if request.get("import_env") != self.import_env:
+            return {"refused": "the client's CHECKOV_* environment differs from the daemon's"}
+        argv = [str(a) for a in request.get("argv", [])]
+        if not argv or argv[0] != "scan" or any(a.startswith("--allow-python-checks") for a in argv):
+            return {"refused": "only `tfguard scan` without Python custom checks runs in the daemon"}
+        from tfguard.cli import main
+
+        self.served += 1
+        t0 = time.perf_counter()
+        with _request_context(str(request["cwd"]), dict(request.get("env", {})), bool(request.get("isatty"))) as (
+                out, err):
+            try:
+                code = main(argv)
+            except SystemExit as e:  # argparse: usage errors and --help
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+            except Exception as e:  # the daemon keeps serving; the client sees why
+                log.exception("scan %s failed in the daemon", argv)
+                err.write(f"tfguard: error: {type(e).__name__}: {e}\n")
+                code = 2
+        log.info("served %s in %.2f s (exit %s)", argv, time.perf_counter() - t0, code)
+        return {"exit_code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+    def serve(self) -> None:
+        if os.path.lexists(self.sock_path):
+            if not trusted_socket(self.sock_path):
+                raise DaemonError(f"{self.sock_path} exists and is not a socket of this user's: not replacing it")
+            if ping(self.sock_path) is not None:
+                raise DaemonError(f"a tfguard daemon already listens on {self.sock_path}")
+            os.unlink(self.sock_path)  # left by a daemon that was killed
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)
+        try:
+            srv.bind(self.sock_path)
+        finally:
+            os.umask(old_umask)
+        srv.listen(8)
+        srv.settimeout(min(self.idle_timeout, 60.0))
+        bound = os.stat(self.sock_path).st_ino
+        log.info("tfguard daemon %s listening on %s", os.getpid(), self.sock_path)
+        last = time.monotonic()
+        try:
+            while not self._stop:
+                try:
+                    conn, _ = srv.accept()
+                except TimeoutError:
+                    if time.monotonic() - last >= self.idle_timeout:
+                        log.info("idle for %.0f s: exiting", self.idle_timeout)
+                        break
+                    continue
+                with conn:
+                    conn.settimeout(None)
+                    served = self.served
+                    self._serve_one(conn)
+                if self.served != served:  # status queries do not keep it alive
+                    last = time.monotonic()
+                elif time.monotonic() - last >= self.idle_timeout:
+                    log.info("idle for %.0f s: exiting", self.idle_timeout)
+                    break
+        finally:
+            srv.close()
+            with contextlib.suppress(OSError):
+                if os.stat(self.sock_path).st_ino == bound:  # never remove a successor's socket
+                    os.unlink(self.sock_path)
+
+    def _serve_one(self, conn: socket.socket) -> None:
+        uid = _peer_uid(conn)
+        if uid is not None and uid != os.getuid():
+            log.warning("refused a connection from uid %s", uid)
+            return
+        try:
+            reply = self.answer(_read_request(conn))
+        except (ValueError, KeyError, OSError) as e:
+            reply = {"refused": f"bad request: {e}"}
+        with contextlib.suppress(OSError):  # the client may have gone (Ctrl-C)
+            conn.sendall(json.dumps(reply).encode())
+
+
+def serve_forever(sock_path: str, idle_timeout: float) -> int:
+    """``tfguard daemon run``: warm up, then serve until stopped or idle."""
+    global serving
+    serving = True
+    daemon = Daemon(sock_path, idle_timeout)
+    daemon.warm_up()
+    daemon.serve()
+    return 0

@@ -1,0 +1,188 @@
+"""``tfguard daemon``: scans served warm give exactly the in-process scan's report and exit code, and the
+daemon is only used when it is safe (this user's socket, the same code, no Python checks).
+
+Real processes throughout: ``tfguard daemon start`` in the background, ``tfguard scan`` clients, on a
+private socket (``TFGUARD_DAEMON_SOCKET``) and a private result cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tfguard import daemon
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+BAD_BUCKET = 'resource "aws_s3_bucket" "added" {\n  bucket = "added-by-the-test"\n  acl    = "public-read"\n}\n'
+
+
+def _env(sock: Path, cache: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "TFGUARD_NO_DAEMON"}
+    env.update(TFGUARD_DAEMON_SOCKET=str(sock), TFGUARD_CACHE_DIR=str(cache), **extra)
+    return env
+
+
+def _tfguard(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tfguard", *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture()
+def sock() -> Iterator[Path]:
+    """A short socket path (AF_UNIX paths are limited to ~107 bytes); the daemon is stopped afterwards."""
+    d = Path(tempfile.mkdtemp(prefix="tfgd-"))
+    os.chmod(d, 0o700)
+    path = d / "d.sock"
+    yield path
+    status = daemon.ping(str(path))
+    if status is not None:
+        daemon.stop(str(path))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and daemon.ping(str(path)) is not None:
+            time.sleep(0.1)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _served(env: dict[str, str]) -> int:
+    status = daemon.ping(env["TFGUARD_DAEMON_SOCKET"])
+    assert status is not None, "the daemon is running"
+    return int(status["served"])
+
+
+def _report(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["findings"]
+
+
+def test_a_scan_in_the_daemon_reports_what_a_scan_in_process_reports(sock: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws)
+    env = _env(sock, tmp_path / "cache")
+    started = _tfguard(env, "daemon", "start", "--idle-timeout", "300")
+    assert started.returncode == 0, started.stderr
+    assert "listening on" in started.stderr
+
+    # a relative --output: written where the client runs, not where the daemon does
+    warm = _tfguard(env, "scan", "ws", "--format", "json", "--output", "warm.json", cwd=tmp_path)
+    assert _served(env) == 1, "the scan ran in the daemon"
+    local = _tfguard(env, "scan", "--no-daemon", str(ws), "--format", "json", "--output", str(tmp_path / "local.json"))
+    assert _served(env) == 1, "--no-daemon ran in the client"
+    assert warm.returncode == local.returncode == 1
+    assert _report(tmp_path / "warm.json") == _report(tmp_path / "local.json")
+
+    # an edit: only the edited unit runs again, in the warm process; the result is a fresh scan's
+    (ws / "dev" / "added.tf").write_text(BAD_BUCKET)
+    warm = _tfguard(env, "scan", str(ws), "--format", "json", "--output", str(tmp_path / "warm2.json"))
+    assert _served(env) == 2
+    fresh = _env(sock, tmp_path / "fresh-cache", TFGUARD_NO_DAEMON="1")
+    local = _tfguard(fresh, "scan", str(ws), "--format", "json", "--output", str(tmp_path / "local2.json"))
+    assert warm.returncode == local.returncode == 1
+    edited = _report(tmp_path / "warm2.json")
+    assert edited == _report(tmp_path / "local2.json")
+    assert any(f["resource"] == "aws_s3_bucket.added" and f["result"] == "FAILED" for f in edited)
+
+    # text output and exit codes travel too; a usage error stops in the client (exit 2)
+    text = _tfguard(env, "scan", str(ws), "--fail-on", "CRITICAL")
+    assert text.returncode == _tfguard(env, "scan", "--no-daemon", str(ws), "--fail-on", "CRITICAL").returncode
+    assert "aws_s3_bucket.added" in text.stdout
+    bad = _tfguard(env, "scan", str(ws), "--fail-on", "SEVERE")
+    assert bad.returncode == 2 and "SEVERE" in bad.stderr
+
+    status = _tfguard(env, "daemon", "status")
+    assert status.returncode == 0 and "3 scans served" in status.stdout
+    stopped = _tfguard(env, "daemon", "stop")
+    assert "stopped" in stopped.stderr
+    assert daemon.ping(str(sock)) is None
+
+
+def test_a_killed_daemon_leaves_scans_working_and_can_be_started_again(sock: Path, tmp_path: Path) -> None:
+    env = _env(sock, tmp_path / "cache")
+    assert _tfguard(env, "daemon", "start").returncode == 0
+    status = daemon.ping(str(sock))
+    assert status is not None
+    os.kill(int(status["pid"]), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and daemon.ping(str(sock)) is not None:
+        time.sleep(0.05)
+    assert sock.exists(), "a killed daemon leaves its socket file"
+
+    scan = _tfguard(env, "scan", str(EXAMPLES / "dev"))
+    assert scan.returncode == 1 and "FAILED" in scan.stdout.upper()
+    assert _tfguard(env, "daemon", "start").returncode == 0, "the stale socket is replaced"
+    assert daemon.ping(str(sock)) is not None
+
+
+def test_the_daemon_exits_when_idle(sock: Path, tmp_path: Path) -> None:
+    env = _env(sock, tmp_path / "cache")
+    assert _tfguard(env, "daemon", "start", "--idle-timeout", "1").returncode == 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and daemon.ping(str(sock)) is not None:
+        time.sleep(0.2)
+    assert daemon.ping(str(sock)) is None
+    assert not sock.exists(), "it removes its socket"
+
+
+def test_scan_with_daemon_flag_starts_one(sock: Path, tmp_path: Path) -> None:
+    env = _env(sock, tmp_path / "cache")
+    scan = _tfguard(env, "scan", "--daemon", str(EXAMPLES / "dev"))
+    assert scan.returncode == 1
+    assert _served(env) == 1
+
+
+def test_a_socket_that_is_not_this_users_daemon_is_never_used(tmp_path: Path) -> None:
+    d = Path(tempfile.mkdtemp(prefix="tfgd-"))
+    try:
+        fake = d / "d.sock"
+        fake.write_text("not a socket")  # e.g. planted by someone else in a shared directory
+        assert not daemon.trusted_socket(str(fake))
+        env = _env(fake, tmp_path / "cache")
+        scan = _tfguard(env, "scan", str(EXAMPLES / "dev"))
+        assert scan.returncode == 1 and "aws_s3_bucket" in scan.stdout, "scanned in the client"
+        start = _tfguard(env, "daemon", "start")
+        assert start.returncode == 2 and "not a socket of this user" in start.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_a_runtime_directory_open_to_others_is_refused(tmp_path: Path) -> None:
+    runtime = tmp_path / "run"
+    (runtime / "tfguard").mkdir(parents=True)
+    os.chmod(runtime / "tfguard", 0o777)
+    env = {k: v for k, v in os.environ.items() if k not in ("TFGUARD_NO_DAEMON", "TFGUARD_DAEMON_SOCKET")}
+    env.update(XDG_RUNTIME_DIR=str(runtime), TFGUARD_CACHE_DIR=str(tmp_path / "cache"))
+    scan = _tfguard(env, "scan", "--daemon", str(EXAMPLES / "dev"))
+    assert "open to other users" in scan.stderr and "scanning here" in scan.stderr
+    assert scan.returncode == 1 and "aws_s3_bucket" in scan.stdout
+    assert not list((runtime / "tfguard").iterdir()), "no socket was created there"
+
+
+def _request(**over: object) -> dict[str, object]:
+    req: dict[str, object] = {"op": "run", "protocol": daemon.PROTOCOL, "identity": daemon.code_identity(),
+                              "import_env": daemon.import_env(), "argv": ["scan", str(EXAMPLES / "dev")],
+                              "cwd": str(REPO), "env": {}, "isatty": False}
+    req.update(over)
+    return req
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"identity": "0" * 64}, "other tfguard code"),
+    ({"protocol": 0}, "protocol"),
+    ({"import_env": {"CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "true"}}, "CHECKOV_"),
+    ({"argv": ["scan", ".", "--allow-python-checks", "checks"]}, "Python custom checks"),
+    ({"argv": ["serve"]}, "only `tfguard scan`"),
+], ids=["other-code", "other-protocol", "other-checkov-env", "python-checks", "not-a-scan"])
+def test_the_daemon_refuses_what_it_must_not_run(change: dict[str, object], reason: str) -> None:
+    server = daemon.Daemon("/nonexistent/d.sock")
+    answer = server.answer(_request(**change))
+    assert reason in answer["refused"]
+    assert server.served == 0
