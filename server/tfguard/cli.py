@@ -208,6 +208,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_daemon(args: argparse.Namespace) -> int:
     from tfguard import daemon
 
+    if not daemon.available():
+        print("tfguard: error: the daemon needs Unix domain sockets (not available on this platform)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         sock = args.socket or daemon.socket_path()
         idle = args.idle_timeout if args.idle_timeout is not None else daemon.DEFAULT_IDLE_TIMEOUT
@@ -224,8 +227,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             return EXIT_OK
         found = daemon.ping(sock)
         if found is None:
-            print("no tfguard daemon is running", file=sys.stderr)
-            return EXIT_FINDINGS
+            busy = daemon.is_running(sock)
+            print("the tfguard daemon is busy with a scan" if busy else "no tfguard daemon is running",
+                  file=sys.stderr)
+            return EXIT_OK if busy else EXIT_FINDINGS
         st = found
         current = st.get("identity") == daemon.code_identity()
         print(f"tfguard daemon {st['pid']} on {st['socket']}: up {st['uptime']:.0f} s, {st['served']} scans served,"
@@ -249,7 +254,7 @@ def _scan_in_daemon(args: argparse.Namespace, argv: Sequence[str]) -> int | None
         return None
     try:
         sock = daemon.socket_path()
-        if args.daemon and daemon.ping(sock) is None:
+        if args.daemon and not daemon.is_running(sock):
             daemon.start(sock)
         answer = daemon.run_scan(argv, sock)
         if answer is None and args.daemon:  # it ran other code, and was stopped: start a current one

@@ -68,8 +68,12 @@ class Answer:
 
 
 def available() -> bool:
-    """True where Unix domain sockets exist (not on Windows)."""
-    return hasattr(socket, "AF_UNIX")
+    """True where Unix domain sockets, uids and ``flock`` exist (not on Windows)."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(socket, "AF_UNIX") and hasattr(os, "getuid")
 
 
 def _package_dir() -> str:
@@ -132,6 +136,27 @@ def socket_path() -> str:
 
 def log_path(sock: str) -> str:
     return os.path.splitext(sock)[0] + ".log"
+
+
+def _lock_path(sock: str) -> str:
+    return os.path.splitext(sock)[0] + ".lock"
+
+
+def is_running(sock_path: str | None = None) -> bool:
+    """True while a daemon holds this socket's lock, even when it is busy with a long scan."""
+    import fcntl
+
+    try:
+        fd = os.open(_lock_path(sock_path or socket_path()), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return False
 
 
 # --- client side ------------------------------------------------------------------------------
@@ -223,11 +248,16 @@ def start(
     path = sock_path or socket_path()
     if os.path.lexists(path) and not trusted_socket(path):
         raise DaemonError(f"{path} exists and is not a socket of this user's: not replacing it")
-    status = ping(path)
-    if status is not None:
+    if is_running(path):
+        status = ping(path, timeout=wait)  # answered after the scan it may be busy with
+        if status is None:
+            raise DaemonError(f"the tfguard daemon on {path} does not answer (busy for over {wait:.0f} s?)")
         if status.get("identity") == code_identity():
             return status
-        stop(path)
+        stop(path, timeout=wait)
+        deadline = time.monotonic() + wait
+        while is_running(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
     with open(log_path(path), "ab") as logf:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tfguard", "daemon", "run", "--socket", path, "--idle-timeout", str(idle_timeout)],
@@ -382,12 +412,24 @@ class Daemon:
         return {"exit_code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
     def serve(self) -> None:
+        import fcntl
+
+        lock_fd = os.open(_lock_path(self.sock_path), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(lock_fd)
+            raise DaemonError(f"a tfguard daemon already runs on {self.sock_path}") from None
+        try:
+            self._serve_locked()
+        finally:
+            os.close(lock_fd)
+
+    def _serve_locked(self) -> None:
         if os.path.lexists(self.sock_path):
             if not trusted_socket(self.sock_path):
                 raise DaemonError(f"{self.sock_path} exists and is not a socket of this user's: not replacing it")
-            if ping(self.sock_path) is not None:
-                raise DaemonError(f"a tfguard daemon already listens on {self.sock_path}")
-            os.unlink(self.sock_path)  # left by a daemon that was killed
+            os.unlink(self.sock_path)  # we hold the lock: left by a daemon that was killed
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_umask = os.umask(0o177)
         try:

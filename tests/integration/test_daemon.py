@@ -122,6 +122,24 @@ def test_a_killed_daemon_leaves_scans_working_and_can_be_started_again(sock: Pat
     assert daemon.ping(str(sock)) is not None
 
 
+def test_one_daemon_per_socket(sock: Path, tmp_path: Path) -> None:
+    env = _env(sock, tmp_path / "cache")
+    assert not daemon.is_running(str(sock))
+    assert _tfguard(env, "daemon", "start").returncode == 0
+    assert daemon.is_running(str(sock))
+    first = daemon.ping(str(sock))
+    again = _tfguard(env, "daemon", "start")
+    assert again.returncode == 0 and f"daemon {first['pid']} " in again.stderr, "start finds the running one"
+    second = _tfguard(env, "daemon", "run")  # a second server on the same socket
+    assert second.returncode == 2 and "already runs" in second.stderr
+    assert daemon.ping(str(sock))["pid"] == first["pid"], "the first one still serves"
+    assert _tfguard(env, "daemon", "stop").returncode == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and daemon.is_running(str(sock)):
+        time.sleep(0.05)
+    assert not daemon.is_running(str(sock))
+
+
 def test_the_daemon_exits_when_idle(sock: Path, tmp_path: Path) -> None:
     env = _env(sock, tmp_path / "cache")
     assert _tfguard(env, "daemon", "start", "--idle-timeout", "1").returncode == 0
