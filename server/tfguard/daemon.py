@@ -481,7 +481,10 @@ class Daemon:
 def serve_forever(sock_path: str, idle_timeout: float) -> int:
     """``tfguard daemon run``: warm up, then serve until stopped or idle."""
     global serving
+    from tfguard import scanpool
+
     serving = True
+    scanpool.keep_worker_memos = True  # the next scan here starts with what this one's workers parsed
     daemon = Daemon(sock_path, idle_timeout)
     daemon.warm_up()
     daemon.serve()

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tfguard import __version__
+from tfguard.checks import memo
 from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.graph import TF_SUFFIXES, GraphRecord, GraphRun, graph_check_ids, run_checkov
@@ -242,15 +243,28 @@ def _run_from_json(data: dict[str, Any]) -> GraphRun:
 
 # Set in the parent before forking; read by the workers.
 _worker_selection: CheckSelection = CheckSelection()
+# A long-lived process (the daemon) sets this: forked workers send back what they added to the
+# memos of checks/memo.py, so the next scan in the parent starts warm. One-shot scans skip it.
+keep_worker_memos = False
+
+UnitResult = tuple[str, "GraphRun | None", "str | None", "tuple[dict[Any, Any], ...] | None"]
 
 
-def _run_unit(unit: ScanUnit) -> tuple[str, GraphRun | None, str | None]:
+def _run_unit(unit: ScanUnit) -> UnitResult:
     root = unit.root
     try:
-        return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None
+        return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None, None
     except Exception as e:  # one unit failing never loses the others
         log.exception("checkov failed on %s", root)
-        return root, None, f"{type(e).__name__}: {e}"
+        return root, None, f"{type(e).__name__}: {e}", None
+
+
+def _run_unit_in_worker(unit: ScanUnit) -> UnitResult:
+    if not keep_worker_memos:
+        return _run_unit(unit)
+    before = memo.marks()
+    root, run, error, _ = _run_unit(unit)
+    return root, run, error, memo.added_since(before)
 
 
 def _unit_cost(unit: ScanUnit) -> int:
@@ -298,16 +312,19 @@ def run_units(
     failures: list[tuple[str, str]] = []
     workers = min(max_workers or os.cpu_count() or 1, len(todo))
     _worker_selection = selection
-    results: Iterable[tuple[str, GraphRun | None, str | None]]
+    results: Iterable[UnitResult]
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
         # Workers inherit checkov_modules()'s memos (checks/memo.py): a module that several units
         # call is parsed once per worker, not once per unit.
         with ctx.Pool(workers) as pool:
-            results = list(pool.imap_unordered(_run_unit, todo, chunksize=1))
+            results = list(pool.imap_unordered(_run_unit_in_worker, todo, chunksize=1))
+        for *_, added in results:
+            if added is not None:
+                memo.absorb(added)
     else:
         results = [_run_unit(u) for u in todo]
-    for root, run, error in results:
+    for root, run, error, _ in results:
         if run is None:
             failures.append((root, error or "unknown error"))
             continue

@@ -83,3 +83,35 @@ def test_impure_and_assigning_expressions_are_not_memoized(modules: tuple[object
     evaluate("timestamp()")
     assert "timestamp()" not in memo._eval_cache
     assert memo._ASSIGNS.search("a = 1") and not memo._ASSIGNS.search("a == 1 && b != 2 && c <= 3")
+
+
+def test_a_long_lived_parent_keeps_what_forked_workers_parsed(modules: tuple[object, object],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon sets ``scanpool.keep_worker_memos``: after a scan whose units ran in forked workers,
+    the parent's parse memo holds those files, so the next edit's re-run parses only the edited one."""
+    from tfguard import scanpool
+    from tfguard.checks.entity import CheckSelection
+
+    units = [scanpool.ScanUnit(root=str(REPO / "examples" / d), dirs=(str(REPO / "examples" / d),))
+             for d in ("dev", "prod")]
+    texts = [p.read_text() for d in ("dev", "prod") for p in sorted((REPO / "examples" / d).glob("*.tf"))]
+    pu = modules[1]
+    memo.clear()
+    monkeypatch.setattr(scanpool, "keep_worker_memos", False)
+    runs, failures = scanpool.run_units(units, CheckSelection(), max_workers=2)
+    assert len(runs) == 2 and not failures
+    hits = memo.stats["parse_hits"]
+    for text in texts:
+        pu.hcl2.loads(text)  # type: ignore[attr-defined]
+    assert memo.stats["parse_hits"] == hits, "without it, the workers' parses are lost with them"
+
+    memo.clear()
+    monkeypatch.setattr(scanpool, "keep_worker_memos", True)
+    again, failures = scanpool.run_units(units, CheckSelection(), max_workers=2)
+    assert not failures
+    assert sorted(map(repr, (r for run in again for r in run.records))) == sorted(
+        map(repr, (r for run in runs for r in run.records)))
+    hits = memo.stats["parse_hits"]
+    for text in texts:
+        pu.hcl2.loads(text)  # type: ignore[attr-defined]
+    assert memo.stats["parse_hits"] == hits + len(texts)

@@ -186,3 +186,26 @@ def clear() -> None:
         _parse_cache.clear()
         _eval_cache.clear()
         _brackets_cache.clear()
+
+
+_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache)
+
+
+def marks() -> tuple[frozenset[Any], ...]:
+    """The keys each memo holds now (a forked scan worker takes these before running Checkov)."""
+    with _lock:
+        return tuple(frozenset(c.keys()) for c in _CACHES)
+
+
+def added_since(before: tuple[frozenset[Any], ...]) -> tuple[dict[Any, Any], ...]:
+    """What the memos learnt since :func:`marks` gave ``before`` (picklable: the worker returns it)."""
+    with _lock:
+        return tuple({k: v for k, v in c.items() if k not in seen} for c, seen in zip(_CACHES, before, strict=True))
+
+
+def absorb(added: tuple[dict[Any, Any], ...]) -> None:
+    """Take entries a worker computed, so a long-lived parent (the daemon) is warm for the next run."""
+    with _lock:
+        for c, entries in zip(_CACHES, added, strict=True):
+            for k, v in entries.items():
+                c[k] = v  # bounded: the LRU evicts as usual
