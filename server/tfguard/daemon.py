@@ -162,6 +162,16 @@ def is_running(sock_path: str | None = None) -> bool:
 # --- client side ------------------------------------------------------------------------------
 
 
+def _recv_all(s: socket.socket) -> bytes:
+    """Everything the other side sends until it shuts its end (one message per connection)."""
+    chunks: list[bytes] = []
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def trusted_socket(sock_path: str) -> bool:
     """True when ``sock_path`` is a socket of this user's (someone else's could answer with a fake report)."""
     try:
@@ -189,19 +199,14 @@ def _exchange(sock_path: str, request: dict[str, Any], timeout: float | None) ->
         return None
     try:
         s.sendall(json.dumps(request).encode() + b"\n")
-        s.shutdown(socket.SHUT_WR)
-        chunks = []
-        while True:
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        s.shutdown(socket.SHUT_WR)  # the daemon reads the request to its end
+        data = _recv_all(s)
     except OSError:
         return None
     finally:
         s.close()
     try:
-        answer = json.loads(b"".join(chunks))
+        answer = json.loads(data)
     except ValueError:
         return None
     return answer if isinstance(answer, dict) else None
@@ -336,15 +341,7 @@ def _peer_uid(conn: socket.socket) -> int | None:
 
 
 def _read_request(conn: socket.socket) -> dict[str, Any]:
-    chunks = []
-    while True:
-        chunk = conn.recv(1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        if chunk.endswith(b"\n"):
-            break
-    data = json.loads(b"".join(chunks))
+    data = json.loads(_recv_all(conn))
     if not isinstance(data, dict):
         raise ValueError("a request is a JSON object")
     return data
@@ -352,6 +349,8 @@ def _read_request(conn: socket.socket) -> dict[str, Any]:
 
 class Daemon:
     """The serving loop: one request at a time (Checkov's registries are global)."""
+
+    request_timeout = 30.0  # seconds a client has to send its request
 
     def __init__(self, sock_path: str, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
         self.sock_path = sock_path
@@ -451,7 +450,6 @@ class Daemon:
                         break
                     continue
                 with conn:
-                    conn.settimeout(None)
                     served = self.served
                     self._serve_one(conn)
                 if self.served != served:  # status queries do not keep it alive
@@ -471,7 +469,10 @@ class Daemon:
             log.warning("refused a connection from uid %s", uid)
             return
         try:
-            reply = self.answer(_read_request(conn))
+            conn.settimeout(self.request_timeout)  # a client that never finishes its request blocks no one
+            request = _read_request(conn)
+            conn.settimeout(None)
+            reply = self.answer(request)
         except (ValueError, KeyError, OSError) as e:
             reply = {"refused": f"bad request: {e}"}
         with contextlib.suppress(OSError):  # the client may have gone (Ctrl-C)

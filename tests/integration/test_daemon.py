@@ -184,6 +184,28 @@ def test_a_runtime_directory_open_to_others_is_refused(tmp_path: Path) -> None:
     assert not list((runtime / "tfguard").iterdir()), "no socket was created there"
 
 
+def test_a_client_that_never_sends_its_request_blocks_no_one(sock: Path) -> None:
+    import socket
+    import threading
+
+    server = daemon.Daemon(str(sock), idle_timeout=60)
+    server.request_timeout = 0.5
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and daemon.ping(str(sock)) is None:
+        time.sleep(0.05)
+    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mute.connect(str(sock))  # connected, sends nothing, never closes
+    try:
+        assert daemon.ping(str(sock), timeout=10) is not None, "the next client is served"
+    finally:
+        mute.close()
+    assert daemon.stop(str(sock))
+    thread.join(10)
+    assert not thread.is_alive()
+
+
 def _request(**over: object) -> dict[str, object]:
     req: dict[str, object] = {"op": "run", "protocol": daemon.PROTOCOL, "identity": daemon.code_identity(),
                               "import_env": daemon.import_env(), "argv": ["scan", str(EXAMPLES / "dev")],
