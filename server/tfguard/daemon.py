@@ -47,6 +47,7 @@ PROTOCOL = 1
 # True in the daemon process: its own scans never go to a daemon.
 serving = False
 DEFAULT_IDLE_TIMEOUT = 3600.0
+LOG_KEEP_BYTES = 1 << 20  # a longer log is started afresh by the next `daemon start`
 # Environment of a scan the daemon takes from the client, per request.
 _CLIENT_ENV_PREFIXES = ("TFGUARD_",)
 _CLIENT_ENV_NAMES = ("XDG_CACHE_HOME", "NO_COLOR")
@@ -263,7 +264,11 @@ def start(
         deadline = time.monotonic() + wait
         while is_running(path) and time.monotonic() < deadline:
             time.sleep(0.05)
-    with open(log_path(path), "ab") as logf:
+    try:  # one line per scan: keep the log from growing forever
+        keep = os.path.getsize(log_path(path)) < LOG_KEEP_BYTES
+    except OSError:
+        keep = True
+    with open(log_path(path), "ab" if keep else "wb") as logf:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tfguard", "daemon", "run", "--socket", path, "--idle-timeout", str(idle_timeout)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf, start_new_session=True, close_fds=True)
@@ -395,6 +400,8 @@ class Daemon:
             return {"refused": "only `tfguard scan` without Python custom checks runs in the daemon"}
         from tfguard.cli import main
 
+        global serving
+        serving = True  # main() must run the scan here, never forward it to a daemon
         self.served += 1
         t0 = time.perf_counter()
         with _request_context(str(request["cwd"]), dict(request.get("env", {})), bool(request.get("isatty"))) as (

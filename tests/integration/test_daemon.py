@@ -226,3 +226,24 @@ def test_the_daemon_refuses_what_it_must_not_run(change: dict[str, object], reas
     answer = server.answer(_request(**change))
     assert reason in answer["refused"]
     assert server.served == 0
+
+
+def test_a_scan_that_crashes_is_reported_and_the_daemon_serves_on(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    import tfguard.cli
+
+    server = daemon.Daemon("/nonexistent/d.sock")
+    real = tfguard.cli.main
+
+    def crash(argv: list[str]) -> int:
+        raise RuntimeError("boom in the engine")
+
+    monkeypatch.setattr(tfguard.cli, "main", crash)
+    cwd = os.getcwd()
+    answer = server.answer(_request(cwd=str(tmp_path)))
+    assert answer["exit_code"] == 2 and "RuntimeError: boom in the engine" in answer["stderr"]
+    monkeypatch.setattr(tfguard.cli, "main", real)
+    answer = server.answer(_request(argv=["scan", str(EXAMPLES / "dev"), "--format", "json"]))
+    assert answer["exit_code"] == 1
+    assert json.loads(answer["stdout"])["findings"], "the next scan runs normally"
+    assert os.getcwd() == cwd, "the request's working directory is not left behind"
