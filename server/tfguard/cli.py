@@ -246,24 +246,33 @@ def _scan_in_daemon(args: argparse.Namespace, argv: Sequence[str]) -> int | None
     """Run this scan in the daemon when one is running (or ``--daemon`` starts one); None: run it here."""
     from tfguard import daemon
 
-    if daemon.serving or args.no_daemon or os.environ.get("TFGUARD_NO_DAEMON") or args.allow_python_checks:
+    def here(why: str) -> None:
+        if args.daemon:  # asked for explicitly: say why not
+            print(f"tfguard: warning: {why}: scanning here", file=sys.stderr)
+
+    if daemon.serving or args.no_daemon or os.environ.get("TFGUARD_NO_DAEMON"):
+        return None
+    if args.allow_python_checks:
+        here("Python custom checks never run in the daemon")
         return None
     if not daemon.available():
-        if args.daemon:
-            print("tfguard: warning: no daemon on this platform (no Unix sockets): scanning here", file=sys.stderr)
+        here("no daemon on this platform (no Unix sockets)")
         return None
     try:
         sock = daemon.socket_path()
         if args.daemon and not daemon.is_running(sock):
             daemon.start(sock)
         answer = daemon.run_scan(argv, sock)
-        if answer is None and args.daemon:  # it ran other code, and was stopped: start a current one
-            daemon.start(sock)
+        if isinstance(answer, str) and args.daemon and not daemon.is_running(sock):
+            daemon.start(sock)  # it ran other tfguard code and was stopped: start a current one
             answer = daemon.run_scan(argv, sock)
     except daemon.DaemonError as e:
-        print(f"tfguard: warning: {e}: scanning here", file=sys.stderr)
+        here(str(e))
         return None
     if answer is None:
+        return None
+    if isinstance(answer, str):
+        here(f"the daemon did not take this scan ({answer})")
         return None
     sys.stdout.write(answer.stdout)
     sys.stderr.write(answer.stderr)

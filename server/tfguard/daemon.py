@@ -223,13 +223,16 @@ def stop(sock_path: str | None = None, timeout: float = 10.0) -> bool:
     return _exchange(sock_path or socket_path(), {"op": "stop", "protocol": PROTOCOL}, timeout) is not None
 
 
-def run_scan(argv: Sequence[str], sock_path: str | None = None) -> Answer | None:
-    """Run ``tfguard <argv>`` in the daemon. None when there is none, or it refused (then run it here).
+def run_scan(argv: Sequence[str], sock_path: str | None = None) -> Answer | str | None:
+    """Run ``tfguard <argv>`` in the daemon: its answer; None when none runs; why, when it refused.
 
-    A daemon running other code (tfguard upgraded since it started) is stopped, so the next
-    ``tfguard daemon start`` / ``scan --daemon`` starts a current one.
+    In the last two cases the caller runs the scan itself. A daemon running other code (tfguard
+    upgraded since it started) is stopped, so the next ``daemon start`` / ``scan --daemon`` starts
+    a current one.
     """
     path = sock_path or socket_path()
+    if not trusted_socket(path):  # the common case without a daemon: no identity digest to compute
+        return None
     request = {
         "op": "run", "protocol": PROTOCOL, "identity": code_identity(), "import_env": import_env(),
         "argv": list(argv), "cwd": os.getcwd(), "env": _client_env(), "isatty": sys.stdout.isatty(),
@@ -241,7 +244,10 @@ def run_scan(argv: Sequence[str], sock_path: str | None = None) -> Answer | None
         log.info("the tfguard daemon did not take this scan: %s", answer["refused"])
         if answer.get("stale"):
             stop(path)
-        return None
+            deadline = time.monotonic() + 5.0
+            while is_running(path) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return str(answer["refused"])
     return Answer(int(answer["exit_code"]), str(answer.get("stdout", "")), str(answer.get("stderr", "")))
 
 

@@ -184,9 +184,11 @@ def test_a_runtime_directory_open_to_others_is_refused(tmp_path: Path) -> None:
     assert not list((runtime / "tfguard").iterdir()), "no socket was created there"
 
 
-def test_a_client_that_never_sends_its_request_blocks_no_one(sock: Path) -> None:
+def test_a_client_that_never_sends_its_request_blocks_no_one(sock: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
     import threading
+
+    monkeypatch.setattr(daemon, "serving", False)
 
     server = daemon.Daemon(str(sock), idle_timeout=60)
     server.request_timeout = 0.5
@@ -232,6 +234,7 @@ def test_a_scan_that_crashes_is_reported_and_the_daemon_serves_on(monkeypatch: p
                                                                   tmp_path: Path) -> None:
     import tfguard.cli
 
+    monkeypatch.setattr(daemon, "serving", False)  # restored afterwards: answer() sets it
     server = daemon.Daemon("/nonexistent/d.sock")
     real = tfguard.cli.main
 
@@ -247,3 +250,27 @@ def test_a_scan_that_crashes_is_reported_and_the_daemon_serves_on(monkeypatch: p
     assert answer["exit_code"] == 1
     assert json.loads(answer["stdout"])["findings"], "the next scan runs normally"
     assert os.getcwd() == cwd, "the request's working directory is not left behind"
+
+
+def test_a_daemon_running_other_code_is_stopped_and_the_scan_runs_here(
+        sock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import tfguard.cli
+
+    env = _env(sock, tmp_path / "cache")
+    assert _tfguard(env, "daemon", "start").returncode == 0
+    old = daemon.ping(str(sock))
+    assert old is not None
+    # this client now runs "other code" than the daemon (as after an upgrade of tfguard)
+    monkeypatch.setattr(daemon, "code_identity", lambda: "0" * 64)
+    monkeypatch.setattr(daemon, "serving", False)  # this test process is a client
+    monkeypatch.setenv("TFGUARD_DAEMON_SOCKET", str(sock))
+    monkeypatch.setenv("TFGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TFGUARD_NO_DAEMON", raising=False)
+    code = tfguard.cli.main(["scan", str(EXAMPLES / "dev")])
+    out = capsys.readouterr()
+    assert code == 1 and "aws_s3_bucket" in out.out, "scanned here"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and daemon.is_running(str(sock)):
+        time.sleep(0.05)
+    assert not daemon.is_running(str(sock)), "the stale daemon was stopped"
+    assert daemon.ping(str(sock)) is None
