@@ -1,6 +1,7 @@
-"""No network, ever, in separate processes: ``tfguard scan`` and an LSP session with sockets blocked at the
-Python level (a sitecustomize.py records and refuses every attempt), and again inside a network namespace
-without interfaces (``unshare -n``) when this machine allows it.
+"""No network, ever, in separate processes: ``tfguard scan`` (in its own process and served by ``tfguard
+daemon``) and an LSP session with sockets blocked at the Python level (a sitecustomize.py records and
+refuses every attempt), and again inside a network namespace without interfaces (``unshare -n``) when
+this machine allows it.
 
 The in-process variant (monkeypatched sockets, forked scan workers) is tests/unit/test_offline.py.
 """
@@ -154,4 +155,28 @@ async def test_lsp_in_a_network_namespace_without_interfaces(blocked_env, tmp_pa
     env, log = blocked_env
     found = await _lsp_session(env, _workspace(tmp_path), prefix)
     assert "CKV_AWS_24" in found
+    assert log.read_text() == ""
+
+
+def test_a_scan_served_by_the_daemon_never_touches_the_network(blocked_env, tmp_path: Path) -> None:  # noqa: ANN001
+    """The daemon (started from the blocked environment, so its Python records every attempt too) runs the
+    scan; only its own Unix socket is used."""
+    import tempfile
+
+    from tfguard import daemon
+
+    env, log = blocked_env
+    sock_dir = Path(tempfile.mkdtemp(prefix="tfgd-"))
+    env = {k: v for k, v in env.items() if k != "TFGUARD_NO_DAEMON"}
+    env["TFGUARD_DAEMON_SOCKET"] = str(sock_dir / "d.sock")
+    try:
+        subprocess.run([sys.executable, "-m", "tfguard", "daemon", "start"], env=env, check=True, timeout=120,
+                       capture_output=True)
+        report = _scan(env, _workspace(tmp_path))
+        status = daemon.ping(env["TFGUARD_DAEMON_SOCKET"])
+        assert status is not None and status["served"] == 1, "the scan ran in the daemon"
+    finally:
+        daemon.stop(env["TFGUARD_DAEMON_SOCKET"])
+        shutil.rmtree(sock_dir, ignore_errors=True)
+    assert report["findings"], "Checkov really ran"
     assert log.read_text() == ""
