@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tfguard import __version__
+from tfguard import __version__, gcpolicy
 
 log = logging.getLogger(__name__)
 
@@ -466,6 +466,9 @@ class Daemon:
                     served = self.served
                     self._serve_one(conn)
                 if self.served != served:  # status queries do not keep it alive
+                    # After the answer is sent: collect the scan's garbage, including what a big file's
+                    # analysis froze (gcpolicy.settle), which would otherwise stay for the daemon's life.
+                    gcpolicy.maintain()
                     last = time.monotonic()
                 elif time.monotonic() - last >= self.idle_timeout:
                     log.info("idle for %.0f s: exiting", self.idle_timeout)
