@@ -233,7 +233,9 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             return EXIT_OK if busy else EXIT_FINDINGS
         st = found
         current = st.get("identity") == daemon.code_identity()
-        print(f"tfguard daemon {st['pid']} on {st['socket']}: up {st['uptime']:.0f} s, {st['served']} scans served,"
+        served = int(st["served"])
+        print(f"tfguard daemon {st['pid']} on {st['socket']}: up {st['uptime']:.0f} s,"
+              f" {served} scan{'' if served == 1 else 's'} served,"
               f" idle timeout {st['idle_timeout']:.0f} s" + ("" if current else "; runs other tfguard code than this"
                                                                " one (`tfguard daemon restart`)"))
         return EXIT_OK
