@@ -184,7 +184,8 @@ def test_a_runtime_directory_open_to_others_is_refused(tmp_path: Path) -> None:
     assert not list((runtime / "tfguard").iterdir()), "no socket was created there"
 
 
-def test_a_client_that_never_sends_its_request_blocks_no_one(sock: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_client_that_never_sends_its_request_or_sends_junk_blocks_no_one(sock: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
     import threading
 
@@ -203,6 +204,15 @@ def test_a_client_that_never_sends_its_request_blocks_no_one(sock: Path, monkeyp
         assert daemon.ping(str(sock), timeout=10) is not None, "the next client is served"
     finally:
         mute.close()
+    for junk in (b"\xff\xfe not json\n", b"[1, 2]\n", b""):
+        raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        raw.connect(str(sock))
+        raw.sendall(junk)
+        raw.shutdown(socket.SHUT_WR)
+        reply = json.loads(daemon._recv_all(raw))
+        raw.close()
+        assert "bad request" in reply["refused"]
+    assert daemon.ping(str(sock)) is not None, "still serving after junk"
     assert daemon.stop(str(sock))
     thread.join(10)
     assert not thread.is_alive()
