@@ -40,19 +40,27 @@ def to_client(pos: Position, lines: Sequence[str], encoding: str) -> lsp.Positio
     return lsp.Position(line=pos.line, character=units(line[: pos.character], encoding))
 
 
+def code_points(line: str, units: int, encoding: str) -> int:
+    """Index in ``line`` of the client column ``units`` (clamped to the line's end)."""
+    if encoding == lsp.PositionEncodingKind.Utf32 or line.isascii():
+        return min(units, len(line))
+    count = 0
+    for i, c in enumerate(line):
+        if count >= units:
+            return i
+        o = ord(c)
+        if encoding == lsp.PositionEncodingKind.Utf8:
+            count += 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
+        else:
+            count += 2 if o > 0xFFFF else 1
+    return len(line)
+
+
 def from_client(pos: lsp.Position, lines: Sequence[str], encoding: str) -> Position:
     """Client position -> code-point position."""
     if pos.line >= len(lines):
         return Position(pos.line, 0)
-    line = lines[pos.line]
-    if encoding == lsp.PositionEncodingKind.Utf32:
-        return Position(pos.line, min(pos.character, len(line)))
-    count = 0
-    for i, c in enumerate(line):
-        if count >= pos.character:
-            return Position(pos.line, i)
-        count += units(c, encoding)
-    return Position(pos.line, len(line))
+    return Position(pos.line, code_points(lines[pos.line], pos.character, encoding))
 
 
 def range_to_client(span: Span, lines: Sequence[str], encoding: str) -> lsp.Range:

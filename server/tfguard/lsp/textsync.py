@@ -16,6 +16,8 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.workspace.text_document import TextDocument
 
+from tfguard.lsp.convert import code_points
+
 _EOL = re.compile(r"\r\n|\r|\n")
 
 
@@ -42,22 +44,6 @@ def _line_end(text: str, start: int) -> int:
     if cr >= 0:
         return cr
     return nl if nl >= 0 else len(text)
-
-
-def code_points(line: str, units: int, encoding: str) -> int:
-    """Index in ``line`` of the client column ``units`` (clamped to the line's end)."""
-    if encoding == lsp.PositionEncodingKind.Utf32 or line.isascii():
-        return min(units, len(line))
-    count = 0
-    for i, c in enumerate(line):
-        if count >= units:
-            return i
-        o = ord(c)
-        if encoding == lsp.PositionEncodingKind.Utf8:
-            count += 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
-        else:
-            count += 2 if o > 0xFFFF else 1
-    return len(line)
 
 
 def offset_at(text: str, pos: lsp.Position, encoding: str) -> int:
