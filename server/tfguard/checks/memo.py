@@ -51,6 +51,7 @@ _parse_cache: LRUCache[bytes, bytes] = LRUCache(maxsize=PARSE_CACHE_BYTES, getsi
 _eval_cache: LRUCache[str, tuple[bool, Any, int]] = LRUCache(maxsize=EVAL_CACHE_BYTES, getsizeof=lambda v: v[2])
 _brackets_cache: LRUCache[tuple[str, str, str], tuple[tuple[tuple[int, int], ...], int]] = LRUCache(
     maxsize=BRACKETS_CACHE_BYTES, getsizeof=lambda v: v[1])
+_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache)
 _patches: list[tuple[Any, str, Any, Any]] = []  # (module, attribute, original, memoized)
 stats = {"parse_hits": 0, "parse_misses": 0, "eval_hits": 0, "eval_misses": 0}
 
@@ -183,12 +184,8 @@ def disabled() -> Iterator[None]:
 
 def clear() -> None:
     with _lock:
-        _parse_cache.clear()
-        _eval_cache.clear()
-        _brackets_cache.clear()
-
-
-_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache)
+        for c in _CACHES:
+            c.clear()
 
 
 def marks() -> tuple[frozenset[Any], ...]:
