@@ -455,7 +455,7 @@ MAX_ITEM_DEPTH = 32
 
 
 def _scan_body(
-    text: str, lines: LineIndex, toks: list[Token], k: int, stop: int, path: tuple[str, ...]
+    text: str, lines: LineIndex, toks: _Tokens, k: int, stop: int, path: tuple[str, ...]
 ) -> tuple[Item, ...]:
     """Attributes and nested blocks between tokens ``k`` and ``stop`` (exclusive).
 
@@ -496,18 +496,10 @@ def _scan_body(
     return tuple(items)
 
 
-def _match_nested(toks: list[Token], open_k: int, stop: int) -> int:
-    """Index of the brace closing the one at ``open_k`` (``stop`` if not before it)."""
-    brace = getattr(toks, "brace", None)
-    if brace is not None:  # precomputed: linear overall, even on deep unclosed nesting
-        j = brace[open_k]
-        return j if j is not None and j < stop else stop
-    depth = 0
-    for k in range(open_k, stop):
-        if toks[k].kind is Tok.LBRACE:
-            depth += 1
-        elif toks[k].kind is Tok.RBRACE:
-            depth -= 1
-            if depth == 0:
-                return k
-    return stop
+def _match_nested(toks: _Tokens, open_k: int, stop: int) -> int:
+    """Index of the brace closing the one at ``open_k`` (``stop`` if not before it).
+
+    From the precomputed table: linear overall, even on deep unclosed nesting.
+    """
+    j = toks.brace[open_k]
+    return j if j is not None and j < stop else stop
