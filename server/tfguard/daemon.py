@@ -105,7 +105,15 @@ def import_env(environ: dict[str, str] | os._Environ[str] | None = None) -> dict
 
 
 def _client_env() -> dict[str, str]:
+    """The part of this process's environment a scan takes from its client."""
     return {k: v for k, v in os.environ.items() if k.startswith(_CLIENT_ENV_PREFIXES) or k in _CLIENT_ENV_NAMES}
+
+
+def _set_client_env(env: dict[str, str]) -> None:
+    """Make :func:`_client_env` equal ``env`` (other variables untouched)."""
+    for k in _client_env():
+        del os.environ[k]
+    os.environ.update(env)
 
 
 def runtime_dir() -> str:
@@ -320,15 +328,13 @@ class _Capture(io.StringIO):
 def _request_context(cwd: str, env: dict[str, str], tty: bool) -> Iterator[tuple[_Capture, _Capture]]:
     """Run as the client would: its directory, its TFGUARD_* environment, its terminal; restore after."""
     saved_cwd = os.getcwd()
-    saved_env = {k: v for k, v in os.environ.items() if k.startswith(_CLIENT_ENV_PREFIXES) or k in _CLIENT_ENV_NAMES}
+    saved_env = _client_env()
     saved_streams = sys.stdout, sys.stderr
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     out, err = _Capture(tty), _Capture(False)
     try:
-        for k in saved_env:
-            del os.environ[k]
-        os.environ.update(env)
+        _set_client_env(env)
         os.chdir(cwd)
         sys.stdout, sys.stderr = out, err
         yield out, err
@@ -337,9 +343,7 @@ def _request_context(cwd: str, env: dict[str, str], tty: bool) -> Iterator[tuple
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
         os.chdir(saved_cwd)
-        for k in [k for k in os.environ if k.startswith(_CLIENT_ENV_PREFIXES) or k in _CLIENT_ENV_NAMES]:
-            del os.environ[k]
-        os.environ.update(saved_env)
+        _set_client_env(saved_env)
 
 
 def _peer_uid(conn: socket.socket) -> int | None:
