@@ -136,9 +136,9 @@ class Problem:
 _T = TypeVar("_T")
 
 
-def copy_with(obj: _T, **changes: object) -> _T:
-    """``dataclasses.replace`` for frozen dataclasses, without re-running ``__init__`` (hot path: every
-    finding and block below an inserted line moves). Copies the instance ``__dict__`` as it is."""
+def _copy_with(obj: _T, **changes: object) -> _T:
+    """``dataclasses.replace`` for these frozen value types, without re-running ``__init__`` (hot
+    path: every finding of every block below an inserted line moves)."""
     new = _new(type(obj))
     new.__dict__.update(obj.__dict__, **changes)
     return new
@@ -148,12 +148,12 @@ def shift_finding(f: Finding, lines: int) -> Finding:
     """``f`` moved down by ``lines``; it remembers the finding it came from (``origin``)."""
     if lines == 0:
         return f
-    return copy_with(f, span=shift_span(f.span, lines), line_range=(f.line_range[0] + lines, f.line_range[1] + lines),
+    return _copy_with(f, span=shift_span(f.span, lines), line_range=(f.line_range[0] + lines, f.line_range[1] + lines),
                       origin=f.origin or f)
 
 
 def shift_problem(p: Problem, lines: int) -> Problem:
-    return p if lines == 0 else copy_with(p, span=shift_span(p.span, lines))
+    return p if lines == 0 else _copy_with(p, span=shift_span(p.span, lines))
 
 
 @dataclass(frozen=True)
