@@ -100,7 +100,7 @@ def edit_block(text: str, k: int) -> str:
 
 
 def bench_tier1(files: list[Path], checkov_sample: set[Path], repeats: int = 5) -> tuple[list[list[str]], list[float]]:
-    from tfguard.workspace import Engine
+    from tfguard.engine import Engine
 
     rows, all_ms = [], []
     for f in files:
@@ -124,7 +124,7 @@ def bench_tier1(files: list[Path], checkov_sample: set[Path], repeats: int = 5) 
 
 def bench_tier2(module: Path) -> tuple[float, float, float]:
     """(first analyze_module s, re-check after one-block edit s, checkov -d s)."""
-    from tfguard.workspace import Engine
+    from tfguard.engine import Engine
 
     engine = Engine(str(module))
     t = time.perf_counter()

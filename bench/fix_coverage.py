@@ -20,10 +20,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tfguard.engine import Engine
 from tfguard.fixes import build_edits, offers_for
 from tfguard.fixes.textops import apply_text_edits
 from tfguard.model import Finding, Result
-from tfguard.workspace import Engine
 
 DEFAULT_ROOT = "/work/shared/corpora"
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from tfguard.config import ConfigError, compose_yaml
+from tfguard.config.checkov import ConfigError, compose_yaml
 
 # --------------------------------------------------------------------------- sources
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from tfguard import __version__
-from tfguard.config import CheckovConfig
+from tfguard.config.checkov import CheckovConfig
 from tfguard.model import Finding, Result, Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -103,9 +103,9 @@ def _write(out: str, output: str | None) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from tfguard.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
-    from tfguard.report import render_json, render_sarif, render_text, report_root
-    from tfguard.session import make_engine
+    from tfguard.scan.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
+    from tfguard.scan.report import render_json, render_sarif, render_text, report_root
+    from tfguard.wiring import make_engine
 
     for p in args.paths:
         if not os.path.exists(p):
@@ -174,7 +174,7 @@ def _exit_code(failing: list[Finding], cfg: CheckovConfig) -> int:
 
 
 def cmd_suppressions(args: argparse.Namespace) -> int:
-    from tfguard.suppressions import AuditOptions, audit, render_audit_json, render_audit_sarif, render_audit_text
+    from tfguard.scan.suppressions import AuditOptions, audit, render_audit_json, render_audit_sarif, render_audit_text
 
     for p in args.paths:
         if not os.path.exists(p):
@@ -206,7 +206,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from tfguard import daemon
+    from tfguard.scan import daemon
 
     if not daemon.available():
         print("tfguard: error: the daemon needs Unix domain sockets (not available on this platform)", file=sys.stderr)
@@ -246,7 +246,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 def _scan_in_daemon(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
     """Run this scan in the daemon when one is running (or ``--daemon`` starts one); None: run it here."""
-    from tfguard import daemon
+    from tfguard.scan import daemon
 
     def here(why: str) -> None:
         if args.daemon:  # asked for explicitly: say why not

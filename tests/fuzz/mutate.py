@@ -221,7 +221,7 @@ class Harness:
     workdir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="tfguard-fuzz-"))
 
     def __post_init__(self) -> None:
-        from tfguard.workspace import Engine
+        from tfguard.engine import Engine
 
         self.module = os.path.join(self.workdir, "module")
         os.makedirs(self.module, exist_ok=True)
@@ -318,7 +318,7 @@ class Harness:
         # 3. ... and as unsaved text (the LSP path: NULs and replacement characters reach the parser)
         self.engine.set_overlay(self.path, text)
         fa2, t_overlay = self._timed("analyze_file (unsaved)", lambda: self.engine.analyze_file(self.path))
-        from tfguard.workspace import normalize_newlines
+        from tfguard.files import normalize_newlines
 
         ov_lines = normalize_newlines(text).count("\n") + 1
         for p in fa2.problems:  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tfguard import daemon
+from tfguard.scan import daemon
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -78,7 +78,7 @@ async def _expected(ws: Path, finals: dict[str, str]) -> dict[str, set[tuple[Any
         from tfguard.lsp.convert import finding_to_diagnostic, problem_to_diagnostic, split_lines
         from tfguard.model import Result
         from tfguard.priority import rank
-        from tfguard.session import make_engine
+        from tfguard.wiring import make_engine
 
         engine = make_engine(str(ws))
         for path, text in finals.items():

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tfguard.cli import main
+from tfguard.engine import Engine
 from tfguard.model import Position, Result, Severity
-from tfguard.workspace import Engine
 
 OPEN_SSH = """\
 resource "aws_security_group" "ssh" {

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from tfguard.baseline import (
+from tfguard.cli import main
+from tfguard.model import Finding, Result, Span
+from tfguard.scan.baseline import (
     NEW,
     UNCHANGED,
     Baseline,
@@ -19,8 +21,6 @@ from tfguard.baseline import (
     load_baseline,
     normalize,
 )
-from tfguard.cli import main
-from tfguard.model import Finding, Result, Span
 
 BUCKET = '''resource "aws_s3_bucket" "data" {
   bucket = "data"
@@ -192,7 +192,7 @@ def test_baseline_root_from_the_repository_root(repo: Path) -> None:
     assert rc == 0 and set(states(doc).values()) == {UNCHANGED}
     # the API the language server uses: any workspace root; unsaved text wins over the disk
     loaded = load_baseline(str(bl))
-    from tfguard.session import make_engine
+    from tfguard.wiring import make_engine
 
     report = make_engine(str(repo / "infra")).scan([str(repo / "infra")])
     fails = report.failed

@@ -12,7 +12,7 @@ from tfguard.catalogue import (
     parse_source,
     version_matches,
 )
-from tfguard.config import ConfigError
+from tfguard.config.checkov import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tfguard.catalogue import parse_catalogue
+from tfguard.engine import Engine
 from tfguard.fixes import (
     SUPPRESS_PLACEHOLDER,
     DuplicateFixError,
@@ -23,7 +24,6 @@ from tfguard.fixes import (
 from tfguard.fixes.modules import UNMAPPED_MARKER
 from tfguard.fixes.textops import apply_text_edits
 from tfguard.model import Finding, Result, Span
-from tfguard.workspace import Engine
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fixes"
 CATALOGUE = FIXTURES / "catalogue.yaml"

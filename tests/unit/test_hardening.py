@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tfguard.config import load_checkov_config
+from tfguard.config.checkov import load_checkov_config
+from tfguard.engine import Engine
 from tfguard.lsp.settings import parse_settings
 from tfguard.model import Result, Severity
-from tfguard.workspace import Engine
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "hardening"
 BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "data"\n  acl    = "public-read"\n}\n'

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tfguard.engine import Engine, FileAnalysis
 from tfguard.hcl.blocks import split_blocks
-from tfguard.workspace import Engine, FileAnalysis
 
 
 def _blocks(n: int) -> list[str]:

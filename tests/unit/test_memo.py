@@ -89,8 +89,8 @@ def test_a_long_lived_parent_keeps_what_forked_workers_parsed(modules: tuple[obj
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The daemon sets ``scanpool.keep_worker_memos``: after a scan whose units ran in forked workers,
     the parent's parse memo holds those files, so the next edit's re-run parses only the edited one."""
-    from tfguard import scanpool
     from tfguard.checks.entity import CheckSelection
+    from tfguard.scan import pool as scanpool
 
     units = [scanpool.ScanUnit(root=str(REPO / "examples" / d), dirs=(str(REPO / "examples" / d),))
              for d in ("dev", "prod")]

@@ -163,7 +163,7 @@ def test_a_scan_served_by_the_daemon_never_touches_the_network(blocked_env, tmp_
     scan; only its own Unix socket is used."""
     import tempfile
 
-    from tfguard import daemon
+    from tfguard.scan import daemon
 
     env, log = blocked_env
     sock_dir = Path(tempfile.mkdtemp(prefix="tfgd-"))

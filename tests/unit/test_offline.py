@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tfguard.workspace import Engine
+from tfguard.engine import Engine
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiers"
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import hcl2
 import pytest
 
+from tfguard.engine import Engine
+from tfguard.files import read_disk
 from tfguard.hcl.blocks import split_blocks
 from tfguard.hcl.parse import load_json_text, merge_confs, parse_block
 from tfguard.model import Position, Result
-from tfguard.workspace import Engine, read_disk
 
 GOOD_BAD_GOOD = """\
 resource "aws_security_group" "first" {

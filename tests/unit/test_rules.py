@@ -9,9 +9,9 @@ import pytest
 
 from tfguard.cli import main
 from tfguard.model import Finding, Result, Severity
-from tfguard.report import ordered, render_json, render_sarif, render_text
 from tfguard.rules import ALL_RULES, RULES_BY_ID
-from tfguard.session import make_engine
+from tfguard.scan.report import ordered, render_json, render_sarif, render_text
+from tfguard.wiring import make_engine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "policies"
 RULES_ROOT = FIXTURES / "rules"

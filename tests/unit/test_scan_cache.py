@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tfguard import workspace
+from tfguard.engine import core as workspace
 from tfguard.model import Result
-from tfguard.session import make_engine
+from tfguard.wiring import make_engine
 
 BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n  acl    = "public-read"\n}\n'
 
@@ -42,8 +42,8 @@ def test_unchanged_tree_comes_from_the_cache_and_changes_are_seen(tmp_path: Path
 
 def test_cached_report_renders_the_same_json_and_sarif_without_reading_files(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from tfguard import baseline
-    from tfguard.report import render_json, render_sarif
+    from tfguard.scan import baseline
+    from tfguard.scan.report import render_json, render_sarif
 
     ws, cache = tmp_path / "ws", tmp_path / "cache"
     ws.mkdir()

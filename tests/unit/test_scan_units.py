@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tfguard import scanpool
-from tfguard.scanpool import ScanUnit, colliding_units, whole_tree_unit
-from tfguard.session import make_engine
+from tfguard.scan import pool as scanpool
+from tfguard.scan.pool import ScanUnit, colliding_units, whole_tree_unit
+from tfguard.wiring import make_engine
 
 MODULE = 'resource "aws_s3_bucket" "this" {\n  bucket = var.name\n}\n\nvariable "name" {\n  default = "x"\n}\n'
 

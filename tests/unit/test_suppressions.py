@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from tfguard.cli import main
-from tfguard.config import ConfigError
+from tfguard.config.checkov import ConfigError
+from tfguard.config.tfguard import ConfigResolver, parse_config
 from tfguard.fixes import SUPPRESS_PLACEHOLDER
-from tfguard.suppressions import (
+from tfguard.scan.suppressions import (
     AuditOptions,
     audit,
     find_suppressions,
@@ -21,7 +22,6 @@ from tfguard.suppressions import (
     parse_porcelain,
     strip_skips,
 )
-from tfguard.tfconfig import ConfigResolver, parse_config
 
 MAIN = f'''# checkov:skip=CKV_AWS_18:outside any block: Checkov ignores it, so does the audit
 resource "aws_s3_bucket" "data" {{

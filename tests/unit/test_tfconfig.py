@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tfguard.config import ConfigError
+from tfguard.config.checkov import ConfigError
+from tfguard.config.tfguard import ConfigResolver, discover, load_config_file, parse_config
 from tfguard.model import Severity
 from tfguard.priority import DEFAULT_ENVIRONMENTS
-from tfguard.session import make_engine
-from tfguard.tfconfig import ConfigResolver, discover, load_config_file, parse_config
+from tfguard.wiring import make_engine
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tfguard.engine import Engine
 from tfguard.model import Finding
-from tfguard.workspace import Engine
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiers"
 

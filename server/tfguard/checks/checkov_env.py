@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tfguard import gcpolicy
+from tfguard import gctuning
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,6 @@ def checkov_modules() -> CheckovModules:
         )
         log.info("checkov %s loaded", version)
         # Checkov's import leaves about a million long-lived objects (registries, grammars): out of
-        # the collector's way (see gcpolicy).
-        gcpolicy.settle()  # O(1); the server's idle maintenance collects what this kept
+        # the collector's way (see gctuning).
+        gctuning.settle()  # O(1); the server's idle maintenance collects what this kept
         return _modules

@@ -22,7 +22,6 @@ from tfguard.checks.entity import CheckSelection
 
 log = logging.getLogger(__name__)
 
-TF_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
 
 
 @dataclass(frozen=True)

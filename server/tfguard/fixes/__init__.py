@@ -36,7 +36,7 @@ from tfguard.model import Finding, Result, TextEdit
 
 if TYPE_CHECKING:
     from tfguard.catalogue import Catalogue
-    from tfguard.workspace import Engine
+    from tfguard.engine import Engine
 
 __all__ = [
     "MODULE_RULE",

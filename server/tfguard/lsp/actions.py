@@ -12,11 +12,11 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
+from tfguard.engine import Engine
 from tfguard.fixes import MODULE_RULE, PIN_RULES, REGISTRY, FixOffer, build_edits, fix_all_edits, offers_for
 from tfguard.lsp.convert import range_to_client, split_lines
 from tfguard.lsp.server import TfguardServer, server
 from tfguard.model import Finding, Result, TextEdit
-from tfguard.workspace import Engine
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ import inspect
 import json
 import logging
 import os
-import subprocess
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,9 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from tfguard import __version__, gcpolicy
+from tfguard import __version__, gctuning
+from tfguard.engine import Engine, FileAnalysis
+from tfguard.files import is_terraform_file, module_dirs, normalize_newlines, text_digest
 from tfguard.lsp import textsync
 from tfguard.lsp.convert import (
     LazyLines,
@@ -40,8 +41,7 @@ from tfguard.lsp.convert import (
 from tfguard.lsp.settings import Settings, parse_settings
 from tfguard.model import Finding, Problem, Result, shift_finding
 from tfguard.priority import rank, rank_key
-from tfguard.session import make_engine
-from tfguard.workspace import SKIP_DIRS, Engine, FileAnalysis, is_terraform_file
+from tfguard.wiring import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class TfguardServer(LanguageServer):
         cached = self._baseline
         if cached is not None and cached[0] == path:
             return cached[1]
-        from tfguard.baseline import BaselineError, load_baseline
+        from tfguard.scan.baseline import BaselineError, load_baseline
 
         try:
             loaded = load_baseline(path)
@@ -298,7 +298,7 @@ class TfguardServer(LanguageServer):
             asyncio.ensure_future(res)
 
     def schedule_gc(self, delay: float = 2.0) -> None:
-        """Once the user pauses: a full collection, then freeze what survived (see gcpolicy).
+        """Once the user pauses: a full collection, then freeze what survived (see gctuning).
 
         Keeps the collector's full passes, which otherwise land on a keystroke now and then, short.
         """
@@ -314,7 +314,7 @@ class TfguardServer(LanguageServer):
             if self._running or any(self._dirty.values()):
                 self.schedule_gc(delay)
                 return
-            gcpolicy.maintain()
+            gctuning.maintain()
 
         self._gc_handle = loop.call_later(delay, run)
 
@@ -541,35 +541,7 @@ class TfguardServer(LanguageServer):
 
 
 def _digest_engine(engine: Engine, text: str) -> str:
-    from tfguard.workspace import _digest as engine_digest
-    from tfguard.workspace import normalize_newlines
-
-    return engine_digest(normalize_newlines(text))
-
-
-def module_dirs(root: str) -> list[str]:
-    """Directories under ``root`` holding Terraform files (skipping .terraform, .git, hidden, ignored)."""
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        if any(is_terraform_file(n) for n in filenames):
-            found.append(os.path.abspath(dirpath))
-    ignored = git_ignored(root, found)
-    return [d for d in found if d not in ignored]
-
-
-def git_ignored(root: str, paths: list[str]) -> set[str]:
-    """Which of ``paths`` git ignores (``.gitignore``); empty when not a git repository."""
-    if not paths or not os.path.isdir(os.path.join(root, ".git")):
-        return set()
-    try:
-        proc = subprocess.run(
-            ["git", "-C", root, "check-ignore", "--stdin"], input="\n".join(paths), capture_output=True,
-            text=True, timeout=10, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return set()
-    return {os.path.abspath(line) for line in proc.stdout.splitlines() if line.strip()}
+    return text_digest(normalize_newlines(text))
 
 
 server = TfguardServer()

@@ -8,10 +8,10 @@ from typing import Any
 
 from tfguard.catalogue import Catalogue
 from tfguard.checks.skips import block_skips
+from tfguard.config.tfguard import TfguardConfig
+from tfguard.engine.core import BlockContext, locate
 from tfguard.hcl.blocks import Block
 from tfguard.model import Finding, Result, Severity
-from tfguard.tfconfig import TfguardConfig
-from tfguard.workspace import BlockContext, locate
 
 #: Where each rule is explained; the anchor is the lower-cased rule id.
 GUIDELINE_BASE = "https://github.com/tfguard/tfguard/blob/main/docs/policies.md"
@@ -34,7 +34,7 @@ CheckFn = Callable[["OrgRule", BlockContext, RuleEnv], list[Finding]]
 
 @dataclass(frozen=True)
 class OrgRule:
-    """One rule of the SecOps policy pack; calling it is a :data:`~tfguard.workspace.BlockRule`."""
+    """One rule of the SecOps policy pack; calling it is a :data:`~tfguard.engine.core.BlockRule`."""
 
     id: str
     name: str

@@ -16,9 +16,9 @@ from tfguard.catalogue import (
     parse_version,
     version_matches,
 )
+from tfguard.engine.core import BlockContext
 from tfguard.model import Finding, Severity
 from tfguard.rules.base import OrgRule, RuleEnv, body_of, first
-from tfguard.workspace import BlockContext
 
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$", re.IGNORECASE)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from tfguard.engine.core import BlockContext
 from tfguard.model import Finding, Severity
 from tfguard.rules.base import OrgRule, RuleEnv, body_of, conf_body, first
-from tfguard.workspace import BlockContext
 
 
 def _providers(body: dict[str, Any]) -> dict[str, Any]:

@@ -19,9 +19,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from tfguard.engine.core import BlockContext
 from tfguard.model import Finding, Severity
 from tfguard.rules.base import OrgRule, RuleEnv, body_of, first, is_expression
-from tfguard.workspace import BlockContext
 
 SECRET_NAME = re.compile(
     r"(?:^|_)(?:password|passwd|passphrase|pwd|secret|token|credentials?|apikey"

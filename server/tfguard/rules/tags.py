@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from tfguard.engine.core import BlockContext
 from tfguard.model import Finding, Severity
 from tfguard.rules.base import OrgRule, RuleEnv, body_of, conf_body, first, is_expression
-from tfguard.workspace import BlockContext
 
 #: Resource types known to take ``tags`` (AWS, Azure) or ``labels`` (Google Cloud). A resource of any
 #: other type is taggable when its configuration has a ``tags`` / ``labels`` attribute.

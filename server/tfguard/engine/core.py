@@ -17,7 +17,6 @@ over the disk.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -30,7 +29,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from tfguard import gcpolicy
+from tfguard import gctuning
 from tfguard.checks.entity import (
     CheckSelection,
     ModuleContext,
@@ -39,17 +38,29 @@ from tfguard.checks.entity import (
     module_context_from_confs,
     run_entity_checks,
 )
-from tfguard.checks.graph import TF_SUFFIXES, GraphRecord, Mirror, run_checkov, use_policy_dirs
+from tfguard.checks.graph import GraphRecord, Mirror, run_checkov, use_policy_dirs
 from tfguard.checks.skips import block_skips
-from tfguard.config import (
+from tfguard.config.checkov import (
     CHECKOV_CONFIG_NAMES,
     CheckovConfig,
     ConfigError,
     find_upwards,
     load_checkov_config,
 )
+from tfguard.config.tfguard import ConfigResolver
+from tfguard.files import (
+    DEFAULT_MAX_FILE_BYTES,
+    is_terraform_file,
+    iter_files,
+    iter_terraform_files,
+    normalize_newlines,
+    read_disk,
+    text_digest,
+    too_large,
+)
 from tfguard.hcl.blocks import Block, SplitFile, resplit, split_blocks
 from tfguard.hcl.parse import ParsedBlock, load_json_text, merge_confs, parse_block
+from tfguard.identity import code_fingerprint
 from tfguard.model import (
     Finding,
     Position,
@@ -61,13 +72,10 @@ from tfguard.model import (
     shift_finding,
     shift_problem,
 )
-from tfguard.tfconfig import ConfigResolver
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 DEFAULT_MODULE_TIME_BUDGET = 20.0  # seconds for one module's tier-2 run before tier 1 stands in
-SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".serverless"})
 
 # Hook for per-block rules (org rules, SecOps policies): (context) -> findings
 BlockRule = Callable[["BlockContext"], list[Finding]]
@@ -155,14 +163,6 @@ class _GraphSnapshot:
 
     by_block: dict[tuple[str, ...], tuple[str, int, list[Finding]]]  # key -> (block text digest, start line, findings)
     other: list[Finding]  # findings not tied to a block of this file's current split
-
-
-def is_terraform_file(path: str) -> bool:
-    return path.endswith((".tf", ".tf.json"))
-
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 
 def block_key(block: Block) -> tuple[str, ...]:
@@ -272,7 +272,7 @@ class Engine:
             if path in self._overlays:
                 text = self._overlays[path]
                 if len(text) > self.max_file_bytes:
-                    return None, _too_large(path, len(text), self.max_file_bytes)
+                    return None, too_large(path, len(text), self.max_file_bytes)
                 return text, None
         return read_disk(path, self.max_file_bytes)
 
@@ -284,12 +284,12 @@ class Engine:
             assert problem is not None
             with self._lock:  # an unsaved text over the size limit: its digest, so the LSP publishes it
                 overlay = self._overlays.get(path)
-            st = FileState(path, "", _digest(overlay if overlay is not None else ""), split_blocks(""), [],
+            st = FileState(path, "", text_digest(overlay if overlay is not None else ""), split_blocks(""), [],
                            read_problem=problem)
             with self._lock:
                 self._files[path] = st
             return st
-        digest = _digest(text)
+        digest = text_digest(text)
         with self._lock:
             old = self._files.get(path)
             if old is not None and old.digest == digest:
@@ -436,7 +436,7 @@ class Engine:
             first = path not in self._last_results
             self._last_results[path] = now
         if first and len(now) > 200:
-            gcpolicy.settle()  # a big file's blocks, confs and findings live on: out of the collector's way
+            gctuning.settle()  # a big file's blocks, confs and findings live on: out of the collector's way
         return out
 
     def _module_structure(self, module_dir: str, ctx: ModuleContext) -> str:
@@ -456,12 +456,12 @@ class Engine:
                 b = pb.block
                 own.append("/".join((b.kind, *b.labels)))
                 if b.kind not in ("resource", "data", "output", "locals", "variable"):
-                    own.append(_digest(b.text))
-            part = _digest("|".join(own))
+                    own.append(text_digest(b.text))
+            part = text_digest("|".join(own))
             with self._lock:
                 self._structures[st.path] = (st.parsed, part)
             parts.append(part)
-        return _digest("|".join(parts))
+        return text_digest("|".join(parts))
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: _GraphSnapshot | None,
                      selection: CheckSelection, with_rules: bool) -> tuple[list[Finding], list[Problem]]:
@@ -531,8 +531,8 @@ class Engine:
         entry = snapshot.by_block.get(block_key(block))
         if entry is None:
             return None
-        text_digest, _, findings = entry
-        if text_digest != _digest(block.text):
+        digest, _, findings = entry
+        if digest != text_digest(block.text):
             return None
         return self._reposition(findings, block)
 
@@ -593,10 +593,10 @@ class Engine:
                 if b is None:
                     snapshot.other.append(finding)
                     continue
-                entry = snapshot.by_block.setdefault(block_key(b), (_digest(b.text), b.start_line, []))
+                entry = snapshot.by_block.setdefault(block_key(b), (text_digest(b.text), b.start_line, []))
                 entry[2].append(finding)
             for b in st.split.blocks:
-                snapshot.by_block.setdefault(block_key(b), (_digest(b.text), b.start_line, []))
+                snapshot.by_block.setdefault(block_key(b), (text_digest(b.text), b.start_line, []))
             # graph snapshot only for blocks that parsed: a broken block keeps its older findings
             old = self._graph.get(f)
             for pb in st.parsed:
@@ -711,7 +711,7 @@ class Engine:
         if cached is not None:
             return cached
         report = self._scan_uncached(paths)
-        from tfguard.baseline import evaluated_content
+        from tfguard.scan.baseline import evaluated_content
 
         for f in report.failed:  # fingerprint material, so the cached report needs no file re-read
             try:
@@ -734,7 +734,7 @@ class Engine:
 
         h = hashlib.blake2b(digest_size=20)
         h.update(f"{__version__}|{version('checkov')}|{self.max_file_bytes}|{sorted(paths)}".encode())
-        h.update(_code_fingerprint().encode())
+        h.update(code_fingerprint().encode())
         inputs: set[str] = set()
         for p in paths:
             p = os.path.abspath(p)
@@ -787,7 +787,7 @@ class Engine:
 
     def _scan_dir(self, report: ScanReport, d: str) -> None:
         """``checkov -d d``, split into independent units run in parallel and cached (see scanpool)."""
-        from tfguard.scanpool import (
+        from tfguard.scan.pool import (
             ResultCache,
             colliding_units,
             default_cache_dir,
@@ -918,32 +918,9 @@ _SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".
 def _scan_cache_dir(explicit: str | None) -> str | None:
     if explicit is not None:
         return explicit or None
-    from tfguard.scanpool import default_cache_dir
+    from tfguard.scan.pool import default_cache_dir
 
     return default_cache_dir()
-
-
-def iter_files(root: str, suffixes: tuple[str, ...], names: tuple[str, ...] = ()) -> Iterable[str]:
-    """Files under ``root`` ending with one of ``suffixes`` or named one of ``names``, sorted, skipping
-    .terraform/, .git/ and other hidden directories."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(suffixes) or name in names:
-                yield os.path.join(os.path.abspath(dirpath), name)
-
-
-@functools.lru_cache(maxsize=1)
-def _code_fingerprint() -> str:
-    """tfguard's own code and data (a changed or upgraded tfguard never reuses an old report)."""
-    pkg = os.path.dirname(os.path.abspath(__file__))
-    parts = []
-    for dirpath, _dirnames, filenames in os.walk(pkg):
-        for name in sorted(filenames):
-            if name.endswith((".py", ".json", ".yaml")):
-                st = os.stat(os.path.join(dirpath, name))
-                parts.append(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}")
-    return hashlib.blake2b("|".join(sorted(parts)).encode(), digest_size=16).hexdigest()
 
 
 def _load_scan(path: str | None) -> ScanReport | None:
@@ -968,50 +945,3 @@ def _store_scan(path: str | None, report: ScanReport) -> None:
         os.replace(tmp, path)
     except (OSError, pickle.PickleError) as e:
         log.warning("cannot write scan cache %s: %s", path, e)
-
-
-def normalize_newlines(text: str) -> str:
-    """Lone ``\\r`` become ``\\n`` (LSP counts both as line breaks); ``\\r\\n`` stays."""
-    if "\r" not in text:
-        return text
-    return re.sub(r"\r(?!\n)", "\n", text)
-
-
-def _too_large(path: str, size: int, limit: int) -> Problem:
-    return Problem(
-        path, Span.of(0, 0, 0, 1),
-        f"File not analysed: {size / 1e6:.1f} MB is over the {limit / 1e6:.1f} MB limit (setting maxFileBytes)",
-        "too-large", Severity.INFO,
-    )
-
-
-def read_disk(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str | None, Problem | None]:
-    """Read a file as Checkov does (UTF-8, BOM dropped); a problem says why it cannot be used."""
-    try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            return None, _too_large(path, size, max_bytes)
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        return None, Problem(path, Span.of(0, 0, 0, 1), f"Cannot read file: {e.strerror or e}", "read")
-    if b"\x00" in data:
-        return None, Problem(path, Span.of(0, 0, 0, 1), "Not a text file (contains NUL bytes): not analysed",
-                             "read", Severity.MEDIUM)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n")
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1)
-        return None, Problem(path, Span.of(line, col, line, col + 1),
-                             f"Not valid UTF-8 at byte {e.start}: Terraform files must be UTF-8; not analysed",
-                             "read")
-    return normalize_newlines(text), None
-
-
-def iter_terraform_files(root: str, include_vars: bool = False) -> Iterable[str]:
-    """Terraform files under ``root``, skipping .terraform/, .git/ and hidden directories, sorted."""
-    if os.path.isfile(root):
-        yield os.path.abspath(root)
-        return
-    yield from iter_files(root, TF_SUFFIXES if include_vars else (".tf", ".tf.json"))

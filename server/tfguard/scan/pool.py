@@ -33,7 +33,8 @@ from tfguard import __version__
 from tfguard.checks import memo
 from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
-from tfguard.checks.graph import TF_SUFFIXES, GraphRecord, GraphRun, graph_check_ids, run_checkov
+from tfguard.checks.graph import GraphRecord, GraphRun, graph_check_ids, run_checkov
+from tfguard.files import TF_SUFFIXES
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
-"""Wiring: build an :class:`~tfguard.workspace.Engine` with tfguard's rules, configuration and ranking.
+"""Wiring: build an :class:`~tfguard.engine.core.Engine` with tfguard's rules, configuration and ranking.
 
 Shared by the CLI and the language server so both report the same findings. What the language
 server calls besides :func:`make_engine`:
 
-- ``engine.configs`` (:class:`~tfguard.tfconfig.ConfigResolver`): ``problems()`` gives located
+- ``engine.configs`` (:class:`~tfguard.config.tfguard.ConfigResolver`): ``problems()`` gives located
   errors of invalid ``.tfguard.yaml`` / catalogue files (publish them as diagnostics on those
   files; the previous valid configuration stays in force); ``set_text(path, text)`` for an unsaved
   ``.tfguard.yaml``, ``invalidate(path)`` when one changes on disk, then re-analyse.
@@ -19,7 +19,9 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from tfguard.config import ConfigError
+from tfguard.config.checkov import ConfigError
+from tfguard.config.tfguard import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
+from tfguard.engine.core import BlockContext, Engine
 from tfguard.hcl.blocks import Block
 from tfguard.model import Finding, Result
 from tfguard.priority import assess
@@ -27,8 +29,6 @@ from tfguard.rules import build_rules
 from tfguard.rules.base import RuleEnv, conf_body
 from tfguard.rules.policies import PolicyMeta, read_policy_metadata
 from tfguard.severity import guideline_for, severity_for
-from tfguard.tfconfig import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
-from tfguard.workspace import BlockContext, Engine
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ from typing import Any
 import yaml
 
 from tfguard.catalogue import Catalogue, load_catalogue
-from tfguard.config import ConfigError, compose_yaml
+from tfguard.config.checkov import ConfigError, compose_yaml
 from tfguard.model import Problem, Severity, Span
 from tfguard.priority import DEFAULT_ENVIRONMENTS, EnvironmentPattern, PriorityConfig
 

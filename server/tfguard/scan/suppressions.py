@@ -256,8 +256,8 @@ def failing_after_unskip(engine: Any, module_dir: str, files: dict[str, str]) ->
 
 def audit(paths: Sequence[str], options: AuditOptions | None = None) -> AuditResult:
     """Find and judge every suppression under ``paths`` (directories or files)."""
-    from tfguard.session import make_engine
-    from tfguard.workspace import iter_terraform_files, read_disk
+    from tfguard.files import iter_terraform_files, read_disk
+    from tfguard.wiring import make_engine
 
     options = options or AuditOptions()
     if options.ticket_pattern is not None:
@@ -332,7 +332,7 @@ def audit(paths: Sequence[str], options: AuditOptions | None = None) -> AuditRes
 
 
 def _rel(path: str, root: str) -> str:
-    from tfguard.baseline import rel_path
+    from tfguard.scan.baseline import rel_path
 
     return rel_path(path, root)
 
@@ -403,7 +403,7 @@ def render_audit_text(result: AuditResult, color: bool = False) -> str:
 
 def render_audit_sarif(result: AuditResult) -> str:
     """Every suppression as a SARIF result: violations with their rule, compliant ones informational."""
-    from tfguard.report import SARIF_SCHEMA, SRCROOT, _file_uri, _uri_path
+    from tfguard.scan.report import SARIF_SCHEMA, SRCROOT, _file_uri, _uri_path
 
     rule_ids = ["TFG_SUPPRESSION", *(f"TFG_SUPPRESSION_{c.upper().replace('-', '_')}" for c in VIOLATION_CODES)]
     rules = [{

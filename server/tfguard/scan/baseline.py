@@ -108,7 +108,7 @@ class _Splits:
         if got is not None:
             return got
         if text is None:
-            from tfguard.workspace import read_disk
+            from tfguard.files import read_disk
 
             text, _ = read_disk(path)
             if text is None:

@@ -53,7 +53,7 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
     """Readable terminal output: files by their worst finding, findings by priority.
 
     ``baseline_state`` (``id(finding) -> "new" | "unchanged"``, from
-    :meth:`tfguard.baseline.Baseline.classify`): baselined findings are counted, not listed.
+    :meth:`tfguard.scan.baseline.Baseline.classify`): baselined findings are counted, not listed.
     """
     root = report_root(report)
     all_failed = [f for f in report.findings if f.result is Result.FAILED]
@@ -143,9 +143,9 @@ def problem_json(p: Problem, root: str) -> dict[str, Any]:
 
 def render_json(report: ScanReport, baseline_state: Mapping[int, str] | None = None) -> str:
     """The versioned JSON report. Failed findings carry their ``fingerprint`` (tfguard/v2, see
-    :mod:`tfguard.baseline`); with ``baseline_state`` also ``baseline_state`` (new | unchanged) and
+    :mod:`tfguard.scan.baseline`); with ``baseline_state`` also ``baseline_state`` (new | unchanged) and
     the summary counts ``new`` and ``baselined``."""
-    from tfguard.baseline import fingerprints
+    from tfguard.scan.baseline import fingerprints
 
     root = report_root(report)
     failed = [f for f in report.findings if f.result is Result.FAILED]
@@ -265,9 +265,9 @@ def _sarif_rule(f: Finding) -> dict[str, Any]:
 def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = None) -> str:
     """SARIF 2.1.0 as GitHub code scanning takes it: one run, rules with ``security-severity``,
     locations relative to ``%SRCROOT%`` (the scan root), 1-based regions in code points,
-    ``partialFingerprints`` (tfguard/v2, see :mod:`tfguard.baseline`), and, with a baseline,
+    ``partialFingerprints`` (tfguard/v2, see :mod:`tfguard.scan.baseline`), and, with a baseline,
     ``baselineState`` (new | unchanged) on each result."""
-    from tfguard.baseline import FINGERPRINT_KIND, fingerprints
+    from tfguard.scan.baseline import FINGERPRINT_KIND, fingerprints
 
     root = report_root(report)
     failed = ordered([f for f in report.findings if f.result is Result.FAILED])
@@ -326,7 +326,7 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
 
 
 def fingerprint(f: Finding, root: str) -> str:
-    """Stable identity of a finding (tfguard/v2, see :func:`tfguard.baseline.fingerprint`)."""
-    from tfguard.baseline import fingerprint as fp
+    """Stable identity of a finding (tfguard/v2, see :func:`tfguard.scan.baseline.fingerprint`)."""
+    from tfguard.scan.baseline import fingerprint as fp
 
     return fp(f, root)

@@ -39,7 +39,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tfguard import __version__, gcpolicy
+from tfguard import __version__, gctuning
+from tfguard.identity import code_fingerprint, package_dir
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,6 @@ def available() -> bool:
     return hasattr(socket, "AF_UNIX") and hasattr(os, "getuid")
 
 
-def _package_dir() -> str:
-    return os.path.dirname(os.path.abspath(__file__))
-
-
 def code_identity() -> str:
     """A digest of the code a scan runs: interpreter, tfguard's location, version and source files.
 
@@ -88,13 +85,8 @@ def code_identity() -> str:
     the scan themselves instead of getting the old code's answer.
     """
     h = hashlib.sha256()
-    h.update(f"{PROTOCOL}\0{__version__}\0{os.path.realpath(sys.executable)}\0{_package_dir()}".encode())
-    for dirpath, dirnames, filenames in os.walk(_package_dir()):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        for name in sorted(filenames):
-            if name.endswith((".py", ".json", ".yaml")):
-                st = os.stat(os.path.join(dirpath, name))
-                h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    h.update(f"{PROTOCOL}\0{__version__}\0{os.path.realpath(sys.executable)}\0{package_dir()}\0".encode())
+    h.update(code_fingerprint().encode())
     return h.hexdigest()
 
 
@@ -139,7 +131,7 @@ def socket_path() -> str:
     if explicit:
         return explicit
     # One daemon per installation: two virtualenvs never talk to each other's daemon.
-    tag = hashlib.sha256(f"{os.path.realpath(sys.executable)}\0{_package_dir()}".encode()).hexdigest()[:12]
+    tag = hashlib.sha256(f"{os.path.realpath(sys.executable)}\0{package_dir()}".encode()).hexdigest()[:12]
     return os.path.join(runtime_dir(), f"daemon-{tag}.sock")
 
 
@@ -471,8 +463,8 @@ class Daemon:
                     self._serve_one(conn)
                 if self.served != served:  # status queries do not keep it alive
                     # After the answer is sent: collect the scan's garbage, including what a big file's
-                    # analysis froze (gcpolicy.settle), which would otherwise stay for the daemon's life.
-                    gcpolicy.maintain()
+                    # analysis froze (gctuning.settle), which would otherwise stay for the daemon's life.
+                    gctuning.maintain()
                     last = time.monotonic()
                 elif time.monotonic() - last >= self.idle_timeout:
                     log.info("idle for %.0f s: exiting", self.idle_timeout)
@@ -502,7 +494,7 @@ class Daemon:
 def serve_forever(sock_path: str, idle_timeout: float) -> int:
     """``tfguard daemon run``: warm up, then serve until stopped or idle."""
     global serving
-    from tfguard import scanpool
+    from tfguard.scan import pool as scanpool
 
     serving = True
     scanpool.keep_worker_memos = True  # the next scan here starts with what this one's workers parsed
