@@ -20,6 +20,31 @@ TF_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
 TERRAFORM_SUFFIXES = (".tf", ".tf.json")
 
 
+def repository_root(path: str, fallback: str | None = None) -> str:
+    """The root that configuration files and environment patterns are resolved against.
+
+    The top of the git work tree holding ``path`` (the nearest folder with a ``.git`` folder or file,
+    as in a worktree or submodule; git itself is not run); else ``fallback`` (the editor's workspace
+    folder, the CLI's working directory) when ``path`` is inside it; else ``path``'s own folder. Every
+    entry point calls this, so the same file gets the same configuration from each of them.
+    """
+    path = os.path.abspath(path)
+    start = path if os.path.isdir(path) else os.path.dirname(path)
+    d = start
+    while True:
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    if fallback:
+        fb = os.path.abspath(fallback)
+        if start == fb or start.startswith(fb.rstrip(os.sep) + os.sep):
+            return fb
+    return start
+
+
 def is_terraform_file(path: str) -> bool:
     """A Terraform configuration file (``*.tf``, ``*.tf.json``)."""
     return path.endswith(TERRAFORM_SUFFIXES)
