@@ -110,7 +110,7 @@ class ResultCache:
             return
         d = os.path.dirname(path)
         try:
-            os.makedirs(d, mode=0o700, exist_ok=True)
+            self._makedirs(d)
             fd, tmp = tempfile.mkstemp(dir=d, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
@@ -122,6 +122,22 @@ class ResultCache:
                 raise
         except OSError as e:
             log.warning("cannot write scan cache %s: %s", path, e)
+
+    def _makedirs(self, d: str) -> None:
+        """``d`` (an entry's directory) and the cache directory above it, each created 0700."""
+        assert self.directory is not None
+        top = os.path.abspath(self.directory)
+        parent = os.path.dirname(top)
+        if parent and not os.path.isdir(parent):
+            os.makedirs(parent, exist_ok=True)
+        rel = os.path.relpath(d, top)
+        cur = top
+        for part in [""] + rel.split(os.sep):
+            cur = os.path.join(cur, part) if part else cur
+            try:
+                os.mkdir(cur, 0o700)
+            except FileExistsError:
+                pass
 
     def prune(self) -> int:
         """Evict the least recently used entries beyond the bounds; returns how many were removed."""
