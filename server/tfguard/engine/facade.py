@@ -6,24 +6,31 @@ unsaved text is an *overlay* that wins over the disk.
 
 Threads. The language server calls an engine from four kinds of threads:
 
-- the **event loop** only sets and drops overlays (:meth:`Engine.set_overlay`,
-  :meth:`Engine.drop_overlay`), forgets files (:meth:`Engine.forget`), invalidates the
-  configuration and reads texts and configuration problems; it never parses or checks;
-- the **tier-1 executor thread** runs :meth:`Engine.analyze_file` (parse state, per-block caches,
-  last results, tier-2 snapshots read);
-- the **tier-2 executor thread** runs :meth:`Engine.analyze_module_bounded` (parse state, tier-2
-  snapshots written, the scratch mirror) and waits for its **budget thread**;
-- **budget threads** (one per bounded run, daemon) run :meth:`Engine.analyze_module`; a run past
-  its budget keeps going there while the process-wide busy state (``tier2.BUSY``) makes every other
-  bounded run answer with tier 1 at once.
+- the **event loop** sets and drops overlays (:meth:`Engine.set_overlay`, :meth:`Engine.drop_overlay`),
+  forgets files (:meth:`Engine.forget`), invalidates the configuration, reads texts
+  (:meth:`Engine.read`) and configuration problems; code actions also read parse state
+  (:meth:`Engine.state`, :meth:`Engine.module_files`), which may parse a file not parsed yet. It
+  never runs Checkov;
+- the **tier-1 executor thread** runs :meth:`Engine.analyze_file`: parse state, module contexts and
+  structure digests, per-block and last results (read and written), tier-2 snapshots and budget
+  notices (read);
+- the **tier-2 executor thread** runs :meth:`Engine.analyze_module_bounded`: it waits for its
+  budget thread, sets or clears budget notices, and past the budget falls back to tier 1 (as
+  the tier-1 thread does);
+- **budget threads** (one per bounded run, daemon) run :meth:`Engine.analyze_module`: parse state,
+  the scratch mirror, Checkov, tier-2 snapshots (written). A run past its budget keeps going there
+  while the process-wide busy state (``tier2.BUSY``, its own small lock) makes every other bounded
+  run, in any engine, answer with tier 1 at once.
 
-One ``threading.RLock`` per engine (``Engine.lock``, shared by every part) guards every piece of
-shared mutable state: overlays, file states, module contexts and structure digests, configuration
-problems, graph snapshots and their generations, per-block and last results, budget notices. It is
-held only to read or replace an entry, never while parsing or running Checkov; values read under
-it are immutable or replaced whole (never mutated in place), so work on them needs no lock. The
-scratch mirror has its own lock (one tier-2 run writes it at a time); Checkov's own run lock
-(``checks.checkov_env.run_lock``) is taken inside it, never the other way round.
+One ``threading.RLock`` per engine (``Engine.lock``, created by the facade and handed to every part)
+guards all shared mutable state: overlays, file states, module contexts and structure digests,
+configuration problems, graph snapshots and their generations, per-block and last results, budget
+notices. Every read or write of that state takes it; it is held only to read or replace an entry,
+never while parsing or running Checkov. What is read under it is immutable or replaced whole, never
+mutated in place (file states are frozen, a file's last results and snapshot are new objects on each
+analysis), so the work done on it needs no lock. The scratch mirror has its own lock (one tier-2 run
+writes it at a time); Checkov's run lock (``checks.checkov_env.run_lock``) is only ever taken inside
+it, never the other way round, and never while holding the engine lock.
 """
 
 from __future__ import annotations

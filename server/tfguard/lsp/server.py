@@ -525,10 +525,10 @@ class TfguardServer(LanguageServer):
         settings, errors = parse_settings(raw, self.settings, trusted=trusted)
         for err in errors:
             self.report_once(f"setting:{err}", err)
-        changed = settings != self.settings
+        engine_settings = (settings.max_file_bytes, settings.module_time_budget_ms)
+        if engine_settings != (self.settings.max_file_bytes, self.settings.module_time_budget_ms):
+            self.engines.clear()  # engines are built with these: rebuilt lazily by engine_for
         self.settings = settings
-        if changed:  # engines are built with the settings: rebuilt lazily by engine_for
-            self.engines.clear()
 
     def recheck_all(self) -> None:
         for uri in list(self.workspace.text_documents):
