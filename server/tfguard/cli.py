@@ -105,6 +105,7 @@ def _write(out: str, output: str | None) -> None:
 def cmd_scan(args: argparse.Namespace) -> int:
     from tfguard.scan.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
     from tfguard.scan.report import render_json, render_sarif, render_text, report_root
+    from tfguard.scan.runner import scan
     from tfguard.wiring import make_engine
 
     for p in args.paths:
@@ -124,7 +125,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"tfguard: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    report = engine.scan(args.paths)
+    report = scan(engine, args.paths)
     if engine.configs is not None:  # invalid .tfguard.yaml / catalogue files, located
         report.problems.extend(engine.configs.problems())
     root = report_root(report)

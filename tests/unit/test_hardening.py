@@ -11,8 +11,10 @@ import pytest
 
 from tfguard.config.checkov import load_checkov_config
 from tfguard.engine import Engine
+from tfguard.engine.tier2 import Tier2
 from tfguard.lsp.settings import parse_settings
 from tfguard.model import Result, Severity
+from tfguard.scan.runner import scan
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "hardening"
 BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "data"\n  acl    = "public-read"\n}\n'
@@ -55,7 +57,7 @@ def test_python_checks_in_external_checks_dir_never_run_yaml_ones_do(trust_ws: P
     ids = {f.check_id for f in result[str(trust_ws / "main.tf")].findings if f.result is Result.FAILED}
     assert "CKV2_ORG_1" in ids  # the YAML policy next to the .py file is loaded
     assert not (tmp_path / "marker").exists(), "the workspace's Python file was imported"
-    report = engine.scan([str(trust_ws)])
+    report = scan(engine, [str(trust_ws)])
     assert not (tmp_path / "marker").exists()
     assert report.findings
 
@@ -123,13 +125,13 @@ def test_tier2_over_budget_falls_back_to_tier1_and_says_so(tmp_path: Path, monke
     (tmp_path / "main.tf").write_text(BUCKET)
     engine = Engine(str(tmp_path))
     release = threading.Event()
-    real = Engine.analyze_module
+    real = Tier2.analyze_module
 
-    def slow(self: Engine, module_dir: str):  # noqa: ANN202
+    def slow(self: Tier2, module_dir: str):  # noqa: ANN202
         release.wait(30)
         return real(self, module_dir)
 
-    monkeypatch.setattr(Engine, "analyze_module", slow)
+    monkeypatch.setattr(Tier2, "analyze_module", slow)
     result = engine.analyze_module_bounded(str(tmp_path), budget=0.3)
     fa = result[str(tmp_path / "main.tf")]
     assert "CKV_AWS_93" in {f.check_id for f in fa.findings}  # tier 1's results
@@ -139,8 +141,8 @@ def test_tier2_over_budget_falls_back_to_tier1_and_says_so(tmp_path: Path, monke
     again = engine.analyze_module_bounded(str(tmp_path), budget=0.3)
     assert any(p.code == "budget" for p in again[str(tmp_path / "main.tf")].problems)
     release.set()
-    engine._runaway[str(tmp_path)].join(30)
-    monkeypatch.setattr(Engine, "analyze_module", real)
+    assert engine.wait_for_checkov(30)
+    monkeypatch.setattr(Tier2, "analyze_module", real)
     ok = engine.analyze_module_bounded(str(tmp_path), budget=60)
     assert not any(p.code == "budget" for p in ok[str(tmp_path / "main.tf")].problems)
     assert not any(p.code == "budget" for p in engine.analyze_file(str(tmp_path / "main.tf")).problems)

@@ -114,8 +114,8 @@ class TfguardServer(LanguageServer):
         root = best or os.path.dirname(path)
         eng = self.engines.get(root)
         if eng is None:
-            eng = make_engine(root, max_file_bytes=self.settings.max_file_bytes)
-            eng.module_time_budget = self.settings.module_time_budget_ms / 1000.0 or None
+            eng = make_engine(root, max_file_bytes=self.settings.max_file_bytes,
+                              module_time_budget=self.settings.module_time_budget_ms / 1000.0 or None)
             self.engines[root] = eng
         return eng
 
@@ -525,12 +525,10 @@ class TfguardServer(LanguageServer):
         settings, errors = parse_settings(raw, self.settings, trusted=trusted)
         for err in errors:
             self.report_once(f"setting:{err}", err)
-        changed = settings != self.settings
+        engine_settings = (settings.max_file_bytes, settings.module_time_budget_ms)
+        if engine_settings != (self.settings.max_file_bytes, self.settings.module_time_budget_ms):
+            self.engines.clear()  # engines are built with these: rebuilt lazily by engine_for
         self.settings = settings
-        if changed:
-            for eng in self.engines.values():
-                eng.max_file_bytes = settings.max_file_bytes
-                eng.module_time_budget = settings.module_time_budget_ms / 1000.0 or None
 
     def recheck_all(self) -> None:
         for uri in list(self.workspace.text_documents):
@@ -673,7 +671,7 @@ def did_change_watched(ls: TfguardServer, params: lsp.DidChangeWatchedFilesParam
         for eng in ls.engines.values():
             if eng.configs is not None:
                 eng.configs.invalidate(None)
-            eng.generation += 1  # cached per-block results were ranked under the old configuration
+            eng.invalidate_configuration()  # cached per-block results were ranked under the old configuration
         ls.recheck_all()
         for root in ls.folders():
             for d in module_dirs(root):

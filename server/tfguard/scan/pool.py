@@ -24,7 +24,6 @@ import json
 import logging
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -35,10 +34,11 @@ from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.graph import GraphRecord, GraphRun, graph_check_ids, run_checkov
 from tfguard.files import TF_SUFFIXES
+from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2  # 2: graph checks' evaluated keys sorted
+CACHE_FORMAT = 3  # 2: graph checks' evaluated keys sorted; 3: entries of scan/cache.py
 _LOCAL_PREFIXES = ("./", "../", "/")
 
 
@@ -192,46 +192,17 @@ def default_cache_dir() -> str | None:
     return os.path.join(base, "tfguard")
 
 
-class ResultCache:
-    """Scan results per unit on disk (JSON), written atomically; a corrupt entry is a miss."""
-
-    def __init__(self, directory: str | None) -> None:
-        self.directory = directory
-
-    def _path(self, key: str) -> str:
-        assert self.directory is not None
-        return os.path.join(self.directory, "units", key[:2], key + ".json")
-
-    def get(self, key: str) -> GraphRun | None:
-        if not self.directory:
-            return None
-        try:
-            with open(self._path(key), encoding="utf-8") as f:
-                return _run_from_json(json.load(f))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def put(self, key: str, run: GraphRun) -> None:
-        if not self.directory:
-            return
-        path = self._path(key)
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(_run_to_json(run), f)
-            os.replace(tmp, path)
-        except OSError as e:
-            log.warning("cannot write scan cache %s: %s", path, e)
-
-
-def _run_to_json(run: GraphRun) -> dict[str, Any]:
+def run_to_json(run: GraphRun) -> dict[str, Any]:
+    """A Checkov run as a JSON value (a ``units`` cache entry)."""
     return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors)}
 
 
-def _run_from_json(data: dict[str, Any]) -> GraphRun:
+def run_from_json(data: Any) -> GraphRun:
+    """The run :func:`run_to_json` gave; raises KeyError, TypeError or ValueError on a wrong shape."""
     records = []
     for r in data["records"]:
+        if not isinstance(r, dict):
+            raise TypeError("record is not an object")
         r = dict(r)
         r["line_range"] = tuple(r["line_range"])
         r["evaluated_keys"] = tuple(r["evaluated_keys"])
@@ -239,7 +210,21 @@ def _run_from_json(data: dict[str, Any]) -> GraphRun:
         if r.get("caller_line_range") is not None:
             r["caller_line_range"] = tuple(r["caller_line_range"])
         records.append(GraphRecord(**r))
-    return GraphRun(records=tuple(records), parsing_errors=tuple(data["parsing_errors"]))
+    errors = data["parsing_errors"]
+    if not isinstance(errors, list) or not all(isinstance(e, str) for e in errors):
+        raise TypeError("parsing_errors is not a list of strings")
+    return GraphRun(records=tuple(records), parsing_errors=tuple(errors))
+
+
+def cached_run(cache: ResultCache, key: str) -> GraphRun | None:
+    """The unit run cached as ``key``, or None (absent or of a wrong shape)."""
+    data = cache.get("units", key)
+    if data is None:
+        return None
+    try:
+        return run_from_json(data)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 # Set in the parent before forking; read by the workers.
@@ -294,11 +279,11 @@ def run_units(
     global _worker_selection
     config = selection.digest
     version = checkov_version()
-    keys = {u.root: unit_key(u, version, config) for u in units} if cache and cache.directory else {}
+    keys = {u.root: unit_key(u, version, config) for u in units} if cache is not None and cache.directory else {}
     runs: list[GraphRun] = []
     todo: list[ScanUnit] = []
     for u in units:
-        hit = cache.get(keys[u.root]) if cache and u.root in keys else None
+        hit = cached_run(cache, keys[u.root]) if cache is not None and u.root in keys else None
         if hit is not None:
             runs.append(hit)
         else:
@@ -331,5 +316,5 @@ def run_units(
             continue
         runs.append(run)
         if cache is not None and root in keys:
-            cache.put(keys[root], run)
+            cache.put("units", keys[root], run_to_json(run))
     return runs, failures
