@@ -21,7 +21,7 @@ from typing import Any
 
 from tfguard.config.checkov import ConfigError
 from tfguard.config.tfguard import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
-from tfguard.engine.core import BlockContext, Engine
+from tfguard.engine.core import DEFAULT_MODULE_TIME_BUDGET, BlockContext, Engine
 from tfguard.hcl.blocks import Block
 from tfguard.model import Finding, Result
 from tfguard.priority import assess
@@ -62,12 +62,14 @@ def make_engine(
     config_file: str | None = None,
     max_file_bytes: int | None = None,
     python_check_dirs: Sequence[str] = (),
+    module_time_budget: float | None = DEFAULT_MODULE_TIME_BUDGET,
 ) -> Engine:
     """An engine for the workspace or scan root ``root``.
 
     ``config_file`` is ``--config`` (highest precedence; raises ValueError with its location when it
     is missing or invalid). ``python_check_dirs`` are Python custom-check directories the *user*
     opted into (CLI ``--allow-python-checks`` or a user setting), never read from the workspace.
+    ``module_time_budget``: tier 2's time budget per module run in seconds (None: unbounded).
     """
     if config_file is not None:
         if not os.path.isfile(config_file):
@@ -84,6 +86,7 @@ def make_engine(
     engine = Engine(base) if max_file_bytes is None else Engine(base, max_file_bytes=max_file_bytes)
     resolver = ConfigResolver(engine.root, config_file)
     engine.configs = resolver
+    engine.module_time_budget = module_time_budget
 
     def module_blocks(module_dir: str) -> list[tuple[str, Block, dict[str, Any] | None]]:
         out: list[tuple[str, Block, dict[str, Any] | None]] = []

@@ -239,6 +239,10 @@ class Engine:
         self._over_budget: dict[str, str] = {}  # module dir -> message while its tier 2 is over budget
         self._runaway: dict[str, threading.Thread] = {}  # module dir -> tier-2 run still going past its budget
 
+    def invalidate_configuration(self) -> None:
+        """Configuration changed: per-block results cached under the old one are not reused."""
+        self.generation += 1
+
     # ----------------------------------------------------------------- text
     def set_overlay(self, path: str, text: str) -> None:
         """Unsaved text of an open document; wins over the disk."""
