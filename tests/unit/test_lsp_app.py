@@ -141,3 +141,32 @@ def test_only_publish_touches_pygls_internals() -> None:
         text = p.read_text()
         for internal in ("_converter", "protocol.writer", "Content-Length"):
             assert internal not in text, f"{p.name} uses {internal}"
+
+
+def test_engines_are_rebuilt_not_mutated_when_their_settings_change() -> None:
+    from tfguard.lsp.features.configuration import apply_settings
+
+    server = TfguardServer()
+    engine = object()
+    server.engines["/ws"] = engine  # type: ignore[assignment]
+    apply_settings(server, {"idleDelayMs": 900, "minimumSeverity": "HIGH"})
+    assert server.settings.idle_delay_ms == 900 and server.engines == {"/ws": engine}, "other settings keep engines"
+    apply_settings(server, {"maxFileBytes": 1234})
+    assert server.settings.max_file_bytes == 1234 and server.engines == {}
+    server.engines["/ws"] = engine  # type: ignore[assignment]
+    apply_settings(server, {"moduleTimeBudgetMs": 5000})
+    assert server.engines == {}
+    server.scheduler.shutdown()
+
+
+def test_make_engine_takes_the_module_time_budget(tmp_path: Path) -> None:
+    from tfguard.engine.core import DEFAULT_MODULE_TIME_BUDGET
+    from tfguard.wiring import make_engine
+
+    assert make_engine(str(tmp_path)).module_time_budget == DEFAULT_MODULE_TIME_BUDGET
+    assert make_engine(str(tmp_path), module_time_budget=None).module_time_budget is None
+    engine = make_engine(str(tmp_path), module_time_budget=1.5)
+    assert engine.module_time_budget == 1.5
+    before = engine.generation
+    engine.invalidate_configuration()
+    assert engine.generation == before + 1
