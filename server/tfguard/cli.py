@@ -200,7 +200,7 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose, args.log_file)
-    from tfguard.lsp.server import start
+    from tfguard.lsp.app import start
 
     start(tcp=args.tcp)
     return EXIT_OK
