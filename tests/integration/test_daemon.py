@@ -15,11 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from tfguard.invocation import Invocation
 from tfguard.scan import daemon
 
 REPO = Path(__file__).resolve().parents[2]
@@ -191,7 +192,7 @@ def test_a_client_that_never_sends_its_request_or_sends_junk_blocks_no_one(sock:
 
     monkeypatch.setattr(daemon, "serving", False)
 
-    server = daemon.Daemon(str(sock), idle_timeout=60)
+    server = daemon.Daemon(str(sock), idle_timeout=60, run=_never_run)
     server.request_timeout = 0.5
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -218,6 +219,10 @@ def test_a_client_that_never_sends_its_request_or_sends_junk_blocks_no_one(sock:
     assert not thread.is_alive()
 
 
+def _never_run(argv: Sequence[str], invocation: Invocation) -> int:
+    raise AssertionError(f"the daemon ran {argv} where it must not")
+
+
 def _request(**over: object) -> dict[str, object]:
     req: dict[str, object] = {"op": "run", "protocol": daemon.PROTOCOL, "identity": daemon.code_identity(),
                               "import_env": daemon.import_env(), "argv": ["scan", str(EXAMPLES / "dev")],
@@ -234,7 +239,7 @@ def _request(**over: object) -> dict[str, object]:
     ({"argv": ["serve"]}, "only `tfguard scan`"),
 ], ids=["other-code", "other-protocol", "other-checkov-env", "python-checks", "not-a-scan"])
 def test_the_daemon_refuses_what_it_must_not_run(change: dict[str, object], reason: str) -> None:
-    server = daemon.Daemon("/nonexistent/d.sock")
+    server = daemon.Daemon("/nonexistent/d.sock", run=_never_run)
     answer = server.answer(_request(**change))
     assert reason in answer["refused"]
     assert server.served == 0
@@ -244,22 +249,34 @@ def test_a_scan_that_crashes_is_reported_and_the_daemon_serves_on(monkeypatch: p
                                                                   tmp_path: Path) -> None:
     import tfguard.cli
 
-    monkeypatch.setattr(daemon, "serving", False)  # restored afterwards: answer() sets it
-    server = daemon.Daemon("/nonexistent/d.sock")
-    real = tfguard.cli.main
+    crashing = True
 
-    def crash(argv: list[str]) -> int:
-        raise RuntimeError("boom in the engine")
+    def run(argv: Sequence[str], invocation: Invocation) -> int:
+        if crashing:  # a crash outside the CLI's own guard (e.g. in the run callable itself)
+            raise RuntimeError("boom in the engine")
+        return tfguard.cli.serve_request(argv, invocation)
 
-    monkeypatch.setattr(tfguard.cli, "main", crash)
+    server = daemon.Daemon("/nonexistent/d.sock", run=run)
     cwd = os.getcwd()
     answer = server.answer(_request(cwd=str(tmp_path)))
     assert answer["exit_code"] == 2 and "RuntimeError: boom in the engine" in answer["stderr"]
-    monkeypatch.setattr(tfguard.cli, "main", real)
+    crashing = False
     answer = server.answer(_request(argv=["scan", str(EXAMPLES / "dev"), "--format", "json"]))
     assert answer["exit_code"] == 1
     assert json.loads(answer["stdout"])["findings"], "the next scan runs normally"
     assert os.getcwd() == cwd, "the request's working directory is not left behind"
+
+    # a crash inside the scan: the CLI's guard answers exit 2 and one line, no traceback
+    def boom(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("boom in make_engine")
+
+    monkeypatch.setattr("tfguard.wiring.make_engine", boom)
+    # (the scan above may have imported Checkov here, which sets its import-time variables)
+    answer = server.answer(_request(cwd=str(tmp_path), import_env=server.import_env))
+    assert answer.get("exit_code") == 2, answer
+    assert answer["stderr"].splitlines() == [
+        "tfguard: error: RuntimeError: boom in make_engine (see --log-file / -v for the traceback)"]
+    assert server.served == 3
 
 
 def test_a_daemon_running_other_code_is_stopped_and_the_scan_runs_here(
