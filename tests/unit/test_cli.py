@@ -160,3 +160,18 @@ def test_an_invocation_carries_only_the_scan_environment() -> None:
         inv.environ["X"] = "y"  # type: ignore[index]
     with pytest.raises(ValueError, match="absolute"):
         Invocation(cwd="rel", environ={}, stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=False)
+
+
+def test_the_daemon_swaps_no_process_state() -> None:
+    """The behaviour is tested with a real daemon (tests/integration/test_daemon.py); this keeps the means out."""
+    import ast
+
+    import tfguard.scan.daemon as daemon
+
+    tree = ast.parse(Path(daemon.__file__).read_text(encoding="utf-8"))
+    calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert not calls & {"os.chdir", "os.putenv", "os.unsetenv", "os.environ.update", "os.environ.pop",
+                        "os.environ.setdefault", "logging.basicConfig"}
+    targets = {ast.unparse(t) for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AugAssign | ast.Delete)
+               for t in (n.targets if isinstance(n, ast.Assign | ast.Delete) else [n.target])}
+    assert not {t for t in targets if t.startswith(("os.environ", "sys.stdout", "sys.stderr")) or "handlers" in t}

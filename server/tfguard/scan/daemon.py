@@ -311,16 +311,19 @@ def _last_line(path: str) -> str:
 # --- server side ------------------------------------------------------------------------------
 
 
-def _invocation(request: dict[str, Any]) -> Invocation:
-    """The client a request runs for: its directory (absolute), scan environment and terminal; fresh buffers
-    for what the scan prints. Raises ValueError (a bad request) for a relative or missing directory."""
+def _invocation(request: dict[str, Any]) -> tuple[Invocation, io.StringIO, io.StringIO]:
+    """The client a request runs for: its directory (absolute), scan environment and terminal, with the
+    buffers (stdout, stderr) that collect what the scan prints. ValueError (a bad request) for a relative
+    or missing directory."""
     cwd, env = request.get("cwd"), request.get("env", {})
     if not isinstance(cwd, str) or not os.path.isabs(cwd):
         raise ValueError(f"the client's working directory must be an absolute path, not {cwd!r}")
     if not isinstance(env, dict):
         raise ValueError("the client's environment must be a JSON object")
-    return Invocation(cwd=cwd, environ={str(k): str(v) for k, v in env.items()}, stdout=io.StringIO(),
-                      stderr=io.StringIO(), stdout_isatty=bool(request.get("isatty")))
+    out, err = io.StringIO(), io.StringIO()
+    inv = Invocation(cwd=cwd, environ={str(k): str(v) for k, v in env.items()}, stdout=out, stderr=err,
+                     stdout_isatty=bool(request.get("isatty")))
+    return inv, out, err
 
 
 def _peer_uid(conn: socket.socket) -> int | None:
@@ -392,7 +395,7 @@ class Daemon:
         argv = [str(a) for a in request.get("argv", [])]
         if not argv or argv[0] != "scan" or any(a.startswith("--allow-python-checks") for a in argv):
             return {"refused": "only `tfguard scan` without Python custom checks runs in the daemon"}
-        inv = _invocation(request)
+        inv, out, err = _invocation(request)
         self.served += 1
         t0 = time.perf_counter()
         try:
@@ -401,11 +404,10 @@ class Daemon:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
         except Exception as e:  # the daemon keeps serving; the client sees why
             log.exception("scan %s failed in the daemon", argv)
-            inv.stderr.write(f"tfguard: error: {type(e).__name__}: {e}\n")
+            err.write(f"tfguard: error: {type(e).__name__}: {e}\n")
             code = 2
         log.info("served %s in %.2f s (exit %s)", argv, time.perf_counter() - t0, code)
-        assert isinstance(inv.stdout, io.StringIO) and isinstance(inv.stderr, io.StringIO)
-        return {"exit_code": code, "stdout": inv.stdout.getvalue(), "stderr": inv.stderr.getvalue()}
+        return {"exit_code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
     def serve(self) -> None:
         """Hold this socket's lock (one daemon per socket) and serve until stopped or idle."""
