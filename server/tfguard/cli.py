@@ -382,7 +382,11 @@ def serve_request(argv: Sequence[str], invocation: Invocation) -> int:
     """The daemon's ``run``: ``tfguard scan <args>`` in this process for the client ``invocation``.
 
     Never forwarded to a daemon; logging goes to the client's stderr only (not to the daemon's log).
+    Only ``scan`` runs here (the daemon refuses anything else before calling this).
     """
+    if not argv or argv[0] != "scan":
+        print("tfguard: error: only `tfguard scan` runs in the daemon", file=invocation.stderr)
+        return EXIT_USAGE
     return _run(list(argv), invocation, forward=False)
 
 

@@ -175,3 +175,12 @@ def test_the_daemon_swaps_no_process_state() -> None:
     targets = {ast.unparse(t) for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AugAssign | ast.Delete)
                for t in (n.targets if isinstance(n, ast.Assign | ast.Delete) else [n.target])}
     assert not {t for t in targets if any(x in t for x in ("os.environ", "sys.stdout", "sys.stderr", "handlers"))}
+
+
+def test_the_daemons_run_callable_runs_only_scans(tmp_path: Path) -> None:
+    from tfguard.cli import serve_request
+
+    for argv in ([], ["serve"], ["daemon", "run"], ["suppressions", "."]):
+        inv = _invocation(tmp_path)
+        assert serve_request(argv, inv) == 2
+        assert _err(inv) == "tfguard: error: only `tfguard scan` runs in the daemon\n"
