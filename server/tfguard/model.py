@@ -129,8 +129,19 @@ class Problem:
     file: str
     span: Span
     message: str
-    code: str  # syntax | read | too-large | engine | config
+    code: str  # syntax | read | too-large | engine | config | check-error | budget
     severity: Severity = Severity.HIGH
+    check_id: str | None = None  # code "check-error": the check that raised
+    resource: str | None = None  # code "check-error": the resource it raised on
+
+    @property
+    def engine_failure(self) -> bool:
+        """True when the result is incomplete because tfguard or a check failed (see ENGINE_FAILURE_CODES)."""
+        return self.code in ENGINE_FAILURE_CODES
+
+
+# Problem codes meaning a check or the engine failed: the results are incomplete.
+ENGINE_FAILURE_CODES = frozenset({"check-error", "engine"})
 
 
 _T = TypeVar("_T")
@@ -189,6 +200,15 @@ class ScanReport:
     # with the report so that a report from the scan cache needs no file re-read to fingerprint.
     evaluated: dict[Finding, str] = field(default_factory=dict)
 
+    # Checkov warnings logged while this report's runs ran (safe-evaluation errors, module loading):
+    # counted, not shown (see checks.checkov_env.checkov_warning_summary).
+    checkov_warnings: int = 0
+
     @property
     def failed(self) -> list[Finding]:
         return [f for f in self.findings if f.result is Result.FAILED]
+
+    @property
+    def engine_failures(self) -> list[Problem]:
+        """Problems meaning the results are incomplete: a check that raised, an engine failure."""
+        return [p for p in self.problems if p.engine_failure]

@@ -38,6 +38,7 @@ from tfguard.checks.entity import (
     module_context_from_confs,
     run_entity_checks,
 )
+from tfguard.checks.errors import CHECK_ERROR, check_error_problem, check_error_problems
 from tfguard.checks.graph import GraphRecord, Mirror, run_checkov, use_policy_dirs
 from tfguard.checks.skips import block_skips
 from tfguard.config.checkov import (
@@ -479,6 +480,9 @@ class Engine:
                 raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
                                          "/" + os.path.basename(path))
                 for raw in raws:
+                    if raw.error is not None:  # the check raised: a problem, never a finding
+                        problems.append(check_error_problem(path, block.header_span, raw.check_id, address, raw.error))
+                        continue
                     findings.append(self._from_raw(raw, path, block, address))
         elif pb.conf is None and snapshot is not None:
             # broken block: keep its last good findings until it parses again
@@ -583,6 +587,10 @@ class Engine:
             st = states.get(f) or self.state(f)
             fa = result.setdefault(f, FileAnalysis(path=f, digest=st.digest, tier=2))
             fa.findings.extend(self.records_to_findings(recs, st))
+        for problem in check_error_problems(run.check_errors, lambda f: self.state(f).split.blocks):
+            if os.path.dirname(os.path.realpath(problem.file)) == real_dir:  # as records: this module's files
+                f = real_to_path.get(os.path.realpath(problem.file), problem.file)
+                result.setdefault(f, FileAnalysis(path=f, digest=self.state(f).digest, tier=2)).problems.append(problem)
         ctx = self.module_context(module_dir)
         for f, fa in result.items():
             st = states.get(f) or self.state(f)
@@ -852,6 +860,9 @@ class Engine:
         parsing_errors: set[str] = set()
         for run in runs:
             parsing_errors.update(run.parsing_errors)
+            report.checkov_warnings += run.checkov_warnings
+            report.problems.extend(check_error_problems(
+                run.check_errors, lambda f: (states.get(os.path.realpath(f)) or self.state(f)).split.blocks))
             for rec in run.records:
                 by_file.setdefault(os.path.realpath(rec.file), []).append(rec)
         for rp, recs in by_file.items():
@@ -863,6 +874,7 @@ class Engine:
             if bad_st is not None and not bad_st.is_json and bad_st.read_problem is None:
                 fa = self.analyze_file(bad_st.path, with_rules=False)
                 report.findings.extend(x for x in fa.findings if x.source == "checkov")
+                report.problems.extend(x for x in fa.problems if x.code == CHECK_ERROR)
         self._add_rules(report, files)
 
     def _scan_files(self, report: ScanReport, files: list[str], root: str) -> None:

@@ -33,12 +33,13 @@ from tfguard import __version__
 from tfguard.checks import memo
 from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
+from tfguard.checks.errors import CheckError
 from tfguard.checks.graph import GraphRecord, GraphRun, graph_check_ids, run_checkov
 from tfguard.files import TF_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2  # 2: graph checks' evaluated keys sorted
+CACHE_FORMAT = 3  # 2: graph checks' evaluated keys sorted; 3: check errors and Checkov warning counts
 _LOCAL_PREFIXES = ("./", "../", "/")
 
 
@@ -226,7 +227,8 @@ class ResultCache:
 
 
 def _run_to_json(run: GraphRun) -> dict[str, Any]:
-    return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors)}
+    return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors),
+            "check_errors": [asdict(e) for e in run.check_errors], "checkov_warnings": run.checkov_warnings}
 
 
 def _run_from_json(data: dict[str, Any]) -> GraphRun:
@@ -239,7 +241,9 @@ def _run_from_json(data: dict[str, Any]) -> GraphRun:
         if r.get("caller_line_range") is not None:
             r["caller_line_range"] = tuple(r["caller_line_range"])
         records.append(GraphRecord(**r))
-    return GraphRun(records=tuple(records), parsing_errors=tuple(data["parsing_errors"]))
+    check_errors = tuple(CheckError(**{**e, "line_range": tuple(e["line_range"])}) for e in data.get("check_errors", ()))
+    return GraphRun(records=tuple(records), parsing_errors=tuple(data["parsing_errors"]), check_errors=check_errors,
+                    checkov_warnings=int(data.get("checkov_warnings", 0)))
 
 
 # Set in the parent before forking; read by the workers.
@@ -256,7 +260,7 @@ def _run_unit(unit: ScanUnit) -> UnitResult:
     try:
         return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None, None
     except Exception as e:  # one unit failing never loses the others
-        log.exception("checkov failed on %s", root)
+        log.debug("checkov failed on %s", root, exc_info=True)  # reported as an "engine" problem
         return root, None, f"{type(e).__name__}: {e}", None
 
 
