@@ -142,7 +142,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         out = render_text(report, show_passed=args.show_passed, color=color, baseline_state=state)
     _write(out, args.output)
     from tfguard.checks.checkov_env import checkov_warning_summary  # no Checkov import: a cached scan stays fast
-    if (warned := checkov_warning_summary(report.checkov_warnings)) is not None:
+    if (warned := checkov_warning_summary(getattr(report, "checkov_warnings", {}))) is not None:
         print(warned, file=sys.stderr)
     threshold: Severity | None = args.fail_on
     failing = [

@@ -202,7 +202,7 @@ class ScanReport:
 
     # Checkov warnings logged while this report's runs ran (safe-evaluation errors, module loading):
     # counted, not shown (see checks.checkov_env.checkov_warning_summary).
-    checkov_warnings: int = 0
+    checkov_warnings: dict[str, int] = field(default_factory=dict)  # kind -> count
 
     @property
     def failed(self) -> list[Finding]:

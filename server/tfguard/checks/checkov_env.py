@@ -128,11 +128,14 @@ _KINDS = (  # (path fragment of the module that logged, kind shown in the summar
 
 
 def _kind(record: logging.LogRecord) -> str:
+    message = record.getMessage().lower()
+    if "module" in message and "load" in message:  # tf_parser logs module loading failures too
+        return "module loading"
     path = record.pathname.replace(os.sep, "/")
     for fragment, kind in _KINDS:
         if fragment in path:
             return kind
-    if record.getMessage().startswith("Failed to find context"):
+    if message.startswith("failed to find context"):
         return "context"
     return "other"
 
@@ -195,16 +198,14 @@ def checkov_warning_kinds() -> dict[str, int]:
         return dict(_warnings)
 
 
-def checkov_warning_summary(count: int, kinds: dict[str, int] | None = None) -> str | None:
-    """The one line the CLI prints about Checkov's warnings, or None when there were none."""
+def checkov_warning_summary(kinds: dict[str, int]) -> str | None:
+    """The one line the CLI prints about Checkov's warnings (``kinds``: kind -> count), or None when none."""
+    count = sum(kinds.values())
     if count <= 0:
         return None
-    what = ""
-    if kinds:
-        named = [k for k, _ in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]
-        what = f" ({', '.join(named)})"
+    named = [k for k, _ in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])) if kinds[k] > 0]
     noun = "warning" if count == 1 else "warnings"
-    return f"tfguard: {count} Checkov {noun}{what}; details with -vv (DEBUG log)"
+    return f"tfguard: {count} Checkov {noun} ({', '.join(named)}); details with -vv (DEBUG log)"
 
 
 # ------------------------------------------------------------------ checks that raise

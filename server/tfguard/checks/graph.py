@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tfguard.checks.checkov_env import checkov_modules, checkov_warning_count, collect_check_errors, run_lock
+from tfguard.checks.checkov_env import checkov_modules, checkov_warning_kinds, collect_check_errors, run_lock
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import CheckError, error_text
 
@@ -46,7 +46,8 @@ class GraphRun:
     records: tuple[GraphRecord, ...]
     parsing_errors: tuple[str, ...]  # real paths of files Checkov could not parse
     check_errors: tuple[CheckError, ...] = ()  # checks that raised: one per (check, file, resource)
-    checkov_warnings: int = 0  # Checkov warnings logged during the run (counted in the process that ran it)
+    # Checkov warnings logged during the run, by kind (counted in the process that ran it): ((kind, n), ...)
+    checkov_warnings: tuple[tuple[str, int], ...] = ()
 
 
 _policy_lock = threading.Lock()
@@ -132,10 +133,11 @@ def run_checkov(
             for parser in parsers.values():
                 parser._parse_directory = _without_subdirs(parser._parse_directory)
         raised: list[tuple[Any, str, dict[str, Any], str, str, BaseException]] = []
-        warnings_before = checkov_warning_count()
+        warnings_before = checkov_warning_kinds()
         with collect_check_errors(lambda *args: raised.append(args)):
             report = runner.run(root_folder=root, runner_filter=runner_filter)
-        warnings = checkov_warning_count() - warnings_before
+        warnings = tuple(sorted((kind, n - warnings_before.get(kind, 0)) for kind, n in checkov_warning_kinds().items()
+                                if n > warnings_before.get(kind, 0)))
     if isinstance(report, list):
         report = report[0]
 

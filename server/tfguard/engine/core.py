@@ -860,7 +860,8 @@ class Engine:
         parsing_errors: set[str] = set()
         for run in runs:
             parsing_errors.update(run.parsing_errors)
-            report.checkov_warnings += run.checkov_warnings
+            for kind, n in run.checkov_warnings:
+                report.checkov_warnings[kind] = report.checkov_warnings.get(kind, 0) + n
             report.problems.extend(check_error_problems(
                 run.check_errors, lambda f: (states.get(os.path.realpath(f)) or self.state(f)).split.blocks))
             for rec in run.records:

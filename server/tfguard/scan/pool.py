@@ -228,7 +228,7 @@ class ResultCache:
 
 def _run_to_json(run: GraphRun) -> dict[str, Any]:
     return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors),
-            "check_errors": [asdict(e) for e in run.check_errors], "checkov_warnings": run.checkov_warnings}
+            "check_errors": [asdict(e) for e in run.check_errors], "checkov_warnings": dict(run.checkov_warnings)}
 
 
 def _run_from_json(data: dict[str, Any]) -> GraphRun:
@@ -243,7 +243,7 @@ def _run_from_json(data: dict[str, Any]) -> GraphRun:
         records.append(GraphRecord(**r))
     check_errors = tuple(CheckError(**{**e, "line_range": tuple(e["line_range"])}) for e in data.get("check_errors", ()))
     return GraphRun(records=tuple(records), parsing_errors=tuple(data["parsing_errors"]), check_errors=check_errors,
-                    checkov_warnings=int(data.get("checkov_warnings", 0)))
+                    checkov_warnings=tuple(sorted((str(k), int(n)) for k, n in data.get("checkov_warnings", {}).items())))
 
 
 # Set in the parent before forking; read by the workers.
