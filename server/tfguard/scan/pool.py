@@ -241,9 +241,11 @@ def _run_from_json(data: dict[str, Any]) -> GraphRun:
         if r.get("caller_line_range") is not None:
             r["caller_line_range"] = tuple(r["caller_line_range"])
         records.append(GraphRecord(**r))
-    check_errors = tuple(CheckError(**{**e, "line_range": tuple(e["line_range"])}) for e in data.get("check_errors", ()))
+    check_errors = tuple(CheckError(**{**e, "line_range": tuple(e["line_range"])})
+                         for e in data.get("check_errors", ()))
+    warnings = tuple(sorted((str(k), int(n)) for k, n in data.get("checkov_warnings", {}).items()))
     return GraphRun(records=tuple(records), parsing_errors=tuple(data["parsing_errors"]), check_errors=check_errors,
-                    checkov_warnings=tuple(sorted((str(k), int(n)) for k, n in data.get("checkov_warnings", {}).items())))
+                    checkov_warnings=warnings)
 
 
 # Set in the parent before forking; read by the workers.
