@@ -147,12 +147,27 @@ def test_tier1_reports_the_same_problems_and_no_fake_finding(tree: Path) -> None
     assert any(f.resource in BAD for f in fa.findings)
 
 
-def test_tier2_module_analysis_carries_the_errors(tree: Path) -> None:
+def test_tier2_module_analysis_carries_the_same_errors_as_tier1(tree: Path) -> None:
     engine = Engine(str(tree))
     result = engine.analyze_module(str(tree))
     fa = result[str(tree / "main.tf")]
     errors = [(p.check_id, p.resource) for p in fa.problems if p.code == CHECK_ERROR]
     assert sorted(errors) == sorted(EXPECTED_ERRORS)  # type: ignore[type-var]
+    tier1 = Engine(str(tree)).analyze_file(str(tree / "main.tf"))
+    assert {p for p in fa.problems if p.code == CHECK_ERROR} == {p for p in tier1.problems if p.code == CHECK_ERROR}
+
+
+def test_a_file_checkov_cannot_parse_still_reports_its_crashes_once(tmp_path: Path) -> None:
+    d = tmp_path / "broken"
+    d.mkdir()
+    text = (FIXTURE / "main.tf").read_text()
+    (d / "main.tf").write_text(text + '\nresource "aws_s3_bucket" "half" {\n  bucket = \n}\n')
+    engine = Engine(str(d))
+    engine.scan_cache_dir = ""
+    report = engine.scan([str(d)])
+    errors = [(p.check_id, p.resource) for p in report.problems if p.code == CHECK_ERROR]
+    assert sorted(errors) == sorted(EXPECTED_ERRORS)  # type: ignore[type-var]
+    assert any(f.resource == "azurerm_storage_account.insecure" for f in report.findings)
 
 
 def test_unit_cache_round_trip_keeps_check_errors() -> None:
