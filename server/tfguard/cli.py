@@ -220,6 +220,9 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         color = args.output is None and inv.stdout_isatty
         out = render_text(report, show_passed=args.show_passed, color=color, baseline_state=state)
     _write(out, args.output, inv)
+    from tfguard.checks.checkov_env import checkov_warning_summary  # no Checkov import: a cached scan stays fast
+    if (warned := checkov_warning_summary(report.checkov_warnings)) is not None:
+        print(warned, file=err)
     threshold: Severity | None = args.fail_on
     failing = [
         f for f in report.findings

@@ -129,8 +129,19 @@ class Problem:
     file: str
     span: Span
     message: str
-    code: str  # syntax | read | too-large | engine | config
+    code: str  # syntax | read | too-large | engine | config | check-error | budget
     severity: Severity = Severity.HIGH
+    check_id: str | None = None  # code "check-error": the check that raised
+    resource: str | None = None  # code "check-error": the resource it raised on
+
+    @property
+    def engine_failure(self) -> bool:
+        """True when the result is incomplete because tfguard or a check failed (see ENGINE_FAILURE_CODES)."""
+        return self.code in ENGINE_FAILURE_CODES
+
+
+# Problem codes meaning a check or the engine failed: the results are incomplete.
+ENGINE_FAILURE_CODES = frozenset({"check-error", "engine"})
 
 
 _T = TypeVar("_T")
@@ -189,10 +200,18 @@ class ScanReport:
     # with the report so that a report from the scan cache needs no file re-read to fingerprint.
     evaluated: dict[Finding, str] = field(default_factory=dict)
 
+    # Checkov warnings logged while this report's runs ran (safe-evaluation errors, module loading):
+    # counted, not shown (see checks.checkov_env.checkov_warning_summary).
+    checkov_warnings: dict[str, int] = field(default_factory=dict)  # kind -> count
+
     @property
     def failed(self) -> list[Finding]:
         return [f for f in self.findings if f.result is Result.FAILED]
 
+    @property
+    def engine_failures(self) -> list[Problem]:
+        """Problems meaning the results are incomplete: a check that raised, an engine failure."""
+        return [p for p in self.problems if p.engine_failure]
 
 # --------------------------------------------------------------------------- JSON
 # Reports as JSON values (the scan cache). ``*_from_json`` raise ValueError (or KeyError/TypeError)
@@ -274,7 +293,7 @@ def finding_from_json(d: object) -> Finding:
 def problem_to_json(p: Problem) -> Json:
     """A problem as a JSON object."""
     return {"file": p.file, "span": span_to_json(p.span), "message": p.message, "code": p.code,
-            "severity": p.severity.value}
+            "severity": p.severity.value, "check_id": p.check_id, "resource": p.resource}
 
 
 def problem_from_json(d: object) -> Problem:
@@ -282,7 +301,7 @@ def problem_from_json(d: object) -> Problem:
     if not isinstance(d, dict):
         raise ValueError("expected a problem object")
     return Problem(_str(d["file"]), span_from_json(d["span"]), _str(d["message"]), _str(d["code"]),
-                   Severity(d["severity"]))
+                   Severity(d["severity"]), check_id=_opt_str(d["check_id"]), resource=_opt_str(d["resource"]))
 
 
 def report_to_json(r: ScanReport) -> Json:
@@ -293,6 +312,7 @@ def report_to_json(r: ScanReport) -> Json:
         "findings": [finding_to_json(f) for f in r.findings],
         "problems": [problem_to_json(p) for p in r.problems],
         "evaluated": [r.evaluated.get(f) for f in r.findings],
+        "checkov_warnings": dict(r.checkov_warnings),
     }
 
 
@@ -308,6 +328,10 @@ def report_from_json(d: object) -> ScanReport:
     report = ScanReport(root=_str(d["root"]), files_scanned=_int(d["files_scanned"]))
     report.findings = [finding_from_json(f) for f in raw_findings]
     report.problems = [problem_from_json(p) for p in raw_problems]
+    warnings = d["checkov_warnings"]
+    if not isinstance(warnings, dict):
+        raise ValueError("checkov_warnings must be an object")
+    report.checkov_warnings = {_str(k): _int(n) for k, n in warnings.items()}
     for f, content in zip(report.findings, evaluated, strict=True):
         if content is not None:
             report.evaluated[f] = _str(content)

@@ -108,17 +108,21 @@ def test_a_raising_check_is_reported_once_and_the_others_still_run(
         raising_check, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
     f = tmp_path / "main.tf"
     engine = Engine(str(tmp_path))
-    caplog.set_level(logging.WARNING, logger="tfguard")
+    caplog.set_level(logging.DEBUG, logger="tfguard")
     for i in range(3):
         f.write_text(BUCKET.replace('"data"', f'"data{i}"'))
         engine.forget(str(f))
         fa = engine.analyze_file(str(f))
-        err = [x for x in fa.findings if x.check_id == "CKV_TEST_RAISES"]
-        assert len(err) == 1 and err[0].severity is Severity.INFO and "strange" in (err[0].message or "")
+        # a check-error problem on the block, never a (fake) finding
+        assert not [x for x in fa.findings if x.check_id == "CKV_TEST_RAISES"]
+        err = [p for p in fa.problems if p.check_id == "CKV_TEST_RAISES"]
+        assert len(err) == 1 and err[0].code == "check-error" and "KeyError: 'strange'" in err[0].message
+        assert err[0].resource == "aws_s3_bucket.b"
         assert err[0].span.start.line == 0
         assert "CKV_AWS_93" in {x.check_id for x in fa.findings}  # every other check still ran
     logged = [r for r in caplog.records if "CKV_TEST_RAISES" in r.getMessage()]
     assert len(logged) == 1, "logged once, not on every analysis"
+    assert logged[0].levelno == logging.DEBUG and logged[0].exc_info, "the traceback goes to the log, at DEBUG"
 
 
 def test_tier2_over_budget_falls_back_to_tier1_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,6 +20,7 @@ from cachetools import LRUCache
 
 from tfguard import gctuning
 from tfguard.checks.entity import CheckSelection, ModuleContext, RawResult, entity_of, run_entity_checks
+from tfguard.checks.errors import check_error_problem
 from tfguard.checks.skips import block_skips
 from tfguard.engine.index import Index
 from tfguard.engine.pipeline import BlockContext, Pipeline
@@ -143,9 +144,9 @@ def reposition(findings: list[Finding], block: Block) -> list[Finding]:
 
 
 def finding_from_raw(raw: RawResult, path: str, block: Block, address: str) -> Finding:
-    """A finding of Checkov's entity check ``raw`` on ``block``."""
-    if raw.error is not None:
-        return Finding(
+    """A finding of Checkov's entity check ``raw`` on ``block`` (a check that raised is a problem instead:
+    :func:`~tfguard.checks.errors.check_error_problem`)."""
+    return Finding(
             check_id=raw.check_id, check_name=raw.check_name, result=Result.FAILED, file=path,
             resource=address, line_range=(block.start_line, block.end_line), span=locate(block, ()),
             source="engine", block_type=block.kind, severity=Severity.INFO,
@@ -284,6 +285,7 @@ class Tier1:
                      selection: CheckSelection, with_rules: bool) -> tuple[list[Finding], list[Problem]]:
         block = pb.block
         findings: list[Finding] = []
+        errors: list[Problem] = []  # checks that raised: problems, never findings
         reused = _reuse_graph(snapshot, block) if snapshot is not None else None
         if reused is not None:
             findings.extend(reused)
@@ -294,15 +296,19 @@ class Tier1:
                 raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
                                          "/" + os.path.basename(path))
                 for raw in raws:
-                    findings.append(finding_from_raw(raw, path, block, address))
+                    if raw.error is not None:
+                        errors.append(check_error_problem(path, block.header_span, raw.check_id, address, raw.error))
+                    else:
+                        findings.append(finding_from_raw(raw, path, block, address))
         elif pb.conf is None and snapshot is not None:
             # broken block: keep its last good findings until it parses again
             stale = snapshot.by_block.get(block_key(block))
             if stale is not None:
                 findings.extend(reposition(stale[2], block))
         if not with_rules:
-            return findings, []
-        return self.pipeline.block(BlockContext(path, block, pb.conf, ctx, self.root), findings)
+            return findings, errors
+        findings, problems = self.pipeline.block(BlockContext(path, block, pb.conf, ctx, self.root), findings)
+        return findings, errors + problems
 
 
 def _reuse_graph(snapshot: GraphSnapshot, block: Block) -> list[Finding] | None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from tfguard.checks.entity import CheckSelection
+from tfguard.checks.errors import check_error_problems
 from tfguard.checks.graph import GraphRecord, Mirror, run_checkov, use_policy_dirs
 from tfguard.engine.index import FileState, Index
 from tfguard.engine.pipeline import BlockContext, Pipeline
@@ -186,6 +187,11 @@ class Tier2:
             st = states.get(f) or index.state(f)
             fa = result.setdefault(f, FileAnalysis(path=f, digest=st.digest, tier=2))
             fa.findings.extend(records_to_findings(recs, st))
+        for problem in check_error_problems(run.check_errors, lambda f: index.state(f).split.blocks):
+            if os.path.dirname(os.path.realpath(problem.file)) == real_dir:  # as records: this module's files
+                f = real_to_path.get(os.path.realpath(problem.file), problem.file)
+                fa = result.setdefault(f, FileAnalysis(path=f, digest=index.state(f).digest, tier=2))
+                fa.problems.append(problem)
         ctx = index.module_context(module_dir)
         for f, fa in result.items():
             st = states.get(f) or index.state(f)

@@ -32,13 +32,14 @@ from tfguard import __version__
 from tfguard.checks import memo
 from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
+from tfguard.checks.errors import CheckError
 from tfguard.checks.graph import GraphRecord, GraphRun, graph_check_ids, run_checkov
 from tfguard.files import TF_SUFFIXES
 from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 3  # 2: graph checks' evaluated keys sorted; 3: entries of scan/cache.py
+CACHE_FORMAT = 4  # 2: graph checks' evaluated keys sorted; 3: entries of scan/cache.py; 4: check errors, warnings
 _LOCAL_PREFIXES = ("./", "../", "/")
 
 
@@ -196,7 +197,8 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> str | None:
 
 def run_to_json(run: GraphRun) -> dict[str, Any]:
     """A Checkov run as a JSON value (a ``units`` cache entry)."""
-    return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors)}
+    return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors),
+            "check_errors": [asdict(e) for e in run.check_errors], "checkov_warnings": dict(run.checkov_warnings)}
 
 
 def run_from_json(data: Any) -> GraphRun:
@@ -215,7 +217,13 @@ def run_from_json(data: Any) -> GraphRun:
     errors = data["parsing_errors"]
     if not isinstance(errors, list) or not all(isinstance(e, str) for e in errors):
         raise TypeError("parsing_errors is not a list of strings")
-    return GraphRun(records=tuple(records), parsing_errors=tuple(errors))
+    raw_check_errors, raw_warnings = data["check_errors"], data["checkov_warnings"]
+    if not isinstance(raw_check_errors, list) or not isinstance(raw_warnings, dict):
+        raise TypeError("check_errors is not a list or checkov_warnings not an object")
+    check_errors = tuple(CheckError(**{**e, "line_range": tuple(e["line_range"])}) for e in raw_check_errors)
+    warnings = tuple(sorted((str(k), int(n)) for k, n in raw_warnings.items()))
+    return GraphRun(records=tuple(records), parsing_errors=tuple(errors), check_errors=check_errors,
+                    checkov_warnings=warnings)
 
 
 def cached_run(cache: ResultCache, key: str) -> GraphRun | None:
@@ -243,7 +251,7 @@ def _run_unit(unit: ScanUnit) -> UnitResult:
     try:
         return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None, None
     except Exception as e:  # one unit failing never loses the others
-        log.exception("checkov failed on %s", root)
+        log.debug("checkov failed on %s", root, exc_info=True)  # reported as an "engine" problem
         return root, None, f"{type(e).__name__}: {e}", None
 
 

@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 
 from tfguard.checks.entity import CheckSelection, ModuleContext
+from tfguard.checks.errors import CHECK_ERROR, check_error_problems
 from tfguard.checks.graph import GraphRecord, use_policy_dirs
 from tfguard.config.checkov import CHECKOV_CONFIG_NAMES
 from tfguard.engine import BlockContext, Engine, FileState
@@ -193,6 +194,10 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
     parsing_errors: set[str] = set()
     for run in runs:
         parsing_errors.update(run.parsing_errors)
+        for kind, n in run.checkov_warnings:
+            report.checkov_warnings[kind] = report.checkov_warnings.get(kind, 0) + n
+        report.problems.extend(check_error_problems(
+            run.check_errors, lambda f: (states.get(os.path.realpath(f)) or engine.state(f)).split.blocks))
         for rec in run.records:
             by_file.setdefault(os.path.realpath(rec.file), []).append(rec)
     for rp, recs in by_file.items():
@@ -204,6 +209,7 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
         if bad_st is not None and not bad_st.is_json and bad_st.read_problem is None:
             fa = engine.analyze_file(bad_st.path, with_rules=False)
             report.findings.extend(x for x in fa.findings if x.source == "checkov")
+            report.problems.extend(x for x in fa.problems if x.code == CHECK_ERROR)
     _add_rules(engine, report, files)
 
 
