@@ -91,7 +91,10 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
                       help="run in the warm tfguard daemon, starting it if it is not running (see `tfguard daemon`)")
     warm.add_argument("--no-daemon", action="store_true",
                       help="run in this process even when a tfguard daemon is running (also: TFGUARD_NO_DAEMON=1)")
-    scan.add_argument("-v", "--verbose", action="count", default=0)
+    scan.add_argument("-v", "--verbose", action="count", default=0,
+                      help="log to stderr: -v what tfguard does, -vv everything (Checkov's details, tracebacks)")
+    scan.add_argument("--log-file", metavar="FILE",
+                      help="write the whole log (DEBUG: Checkov's warnings and tracebacks) to FILE")
 
     sup = sub.add_parser("suppressions", help="audit skip comments (checkov:skip=...): reasons, tickets, stale")
     sup.add_argument("paths", nargs="+", metavar="PATH")
@@ -110,6 +113,7 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
     sup.add_argument("--no-blame", action="store_true", help="do not ask git who wrote each skip")
     sup.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
     sup.add_argument("-v", "--verbose", action="count", default=0)
+    sup.add_argument("--log-file", metavar="FILE", help="write the whole log (DEBUG) to FILE")
 
     dmn = sub.add_parser("daemon", help="a warm process for `tfguard scan` (keeps Checkov loaded between scans)")
     dmn.add_argument("action", choices=("start", "stop", "status", "restart", "run"),
@@ -146,8 +150,9 @@ def _setup_logging(verbose: int, log_file: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def _command_logging(verbose: int, stream: TextIO, propagate: bool) -> Iterator[None]:
-    """tfguard's log records of one command go to ``stream`` (the invocation's stderr) while it runs.
+def _command_logging(verbose: int, stream: TextIO, propagate: bool, log_file: str | None = None) -> Iterator[None]:
+    """tfguard's log records of one command go to ``stream`` (the invocation's stderr) while it runs,
+    and all of them (DEBUG) to ``log_file`` when given.
 
     A handler on the ``tfguard`` logger, removed afterwards with the logger's level and propagation
     restored; the root logger is never touched. ``propagate=False`` in the daemon: a client's records go
@@ -155,16 +160,23 @@ def _command_logging(verbose: int, stream: TextIO, propagate: bool) -> Iterator[
     time (a second command running concurrently in this process would share the logger's level).
     """
     logger = logging.getLogger("tfguard")
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
+    handlers[0].setLevel(_level(verbose))
+    if log_file is not None:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        handlers[1].setLevel(logging.DEBUG)
     saved_level, saved_propagate = logger.level, logger.propagate
-    logger.setLevel(_level(verbose))
+    logger.setLevel(min(h.level for h in handlers))
     logger.propagate = propagate
-    logger.addHandler(handler)
+    for h in handlers:
+        h.setFormatter(logging.Formatter(_LOG_FORMAT))
+        logger.addHandler(h)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
+        for h in handlers:
+            logger.removeHandler(h)
+            h.close()
         logger.setLevel(saved_level)
         logger.propagate = saved_propagate
 
@@ -433,7 +445,8 @@ def _run(argv: list[str], inv: Invocation, forward: bool) -> int:
     owns_process = args.command == "daemon" and args.action == "run"
     if owns_process:  # the daemon's own log: its stderr (a file, see daemon.start)
         _setup_logging(max(args.verbose, 1))
-    with contextlib.nullcontext() if owns_process else _command_logging(args.verbose, inv.stderr, forward):
+    log_file = _opt_path(inv, getattr(args, "log_file", None)) if args.command in ("scan", "suppressions") else None
+    with contextlib.nullcontext() if owns_process else _command_logging(args.verbose, inv.stderr, forward, log_file):
         try:
             if args.command == "scan":
                 warm = _scan_in_daemon(args, argv, inv) if forward else None

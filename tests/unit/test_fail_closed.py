@@ -107,3 +107,16 @@ def test_the_soft_fail_family_as_checkov_spells_it(tmp_path: Path) -> None:
 def test_soft_fail_still_refuses_an_invalid_configuration(tmp_path: Path) -> None:
     repo = _repo(tmp_path, "minimum_severity: SEVERE\n")
     assert main(["scan", str(repo), "--soft-fail", "-o", str(tmp_path / "r.txt")]) == 2
+
+
+def test_tracebacks_go_to_the_log_file_not_the_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TFGUARD_CACHE_DIR", "")  # no cache: Checkov really runs and its check raises
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "check_errors"
+    log = tmp_path / "tfguard.log"
+    code = main(["scan", str(fixture), "--format", "json", "-o", str(tmp_path / "r.json"), "--log-file", str(log)])
+    assert code == 2  # the NSG port checks raise on a comma list: the result is incomplete
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    text = log.read_text()
+    assert "Traceback" in text and "ValueError" in text, "the details are in the log file"
