@@ -117,6 +117,7 @@ def test_tracebacks_go_to_the_log_file_not_the_terminal(tmp_path: Path, capsys: 
     code = main(["scan", str(fixture), "--format", "json", "-o", str(tmp_path / "r.json"), "--log-file", str(log)])
     assert code == 2  # the NSG port checks raise on a comma list: the result is incomplete
     err = capsys.readouterr().err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "DEBUG" not in err, err
+    assert len([line for line in err.splitlines() if line.startswith("tfguard: error:")]) == 1
     text = log.read_text()
     assert "Traceback" in text and "ValueError" in text, "the details are in the log file"
