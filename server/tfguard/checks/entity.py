@@ -303,10 +303,25 @@ def _to_raw(check: Any, res: dict[str, Any], ran: Any = None) -> RawResult | Non
         check_id=check.id,
         check_name=check.name,
         result=value,
-        evaluated_keys=tuple(str(k) for k in keys),
+        evaluated_keys=ordered_keys(tuple(str(k) for k in keys)),
         suppress_comment=res.get("suppress_comment") if value == "SKIPPED" else None,
         details=tuple(getattr(ran if ran is not None else check, "details", []) or []),
     )
+
+
+def ordered_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """A Python check's evaluated keys in an order every process agrees on, its main attribute first.
+
+    A finding is shown at its first evaluated key found in the block (``engine.tier1.locate``). Python
+    checks list their keys main attribute first, but some build sibling keys from a set (CKV_AWS_45:
+    ``environment/[0]/variables/[0]/<name>`` for each name in a ``set``), whose order follows the string
+    hash seed: the finding moved between lines from one process to the next. Keys are grouped by their
+    parent path in the order the check gave the groups, and siblings are sorted within a group.
+    """
+    groups: dict[str, list[str]] = {}
+    for k in keys:
+        groups.setdefault(k.rpartition("/")[0], []).append(k)
+    return tuple(k for siblings in groups.values() for k in sorted(siblings))
 
 
 _filters: dict[str, Any] = {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfguard.checks.checkov_env import checkov_modules, checkov_warning_kinds, collect_check_errors, run_lock
-from tfguard.checks.entity import CheckSelection
+from tfguard.checks.entity import CheckSelection, ordered_keys
 from tfguard.checks.errors import CheckError, error_text
 
 log = logging.getLogger(__name__)
@@ -223,15 +223,13 @@ def _int(value: Any) -> int:
 
 
 def _ordered_keys(keys: Any, is_graph_check: bool) -> tuple[str, ...]:
-    """A record's evaluated keys, in an order every process agrees on.
+    """A record's evaluated keys, in an order every process agrees on (see ``entity.ordered_keys``).
 
-    A graph check with sub-checks gives ``list(set(...))`` (checkov/common/graph/checks_infra/
-    base_check.py): its order follows the string hash seed, so a finding's position (the first
-    evaluated key found, see ``workspace.locate``) changed from one process to the next. Python
-    checks list their keys in a fixed order, the main attribute first: kept.
+    A graph check with sub-checks gives ``list(set(...))`` throughout (checkov/common/graph/checks_infra/
+    base_check.py): its keys are sorted outright.
     """
     out = tuple(str(k) for k in (keys or []))
-    return tuple(sorted(out)) if is_graph_check else out
+    return tuple(sorted(out)) if is_graph_check else ordered_keys(out)
 
 
 class Mirror:

@@ -39,7 +39,7 @@ from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 4  # 2: graph checks' evaluated keys sorted; 3: entries of scan/cache.py; 4: check errors, warnings
+CACHE_FORMAT = 5  # 2: graph keys sorted; 3: scan/cache.py entries; 4: check errors, warnings; 5: Python keys ordered
 _LOCAL_PREFIXES = ("./", "../", "/")
 
 
