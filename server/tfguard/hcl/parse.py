@@ -175,19 +175,30 @@ _TOKEN_NAMES = {
 }
 
 
+QUOTE_LIMIT = 40  # characters of a file's text a message may quote (the token that is wrong)
+_LONG_QUOTED = re.compile("'[^']{%d,}'|\"[^\"]{%d,}\"" % (QUOTE_LIMIT + 1, QUOTE_LIMIT + 1))  # noqa: UP031
+
+
+def quote_token(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of a token from the file, cut at ``limit`` characters with an ellipsis."""
+    return repr(text[:limit]) + "…" if len(text) > limit else repr(text)
+
+
 def describe_syntax_error(e: Exception) -> str:
-    """A one-line, human message for a lark/hcl2 error."""
+    """A one-line, human message for a lark/hcl2 error; it quotes at most the offending token, cut short."""
     token = getattr(e, "token", None)
     if token is not None:
         ttype = getattr(token, "type", "")
-        shown = _TOKEN_NAMES.get(ttype) or repr(str(token))[:40]
+        shown = _TOKEN_NAMES.get(ttype) or quote_token(str(token))
         return f"Syntax error: unexpected {shown}"
     char = getattr(e, "char", None)
     if char is not None:
-        return f"Syntax error: unexpected character {char!r}"
+        return f"Syntax error: unexpected character {quote_token(str(char), 4)}"
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     msg = re.sub(r"\s+", " ", msg)
-    return f"Syntax error: {msg[:160]}"
+    # a message of another kind may carry text of the file in quotes: cut each quoted part
+    msg = _LONG_QUOTED.sub(lambda m: quote_token(m.group(0)[1:-1]), msg)
+    return f"Syntax error: {msg[:120]}"
 
 
 def parse_block(block: Block, file: str) -> ParsedBlock:
@@ -216,8 +227,8 @@ def parse_block(block: Block, file: str) -> ParsedBlock:
 
 
 def _junk_message(block: Block) -> str:
-    snippet = block.text.strip().splitlines()[0][:40] if block.text.strip() else ""
-    return f"Syntax error: unexpected text {snippet!r} outside any block"
+    snippet = block.text.strip().splitlines()[0] if block.text.strip() else ""
+    return f"Syntax error: unexpected text {quote_token(snippet)} outside any block"
 
 
 def parse_split(split: SplitFile, file: str) -> list[ParsedBlock]:
