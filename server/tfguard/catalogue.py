@@ -344,5 +344,5 @@ def load_catalogue(path: str, root: str | None = None) -> Catalogue:
     try:
         text = read_config_file(path, root)
     except ConfigError as e:
-        raise ConfigError(path, f"module catalogue {e.message}") from None
+        raise ConfigError(path, f"module catalogue: {e.message}") from None
     return parse_catalogue(text, path)

@@ -147,6 +147,23 @@ def read_regular(path: str, max_bytes: int, root: str | None = None) -> bytes:
         os.close(fd)
 
 
+def content_key(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """A key that changes when ``path``'s content does (cache keys), read as :func:`read_regular` reads.
+
+    A file it will not read (outside its repository, not a regular file, over ``max_bytes``) is keyed by
+    its ``stat`` instead (which cannot block); a missing one by ``-``.
+    """
+    try:
+        data = read_regular(path, max_bytes, root=repository_root(path))
+        return hashlib.blake2b(data, digest_size=16).digest()
+    except FileRefused:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return b"-"
+        return f"stat:{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode()
+
+
 def read_disk(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES, *,
               root: str | None = None) -> tuple[str | None, Problem | None]:
     """Read a file as Checkov does (UTF-8, BOM dropped); a problem says why it cannot be used.

@@ -50,6 +50,7 @@ from tfguard.config.checkov import (
 from tfguard.config.tfguard import ConfigResolver
 from tfguard.files import (
     DEFAULT_MAX_FILE_BYTES,
+    content_key,
     is_terraform_file,
     iter_files,
     iter_terraform_files,
@@ -761,11 +762,7 @@ class Engine:
             except Exception:
                 return None
         for f in sorted(inputs):
-            try:
-                with open(f, "rb") as fh:
-                    h.update(f.encode() + b"\0" + hashlib.blake2b(fh.read(), digest_size=16).digest())
-            except OSError:
-                h.update(f.encode() + b"\0-")
+            h.update(f.encode() + b"\0" + content_key(f))  # never opens a FIFO or device, reads at most the cap
         return os.path.join(_scan_cache_dir(self.scan_cache_dir) or "", "scans", h.hexdigest() + ".pickle")
 
     def _scan_uncached(self, paths: list[str]) -> ScanReport:
