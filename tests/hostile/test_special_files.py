@@ -86,3 +86,12 @@ def test_read_regular_reads_at_most_the_cap(planted: Planted) -> None:
     text, problem = read_disk(str(big), 4096)
     assert text is None and problem is not None and problem.code == "too-large"
     assert_nothing_leaked(problem.message)
+
+
+@pytest.mark.timeout(60)
+def test_a_deeply_nested_tf_json_is_a_problem_not_a_crash(planted: Planted) -> None:
+    planted.write("deep.tf.json", "[" * 200_000 + "]" * 200_000)
+    scan = planted.scan()
+    assert scan.proc.returncode == 1, scan.everything[-2000:]
+    assert scan.problem("JSON nested too deeply", "deep.tf.json")["line"] == 1
+    assert "aws_s3_bucket.b" in scan.resources()

@@ -257,6 +257,9 @@ def load_json_text(text: str, file: str) -> tuple[dict[str, Any] | None, Problem
     except json.JSONDecodeError as e:
         pos = Position(max(0, e.lineno - 1), max(0, e.colno - 1))
         return None, Problem(file, Span(pos, pos), f"JSON syntax error: {e.msg}", "syntax", Severity.HIGH)
+    except RecursionError:  # ``[[[[...`` thousands deep: json's decoder runs out of stack
+        return None, Problem(file, Span(Position(0, 0), Position(0, 1)), "JSON nested too deeply: not analysed",
+                             "syntax", Severity.HIGH)
     if not isinstance(data, dict):
         return None, Problem(file, Span(Position(0, 0), Position(0, 1)), "JSON Terraform file must hold an object",
                              "syntax")

@@ -27,7 +27,15 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from tfguard import __version__, gctuning
 from tfguard.engine import Engine, FileAnalysis
-from tfguard.files import is_terraform_file, module_dirs, normalize_newlines, text_digest
+from tfguard.files import (
+    MAX_CONFIG_BYTES,
+    FileRefused,
+    is_terraform_file,
+    module_dirs,
+    normalize_newlines,
+    read_regular,
+    text_digest,
+)
 from tfguard.lsp import textsync
 from tfguard.lsp.convert import (
     LazyLines,
@@ -349,10 +357,9 @@ class TfguardServer(LanguageServer):
             if doc is not None:
                 text = doc.source
             else:
-                try:
-                    with open(path, encoding="utf-8", errors="replace") as fh:
-                        text = fh.read()
-                except OSError:
+                try:  # a FIFO or device there must not hang the server (files.read_regular)
+                    text = read_regular(path, MAX_CONFIG_BYTES).decode("utf-8", "replace")
+                except FileRefused:
                     text = ""
             unique = {(p.span.start, p.message): p for p in probs}
             lines = split_lines(text)
