@@ -62,3 +62,18 @@ def test_a_syntax_error_quotes_at_most_40_characters_of_the_token(planted: Plant
     scan = planted.scan()
     messages = [p["message"] for p in scan.problems() if p["code"] == "syntax"]
     assert messages and all("x" * 41 not in m and len(m) < 160 for m in messages), messages
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("text", [
+    "TOPSECRET" + "A" * 200 + " {\n  x = 1\n",  # unclosed block of an unknown kind
+    'x = "TOPSECRET' + "C" * 300 + "\n",  # hcl2's "Line has unclosed quote marks: <the line>"
+    "TOPSECRET" + "B" * 200 + " = = =\n",  # junk outside any block
+])
+def test_every_syntax_message_cuts_what_it_quotes(text: str) -> None:
+    for block in split_blocks(text).blocks:
+        problem = parse_block(block, "main.tf").problem
+        assert problem is not None
+        assert len(problem.message) < 160, problem.message
+        for ch in "ABC":
+            assert ch * 41 not in problem.message

@@ -184,6 +184,11 @@ def quote_token(text: str, limit: int = QUOTE_LIMIT) -> str:
     return repr(text[:limit]) + "…" if len(text) > limit else repr(text)
 
 
+def cut_text(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut at ``limit`` characters, with an ellipsis when cut."""
+    return text[:limit] + "…" if len(text) > limit else text
+
+
 def describe_syntax_error(e: Exception) -> str:
     """A one-line, human message for a lark/hcl2 error; it quotes at most the offending token, cut short."""
     token = getattr(e, "token", None)
@@ -198,7 +203,10 @@ def describe_syntax_error(e: Exception) -> str:
     msg = re.sub(r"\s+", " ", msg)
     # a message of another kind may carry text of the file in quotes: cut each quoted part
     msg = _LONG_QUOTED.sub(lambda m: quote_token(m.group(0)[1:-1]), msg)
-    return f"Syntax error: {msg[:120]}"
+    head, sep, rest = msg.partition(": ")  # "Line has unclosed quote marks: <the line>"
+    if sep and len(rest) > QUOTE_LIMIT:
+        msg = f"{head}: {quote_token(rest)}"
+    return f"Syntax error: {cut_text(msg, 120)}"
 
 
 def parse_block(block: Block, file: str) -> ParsedBlock:
@@ -210,7 +218,7 @@ def parse_block(block: Block, file: str) -> ParsedBlock:
         return ParsedBlock(
             block,
             None,
-            Problem(file, Span(end, end), f'Syntax error: "{block.kind}" block is not closed (missing "}}")',
+            Problem(file, Span(end, end), f'Syntax error: "{cut_text(block.kind)}" block is not closed (missing "}}")',
                     "syntax"),
         )
     # Parse at line offset 0 with the block's own columns; shift lines afterwards (cacheable).
