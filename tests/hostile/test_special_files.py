@@ -95,3 +95,24 @@ def test_a_deeply_nested_tf_json_is_a_problem_not_a_crash(planted: Planted) -> N
     assert scan.proc.returncode == 1, scan.everything[-2000:]
     assert scan.problem("JSON nested too deeply", "deep.tf.json")["line"] == 1
     assert "aws_s3_bucket.b" in scan.resources()
+
+
+@pytest.mark.timeout(60)
+def test_checkovs_own_loader_refuses_fifos_devices_and_links_out(planted: Planted) -> None:
+    from tfguard.checks.checkov_env import checkov_modules
+
+    checkov_modules()  # installs checks/readguard.py
+    import checkov.terraform.module_loading.module_finder as mf
+    import checkov.terraform.tf_parser as tp
+
+    os.mkfifo(planted.repo / "fifo.tf")
+    planted.link("zero.tf", "/dev/zero")
+    planted.link("creds.tf", planted.outside / "secret.tf")
+    for loader in (tp.load_or_die_quietly, mf.load_or_die_quietly):
+        errors: dict[str, Exception] = {}
+        for name in ("fifo.tf", "zero.tf", "creds.tf"):
+            assert loader(str(planted.repo / name), errors) is None
+        assert sorted(os.path.basename(p) for p in errors) == ["creds.tf", "fifo.tf", "zero.tf"]
+        assert "not read" in str(errors[str(planted.repo / "creds.tf")])
+        ok: dict[str, Exception] = {}
+        assert loader(str(planted.repo / "main.tf"), ok) is not None and ok == {}
