@@ -26,7 +26,7 @@ import yaml
 
 from tfguard.files import MAX_CONFIG_BYTES, FileRefused, read_regular, repository_root
 
-MAX_ALIASES = 100  # alias references (``*name``) in one document
+MAX_ALIASES = 1_000  # alias references (``*name``) in one document (an anchor reused per catalogue entry)
 MAX_ALIAS_NODES = 10_000  # nodes the aliases would add if expanded
 MAX_DEPTH = 64  # nesting of collections
 

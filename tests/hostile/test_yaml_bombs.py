@@ -97,3 +97,14 @@ def test_ordinary_aliases_still_load() -> None:
     assert safeyaml.safe_load("a: &x [1, 2]\nb: *x\nc: {<<: {k: 1}}\n") == {"a": [1, 2], "b": [1, 2], "c": {"k": 1}}
     with pytest.raises(yaml.YAMLError):
         safeyaml.safe_load("a: " + "&x [" * 3)
+
+
+@pytest.mark.timeout(60)
+def test_a_long_catalogue_reusing_an_anchor_per_entry_still_loads(planted: Planted) -> None:
+    entries = "".join(f"  - {{name: m{i}, source: ./m{i}, inputs: *inputs, replaces: *types}}\n"
+                      for i in range(1, 300))
+    text = ("modules:\n  - {name: m0, source: ./m0, inputs: &inputs {bucket: bucket, tags: tags},"
+            " replaces: &types [aws_s3_bucket]}\n" + entries)
+    path = planted.write("approved.yaml", text)
+    catalogue = load_catalogue(str(path))
+    assert len(catalogue.modules) == 300 and catalogue.modules[-1].replaces == ("aws_s3_bucket",)
