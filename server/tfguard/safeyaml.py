@@ -32,6 +32,7 @@ MAX_DEPTH = 64  # nesting of collections
 
 _KEY_LIKE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 QUOTE_LIMIT = 40
+_LONG_QUOTED = re.compile("'[^']{%d,}'|\"[^\"]{%d,}\"" % (QUOTE_LIMIT + 1, QUOTE_LIMIT + 1))  # noqa: UP031
 
 
 class YAMLBudgetError(yaml.MarkedYAMLError):
@@ -110,8 +111,8 @@ def compose(stream: str | bytes | IO[str] | IO[bytes]) -> yaml.Node | None:
 def yaml_error_message(e: yaml.YAMLError) -> str:
     """What went wrong, without quoting the file (``str(e)`` would include a snippet of the line)."""
     problem = getattr(e, "problem", None)
-    if isinstance(problem, str) and problem:
-        return problem
+    if isinstance(problem, str) and problem:  # "found undefined alias 'name'": the name is cut short
+        return _LONG_QUOTED.sub(lambda m: quote(m.group(0)[1:-1]), problem)[:120]
     return type(e).__name__
 
 

@@ -77,3 +77,13 @@ def test_every_syntax_message_cuts_what_it_quotes(text: str) -> None:
         assert len(problem.message) < 160, problem.message
         for ch in "ABC":
             assert ch * 41 not in problem.message
+
+
+@pytest.mark.timeout(60)
+def test_yaml_errors_give_the_problem_not_a_snippet_of_the_file(planted: Planted) -> None:
+    for text in ("checks: *" + "TOPSECRET" * 20 + "\n", "a: b: TOPSECRET hunter2\n", "k: [TOPSECRET hunter2\n"):
+        path = planted.write(".tfguard.yaml", text)
+        with pytest.raises(ConfigError) as e:
+            load_config_file(str(path))
+        assert e.value.message.startswith("invalid YAML: ")
+        assert "TOPSECRET" * 5 not in e.value.message and "hunter2" not in e.value.message
