@@ -25,8 +25,8 @@ from tfguard.checks.graph import GraphRun
 from tfguard.engine import Engine
 from tfguard.model import Problem, ScanReport, Span
 from tfguard.scan.pool import run_from_json, run_to_json
-from tfguard.scan.runner import scan
 from tfguard.scan.report import render_sarif
+from tfguard.scan.runner import scan
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "check_errors"
@@ -44,13 +44,17 @@ def tree(tmp_path: Path) -> Path:
     return dest
 
 
-def tfguard_scan(d: Path, cache: Path, fmt: str) -> subprocess.CompletedProcess[str]:
+def tfguard_scan(d: Path, cache: Path, fmt: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI. A check that raised makes the result incomplete: exit 2, one line saying why."""
     env = dict(os.environ, TFGUARD_NO_DAEMON="1", TFGUARD_CACHE_DIR=str(cache))
-    proc = subprocess.run([str(BIN / "tfguard"), "scan", str(d), "--format", fmt], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    proc = subprocess.run([str(BIN / "tfguard"), "scan", str(d), "--format", fmt, *extra], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == (1 if "--no-fail-on-crash" in extra else 2), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "ERROR" not in proc.stderr, proc.stderr[-2000:]
+    if not extra:
+        (why,) = [line for line in proc.stderr.splitlines() if line.startswith("tfguard: error:")]
+        assert "incomplete" in why and "a check failed to run" in why
     return proc
 
 
@@ -86,6 +90,8 @@ def test_cli_reports_each_crash_once_in_every_format_and_keeps_every_other_findi
 
     # JSON, cold
     cold = json.loads(tfguard_scan(tree, cache, "json").stdout)
+    # teams that gate on findings alone: the same report, exit 1 for the storage account's findings
+    assert json.loads(tfguard_scan(tree, cache, "json", "--no-fail-on-crash").stdout) == cold
     errors = json_errors(cold)
     assert sorted(errors) == sorted(EXPECTED_ERRORS)  # exactly one per (check, resource)
     for p in cold["problems"]:
