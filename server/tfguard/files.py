@@ -102,7 +102,13 @@ def outside_message(path: str) -> str:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
 
 
-def read_regular(path: str, max_bytes: int, root: str | None = None) -> bytes:
+def read_head(path: str, max_bytes: int, root: str | None = None) -> bytes:
+    """At most the first ``max_bytes`` of ``path``, opened as :func:`read_regular` opens (regular files only,
+    never blocking, inside ``root`` when given); a longer file is not an error. Raises FileRefused."""
+    return read_regular(path, max_bytes, root, _head=True)
+
+
+def read_regular(path: str, max_bytes: int, root: str | None = None, *, _head: bool = False) -> bytes:
     """The bytes of ``path``: only a regular file, at most ``max_bytes``, never blocking.
 
     With ``root``, a path that resolves (symlinks followed) outside ``root`` is refused before it is
@@ -124,7 +130,7 @@ def read_regular(path: str, max_bytes: int, root: str | None = None) -> bytes:
                     else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
                     else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
             raise FileRefused(f"not a regular file ({kind}): not read")
-        if st.st_size > max_bytes:
+        if st.st_size > max_bytes and not _head:
             raise FileRefused(f"{st.st_size} bytes is over the {max_bytes}-byte limit: not read", st.st_size)
         try:
             os.set_blocking(fd, True)  # a regular file: reads do not block; EAGAIN cannot cut it short
@@ -138,9 +144,12 @@ def read_regular(path: str, max_bytes: int, root: str | None = None) -> bytes:
                 break
             chunks.append(chunk)
             got += len(chunk)
+        data = b"".join(chunks)
         if got > max_bytes:
+            if _head:
+                return data[:max_bytes]
             raise FileRefused(f"over the {max_bytes}-byte limit: not read", got)
-        return b"".join(chunks)
+        return data
     except OSError as e:
         raise FileRefused(f"cannot read: {e.strerror or e}") from None
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -61,21 +62,33 @@ class Planted:
         data: Any = None
         if fmt in ("json", "sarif") and proc.stdout.strip():
             data = json.loads(proc.stdout)
-        return Scan(proc, data)
+        return Scan(proc, data, str(self.repo))
+
+
+_LOCATED = re.compile(r"^(?P<path>[^\n]+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>[^\n]*)$", re.MULTILINE)
 
 
 @dataclass
 class Scan:
     proc: subprocess.CompletedProcess[str]
     data: Any
+    cwd: str | None = None
 
     @property
     def everything(self) -> str:
         return self.proc.stdout + "\n" + self.proc.stderr
 
     def problems(self) -> list[dict[str, Any]]:
-        assert isinstance(self.data, dict), self.everything[-3000:]
-        return list(self.data.get("problems", []))
+        """The report's problems, and the located errors printed on stderr when the CLI refused to scan
+        (invalid configuration: ``FILE:LINE:COL: error: MESSAGE``, exit 2)."""
+        out = list(self.data.get("problems", [])) if isinstance(self.data, dict) else []
+        for m in _LOCATED.finditer(self.proc.stderr):
+            path = m.group("path")
+            rel = os.path.relpath(path, self.cwd) if self.cwd and os.path.isabs(path) else path
+            out.append({"file": rel, "line": int(m.group("line")), "column": int(m.group("col")),
+                        "message": m.group("msg"), "code": "config"})
+        assert out or isinstance(self.data, dict), self.everything[-3000:]
+        return out
 
     def problem(self, text: str, file: str | None = None) -> dict[str, Any]:
         """The problem whose message holds ``text`` (on ``file`` when given); fails listing them otherwise."""
@@ -85,7 +98,7 @@ class Scan:
         raise AssertionError(f"no problem {text!r} on {file}: {self.problems()}\nstderr: {self.proc.stderr[-2000:]}")
 
     def resources(self) -> set[str]:
-        return {f["resource"] for f in self.data.get("findings", [])}
+        return {f["resource"] for f in self.data.get("findings", [])} if isinstance(self.data, dict) else set()
 
 
 def assert_nothing_leaked(text: str) -> None:
@@ -125,4 +138,4 @@ def guarded(planted: Planted, forbidden: list[str], *args: str, timeout: float =
     data: Any = None
     if "--format" in args and args[args.index("--format") + 1] in ("json", "sarif") and proc.stdout.strip():
         data = json.loads(proc.stdout)
-    return Scan(proc, data)
+    return Scan(proc, data, str(planted.repo))
