@@ -150,14 +150,15 @@ def _setup_logging(verbose: int, log_file: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def _command_logging(verbose: int, stream: TextIO, propagate: bool, log_file: str | None = None) -> Iterator[None]:
-    """tfguard's log records of one command go to ``stream`` (the invocation's stderr) while it runs,
-    and all of them (DEBUG) to ``log_file`` when given.
+def _command_logging(verbose: int, stream: TextIO, log_file: str | None = None) -> Iterator[None]:
+    """tfguard's log records of one command go to ``stream`` (the invocation's stderr) at the ``-v`` level
+    while it runs, and all of them (DEBUG) to ``log_file`` when given.
 
-    A handler on the ``tfguard`` logger, removed afterwards with the logger's level and propagation
-    restored; the root logger is never touched. ``propagate=False`` in the daemon: a client's records go
-    to that client only, not also to the daemon's own log. Safe because the daemon runs one request at a
-    time (a second command running concurrently in this process would share the logger's level).
+    Handlers on the ``tfguard`` logger, removed afterwards with the logger's level and propagation
+    restored; the root logger is never touched. Records do not propagate meanwhile: the root logger's
+    handler is Checkov's, which would print them (tracebacks included) on the terminal a second time,
+    and in the daemon a client's records go to that client only. Safe because the daemon runs one
+    request at a time (a second command running concurrently in this process would share the logger).
     """
     logger = logging.getLogger("tfguard")
     handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
@@ -167,7 +168,7 @@ def _command_logging(verbose: int, stream: TextIO, propagate: bool, log_file: st
         handlers[1].setLevel(logging.DEBUG)
     saved_level, saved_propagate = logger.level, logger.propagate
     logger.setLevel(min(h.level for h in handlers))
-    logger.propagate = propagate
+    logger.propagate = False
     for h in handlers:
         h.setFormatter(logging.Formatter(_LOG_FORMAT))
         logger.addHandler(h)
@@ -446,7 +447,7 @@ def _run(argv: list[str], inv: Invocation, forward: bool) -> int:
     if owns_process:  # the daemon's own log: its stderr (a file, see daemon.start)
         _setup_logging(max(args.verbose, 1))
     log_file = _opt_path(inv, getattr(args, "log_file", None)) if args.command in ("scan", "suppressions") else None
-    with contextlib.nullcontext() if owns_process else _command_logging(args.verbose, inv.stderr, forward, log_file):
+    with contextlib.nullcontext() if owns_process else _command_logging(args.verbose, inv.stderr, log_file):
         try:
             if args.command == "scan":
                 warm = _scan_in_daemon(args, argv, inv) if forward else None

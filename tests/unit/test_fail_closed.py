@@ -7,6 +7,9 @@ Terraform was expected, a folder with nothing to scan, and the opt-outs teams us
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,14 +112,18 @@ def test_soft_fail_still_refuses_an_invalid_configuration(tmp_path: Path) -> Non
     assert main(["scan", str(repo), "--soft-fail", "-o", str(tmp_path / "r.txt")]) == 2
 
 
-def test_tracebacks_go_to_the_log_file_not_the_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TFGUARD_CACHE_DIR", "")  # no cache: Checkov really runs and its check raises
+def test_tracebacks_go_to_the_log_file_not_the_terminal(tmp_path: Path) -> None:
+    """The real CLI process: the terminal gets one line; the log file gets Checkov's tracebacks."""
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "check_errors"
     log = tmp_path / "tfguard.log"
-    code = main(["scan", str(fixture), "--format", "json", "-o", str(tmp_path / "r.json"), "--log-file", str(log)])
-    assert code == 2  # the NSG port checks raise on a comma list: the result is incomplete
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    text = log.read_text()
-    assert "Traceback" in text and "ValueError" in text, "the details are in the log file"
+    env = dict(os.environ, TFGUARD_NO_DAEMON="1", TFGUARD_CACHE_DIR="")  # no cache: Checkov's check really raises
+    for extra in ((), ("-vv",)):
+        proc = subprocess.run([sys.executable, "-m", "tfguard", "scan", str(fixture), "--format", "json", "-o",
+                               str(tmp_path / "r.json"), "--log-file", str(log), *extra],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 2  # the NSG port checks raise on a comma list: the result is incomplete
+        assert "Traceback" not in proc.stderr or extra, proc.stderr
+        assert proc.stderr.count("Traceback") == proc.stderr.count("raised on") * int(bool(extra)), "never twice"
+        assert len([line for line in proc.stderr.splitlines() if line.startswith("tfguard: error:")]) == 1
+        text = log.read_text()
+        assert "Traceback" in text and "ValueError" in text, "the details are in the log file"
