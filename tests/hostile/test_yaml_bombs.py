@@ -32,12 +32,12 @@ def bomb(key: str) -> str:
 BOMB_REFUSED = "refused (a YAML alias bomb?)"
 
 
-def _within_budget(call: Callable[[], object]) -> ConfigError:
+def _within_budget(call: Callable[[], object], seconds: float = 0.5) -> ConfigError:
     started = time.monotonic()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(ConfigError) as e:
         call()
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < seconds
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB: no blow-up
     return e.value
 
@@ -66,7 +66,7 @@ def test_catalogue_bomb(planted: Planted) -> None:
 @pytest.mark.timeout(60)
 def test_deep_nesting_is_refused_not_a_recursion_error(planted: Planted) -> None:
     path = planted.write(".tfguard.yaml", "checks: " + "[" * 5000 + "]" * 5000 + "\n")
-    err = _within_budget(lambda: load_config_file(str(path)))
+    err = _within_budget(lambda: load_config_file(str(path)), 2.0)  # 10,000 flow tokens scanned first
     assert "levels deep: refused" in err.message
 
 
