@@ -28,7 +28,8 @@ from typing import Any
 
 import yaml
 
-from tfguard.config.checkov import ConfigError, compose_yaml
+from tfguard import safeyaml
+from tfguard.config.checkov import ConfigError, compose_yaml, read_config_file
 
 # --------------------------------------------------------------------------- sources
 
@@ -115,12 +116,12 @@ def parse_constraint(text: str) -> Constraint:
     for raw in text.split(","):
         part = raw.strip()
         if not part:
-            raise ValueError(f"empty part in version constraint {text!r}")
+            raise ValueError(f"empty part in version constraint {safeyaml.quote(text)}")
         op = next((o for o in _OPS if part.startswith(o)), "=")
         rest = part[len(op):].strip() if part.startswith(op) else part
         v = parse_version(rest)
         if v is None:
-            raise ValueError(f"not a version: {rest!r} in constraint {text!r}")
+            raise ValueError(f"not a version: {safeyaml.quote(rest)} in constraint {safeyaml.quote(text)}")
         out.append((op, v))
     return tuple(out)
 
@@ -274,7 +275,7 @@ def _module(path: str, loader: yaml.SafeLoader, node: yaml.Node, index: int) -> 
         key = _string(path, loader, knode, where)
         if key not in _MODULE_KEYS:
             expected = ", ".join(sorted(_MODULE_KEYS))
-            raise _err(path, knode, f"{where}: unknown key {key!r} (expected one of {expected})")
+            raise _err(path, knode, f"{where}: unknown {safeyaml.key_text(key)} (expected one of {expected})")
         if key == "replaces":
             values[key] = _string_list(path, loader, vnode, f"{where}.replaces")
         elif key == "inputs":
@@ -323,20 +324,25 @@ def parse_catalogue(text: str, path: str = "<catalogue>") -> Catalogue:
         elif key == "allowed_sources":
             allowed = _string_list(path, loader, vnode, "allowed_sources")
         else:
-            raise _err(path, knode, f"unknown key {key!r} (expected version, modules, allowed_sources)")
+            raise _err(path, knode,
+                       f"unknown {safeyaml.key_text(key)} (expected version, modules, allowed_sources)")
     names: dict[str, int] = {}
     for m in modules:
         if m.name in names:
-            raise ConfigError(path, f"duplicate module name {m.name!r}", m.line, 0)
+            raise ConfigError(path, f"duplicate module name {safeyaml.quote(m.name)}", m.line, 0)
         names[m.name] = m.line
     return Catalogue(path=path, modules=modules, allowed_sources=allowed)
 
 
-def load_catalogue(path: str) -> Catalogue:
-    """Read and validate a catalogue file; raise ConfigError with a location on any problem."""
+def load_catalogue(path: str, root: str | None = None) -> Catalogue:
+    """Read and validate a catalogue file; raise ConfigError with a location on any problem.
+
+    Read safely (:func:`tfguard.config.checkov.read_config_file`): a regular file of at most 1 MiB
+    inside ``root`` (default: the catalogue's own repository root, symlinks resolved), YAML with the
+    alias/depth budget.
+    """
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(path, f"cannot read the module catalogue: {e}") from None
+        text = read_config_file(path, root)
+    except ConfigError as e:
+        raise ConfigError(path, f"module catalogue: {e.message}") from None
     return parse_catalogue(text, path)

@@ -82,9 +82,10 @@ def checkov_modules() -> CheckovModules:
         from tfguard.hcl.harden import harden_hcl2
 
         harden_hcl2()  # Checkov's runner shares the hcl2 parser: same backtracking fix (see harden.py)
-        from tfguard.checks import memo
+        from tfguard.checks import memo, readguard
 
         memo.install()  # tier 2 reuses parses and expression evaluations between runs (see memo.py)
+        readguard.install()  # Checkov opens no FIFO, device, huge file or symlink out of the repository
         for name in ("urllib3", "requests"):
             logging.getLogger(name).setLevel(logging.ERROR)
         install_check_error_hook()  # a check that raises is recorded as data (see errors.py)

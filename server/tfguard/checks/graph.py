@@ -20,6 +20,7 @@ from typing import Any
 from tfguard.checks.checkov_env import checkov_modules, checkov_warning_kinds, collect_check_errors, run_lock
 from tfguard.checks.entity import CheckSelection, ordered_keys
 from tfguard.checks.errors import CheckError, error_text
+from tfguard.safeyaml import policy_dir_problems
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ def use_policy_dirs(dirs: tuple[str, ...]) -> list[str]:
         for d in dirs:
             if not os.path.isdir(d):
                 problems.append(f"policy directory not found: {d}")
+                continue
+            if refused := policy_dir_problems(d):  # a FIFO, symlink out or alias bomb Checkov would open
+                problems.extend(refused)
                 continue
             try:
                 reg.load_external_checks(d)

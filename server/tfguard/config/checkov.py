@@ -11,6 +11,9 @@ from typing import Any
 
 import yaml
 
+from tfguard import safeyaml
+from tfguard.files import FileRefused, is_inside, repository_root
+
 CHECKOV_CONFIG_NAMES = (".checkov.yaml", ".checkov.yml")
 
 
@@ -58,12 +61,11 @@ NETWORK_OPTIONS = {
 }
 
 
-def _key_lines(path: str) -> dict[str, int]:
-    """0-based line of each top-level key of a YAML mapping file (best effort)."""
+def _key_lines(text: str) -> dict[str, int]:
+    """0-based line of each top-level key of a YAML mapping text (best effort)."""
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            node = yaml.compose(f)
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        node = safeyaml.compose(text)
+    except yaml.YAMLError:
         return {}
     if not isinstance(node, yaml.MappingNode):
         return {}
@@ -83,8 +85,8 @@ def python_files(directory: str, limit: int = 5) -> list[str]:
     return found
 
 
-def _refusals(path: str, data: dict[str, Any], dirs: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
-    lines = _key_lines(path)
+def _refusals(path: str, lines: dict[str, int], data: dict[str, Any],
+              dirs: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
     out: list[tuple[int, str]] = []
     for key, why in NETWORK_OPTIONS.items():
         if key not in data:
@@ -120,33 +122,48 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
-def load_yaml_file(path: str) -> Any:
-    """Load a YAML file; raise ConfigError with the line of a syntax error."""
+def read_config_file(path: str, root: str | None = None) -> str:
+    """The text of a configuration file, read safely (see :func:`tfguard.safeyaml.read_config_text`).
+
+    ``root`` defaults to the file's repository root. Raises ConfigError saying why it was not read.
+    """
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            return yaml.safe_load(f)
+        return safeyaml.read_config_text(path, root)
+    except FileRefused as e:
+        raise ConfigError(path, e.message) from None
+
+
+def _yaml_error(path: str, e: yaml.YAMLError) -> ConfigError:
+    mark = getattr(e, "problem_mark", None)
+    return ConfigError(path, f"invalid YAML: {safeyaml.yaml_error_message(e)}",
+                       mark.line if mark is not None else 0, mark.column if mark is not None else 0)
+
+
+def load_yaml_text(text: str, path: str) -> Any:
+    """Load YAML text (with the alias/depth budget); raise ConfigError with the line of a syntax error."""
+    try:
+        return safeyaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line if mark is not None else 0
-        col = mark.column if mark is not None else 0
-        raise ConfigError(path, f"invalid YAML: {getattr(e, 'problem', None) or e}", line, col) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(path, f"cannot read: {e}") from None
+        raise _yaml_error(path, e) from None
+
+
+def load_yaml_file(path: str) -> Any:
+    """Load a YAML file (read safely, with the budget); raise ConfigError with the line of a syntax error."""
+    return load_yaml_text(read_config_file(path), path)
 
 
 def compose_yaml(text: str, path: str) -> tuple[Any, yaml.SafeLoader]:
     """Compose ``text`` into YAML nodes (which keep their line marks, for located errors).
 
-    Raises ConfigError at a YAML syntax error. The caller disposes the returned loader.
+    Raises ConfigError at a YAML syntax error or past the alias/depth budget. The caller disposes the
+    returned loader.
     """
-    loader = yaml.SafeLoader(text)
+    loader = safeyaml.loader(text)
     try:
         return loader.get_single_node(), loader
     except yaml.YAMLError as e:
         loader.dispose()
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(path, f"invalid YAML: {getattr(e, 'problem', None) or e}",
-                          mark.line if mark else 0, mark.column if mark else 0) from None
+        raise _yaml_error(path, e) from None
 
 
 def find_upwards(start_dir: str, names: tuple[str, ...], stop_at: str | None) -> str | None:
@@ -169,14 +186,26 @@ def find_upwards(start_dir: str, names: tuple[str, ...], stop_at: str | None) ->
 
 
 def load_checkov_config(path: str) -> CheckovConfig:
-    """Read a ``.checkov.yaml``; relative ``external-checks-dir`` entries are taken from its folder."""
-    data = load_yaml_file(path)
+    """Read a ``.checkov.yaml``; relative ``external-checks-dir`` entries are taken from its folder.
+
+    The file is read only inside its repository root (``repository_root(path)``), and so is every
+    ``external-checks-dir``: one resolving outside it is a ConfigError at its line, and never opened.
+    """
+    root = repository_root(path)
+    text = read_config_file(path, root)
+    data = load_yaml_text(text, path)
     if data is None:
         return CheckovConfig(path=path)
     if not isinstance(data, dict):
         raise ConfigError(path, "expected a mapping of Checkov options at the top level")
+    lines = _key_lines(text)
     base = os.path.dirname(os.path.abspath(path))
-    dirs = tuple(os.path.normpath(os.path.join(base, d)) for d in _as_list(data.get("external-checks-dir")))
+    raw_dirs = _as_list(data.get("external-checks-dir"))
+    dirs = tuple(os.path.normpath(os.path.join(base, os.path.expanduser(d))) for d in raw_dirs)
+    for raw, d in zip(raw_dirs, dirs, strict=True):
+        if not is_inside(d, root):
+            raise ConfigError(path, f"external-checks-dir: {safeyaml.quote(raw)} is outside the repository root; "
+                                    "not read", lines.get("external-checks-dir", 0))
     known = {"check", "skip-check", "external-checks-dir", "soft-fail", "soft-fail-on", "hard-fail-on",
              "framework", "compact", "quiet", "output", "directory", "download-external-modules",
              "skip-download", "evaluate-variables"}
@@ -189,5 +218,5 @@ def load_checkov_config(path: str) -> CheckovConfig:
         soft_fail_on=tuple(_as_list(data.get("soft-fail-on"))),
         hard_fail_on=tuple(_as_list(data.get("hard-fail-on"))),
         ignored_keys=tuple(sorted(k for k in data if k not in known)),
-        refused=_refusals(path, data, dirs),
+        refused=_refusals(path, lines, data, dirs),
     )

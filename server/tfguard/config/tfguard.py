@@ -50,8 +50,10 @@ from typing import Any
 
 import yaml
 
+from tfguard import safeyaml
 from tfguard.catalogue import Catalogue, load_catalogue
-from tfguard.config.checkov import ConfigError, compose_yaml
+from tfguard.config.checkov import ConfigError, compose_yaml, read_config_file
+from tfguard.files import is_inside, repository_root
 from tfguard.model import Problem, Severity, Span
 from tfguard.priority import DEFAULT_ENVIRONMENTS, EnvironmentPattern, PriorityConfig
 
@@ -152,8 +154,10 @@ class _Reader:
         value = self.text(node, what)
         try:
             return Severity.parse(value)
-        except ValueError as e:
-            raise self.error(node, f"{what}: {e}") from None
+        except ValueError:
+            names = ", ".join(s.name for s in Severity)
+            raise self.error(node, f"{what}: unknown severity {safeyaml.quote(value)} (expected one of {names})"
+                             ) from None
 
     def mapping(self, node: yaml.Node, what: str) -> list[tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
@@ -169,7 +173,24 @@ class _Reader:
         for knode, _ in pairs:
             key = self.text(knode, what)
             if key not in allowed:
-                raise self.error(knode, f"{what}: unknown key {key!r} (expected {', '.join(allowed)})")
+                raise self.error(knode, f"{what}: unknown {safeyaml.key_text(key)} (expected {', '.join(allowed)})")
+
+    def inside_path(self, node: yaml.Node, raw: str, what: str) -> str:
+        """``raw`` (relative to this file's folder, ``~`` expanded) as an absolute path inside the repository.
+
+        A workspace file cannot make tfguard read outside its repository root (``repository_root`` of this
+        file, symlinks resolved): such a path is an error at ``node`` and is never opened.
+        """
+        base = os.path.dirname(os.path.abspath(self.path))
+        path = os.path.normpath(os.path.join(base, os.path.expanduser(raw)))
+        if not is_inside(path, repository_root(self.path)):
+            raise self.error(node, f"{what}: {safeyaml.quote(raw)} is outside the repository root; not read")
+        return path
+
+
+def _named(key: str) -> str:
+    """A key as part of a message's path: itself when it looks like a key, else cut and quoted."""
+    return key if safeyaml.key_text(key).startswith("key ") else safeyaml.quote(key, 20)
 
 
 def _kind(node: yaml.Node) -> str:
@@ -190,7 +211,6 @@ def parse_config(text: str, path: str) -> ConfigLayer:
 
 
 def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
-    base = os.path.dirname(os.path.abspath(r.path))
     values: dict[str, Any] = {}
     if root is None:
         return ConfigLayer(r.path, MappingProxyType(values))
@@ -198,7 +218,7 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
     for knode, vnode in r.mapping(root, "top level"):
         key = r.text(knode, "top level")
         if key in seen:
-            raise r.error(knode, f"duplicate key {key!r}")
+            raise r.error(knode, f"duplicate {safeyaml.key_text(key)}")
         seen.add(key)
         if key in ("python_checks", "python-checks", "allow_python_checks"):
             raise r.error(knode, PYTHON_CHECKS_REFUSED)
@@ -209,7 +229,7 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
             overrides: dict[str, Severity] = {}
             for k, v in r.mapping(vnode, "severity_overrides"):
                 check = r.text(k, "severity_overrides").strip().upper()
-                overrides[check] = r.severity(v, f"severity_overrides.{check}")
+                overrides[check] = r.severity(v, f"severity_overrides.{_named(check)}")
             values["severity_overrides"] = MappingProxyType(overrides)
         elif key == "environments":
             values["environments"] = _environments(r, vnode)
@@ -221,10 +241,13 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
             for k, v in pairs:
                 values[str(k.value)] = tuple(x.strip().upper() for x in r.texts(v, f"checks.{k.value}"))
         elif key == "policy_dirs":
-            values["policy_dirs"] = tuple(os.path.normpath(os.path.join(base, os.path.expanduser(d)))
-                                          for d in r.texts(vnode, "policy_dirs"))
+            if not isinstance(vnode, yaml.SequenceNode):
+                raise r.error(vnode, f"policy_dirs: expected a list, not a {_kind(vnode)}")
+            values["policy_dirs"] = tuple(
+                r.inside_path(item, r.text(item, f"policy_dirs[{i}]"), f"policy_dirs[{i}]")
+                for i, item in enumerate(vnode.value))
         elif key == "catalogue":
-            values["catalogue"] = os.path.normpath(os.path.join(base, os.path.expanduser(r.text(vnode, key))))
+            values["catalogue"] = r.inside_path(vnode, r.text(vnode, key), key)
         elif key == "minimum_severity":
             values["minimum_severity"] = r.severity(vnode, key)
         elif key == "required_tags":
@@ -238,7 +261,7 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
                 else:
                     for tk, tv in r.mapping(v, "required_tags.by_type"):
                         rtype = r.text(tk, "required_tags.by_type")
-                        by_type[rtype] = r.texts(tv, f"required_tags.by_type.{rtype}")
+                        by_type[rtype] = r.texts(tv, f"required_tags.by_type.{_named(rtype)}")
             values["required_tags_all"] = all_keys
             values["required_tags_by_type"] = MappingProxyType(by_type)
         elif key == "secrets":
@@ -262,7 +285,7 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
                     values["not_suppressible"] = tuple(
                         x.strip().upper() for x in r.texts(v, "suppressions.not_suppressible"))
         else:
-            raise r.error(knode, f"unknown key {key!r} (expected one of: {', '.join(KEYS)})")
+            raise r.error(knode, f"unknown {safeyaml.key_text(key)} (expected one of: {', '.join(KEYS)})")
     return ConfigLayer(r.path, MappingProxyType(values))
 
 
@@ -296,13 +319,15 @@ def _environments(r: _Reader, node: yaml.Node) -> tuple[EnvironmentPattern, ...]
 
 
 def load_config_file(path: str, text: str | None = None) -> ConfigLayer:
-    """Read (or take ``text`` as the unsaved content of) a ``.tfguard.yaml`` and validate it."""
+    """Read (or take ``text`` as the unsaved content of) a ``.tfguard.yaml`` and validate it.
+
+    The file is read safely: only a regular file of at most 1 MiB inside its repository root (a symlink
+    out of it, a FIFO, a device is a ConfigError), YAML with the alias/depth budget (``tfguard.safeyaml``).
+    """
     if text is None:
-        try:
-            with open(path, encoding="utf-8-sig") as f:
-                text = f.read()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(path, f"cannot read: {e}") from None
+        text = read_config_file(path)
+    elif len(text) > safeyaml.MAX_CONFIG_BYTES:
+        raise ConfigError(path, f"over the {safeyaml.MAX_CONFIG_BYTES}-byte limit: not read")
     return parse_config(text, path)
 
 

@@ -175,19 +175,38 @@ _TOKEN_NAMES = {
 }
 
 
+QUOTE_LIMIT = 40  # characters of a file's text a message may quote (the token that is wrong)
+_LONG_QUOTED = re.compile("'[^']{%d,}'|\"[^\"]{%d,}\"" % (QUOTE_LIMIT + 1, QUOTE_LIMIT + 1))  # noqa: UP031
+
+
+def quote_token(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of a token from the file, cut at ``limit`` characters with an ellipsis."""
+    return repr(text[:limit]) + "…" if len(text) > limit else repr(text)
+
+
+def cut_text(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut at ``limit`` characters, with an ellipsis when cut."""
+    return text[:limit] + "…" if len(text) > limit else text
+
+
 def describe_syntax_error(e: Exception) -> str:
-    """A one-line, human message for a lark/hcl2 error."""
+    """A one-line, human message for a lark/hcl2 error; it quotes at most the offending token, cut short."""
     token = getattr(e, "token", None)
     if token is not None:
         ttype = getattr(token, "type", "")
-        shown = _TOKEN_NAMES.get(ttype) or repr(str(token))[:40]
+        shown = _TOKEN_NAMES.get(ttype) or quote_token(str(token))
         return f"Syntax error: unexpected {shown}"
     char = getattr(e, "char", None)
     if char is not None:
-        return f"Syntax error: unexpected character {char!r}"
+        return f"Syntax error: unexpected character {quote_token(str(char), 4)}"
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     msg = re.sub(r"\s+", " ", msg)
-    return f"Syntax error: {msg[:160]}"
+    # a message of another kind may carry text of the file in quotes: cut each quoted part
+    msg = _LONG_QUOTED.sub(lambda m: quote_token(m.group(0)[1:-1]), msg)
+    head, sep, rest = msg.partition(": ")  # "Line has unclosed quote marks: <the line>"
+    if sep and len(rest) > QUOTE_LIMIT:
+        msg = f"{head}: {quote_token(rest)}"
+    return f"Syntax error: {cut_text(msg, 120)}"
 
 
 def parse_block(block: Block, file: str) -> ParsedBlock:
@@ -199,7 +218,7 @@ def parse_block(block: Block, file: str) -> ParsedBlock:
         return ParsedBlock(
             block,
             None,
-            Problem(file, Span(end, end), f'Syntax error: "{block.kind}" block is not closed (missing "}}")',
+            Problem(file, Span(end, end), f'Syntax error: "{cut_text(block.kind)}" block is not closed (missing "}}")',
                     "syntax"),
         )
     # Parse at line offset 0 with the block's own columns; shift lines afterwards (cacheable).
@@ -216,8 +235,8 @@ def parse_block(block: Block, file: str) -> ParsedBlock:
 
 
 def _junk_message(block: Block) -> str:
-    snippet = block.text.strip().splitlines()[0][:40] if block.text.strip() else ""
-    return f"Syntax error: unexpected text {snippet!r} outside any block"
+    snippet = block.text.strip().splitlines()[0] if block.text.strip() else ""
+    return f"Syntax error: unexpected text {quote_token(snippet)} outside any block"
 
 
 def parse_split(split: SplitFile, file: str) -> list[ParsedBlock]:
@@ -246,6 +265,9 @@ def load_json_text(text: str, file: str) -> tuple[dict[str, Any] | None, Problem
     except json.JSONDecodeError as e:
         pos = Position(max(0, e.lineno - 1), max(0, e.colno - 1))
         return None, Problem(file, Span(pos, pos), f"JSON syntax error: {e.msg}", "syntax", Severity.HIGH)
+    except RecursionError:  # ``[[[[...`` thousands deep: json's decoder runs out of stack
+        return None, Problem(file, Span(Position(0, 0), Position(0, 1)), "JSON nested too deeply: not analysed",
+                             "syntax", Severity.HIGH)
     if not isinstance(data, dict):
         return None, Problem(file, Span(Position(0, 0), Position(0, 1)), "JSON Terraform file must hold an object",
                              "syntax")

@@ -22,6 +22,7 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
 from tfguard.engine import FileAnalysis
+from tfguard.files import MAX_CONFIG_BYTES, FileRefused, read_regular
 from tfguard.fixes import is_fixable
 from tfguard.lsp.convert import LazyLines, finding_to_diagnostic, problem_to_diagnostic, split_lines
 from tfguard.model import Finding, Problem, shift_finding
@@ -132,10 +133,9 @@ class Publisher:
             if doc is not None:
                 text = doc.source
             else:
-                try:
-                    with open(path, encoding="utf-8", errors="replace") as fh:
-                        text = fh.read()
-                except OSError:
+                try:  # a FIFO or device there must not hang the server (files.read_regular)
+                    text = read_regular(path, MAX_CONFIG_BYTES).decode("utf-8", "replace")
+                except FileRefused:
                     text = ""
             unique = {(p.span.start, p.message): p for p in probs}
             lines = split_lines(text)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import yaml
 
+from tfguard.files import FileRefused, repository_root
 from tfguard.model import Severity
+from tfguard.safeyaml import read_config_text, safe_load, yaml_error_message
 
 log = logging.getLogger(__name__)
 _SEVERITY_ALIASES = {"MODERATE": "MEDIUM", "IMPORTANT": "HIGH"}
@@ -30,7 +32,11 @@ class PolicyMeta:
 
 
 def read_policy_metadata(dirs: tuple[str, ...]) -> dict[str, PolicyMeta]:
-    """Policy id -> metadata for every YAML/JSON policy under ``dirs`` (unreadable files are skipped)."""
+    """Policy id -> metadata for every YAML/JSON policy under ``dirs`` (unreadable files are skipped).
+
+    Files are read as configuration is (:func:`tfguard.safeyaml.read_config_text`): a symlink out of the
+    folder's repository, a FIFO, a device or a file over 1 MiB is skipped, and YAML has the alias budget.
+    """
     out: dict[str, PolicyMeta] = {}
     for d in dirs:
         for root, dirnames, files in os.walk(d):
@@ -39,11 +45,17 @@ def read_policy_metadata(dirs: tuple[str, ...]) -> dict[str, PolicyMeta]:
                 if not name.endswith((".yaml", ".yml", ".json")):
                     continue
                 path = os.path.join(root, name)
-                try:
-                    with open(path, encoding="utf-8") as f:
-                        doc = json.load(f) if name.endswith(".json") else yaml.safe_load(f)
-                except (OSError, ValueError, yaml.YAMLError) as e:
-                    log.warning("cannot read policy %s: %s", path, e)
+                try:  # a regular file inside the folder's repository, 1 MiB at most; YAML with the budget
+                    text = read_config_text(path, repository_root(d))
+                    doc = json.loads(text) if name.endswith(".json") else safe_load(text)
+                except FileRefused as e:
+                    log.warning("policy %s: %s", path, e.message)
+                    continue
+                except yaml.YAMLError as e:
+                    log.warning("cannot read policy %s: invalid YAML: %s", path, yaml_error_message(e))
+                    continue
+                except (ValueError, RecursionError):
+                    log.warning("cannot read policy %s: invalid JSON", path)
                     continue
                 meta = doc.get("metadata") if isinstance(doc, dict) else None
                 if not isinstance(meta, dict) or not meta.get("id"):

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterable
 
-from tfguard.files import SKIP_DIRS
+from tfguard.files import SKIP_DIRS, FileRefused, read_head
 
 SCANNABLE_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
 _PLAN_PROBE_BYTES = 4096
@@ -32,19 +32,17 @@ def is_plan_file(path: str) -> bool:
     """True for a ``terraform show -json`` plan (its first kilobytes name ``format_version`` and plan keys)."""
     if not path.endswith(".json") or path.endswith(".tf.json"):
         return False
-    try:
-        with open(path, "rb") as f:
-            head = _decode_head(f.read(_PLAN_PROBE_BYTES)).lstrip()
-    except OSError:
+    try:  # files.read_head: a FIFO or device named *.json neither hangs nor is read
+        head = _decode_head(read_head(path, _PLAN_PROBE_BYTES)).lstrip()
+    except FileRefused:
         return False
     if not head.startswith("{") or '"format_version"' not in head:
         return False
     if any(k in head for k in ('"planned_values"', '"resource_changes"', '"terraform_version"')):
         return True
     try:  # a short plan: the whole text
-        with open(path, "rb") as f:
-            doc = json.loads(_decode_head(f.read(_PLAN_PROBE_BYTES * 256)))
-    except (OSError, ValueError):
+        doc = json.loads(_decode_head(read_head(path, _PLAN_PROBE_BYTES * 256)))
+    except (FileRefused, ValueError, RecursionError):
         return False
     return isinstance(doc, dict) and ("planned_values" in doc or "resource_changes" in doc)
 

@@ -34,7 +34,7 @@ from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import CheckError
 from tfguard.checks.graph import GraphRecord, GraphRun, graph_check_ids, run_checkov
-from tfguard.files import TF_SUFFIXES
+from tfguard.files import TF_SUFFIXES, content_key
 from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
@@ -152,8 +152,7 @@ def dir_fingerprint(d: str) -> list[tuple[str, str]]:
         try:
             if not e.is_file():
                 continue
-            with open(e.path, "rb") as f:
-                out.append((e.name, hashlib.blake2b(f.read(), digest_size=16).hexdigest()))
+            out.append((e.name, content_key(e.path).hex()))  # a link out of the repository is not read
         except OSError:
             out.append((e.name, "unreadable"))
     return out

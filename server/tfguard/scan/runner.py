@@ -20,7 +20,7 @@ from tfguard.checks.errors import CHECK_ERROR, check_error_problems
 from tfguard.checks.graph import GraphRecord, use_policy_dirs
 from tfguard.config.checkov import CHECKOV_CONFIG_NAMES
 from tfguard.engine import BlockContext, Engine, FileState
-from tfguard.files import iter_files, iter_terraform_files
+from tfguard.files import content_key, iter_files, iter_terraform_files
 from tfguard.hcl.parse import merge_confs
 from tfguard.identity import code_fingerprint
 from tfguard.model import Finding, Problem, ScanReport, Span, report_from_json, report_to_json
@@ -112,11 +112,7 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
         except Exception:
             return None
     for f in sorted(inputs):
-        try:
-            with open(f, "rb") as fh:
-                h.update(f.encode() + b"\0" + hashlib.blake2b(fh.read(), digest_size=16).digest())
-        except OSError:
-            h.update(f.encode() + b"\0-")
+        h.update(f.encode() + b"\0" + content_key(f))  # never opens a FIFO or device, reads at most the cap
     return h.hexdigest()
 
 

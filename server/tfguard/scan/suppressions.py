@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -41,6 +40,7 @@ from typing import Any
 
 from tfguard import __version__
 from tfguard.checks.skips import NO_REASON, SKIP_RE, block_skips
+from tfguard.files import run_git
 from tfguard.fixes.suppress import SUPPRESS_PLACEHOLDER
 from tfguard.hcl.blocks import split_blocks
 from tfguard.model import Result
@@ -177,10 +177,8 @@ def strip_skips(text: str) -> str:
 def git_toplevel(path: str) -> str | None:
     """The work tree holding ``path``, or None when it is not in a git repository (or git is absent)."""
     d = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-    try:
-        got = subprocess.run(["git", "-C", d, "rev-parse", "--show-toplevel"], capture_output=True, text=True,
-                             timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
+    got = run_git(d, ["rev-parse", "--show-toplevel"], timeout=30)  # no repository-chosen program runs
+    if got is None:
         return None
     return got.stdout.strip() or None if got.returncode == 0 else None
 
@@ -188,14 +186,9 @@ def git_toplevel(path: str) -> str | None:
 def blame_line(path: str, line: int) -> Blame | None:
     """Author and date of the 0-based ``line`` of ``path`` (``git blame --porcelain -L n,n``)."""
     d = os.path.dirname(os.path.abspath(path))
-    try:
-        got = subprocess.run(
-            ["git", "-C", d, "blame", "--porcelain", "-L", f"{line + 1},{line + 1}", "--", os.path.basename(path)],
-            capture_output=True, text=True, timeout=60, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if got.returncode != 0 or not got.stdout:
+    got = run_git(d, ["blame", "--no-textconv", "--porcelain", "-L", f"{line + 1},{line + 1}", "--",
+                      os.path.basename(path)], timeout=60)  # through files.run_git: no repository-chosen program
+    if got is None or got.returncode != 0 or not got.stdout:
         return None
     return parse_porcelain(got.stdout)
 
