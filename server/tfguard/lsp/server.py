@@ -38,7 +38,7 @@ from tfguard.lsp.convert import (
     range_to_client,
     split_lines,
 )
-from tfguard.lsp.settings import Settings, parse_settings
+from tfguard.lsp.settings import Settings, folder_for, install_settings_layer, parse_settings
 from tfguard.model import Finding, Problem, Result, shift_finding
 from tfguard.priority import rank, rank_key
 from tfguard.wiring import make_engine
@@ -63,6 +63,9 @@ class TfguardServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("tfguard", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.settings = Settings()
+        # per workspace folder (workspace/configuration with a scopeUri each); self.settings: the first's
+        self.folder_settings: dict[str, Settings] = {}
+        self.settings_epoch = 0  # bumped whenever any folder's settings change (diagnostic caches)
         self.engines: dict[str, Engine] = {}
         self.tier1 = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier1")
         self.tier2 = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier2")
@@ -114,10 +117,18 @@ class TfguardServer(LanguageServer):
         root = best or os.path.dirname(path)
         eng = self.engines.get(root)
         if eng is None:
-            eng = make_engine(root, max_file_bytes=self.settings.max_file_bytes)
-            eng.module_time_budget = self.settings.module_time_budget_ms / 1000.0 or None
+            st = self.folder_settings.get(root, self.settings)
+            eng = make_engine(root, max_file_bytes=st.max_file_bytes)
+            eng.module_time_budget = st.module_time_budget_ms / 1000.0 or None
+            # tfguard.catalogue / tfguard.policyDirs: a layer above the folder's .tfguard.yaml files
+            install_settings_layer(eng, best, lambda: self.folder_settings.get(root, self.settings))
             self.engines[root] = eng
         return eng
+
+    def settings_for(self, path: str) -> Settings:
+        """The settings of the workspace folder that holds ``path`` (multi-root: each folder its own)."""
+        root = folder_for(path, self.folders())
+        return self.folder_settings.get(root, self.settings) if root else self.settings
 
     def report_once(self, key: str, message: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
         """Tell the user once (no pop-up storms); log every time."""
@@ -134,7 +145,7 @@ class TfguardServer(LanguageServer):
                          lsp.MessageType.Error)
 
     def visible(self, f: Finding) -> bool:
-        return f.result is Result.FAILED and f.severity.rank >= self.settings.minimum_severity.rank
+        return f.result is Result.FAILED and f.severity.rank >= self.settings_for(f.file).minimum_severity.rank
 
     def diagnostics_for(self, text: str, fa: FileAnalysis) -> list[lsp.Diagnostic]:
         """LSP diagnostics for an analysis of ``text``. A finding object the engine reused (its block did
@@ -144,7 +155,8 @@ class TfguardServer(LanguageServer):
         out = [problem_to_diagnostic(p, lines, enc) for p in fa.problems]
         baseline = self.baseline()
         root = self.folders()[0] if self.folders() else os.path.dirname(fa.path)
-        generation = (enc, self.settings, id(baseline))
+        generation = (enc, self.settings, self.settings_epoch, id(baseline))
+        levels = self.settings_for(fa.path).severity_levels
         if self._diag_generation != generation:
             self._diag_generation = generation
             self._diag_cache.clear()
@@ -155,7 +167,7 @@ class TfguardServer(LanguageServer):
             if hit is not None and hit[0] is f:
                 d: lsp.Diagnostic | None = hit[1]
             else:
-                d = finding_to_diagnostic(f, lines, enc, self.settings.severity_levels, fixable=self._fixable(f))
+                d = finding_to_diagnostic(f, lines, enc, levels, fixable=self._fixable(f))
                 if baseline is not None and baseline.contains(f, root, text):
                     if self.settings.baseline_mode == "hide":
                         d = None
@@ -235,7 +247,7 @@ class TfguardServer(LanguageServer):
         lines = LazyLines(text)
         enc = self.encoding
         out = [self._to_json(problem_to_diagnostic(p, lines, enc)) for p in fa.problems]  # new each time
-        generation = (enc, self.settings)
+        generation = (enc, self.settings, self.settings_epoch)
         if self._tpl_generation != generation:
             self._tpl_generation = generation
             self._tpl_cache.clear()
@@ -259,7 +271,7 @@ class TfguardServer(LanguageServer):
 
     def _template(self, f: Finding, lines: LazyLines, enc: str) -> tuple[int, int, int, str]:
         """(start column, line count - 1, end column, JSON between the range and blockStartLine)."""
-        d = finding_to_diagnostic(f, lines, enc, self.settings.severity_levels, fixable=self._fixable(f))
+        d = finding_to_diagnostic(f, lines, enc, self.settings_for(f.file).severity_levels, fixable=self._fixable(f))
         data = self.protocol._converter.unstructure(d, lsp.Diagnostic)  # noqa: SLF001
         rng = data.pop("range")
         extra = data.pop("data")
@@ -509,14 +521,37 @@ class TfguardServer(LanguageServer):
         caps = self.client_capabilities.workspace
         if not (caps and caps.configuration):
             return
-        items = [lsp.ConfigurationItem(section="tfguard")]
+        # One item per workspace folder (its scopeUri): folder settings apply to that folder only.
+        folders = [(os.path.abspath(p), f.uri) for f in (self.workspace.folders or {}).values()
+                   if (p := to_fs_path(f.uri))]
+        items = [lsp.ConfigurationItem(scope_uri=uri, section="tfguard") for _, uri in folders] \
+            or [lsp.ConfigurationItem(section="tfguard")]
         try:
             result = await self.workspace_configuration_async(lsp.ConfigurationParams(items=items))
         except Exception:
             log.exception("workspace/configuration failed")
             return
-        if result:
-            self.apply_settings(result[0])
+        if not result:
+            return
+        self.apply_settings(result[0])  # the first folder's: also the server-wide values
+        before = dict(self.folder_settings)
+        for (root, _), raw in zip(folders, result, strict=False):
+            st, errors = parse_settings(raw, self.settings, trusted=False)
+            for err in errors:
+                self.report_once(f"setting:{err}", err)
+            self.folder_settings[root] = st
+        if self.folder_settings != before:
+            self._settings_changed()
+
+    def _settings_changed(self) -> None:
+        self.settings_epoch += 1
+        for root, eng in self.engines.items():
+            st = self.folder_settings.get(root, self.settings)
+            eng.max_file_bytes = st.max_file_bytes
+            eng.module_time_budget = st.module_time_budget_ms / 1000.0 or None
+            if eng.configs is not None:
+                eng.configs.invalidate(None)  # a settings layer (catalogue, policyDirs) may have changed
+            eng.generation += 1
 
     def apply_settings(self, raw: Any, trusted: bool = False) -> None:
         """``trusted`` only for initializationOptions (the user's settings, not the workspace's)."""
@@ -528,9 +563,7 @@ class TfguardServer(LanguageServer):
         changed = settings != self.settings
         self.settings = settings
         if changed:
-            for eng in self.engines.values():
-                eng.max_file_bytes = settings.max_file_bytes
-                eng.module_time_budget = settings.module_time_budget_ms / 1000.0 or None
+            self._settings_changed()
 
     def recheck_all(self) -> None:
         for uri in list(self.workspace.text_documents):
@@ -686,11 +719,19 @@ def did_change_watched(ls: TfguardServer, params: lsp.DidChangeWatchedFilesParam
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
 async def did_change_configuration(ls: TfguardServer, params: lsp.DidChangeConfigurationParams) -> None:
     settings = params.settings
+    epoch = ls.settings_epoch
     if isinstance(settings, dict) and "tfguard" in settings:
+        if ls.folder_settings:  # pushed values are for the whole workspace: no folder keeps older ones
+            ls.folder_settings.clear()
+            ls._settings_changed()
         ls.apply_settings(settings["tfguard"])
     else:
         await ls.pull_configuration()
     ls.recheck_all()
+    if ls.settings_epoch != epoch:  # closed files too: their diagnostics were made under the old settings
+        for root in ls.folders():
+            for d in module_dirs(root):
+                ls.schedule_module(d, 0)
 
 
 # ---------------------------------------------------------- pull diagnostics
