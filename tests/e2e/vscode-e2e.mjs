@@ -310,7 +310,14 @@ async function findingsViewRows() {
     const pane = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: /tfguard Findings/i }) }).first();
     await pane.waitFor({ state: 'visible', timeout: STEP });
     const header = pane.locator('.pane-header').first();
-    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    if ((await header.getAttribute('aria-expanded', { timeout: 2000 }).catch(() => null)) === 'false') await header.click();
+    // The tree is virtualised: only rows on screen exist. Collapse the folders pane above it (a
+    // click on its header) so that the Findings view has the height to show every row.
+    const folders = page.locator('.part.sidebar .pane-header').first(); // the Explorer's first view: the folders
+    const isFindings = /tfguard Findings/i.test(await folders.innerText({ timeout: 2000 }).catch(() => 'tfguard Findings'));
+    if (!isFindings && (await folders.getAttribute('aria-expanded', { timeout: 2000 }).catch(() => null)) === 'true') {
+        await folders.click();
+    }
     return pane.locator('.monaco-list-row').evaluateAll((rs) => rs.map((r) => [
         r.querySelector('.label-name')?.textContent ?? r.innerText, r.querySelector('.label-description')?.textContent ?? '',
     ].map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ')));
@@ -536,6 +543,7 @@ try {
     await page.keyboard.press(`${mod}+Shift+M`);
     await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: STEP });
     await problemsFor('CKV_AWS_20', /main\.tf/);
+    await problemsFor('CKV2_AWS_6', /main\.tf/); // a graph check: the full (Checkov) pass has run, policies included
     await problemsFor('TFG_MOD_1', /main\.tf/, false);
     await problemsFor('ACME_AWS_1', /main\.tf/, false);
     check('settings: without tfguard.catalogue / tfguard.policyDirs, no TFG_MOD_1 and no ACME_AWS_1', true);
@@ -603,6 +611,7 @@ try {
     await page.keyboard.press(`${mod}+Shift+M`);
     await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: STEP });
     await problemsFor('CKV_AWS_20', /main\.tf/);
+    await problemsFor('CKV2_AWS_6', /main\.tf/); // the full pass has run: ACME_AWS_1 would be there by now
     await problemsFor('ACME_AWS_1', /main\.tf/, false);
     check('Restricted Mode: the workspace\'s tfguard.policyDirs is ignored (no ACME_AWS_1), Checkov findings stay', true);
     await setProblemsFilter('');

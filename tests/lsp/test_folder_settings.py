@@ -18,6 +18,10 @@ CONFIG = ClientServerConfig(server_command=SERVER_COMMAND)
 
 
 async def _start(client: LanguageClient, folders: list[Path], per_folder: dict[Path, dict]) -> None:
+    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def _register(params: lsp.RegistrationParams) -> None:
+        return None
+
     client.set_configuration({}, section="tfguard")
     for folder, values in per_folder.items():
         client.set_configuration(values, section="tfguard", scope_uri=folder.as_uri())

@@ -66,6 +66,7 @@ class TfguardServer(LanguageServer):
         # per workspace folder (workspace/configuration with a scopeUri each); self.settings: the first's
         self.folder_settings: dict[str, Settings] = {}
         self.settings_epoch = 0  # bumped whenever any folder's settings change (diagnostic caches)
+        self.base_settings = Settings()  # from initializationOptions: what a folder's missing keys default to
         self.engines: dict[str, Engine] = {}
         self.tier1 = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier1")
         self.tier2 = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier2")
@@ -536,7 +537,7 @@ class TfguardServer(LanguageServer):
         self.apply_settings(result[0])  # the first folder's: also the server-wide values
         before = dict(self.folder_settings)
         for (root, _), raw in zip(folders, result, strict=False):
-            st, errors = parse_settings(raw, self.settings, trusted=False)
+            st, errors = parse_settings(raw, self.base_settings, trusted=False)
             for err in errors:
                 self.report_once(f"setting:{err}", err)
             self.folder_settings[root] = st
@@ -562,6 +563,8 @@ class TfguardServer(LanguageServer):
             self.report_once(f"setting:{err}", err)
         changed = settings != self.settings
         self.settings = settings
+        if trusted:
+            self.base_settings = settings
         if changed:
             self._settings_changed()
 
