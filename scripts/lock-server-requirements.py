@@ -24,8 +24,9 @@ import platform
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "requirements" / "server.lock"
