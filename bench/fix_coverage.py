@@ -24,6 +24,7 @@ from tfguard.engine import Engine
 from tfguard.fixes import build_edits, offers_for
 from tfguard.fixes.textops import apply_text_edits
 from tfguard.model import Finding, Result
+from tfguard.scan.runner import scan
 
 DEFAULT_ROOT = "/work/shared/corpora"
 
@@ -76,7 +77,7 @@ def _verify(f: Finding) -> tuple[bool, str]:
 def measure(corpus: str) -> Tally:
     t = Tally()
     engine = Engine(corpus)
-    report = engine.scan([corpus])
+    report = scan(engine, [corpus])
     for f in report.findings:
         if f.result is not Result.FAILED or f.source not in ("checkov", "graph"):
             continue

@@ -1,19 +1,38 @@
-"""Command line: ``tfguard scan`` (CI), ``suppressions`` (skip audit), ``daemon`` (warm scans), ``serve`` (LSP)."""
+"""Command line: ``tfguard scan`` (CI), ``suppressions`` (skip audit), ``daemon`` (warm scans), ``serve`` (LSP).
+
+Every command runs for an :class:`~tfguard.invocation.Invocation`: relative paths of the command line
+are resolved against its ``cwd``, the scan environment is read from its ``environ``, output and
+messages go to its streams. In its own process that is the process (:func:`main`); in the daemon it is
+the client's (:func:`serve_request`), and nothing process-wide changes for a request.
+
+Logging of a command (``-v``) goes to the invocation's stderr through a handler on the ``tfguard``
+logger, attached for the command and removed after; only ``tfguard serve`` and ``tfguard daemon run``,
+which own their process, configure the root logger.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from tfguard import __version__
 from tfguard.config.checkov import CheckovConfig
+from tfguard.invocation import Invocation
 from tfguard.model import Finding, Result, Severity
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger(__name__)
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _severity(value: str) -> Severity:
@@ -23,8 +42,20 @@ def _severity(value: str) -> Severity:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tfguard", description="Terraform security checks, as you type and in CI.")
+class _Parser(argparse.ArgumentParser):
+    """An argument parser printing usage, errors, ``--help`` and ``--version`` to an invocation's streams."""
+
+    streams: tuple[TextIO, TextIO] | None = None  # (stdout, stderr); None: the sys streams
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if self.streams is not None and message:
+            file = self.streams[0] if file is sys.stdout else self.streams[1]
+        super()._print_message(message, file)
+
+
+def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParser:
+    """The ``tfguard`` argument parser; with an invocation, it prints to that invocation's streams."""
+    p = _Parser(prog="tfguard", description="Terraform security checks, as you type and in CI.")
     p.add_argument("--version", action="version", version=f"tfguard {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -82,72 +113,123 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--log-file", metavar="FILE")
     serve.add_argument("-v", "--verbose", action="count", default=0)
+    if invocation is not None:
+        streams = (invocation.stdout, invocation.stderr)
+        for parser in (p, *sub.choices.values()):
+            if isinstance(parser, _Parser):
+                parser.streams = streams
     return p
 
 
+def _level(verbose: int) -> int:
+    return logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+
+
 def _setup_logging(verbose: int, log_file: str | None = None) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    """Process-wide logging, for the commands that own their process (``serve``, ``daemon run``)."""
     handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(_level(verbose))
 
 
-def _write(out: str, output: str | None) -> None:
+@contextlib.contextmanager
+def _command_logging(verbose: int, stream: TextIO, propagate: bool) -> Iterator[None]:
+    """tfguard's log records of one command go to ``stream`` (the invocation's stderr) while it runs.
+
+    A handler on the ``tfguard`` logger, removed afterwards with the logger's level and propagation
+    restored; the root logger is never touched. ``propagate=False`` in the daemon: a client's records go
+    to that client only, not also to the daemon's own log. Safe because the daemon runs one request at a
+    time (a second command running concurrently in this process would share the logger's level).
+    """
+    logger = logging.getLogger("tfguard")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    saved_level, saved_propagate = logger.level, logger.propagate
+    logger.setLevel(_level(verbose))
+    logger.propagate = propagate
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved_level)
+        logger.propagate = saved_propagate
+
+
+def _opt_path(inv: Invocation, path: str | None) -> str | None:
+    return None if path is None else inv.resolve(path)
+
+
+def _write(out: str, output: str | None, inv: Invocation) -> None:
+    """The report to ``output`` (a path, relative ones from the invocation's directory), else its stdout."""
     if output:
-        with open(output, "w", encoding="utf-8") as f:
+        with open(inv.resolve(output), "w", encoding="utf-8") as f:
             f.write(out)
     else:
-        sys.stdout.write(out)
+        inv.stdout.write(out)
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
+def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> int:
+    """``tfguard scan``, run here: the exit code (0 clean, 1 findings, 2 usage error).
+
+    Every path reaching the engine is absolute (resolved against the invocation's directory) and the
+    result cache directory comes from the invocation's environment.
+    """
     from tfguard.scan.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
+    from tfguard.scan.pool import default_cache_dir
     from tfguard.scan.report import render_json, render_sarif, render_text, report_root
+    from tfguard.scan.runner import scan
     from tfguard.wiring import make_engine
 
-    for p in args.paths:
+    inv = Invocation.from_process() if invocation is None else invocation
+    err = inv.stderr
+    paths = [inv.resolve(p) for p in args.paths]
+    for p, given in zip(paths, args.paths, strict=True):
         if not os.path.exists(p):
-            print(f"tfguard: error: no such file or directory: {p}", file=sys.stderr)
+            print(f"tfguard: error: no such file or directory: {given}", file=err)
             return EXIT_USAGE
     baseline: Baseline | None = None
     if args.baseline:
         try:
-            baseline = load_baseline(args.baseline)
+            baseline = load_baseline(inv.resolve(args.baseline))
         except BaselineError as e:
-            print(f"tfguard: error: {e}", file=sys.stderr)
+            print(f"tfguard: error: {e}", file=err)
             return EXIT_USAGE
     try:
-        engine = make_engine(os.path.abspath(args.paths[0]), config_file=args.config,
-                             python_check_dirs=args.allow_python_checks)
+        engine = make_engine(paths[0], config_file=_opt_path(inv, args.config),
+                             python_check_dirs=[inv.resolve(d) for d in args.allow_python_checks])
     except ValueError as e:
-        print(f"tfguard: error: {e}", file=sys.stderr)
+        print(f"tfguard: error: {e}", file=err)
         return EXIT_USAGE
-    report = engine.scan(args.paths)
+    report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "")  # "": no cache
     if engine.configs is not None:  # invalid .tfguard.yaml / catalogue files, located
         report.problems.extend(engine.configs.problems())
     root = report_root(report)
     if args.create_baseline:
         created = create_baseline(report.findings, root)
-        save_baseline(created, args.create_baseline)
-        print(f"tfguard: baseline of {len(created)} findings written to {args.create_baseline}", file=sys.stderr)
+        save_baseline(created, inv.resolve(args.create_baseline))
+        print(f"tfguard: baseline of {len(created)} findings written to {args.create_baseline}", file=err)
     state = baseline.classify(report.findings, root) if baseline is not None else None
     if args.format == "json":
         out = render_json(report, baseline_state=state)
     elif args.format == "sarif":
         out = render_sarif(report, baseline_state=state)
     else:
-        color = args.output is None and sys.stdout.isatty()
+        color = args.output is None and inv.stdout_isatty
         out = render_text(report, show_passed=args.show_passed, color=color, baseline_state=state)
-    _write(out, args.output)
+    _write(out, args.output, inv)
+    from tfguard.checks.checkov_env import checkov_warning_summary  # no Checkov import: a cached scan stays fast
+    if (warned := checkov_warning_summary(report.checkov_warnings)) is not None:
+        print(warned, file=err)
     threshold: Severity | None = args.fail_on
     failing = [
         f for f in report.findings
         if f.result is Result.FAILED and (threshold is None or f.severity.rank >= threshold.rank)
         and (state is None or state.get(id(f)) != "unchanged")
     ]
-    return _exit_code(failing, engine.checkov_config(engine.root or os.path.abspath(args.paths[0])))
+    return _exit_code(failing, engine.checkov_config(engine.root or paths[0]))
 
 
 def _exit_code(failing: list[Finding], cfg: CheckovConfig) -> int:
@@ -173,63 +255,70 @@ def _exit_code(failing: list[Finding], cfg: CheckovConfig) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def cmd_suppressions(args: argparse.Namespace) -> int:
+def cmd_suppressions(args: argparse.Namespace, invocation: Invocation | None = None) -> int:
+    """``tfguard suppressions``: the skip-comment audit; exit 1 on violations with ``--fail-on-violations``."""
     from tfguard.scan.suppressions import AuditOptions, audit, render_audit_json, render_audit_sarif, render_audit_text
 
-    for p in args.paths:
+    inv = Invocation.from_process() if invocation is None else invocation
+    paths = [inv.resolve(p) for p in args.paths]
+    for p, given in zip(paths, args.paths, strict=True):
         if not os.path.exists(p):
-            print(f"tfguard: error: no such file or directory: {p}", file=sys.stderr)
+            print(f"tfguard: error: no such file or directory: {given}", file=inv.stderr)
             return EXIT_USAGE
     try:
         options = AuditOptions(ticket_pattern=args.ticket_pattern, not_suppressible=tuple(args.not_suppressible),
-                               stale=not args.no_stale, blame=not args.no_blame, config_file=args.config)
-        result = audit(args.paths, options)
+                               stale=not args.no_stale, blame=not args.no_blame,
+                               config_file=_opt_path(inv, args.config))
+        result = audit(paths, options)
     except ValueError as e:
-        print(f"tfguard: error: {e}", file=sys.stderr)
+        print(f"tfguard: error: {e}", file=inv.stderr)
         return EXIT_USAGE
     if args.format == "json":
         out = render_audit_json(result)
     elif args.format == "sarif":
         out = render_audit_sarif(result)
     else:
-        out = render_audit_text(result, color=args.output is None and sys.stdout.isatty())
-    _write(out, args.output)
+        out = render_audit_text(result, color=args.output is None and inv.stdout_isatty)
+    _write(out, args.output, inv)
     return EXIT_FINDINGS if args.fail_on_violations and result.violations else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """``tfguard serve``: the language server (it owns its process, and its logging)."""
     _setup_logging(args.verbose, args.log_file)
-    from tfguard.lsp.server import start
+    from tfguard.lsp.app import start
 
     start(tcp=args.tcp)
     return EXIT_OK
 
 
-def cmd_daemon(args: argparse.Namespace) -> int:
+def cmd_daemon(args: argparse.Namespace, invocation: Invocation | None = None) -> int:
+    """``tfguard daemon start|stop|status|restart|run``."""
     from tfguard.scan import daemon
 
+    inv = Invocation.from_process() if invocation is None else invocation
+    err = inv.stderr
     if not daemon.available():
-        print("tfguard: error: the daemon needs Unix domain sockets (not available on this platform)", file=sys.stderr)
+        print("tfguard: error: the daemon needs Unix domain sockets (not available on this platform)", file=err)
         return EXIT_USAGE
     try:
-        sock = args.socket or daemon.socket_path()
+        sock = inv.resolve(args.socket or daemon.socket_path(inv.environ))
         idle = args.idle_timeout if args.idle_timeout is not None else daemon.DEFAULT_IDLE_TIMEOUT
         if args.action == "run":
-            return daemon.serve_forever(sock, idle)
+            return daemon.serve_forever(sock, idle, serve_request)
         if args.action in ("stop", "restart"):
             was = daemon.stop(sock)
             if args.action == "stop":
-                print("tfguard daemon stopped" if was else "no tfguard daemon was running", file=sys.stderr)
+                print("tfguard daemon stopped" if was else "no tfguard daemon was running", file=err)
                 return EXIT_OK
         if args.action in ("start", "restart"):
             st = daemon.start(sock, idle_timeout=idle)
-            print(f"tfguard daemon {st['pid']} listening on {st['socket']}", file=sys.stderr)
+            print(f"tfguard daemon {st['pid']} listening on {st['socket']}", file=err)
             return EXIT_OK
         found = daemon.ping(sock)
         if found is None:
             busy = daemon.is_running(sock)
-            print("the tfguard daemon is busy with a scan" if busy else "no tfguard daemon is running",
-                  file=sys.stderr)
+            print("the tfguard daemon is busy with a scan" if busy else "no tfguard daemon is running", file=err)
             return EXIT_OK if busy else EXIT_FINDINGS
         st = found
         current = st.get("identity") == daemon.code_identity()
@@ -237,22 +326,22 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         print(f"tfguard daemon {st['pid']} on {st['socket']}: up {st['uptime']:.0f} s,"
               f" {served} scan{'' if served == 1 else 's'} served,"
               f" idle timeout {st['idle_timeout']:.0f} s" + ("" if current else "; runs other tfguard code than this"
-                                                               " one (`tfguard daemon restart`)"))
+                                                               " one (`tfguard daemon restart`)"), file=inv.stdout)
         return EXIT_OK
     except daemon.DaemonError as e:
-        print(f"tfguard: error: {e}", file=sys.stderr)
+        print(f"tfguard: error: {e}", file=err)
         return EXIT_USAGE
 
 
-def _scan_in_daemon(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
+def _scan_in_daemon(args: argparse.Namespace, argv: Sequence[str], inv: Invocation) -> int | None:
     """Run this scan in the daemon when one is running (or ``--daemon`` starts one); None: run it here."""
     from tfguard.scan import daemon
 
     def here(why: str) -> None:
         if args.daemon:  # asked for explicitly: say why not
-            print(f"tfguard: warning: {why}: scanning here", file=sys.stderr)
+            print(f"tfguard: warning: {why}: scanning here", file=inv.stderr)
 
-    if daemon.serving or args.no_daemon or os.environ.get("TFGUARD_NO_DAEMON"):
+    if daemon.serving or args.no_daemon or inv.environ.get("TFGUARD_NO_DAEMON"):
         return None
     if args.allow_python_checks:
         here("Python custom checks never run in the daemon")
@@ -261,13 +350,13 @@ def _scan_in_daemon(args: argparse.Namespace, argv: Sequence[str]) -> int | None
         here("no daemon on this platform (no Unix sockets)")
         return None
     try:
-        sock = daemon.socket_path()
+        sock = inv.resolve(daemon.socket_path(inv.environ))
         if args.daemon and not daemon.is_running(sock):
             daemon.start(sock)
-        answer = daemon.run_scan(argv, sock)
+        answer = daemon.run_scan(argv, sock, inv)
         if isinstance(answer, str) and args.daemon and not daemon.is_running(sock):
             daemon.start(sock)  # it ran other tfguard code and was stopped: start a current one
-            answer = daemon.run_scan(argv, sock)
+            answer = daemon.run_scan(argv, sock, inv)
     except daemon.DaemonError as e:
         here(str(e))
         return None
@@ -276,28 +365,53 @@ def _scan_in_daemon(args: argparse.Namespace, argv: Sequence[str]) -> int | None
     if isinstance(answer, str):
         here(f"the daemon did not take this scan ({answer})")
         return None
-    sys.stdout.write(answer.stdout)
-    sys.stderr.write(answer.stderr)
+    inv.stdout.write(answer.stdout)
+    inv.stderr.write(answer.stderr)
     return answer.exit_code
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
-    if args.command == "scan":
-        _setup_logging(args.verbose)
-        warm = _scan_in_daemon(args, argv)
-        if warm is not None:
-            return warm
-        return cmd_scan(args)
-    if args.command == "daemon":
-        _setup_logging(max(args.verbose, 1) if args.action == "run" else args.verbose)
-        return cmd_daemon(args)
-    if args.command == "suppressions":
-        _setup_logging(args.verbose)
-        return cmd_suppressions(args)
-    return cmd_serve(args)
+def main(argv: Sequence[str] | None = None, invocation: Invocation | None = None) -> int:
+    """``tfguard <argv>`` (None: ``sys.argv[1:]``) for ``invocation`` (None: this process); the exit code.
+
+    A scan goes to the daemon when one runs (see :func:`_scan_in_daemon`). An unexpected exception is
+    one line on stderr and exit 2 (1 means findings); its traceback is logged at DEBUG (``-vv``).
+    Usage errors raise ``SystemExit`` (argparse), as ever.
+    """
+    inv = Invocation.from_process() if invocation is None else invocation
+    return _run(list(sys.argv[1:] if argv is None else argv), inv, forward=True)
+
+
+def serve_request(argv: Sequence[str], invocation: Invocation) -> int:
+    """The daemon's ``run``: ``tfguard scan <args>`` in this process for the client ``invocation``.
+
+    Never forwarded to a daemon; logging goes to the client's stderr only (not to the daemon's log).
+    Only ``scan`` runs here (the daemon refuses anything else before calling this).
+    """
+    if not argv or argv[0] != "scan":
+        print("tfguard: error: only `tfguard scan` runs in the daemon", file=invocation.stderr)
+        return EXIT_USAGE
+    return _run(list(argv), invocation, forward=False)
+
+
+def _run(argv: list[str], inv: Invocation, forward: bool) -> int:
+    args = build_parser(inv).parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    owns_process = args.command == "daemon" and args.action == "run"
+    if owns_process:  # the daemon's own log: its stderr (a file, see daemon.start)
+        _setup_logging(max(args.verbose, 1))
+    with contextlib.nullcontext() if owns_process else _command_logging(args.verbose, inv.stderr, forward):
+        try:
+            if args.command == "scan":
+                warm = _scan_in_daemon(args, argv, inv) if forward else None
+                return warm if warm is not None else cmd_scan(args, inv)
+            if args.command == "daemon":
+                return cmd_daemon(args, inv)
+            return cmd_suppressions(args, inv)
+        except Exception as e:  # a crash is not "findings" (1): a one-line error, the traceback at DEBUG
+            log.debug("tfguard %s crashed", args.command, exc_info=True)
+            print(f"tfguard: error: {type(e).__name__}: {e} (see --log-file / -v for the traceback)", file=inv.stderr)
+            return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -129,8 +129,19 @@ class Problem:
     file: str
     span: Span
     message: str
-    code: str  # syntax | read | too-large | engine | config
+    code: str  # syntax | read | too-large | engine | config | check-error | budget
     severity: Severity = Severity.HIGH
+    check_id: str | None = None  # code "check-error": the check that raised
+    resource: str | None = None  # code "check-error": the resource it raised on
+
+    @property
+    def engine_failure(self) -> bool:
+        """True when the result is incomplete because tfguard or a check failed (see ENGINE_FAILURE_CODES)."""
+        return self.code in ENGINE_FAILURE_CODES
+
+
+# Problem codes meaning a check or the engine failed: the results are incomplete.
+ENGINE_FAILURE_CODES = frozenset({"check-error", "engine"})
 
 
 _T = TypeVar("_T")
@@ -189,6 +200,139 @@ class ScanReport:
     # with the report so that a report from the scan cache needs no file re-read to fingerprint.
     evaluated: dict[Finding, str] = field(default_factory=dict)
 
+    # Checkov warnings logged while this report's runs ran (safe-evaluation errors, module loading):
+    # counted, not shown (see checks.checkov_env.checkov_warning_summary).
+    checkov_warnings: dict[str, int] = field(default_factory=dict)  # kind -> count
+
     @property
     def failed(self) -> list[Finding]:
         return [f for f in self.findings if f.result is Result.FAILED]
+
+    @property
+    def engine_failures(self) -> list[Problem]:
+        """Problems meaning the results are incomplete: a check that raised, an engine failure."""
+        return [p for p in self.problems if p.engine_failure]
+
+# --------------------------------------------------------------------------- JSON
+# Reports as JSON values (the scan cache). ``*_from_json`` raise ValueError (or KeyError/TypeError)
+# on anything that is not exactly what ``*_to_json`` gives.
+
+Json = dict[str, object]
+
+
+def _str(v: object) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"expected a string, got {type(v).__name__}")
+    return v
+
+
+def _opt_str(v: object) -> str | None:
+    return None if v is None else _str(v)
+
+
+def _int(v: object) -> int:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise ValueError(f"expected an integer, got {type(v).__name__}")
+    return v
+
+
+def _pair(v: object) -> tuple[int, int]:
+    if not isinstance(v, list) or len(v) != 2:
+        raise ValueError("expected a pair of integers")
+    return _int(v[0]), _int(v[1])
+
+
+def _strs(v: object) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise ValueError("expected a list of strings")
+    return tuple(_str(x) for x in v)
+
+
+def span_to_json(s: Span) -> list[int]:
+    """``[start line, start character, end line, end character]``."""
+    return [s.start.line, s.start.character, s.end.line, s.end.character]
+
+
+def span_from_json(v: object) -> Span:
+    """The span :func:`span_to_json` gave."""
+    if not isinstance(v, list) or len(v) != 4:
+        raise ValueError("expected a span of four integers")
+    a, b, c, d = (_int(x) for x in v)
+    return Span.of(a, b, c, d)
+
+
+def finding_to_json(f: Finding) -> Json:
+    """A finding as a JSON object (``origin`` is not part of the value and is dropped)."""
+    return {
+        "check_id": f.check_id, "check_name": f.check_name, "result": f.result.value, "file": f.file,
+        "resource": f.resource, "line_range": list(f.line_range), "span": span_to_json(f.span),
+        "evaluated_keys": list(f.evaluated_keys), "source": f.source, "block_type": f.block_type,
+        "suppress_comment": f.suppress_comment, "guideline": f.guideline, "severity": f.severity.value,
+        "priority": f.priority, "context": list(f.context), "message": f.message, "details": list(f.details),
+        "caller_file": f.caller_file,
+        "caller_line_range": list(f.caller_line_range) if f.caller_line_range is not None else None,
+    }
+
+
+def finding_from_json(d: object) -> Finding:
+    """The finding :func:`finding_to_json` gave."""
+    if not isinstance(d, dict):
+        raise ValueError("expected a finding object")
+    clr = d["caller_line_range"]
+    return Finding(
+        check_id=_str(d["check_id"]), check_name=_str(d["check_name"]), result=Result(d["result"]),
+        file=_str(d["file"]), resource=_str(d["resource"]), line_range=_pair(d["line_range"]),
+        span=span_from_json(d["span"]), evaluated_keys=_strs(d["evaluated_keys"]), source=_str(d["source"]),
+        block_type=_str(d["block_type"]), suppress_comment=_opt_str(d["suppress_comment"]),
+        guideline=_opt_str(d["guideline"]), severity=Severity(d["severity"]), priority=_int(d["priority"]),
+        context=_strs(d["context"]), message=_str(d["message"]), details=_strs(d["details"]),
+        caller_file=_opt_str(d["caller_file"]), caller_line_range=None if clr is None else _pair(clr),
+    )
+
+
+def problem_to_json(p: Problem) -> Json:
+    """A problem as a JSON object."""
+    return {"file": p.file, "span": span_to_json(p.span), "message": p.message, "code": p.code,
+            "severity": p.severity.value, "check_id": p.check_id, "resource": p.resource}
+
+
+def problem_from_json(d: object) -> Problem:
+    """The problem :func:`problem_to_json` gave."""
+    if not isinstance(d, dict):
+        raise ValueError("expected a problem object")
+    return Problem(_str(d["file"]), span_from_json(d["span"]), _str(d["message"]), _str(d["code"]),
+                   Severity(d["severity"]), check_id=_opt_str(d["check_id"]), resource=_opt_str(d["resource"]))
+
+
+def report_to_json(r: ScanReport) -> Json:
+    """A scan report as a JSON object; ``evaluated`` is a list aligned with ``findings`` (null: none)."""
+    return {
+        "root": r.root,
+        "files_scanned": r.files_scanned,
+        "findings": [finding_to_json(f) for f in r.findings],
+        "problems": [problem_to_json(p) for p in r.problems],
+        "evaluated": [r.evaluated.get(f) for f in r.findings],
+        "checkov_warnings": dict(r.checkov_warnings),
+    }
+
+
+def report_from_json(d: object) -> ScanReport:
+    """The report :func:`report_to_json` gave."""
+    if not isinstance(d, dict):
+        raise ValueError("expected a report object")
+    raw_findings, raw_problems, evaluated = d["findings"], d["problems"], d["evaluated"]
+    if not isinstance(raw_findings, list) or not isinstance(raw_problems, list) or not isinstance(evaluated, list):
+        raise ValueError("findings, problems and evaluated must be lists")
+    if len(evaluated) != len(raw_findings):
+        raise ValueError("evaluated is not aligned with findings")
+    report = ScanReport(root=_str(d["root"]), files_scanned=_int(d["files_scanned"]))
+    report.findings = [finding_from_json(f) for f in raw_findings]
+    report.problems = [problem_from_json(p) for p in raw_problems]
+    warnings = d["checkov_warnings"]
+    if not isinstance(warnings, dict):
+        raise ValueError("checkov_warnings must be an object")
+    report.checkov_warnings = {_str(k): _int(n) for k, n in warnings.items()}
+    for f, content in zip(report.findings, evaluated, strict=True):
+        if content is not None:
+            report.evaluated[f] = _str(content)
+    return report

@@ -1,4 +1,4 @@
-"""Wiring: build an :class:`~tfguard.engine.core.Engine` with tfguard's rules, configuration and ranking.
+"""Wiring: build an :class:`~tfguard.engine.Engine` with tfguard's rules, configuration and ranking.
 
 Shared by the CLI and the language server so both report the same findings. What the language
 server calls besides :func:`make_engine`:
@@ -21,7 +21,8 @@ from typing import Any
 
 from tfguard.config.checkov import ConfigError
 from tfguard.config.tfguard import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
-from tfguard.engine.core import BlockContext, Engine
+from tfguard.engine import DEFAULT_MODULE_TIME_BUDGET, BlockContext, Engine
+from tfguard.files import DEFAULT_MAX_FILE_BYTES
 from tfguard.hcl.blocks import Block
 from tfguard.model import Finding, Result
 from tfguard.priority import assess
@@ -62,13 +63,26 @@ def make_engine(
     config_file: str | None = None,
     max_file_bytes: int | None = None,
     python_check_dirs: Sequence[str] = (),
+    module_time_budget: float | None = DEFAULT_MODULE_TIME_BUDGET,
 ) -> Engine:
     """An engine for the workspace or scan root ``root``.
 
     ``config_file`` is ``--config`` (highest precedence; raises ValueError with its location when it
     is missing or invalid). ``python_check_dirs`` are Python custom-check directories the *user*
     opted into (CLI ``--allow-python-checks`` or a user setting), never read from the workspace.
+    ``module_time_budget``: seconds a tier-2 run may take (None: unbounded).
     """
+    return _build(root, config_file, max_file_bytes, python_check_dirs, module_time_budget, ranked=True)
+
+
+def make_verdict_engine(root: str, config_file: str | None = None) -> Engine:
+    """An engine like :func:`make_engine`'s without the finding hook: findings as Checkov and the rules
+    give them, nothing dropped or ranked (``tfguard suppressions --stale`` judges Checkov's verdict)."""
+    return _build(root, config_file, None, (), DEFAULT_MODULE_TIME_BUDGET, ranked=False)
+
+
+def _build(root: str, config_file: str | None, max_file_bytes: int | None, python_check_dirs: Sequence[str],
+           module_time_budget: float | None, *, ranked: bool) -> Engine:
     if config_file is not None:
         if not os.path.isfile(config_file):
             raise ValueError(f"configuration file not found: {config_file}")
@@ -80,12 +94,12 @@ def make_engine(
         if not os.path.isdir(d):
             raise ValueError(f"Python checks directory not found: {d}")
 
-    base = root if os.path.isdir(root) else os.path.dirname(root)
-    engine = Engine(base) if max_file_bytes is None else Engine(base, max_file_bytes=max_file_bytes)
-    resolver = ConfigResolver(engine.root, config_file)
-    engine.configs = resolver
+    base = os.path.abspath(root if os.path.isdir(root) else os.path.dirname(root))
+    resolver = ConfigResolver(base, config_file)
+    engine: Engine | None = None  # the rules read other blocks of the module through it (set below)
 
     def module_blocks(module_dir: str) -> list[tuple[str, Block, dict[str, Any] | None]]:
+        assert engine is not None, "rules run only once the engine exists"
         out: list[tuple[str, Block, dict[str, Any] | None]] = []
         for f in engine.module_files(module_dir):
             st = engine.state(f)
@@ -94,8 +108,6 @@ def make_engine(
 
     env = RuleEnv(config_for=resolver.config_for, catalogue_for=resolver.catalogue_for,
                   module_blocks=module_blocks)
-    engine.block_rules = list(build_rules(env))
-    engine.extra_policy_dirs = lambda module_dir: resolver.config_for(module_dir).policy_dirs
 
     policy_cache: dict[tuple[str, ...], dict[str, PolicyMeta]] = {}
 
@@ -111,19 +123,17 @@ def make_engine(
         if f.source in ("checkov", "graph") and cfg.policy_dirs:
             meta = policies(cfg.policy_dirs).get(f.check_id)
             if meta is not None:  # an organisation YAML policy: its metadata.severity is the base
-                base = meta.severity or severity_for(f.check_id, check_name=f.check_name)
+                base_severity = meta.severity or severity_for(f.check_id, check_name=f.check_name)
                 guideline = f.guideline or meta.guideline
-                f = dataclasses.replace(f, source="policy", severity=base, guideline=guideline)
+                f = dataclasses.replace(f, source="policy", severity=base_severity, guideline=guideline)
         if f.guideline is None:
             f = dataclasses.replace(f, guideline=guideline_for(f.check_id))
         f = dataclasses.replace(f, message=f.message or describe(f))
-        f = assess(f, _resource_body(ctx), cfg.priority_config(), engine.root)
+        f = assess(f, _resource_body(ctx), cfg.priority_config(), base)
         if (cfg.minimum_severity is not None and f.result is Result.FAILED
                 and f.severity.rank < cfg.minimum_severity.rank):
             return None
         return f
-
-    engine.finding_hook = hook
 
     if python_check_dirs:
         from tfguard.checks.graph import load_python_checks
@@ -131,5 +141,14 @@ def make_engine(
         for d in python_check_dirs:
             log.warning("loading Python custom checks from %s (explicitly allowed)", d)
             load_python_checks(os.path.abspath(d))
-        engine.python_checks_loaded = True
+    engine = Engine(
+        base,
+        max_file_bytes=DEFAULT_MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes,
+        module_time_budget=module_time_budget,
+        block_rules=build_rules(env),
+        finding_hook=hook if ranked else None,
+        extra_policy_dirs=lambda module_dir: resolver.config_for(module_dir).policy_dirs,
+        configs=resolver,
+        python_checks_loaded=bool(python_check_dirs),
+    )
     return engine

@@ -495,6 +495,13 @@ try {
         return texts.find((t) => /tfguard: .*\d+ CRITICAL/.test(t));
     }, 'the tfguard status bar item with counts');
     check('status bar: counts by severity', /1 CRITICAL/.test(status) && /1 HIGH/.test(status), status.trim());
+    // After the full (graph) pass too, the status item counts what the Problems panel counts.
+    const agreeLater = await waitFor(async () => {
+        const p = await problemsTotal();
+        const st = await tfguardStatus();
+        return sum(statusCounts(st)) === p.total && p.total > 0 ? `${st.trim()} = ${p.label}` : undefined;
+    }, 'the status item to count what the Problems panel counts').catch((e) => e.message);
+    check('status item and Problems panel agree after the full pass', /=/.test(agreeLater), agreeLater);
     // Representative screenshot: findings view, squiggles, Problems panel and the hover.
     await openFile('prod/main.tf');
     await goToLine(4, 5);

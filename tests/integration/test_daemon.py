@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from tfguard.invocation import Invocation
 from tfguard.scan import daemon
 
 REPO = Path(__file__).resolve().parents[2]
@@ -191,7 +193,7 @@ def test_a_client_that_never_sends_its_request_or_sends_junk_blocks_no_one(sock:
 
     monkeypatch.setattr(daemon, "serving", False)
 
-    server = daemon.Daemon(str(sock), idle_timeout=60)
+    server = daemon.Daemon(str(sock), idle_timeout=60, run=_never_run)
     server.request_timeout = 0.5
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -218,6 +220,10 @@ def test_a_client_that_never_sends_its_request_or_sends_junk_blocks_no_one(sock:
     assert not thread.is_alive()
 
 
+def _never_run(argv: Sequence[str], invocation: Invocation) -> int:
+    raise AssertionError(f"the daemon ran {argv} where it must not")
+
+
 def _request(**over: object) -> dict[str, object]:
     req: dict[str, object] = {"op": "run", "protocol": daemon.PROTOCOL, "identity": daemon.code_identity(),
                               "import_env": daemon.import_env(), "argv": ["scan", str(EXAMPLES / "dev")],
@@ -234,7 +240,7 @@ def _request(**over: object) -> dict[str, object]:
     ({"argv": ["serve"]}, "only `tfguard scan`"),
 ], ids=["other-code", "other-protocol", "other-checkov-env", "python-checks", "not-a-scan"])
 def test_the_daemon_refuses_what_it_must_not_run(change: dict[str, object], reason: str) -> None:
-    server = daemon.Daemon("/nonexistent/d.sock")
+    server = daemon.Daemon("/nonexistent/d.sock", run=_never_run)
     answer = server.answer(_request(**change))
     assert reason in answer["refused"]
     assert server.served == 0
@@ -244,22 +250,34 @@ def test_a_scan_that_crashes_is_reported_and_the_daemon_serves_on(monkeypatch: p
                                                                   tmp_path: Path) -> None:
     import tfguard.cli
 
-    monkeypatch.setattr(daemon, "serving", False)  # restored afterwards: answer() sets it
-    server = daemon.Daemon("/nonexistent/d.sock")
-    real = tfguard.cli.main
+    crashing = True
 
-    def crash(argv: list[str]) -> int:
-        raise RuntimeError("boom in the engine")
+    def run(argv: Sequence[str], invocation: Invocation) -> int:
+        if crashing:  # a crash outside the CLI's own guard (e.g. in the run callable itself)
+            raise RuntimeError("boom in the engine")
+        return tfguard.cli.serve_request(argv, invocation)
 
-    monkeypatch.setattr(tfguard.cli, "main", crash)
+    server = daemon.Daemon("/nonexistent/d.sock", run=run)
     cwd = os.getcwd()
     answer = server.answer(_request(cwd=str(tmp_path)))
     assert answer["exit_code"] == 2 and "RuntimeError: boom in the engine" in answer["stderr"]
-    monkeypatch.setattr(tfguard.cli, "main", real)
+    crashing = False
     answer = server.answer(_request(argv=["scan", str(EXAMPLES / "dev"), "--format", "json"]))
     assert answer["exit_code"] == 1
     assert json.loads(answer["stdout"])["findings"], "the next scan runs normally"
     assert os.getcwd() == cwd, "the request's working directory is not left behind"
+
+    # a crash inside the scan: the CLI's guard answers exit 2 and one line, no traceback
+    def boom(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("boom in make_engine")
+
+    monkeypatch.setattr("tfguard.wiring.make_engine", boom)
+    # (the scan above may have imported Checkov here, which sets its import-time variables)
+    answer = server.answer(_request(cwd=str(tmp_path), import_env=server.import_env))
+    assert answer.get("exit_code") == 2, answer
+    assert answer["stderr"].splitlines() == [
+        "tfguard: error: RuntimeError: boom in make_engine (see --log-file / -v for the traceback)"]
+    assert server.served == 3
 
 
 def test_a_daemon_running_other_code_is_stopped_and_the_scan_runs_here(
@@ -284,3 +302,82 @@ def test_a_daemon_running_other_code_is_stopped_and_the_scan_runs_here(
         time.sleep(0.05)
     assert not daemon.is_running(str(sock)), "the stale daemon was stopped"
     assert daemon.ping(str(sock)) is None
+
+
+def test_a_scan_from_another_directory_with_relative_paths_is_the_same_in_the_daemon(
+        sock: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws)
+    (tmp_path / "reports").mkdir()
+    elsewhere = tmp_path / "daemon-cwd"  # the daemon's own working directory is not the client's
+    elsewhere.mkdir()
+    env = _env(sock, tmp_path / "cache")
+    assert _tfguard(env, "daemon", "start", "--idle-timeout", "300", cwd=elsewhere).returncode == 0
+    client = ws / "dev"
+
+    def run(*args: str) -> tuple[int, str, str, dict[str, str]]:
+        """One scan from ``client`` with relative paths everywhere: exit code, stdout, stderr, files written."""
+        for f in (tmp_path / "reports").iterdir():
+            f.unlink()
+        p = _tfguard(env, "scan", *args, cwd=client)
+        written = {f.name: f.read_text() for f in (tmp_path / "reports").iterdir()}
+        if "baseline.json" in written:  # its creation time (seconds) is the only thing allowed to differ
+            written["baseline.json"] = re.sub(r'"created": "[^"]*"', '"created": "-"', written["baseline.json"])
+        return p.returncode, p.stdout, p.stderr, written
+
+    json_args = (".", "../prod", "--config", "../.tfguard.yaml", "--format", "json",
+                 "--output", "../../reports/report.json", "--create-baseline", "../../reports/baseline.json")
+    warm = run(*json_args)
+    assert _served(env) == 1, "the scan ran in the daemon"
+    local = run(*json_args, "--no-daemon")
+    assert _served(env) == 1, "--no-daemon ran in the client"
+    assert warm == local
+    assert warm[0] == 1 and set(warm[3]) == {"report.json", "baseline.json"}
+    assert "written to ../../reports/baseline.json" in warm[2], "messages name the paths as given"
+    report = json.loads(warm[3]["report.json"])
+    # relative to the first path (the client's ``.``), absolute outside it: as in any scan, wherever it runs
+    assert {f["file"] for f in report["findings"]} >= {"main.tf", str(ws / "prod" / "main.tf")}
+
+    # a relative --baseline, and the text report (paths relative to the scan root) on stdout
+    (tmp_path / "keep").mkdir()  # as deep as reports/: the baseline's relative root still holds
+    (tmp_path / "keep" / "baseline.json").write_text(warm[3]["baseline.json"])
+    (ws / "prod" / "added.tf").write_text(BAD_BUCKET)  # one new finding, the others baselined
+    text_args = (".", "../prod", "--baseline", "../../keep/baseline.json", "--show-passed")
+    warm_text = run(*text_args)
+    assert _served(env) == 2
+    local_text = run(*text_args, "--no-daemon")
+    assert warm_text == local_text
+    assert warm_text[0] == 1 and "aws_s3_bucket.added" in warm_text[1]
+
+    # a relative path that does not exist: the same usage error, naming the path as given
+    warm_missing = _tfguard(env, "scan", "nope", cwd=client)
+    local_missing = _tfguard(env, "scan", "--no-daemon", "nope", cwd=client)
+    assert warm_missing.returncode == local_missing.returncode == 2
+    assert warm_missing.stderr == local_missing.stderr == "tfguard: error: no such file or directory: nope\n"
+    assert _served(env) == 3
+    assert daemon.ping(str(sock))["cwd"] == str(elsewhere)
+
+
+def test_a_request_leaves_the_daemons_directory_and_environment_as_they_were(sock: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws)
+    home = tmp_path / "daemon-cwd"
+    home.mkdir()
+    env = _env(sock, tmp_path / "daemon-cache", TFGUARD_MARKER="daemon")
+    env.pop("NO_COLOR", None)
+    assert _tfguard(env, "daemon", "start", "--idle-timeout", "300", cwd=home).returncode == 0
+    before = daemon.ping(str(sock))
+    assert before is not None and before["cwd"] == str(home) and before["env"]["TFGUARD_MARKER"] == "daemon"
+
+    client_cache = tmp_path / "client-cache"
+    client_env = _env(sock, client_cache, TFGUARD_MARKER="client", NO_COLOR="1")
+    scan = _tfguard(client_env, "scan", "dev", "--format", "json", "-o", "out.json", cwd=ws)
+    assert scan.returncode == 1 and json.loads((ws / "out.json").read_text())["findings"]
+    after = daemon.ping(str(sock))
+    assert after is not None and after["served"] == 1, "the scan ran in the daemon"
+    assert after["cwd"] == str(home), "no chdir left behind"
+    assert after["env"] == before["env"], "no client variable left behind (TFGUARD_MARKER, NO_COLOR, the cache)"
+    assert os.readlink(f"/proc/{after['pid']}/cwd") == str(home)
+    # the client's environment was used all the same: its TFGUARD_CACHE_DIR, not the daemon's
+    assert client_cache.is_dir() and any(client_cache.rglob("*.json"))
+    assert not (tmp_path / "daemon-cache").exists()

@@ -21,6 +21,7 @@ from tfguard.scan.baseline import (
     load_baseline,
     normalize,
 )
+from tfguard.scan.runner import scan
 
 BUCKET = '''resource "aws_s3_bucket" "data" {
   bucket = "data"
@@ -194,7 +195,7 @@ def test_baseline_root_from_the_repository_root(repo: Path) -> None:
     loaded = load_baseline(str(bl))
     from tfguard.wiring import make_engine
 
-    report = make_engine(str(repo / "infra")).scan([str(repo / "infra")])
+    report = scan(make_engine(str(repo / "infra")), [str(repo / "infra")])
     fails = report.failed
     assert fails and all(loaded.contains(f, str(repo / "infra")) for f in fails)
     assert all(loaded.contains(f, str(repo)) for f in fails)

@@ -11,8 +11,10 @@ import pytest
 
 from tfguard.config.checkov import load_checkov_config
 from tfguard.engine import Engine
+from tfguard.engine.tier2 import Tier2
 from tfguard.lsp.settings import parse_settings
 from tfguard.model import Result, Severity
+from tfguard.scan.runner import scan
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "hardening"
 BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "data"\n  acl    = "public-read"\n}\n'
@@ -55,7 +57,7 @@ def test_python_checks_in_external_checks_dir_never_run_yaml_ones_do(trust_ws: P
     ids = {f.check_id for f in result[str(trust_ws / "main.tf")].findings if f.result is Result.FAILED}
     assert "CKV2_ORG_1" in ids  # the YAML policy next to the .py file is loaded
     assert not (tmp_path / "marker").exists(), "the workspace's Python file was imported"
-    report = engine.scan([str(trust_ws)])
+    report = scan(engine, [str(trust_ws)])
     assert not (tmp_path / "marker").exists()
     assert report.findings
 
@@ -106,30 +108,34 @@ def test_a_raising_check_is_reported_once_and_the_others_still_run(
         raising_check, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
     f = tmp_path / "main.tf"
     engine = Engine(str(tmp_path))
-    caplog.set_level(logging.WARNING, logger="tfguard")
+    caplog.set_level(logging.DEBUG, logger="tfguard")
     for i in range(3):
         f.write_text(BUCKET.replace('"data"', f'"data{i}"'))
         engine.forget(str(f))
         fa = engine.analyze_file(str(f))
-        err = [x for x in fa.findings if x.check_id == "CKV_TEST_RAISES"]
-        assert len(err) == 1 and err[0].severity is Severity.INFO and "strange" in (err[0].message or "")
+        # a check-error problem on the block, never a (fake) finding
+        assert not [x for x in fa.findings if x.check_id == "CKV_TEST_RAISES"]
+        err = [p for p in fa.problems if p.check_id == "CKV_TEST_RAISES"]
+        assert len(err) == 1 and err[0].code == "check-error" and "KeyError: 'strange'" in err[0].message
+        assert err[0].resource == "aws_s3_bucket.b"
         assert err[0].span.start.line == 0
         assert "CKV_AWS_93" in {x.check_id for x in fa.findings}  # every other check still ran
     logged = [r for r in caplog.records if "CKV_TEST_RAISES" in r.getMessage()]
     assert len(logged) == 1, "logged once, not on every analysis"
+    assert logged[0].levelno == logging.DEBUG and logged[0].exc_info, "the traceback goes to the log, at DEBUG"
 
 
 def test_tier2_over_budget_falls_back_to_tier1_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "main.tf").write_text(BUCKET)
     engine = Engine(str(tmp_path))
     release = threading.Event()
-    real = Engine.analyze_module
+    real = Tier2.analyze_module
 
-    def slow(self: Engine, module_dir: str):  # noqa: ANN202
+    def slow(self: Tier2, module_dir: str):  # noqa: ANN202
         release.wait(30)
         return real(self, module_dir)
 
-    monkeypatch.setattr(Engine, "analyze_module", slow)
+    monkeypatch.setattr(Tier2, "analyze_module", slow)
     result = engine.analyze_module_bounded(str(tmp_path), budget=0.3)
     fa = result[str(tmp_path / "main.tf")]
     assert "CKV_AWS_93" in {f.check_id for f in fa.findings}  # tier 1's results
@@ -139,8 +145,8 @@ def test_tier2_over_budget_falls_back_to_tier1_and_says_so(tmp_path: Path, monke
     again = engine.analyze_module_bounded(str(tmp_path), budget=0.3)
     assert any(p.code == "budget" for p in again[str(tmp_path / "main.tf")].problems)
     release.set()
-    engine._runaway[str(tmp_path)].join(30)
-    monkeypatch.setattr(Engine, "analyze_module", real)
+    assert engine.wait_for_checkov(30)
+    monkeypatch.setattr(Tier2, "analyze_module", real)
     ok = engine.analyze_module_bounded(str(tmp_path), budget=60)
     assert not any(p.code == "budget" for p in ok[str(tmp_path / "main.tf")].problems)
     assert not any(p.code == "budget" for p in engine.analyze_file(str(tmp_path / "main.tf")).problems)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tfguard.engine import Engine
+from tfguard.scan.runner import scan
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiers"
 
@@ -65,8 +66,7 @@ def test_full_scan_opens_no_connection(attempts: Path, tmp_path: Path) -> None:
     shutil.copy(FIXTURE / "main.tf", ws / "other" / "main.tf")
     for workers in (1, 2):
         engine = Engine(str(ws))
-        engine.scan_workers = workers
-        report = engine.scan([str(ws)])
+        report = scan(engine, [str(ws)], workers=workers)
         assert report.failed, "the scan ran Checkov's checks"
         assert {f.file for f in report.findings} >= {str(ws / "other" / "main.tf"), str(ws / "app" / "main.tf")}
     assert attempts.read_text() == ""

@@ -11,6 +11,7 @@ from tfguard.cli import main
 from tfguard.model import Finding, Result, Severity
 from tfguard.rules import ALL_RULES, RULES_BY_ID
 from tfguard.scan.report import ordered, render_json, render_sarif, render_text
+from tfguard.scan.runner import scan
 from tfguard.wiring import make_engine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "policies"
@@ -136,7 +137,7 @@ def test_secret_values_never_appear_in_any_output(
     caplog.set_level(logging.DEBUG)
     case = RULES_ROOT / "secrets_fail"
     engine = make_engine(str(case))
-    report = engine.scan([str(case)])
+    report = scan(engine, [str(case)])
     assert any(f.check_id == "TFG_SEC_1" for f in report.findings)
     outputs = [render_text(report, show_passed=True), render_json(report), render_sarif(report)]
     outputs += [repr(f) for f in report.findings]  # diagnostics are built from these fields
@@ -159,7 +160,7 @@ def test_secret_values_never_appear_in_any_output(
 
 def failed(root: Path, config: str | None = None) -> list[Finding]:
     engine = make_engine(str(root), config_file=config)
-    return ordered([f for f in engine.scan([str(root)]).findings if f.result is Result.FAILED])
+    return ordered([f for f in scan(engine, [str(root)]).findings if f.result is Result.FAILED])
 
 
 def test_each_prod_finding_outranks_its_dev_twin() -> None:
@@ -209,7 +210,7 @@ def test_yaml_policies_run_with_their_metadata_severity(monkeypatch: pytest.Monk
     monkeypatch.setenv("TFGUARD_CACHE_DIR", "off")
     root = FIXTURES / "custom"
     engine = make_engine(str(root))
-    report = engine.scan([str(root)])
+    report = scan(engine, [str(root)])
     by = {f.check_id: f for f in report.findings if f.result is Result.FAILED}
     kms = by["ACME_AWS_KMS_1"]  # attribute block
     assert kms.source == "policy" and kms.severity is Severity.CRITICAL

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tfguard.engine import core as workspace
+from tfguard.engine import index as workspace
 from tfguard.model import Result
+from tfguard.scan.runner import scan
 from tfguard.wiring import make_engine
 
 BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n  acl    = "public-read"\n}\n'
@@ -15,8 +16,7 @@ BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n  acl    = "public-rea
 
 def _failed(tmp_path: Path, cache: Path) -> set[str]:
     engine = make_engine(str(tmp_path))
-    engine.scan_cache_dir = str(cache)
-    report = engine.scan([str(tmp_path)])
+    report = scan(engine, [str(tmp_path)], cache_dir=str(cache))
     return {f.check_id for f in report.findings if f.result is Result.FAILED}
 
 
@@ -49,14 +49,12 @@ def test_cached_report_renders_the_same_json_and_sarif_without_reading_files(tmp
     ws.mkdir()
     (ws / "main.tf").write_text(BUCKET + '\nresource "aws_s3_bucket" "c" {\n  bucket = "c"\n}\n')
     engine = make_engine(str(ws))
-    engine.scan_cache_dir = str(cache)
-    fresh = engine.scan([str(ws)])
+    fresh = scan(engine, [str(ws)], cache_dir=str(cache))
     json_fresh, sarif_fresh = render_json(fresh), render_sarif(fresh)
     assert '"fingerprint"' in json_fresh
     with monkeypatch.context() as m:  # fingerprints of a cached report come with it
         m.setattr(baseline, "evaluated_content", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-read")))
         engine = make_engine(str(ws))
-        engine.scan_cache_dir = str(cache)
-        cached = engine.scan([str(ws)])
+        cached = scan(engine, [str(ws)], cache_dir=str(cache))
         assert render_json(cached) == json_fresh
         assert render_sarif(cached) == sarif_fresh

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tfguard.scan import pool as scanpool
 from tfguard.scan.pool import ScanUnit, colliding_units, whole_tree_unit
+from tfguard.scan.runner import scan
 from tfguard.wiring import make_engine
 
 MODULE = 'resource "aws_s3_bucket" "this" {\n  bucket = var.name\n}\n\nvariable "name" {\n  default = "x"\n}\n'
@@ -50,14 +51,12 @@ def test_scan_runs_a_colliding_tree_in_one_recursive_run(tmp_path: Path, monkeyp
     monkeypatch.setattr(scanpool, "run_units", spy)
     colliding = _tree(tmp_path / "a", ["bucket", "bucket"])
     eng = make_engine(str(colliding))
-    eng.scan_cache_dir = ""
-    report = eng.scan([str(colliding)])
+    report = scan(eng, [str(colliding)], cache_dir="")
     assert [u.recursive for u in seen[-1]] == [True]
     # both instances reported, as `checkov -d` reports them
     assert {f.resource for f in report.findings if f.check_id == "CKV_AWS_18"} >= {
         "module.bucket.aws_s3_bucket.this"}
     separate = _tree(tmp_path / "b", ["one", "two"])
     eng = make_engine(str(separate))
-    eng.scan_cache_dir = ""
-    eng.scan([str(separate)])
+    scan(eng, [str(separate)], cache_dir="")
     assert len(seen[-1]) == 2 and not any(u.recursive for u in seen[-1])

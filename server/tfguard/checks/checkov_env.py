@@ -7,9 +7,14 @@ before the first import. Importing takes about two seconds; it happens once per 
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import os
 import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +69,7 @@ def checkov_modules() -> CheckovModules:
         if _modules is not None:
             return _modules
         prepare_environment()
+        install_log_capture()  # first: Checkov's import-time warnings too (see install_log_capture)
         import checkov.common.checks_infra.registry as graph_reg_mod
         from checkov.runner_filter import RunnerFilter
         from checkov.terraform.checks.data.registry import data_registry
@@ -79,8 +85,9 @@ def checkov_modules() -> CheckovModules:
         from tfguard.checks import memo
 
         memo.install()  # tier 2 reuses parses and expression evaluations between runs (see memo.py)
-        for name in ("checkov", "urllib3", "requests"):
+        for name in ("urllib3", "requests"):
             logging.getLogger(name).setLevel(logging.ERROR)
+        install_check_error_hook()  # a check that raises is recorded as data (see errors.py)
         _modules = CheckovModules(
             version=version,
             Runner=Runner,
@@ -98,3 +105,187 @@ def checkov_modules() -> CheckovModules:
         # the collector's way (see gctuning).
         gctuning.settle()  # O(1); the server's idle maintenance collects what this kept
         return _modules
+
+
+# ------------------------------------------------------------------ Checkov's logs
+#
+# Checkov logs through its module loggers (``checkov.*``) and, often, through the root logger
+# (``logging.warning(...)`` in its modules). Neither reaches the terminal: both are re-logged to
+# ``tfguard.checkov`` at DEBUG (visible with -vv or in a log file at that level), and WARNING and
+# above are counted, by kind, for one summary line.
+
+_checkov_log = logging.getLogger("tfguard.checkov")
+_CHECKOV_DIR = ""  # the checkov package's directory, set by install_log_capture
+_warning_lock = threading.Lock()
+_warnings: Counter[str] = Counter()
+_KINDS = (  # (path fragment of the module that logged, kind shown in the summary)
+    ("safe_eval", "safe-evaluation errors"),
+    ("variable_rendering", "safe-evaluation errors"),
+    ("module_loading", "module loading"),
+    ("tf_parser", "parsing"),
+    ("context_parsers", "context"),
+)
+
+
+def _kind(record: logging.LogRecord) -> str:
+    message = record.getMessage().lower()
+    if "module" in message and "load" in message:  # tf_parser logs module loading failures too
+        return "module loading"
+    path = record.pathname.replace(os.sep, "/")
+    for fragment, kind in _KINDS:
+        if fragment in path:
+            return kind
+    if message.startswith("failed to find context"):
+        return "context"
+    return "other"
+
+
+def _divert(record: logging.LogRecord) -> None:
+    """Count a Checkov record of WARNING or above, and re-log it to tfguard's log at DEBUG."""
+    if record.levelno >= logging.WARNING:
+        with _warning_lock:
+            _warnings[_kind(record)] += 1
+    if _checkov_log.isEnabledFor(logging.DEBUG):
+        exc = record.exc_info if record.exc_info and record.exc_info[0] is not None else None
+        _checkov_log.debug("[%s %s] %s", record.levelname, record.name, record.getMessage(), exc_info=exc)
+
+
+class _CheckovHandler(logging.Handler):
+    """The only handler of the ``checkov`` logger (which no longer propagates)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _divert(record)
+        except Exception:  # a log record must never break a scan
+            self.handleError(record)
+
+
+class _RootFilter(logging.Filter):
+    """On the root logger: records Checkov's modules log through ``logging.warning(...)`` are diverted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _CHECKOV_DIR and record.pathname.startswith(_CHECKOV_DIR):
+            _divert(record)
+            return False
+        return True
+
+
+def install_log_capture() -> None:
+    """Route Checkov's logs (its loggers and its root-logger calls) to tfguard's log at DEBUG. Idempotent."""
+    global _CHECKOV_DIR
+    import checkov
+
+    _CHECKOV_DIR = os.path.dirname(os.path.abspath(checkov.__file__)) + os.sep
+    ck = logging.getLogger("checkov")
+    ck.setLevel(logging.WARNING)  # debug/info records are not even created
+    ck.propagate = False
+    if not any(isinstance(h, _CheckovHandler) for h in ck.handlers):
+        ck.addHandler(_CheckovHandler())
+    root = logging.getLogger()
+    if not any(isinstance(f, _RootFilter) for f in root.filters):
+        root.addFilter(_RootFilter())
+
+
+def checkov_warning_count() -> int:
+    """Checkov warnings (and errors) logged in this process so far."""
+    with _warning_lock:
+        return sum(_warnings.values())
+
+
+def checkov_warning_kinds() -> dict[str, int]:
+    """Checkov warnings logged in this process so far, by kind (safe-evaluation errors, module loading, …)."""
+    with _warning_lock:
+        return dict(_warnings)
+
+
+def checkov_warning_summary(kinds: dict[str, int]) -> str | None:
+    """The one line the CLI prints about Checkov's warnings (``kinds``: kind -> count), or None when none."""
+    count = sum(kinds.values())
+    if count <= 0:
+        return None
+    named = [k for k, _ in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])) if kinds[k] > 0]
+    noun = "warning" if count == 1 else "warnings"
+    return f"tfguard: {count} Checkov {noun} ({', '.join(named)}); details with -vv (DEBUG log)"
+
+
+# ------------------------------------------------------------------ checks that raise
+#
+# Checkov 3.3.30: ``BaseCheck.run`` calls ``log_check_error`` (a traceback at ERROR on the root
+# logger) and re-raises; ``BaseCheckRegistry.run_check`` turns the exception into an UNKNOWN
+# result and ``Report.add_record`` drops it: the run goes on, and says nothing. tfguard wraps
+# ``BaseCheck.run`` (re-raising, so Checkov's own handling is unchanged) and hands the exception to
+# the sink of the current run (a context variable: only the thread running ``run_checkov`` sees
+# it; tier 1, on other threads, catches exceptions itself). Graph checks run in Checkov's thread
+# pool, where an exception is lost in its future: ``run_check_parallel`` is wrapped too.
+
+CheckErrorSink = Callable[[Any, str, dict[str, Any], str, str, BaseException], None]
+"""(check, scanned_file, entity_configuration, entity_name, entity_type, exception)"""
+
+_sink: contextvars.ContextVar[CheckErrorSink | None] = contextvars.ContextVar("tfguard_check_error_sink",
+                                                                                default=None)
+_graph_sink: CheckErrorSink | None = None  # set under run_lock by collect_check_errors
+
+
+@contextmanager
+def collect_check_errors(sink: CheckErrorSink) -> Iterator[None]:
+    """Within the block, checks that raise (Python checks on this thread, graph checks) call ``sink``.
+
+    Hold ``run_lock``: the graph checks' sink is process-wide.
+    """
+    global _graph_sink
+    token = _sink.set(sink)
+    _graph_sink = sink
+    try:
+        yield
+    finally:
+        _graph_sink = None
+        _sink.reset(token)
+
+
+def _log_check_error(self: Any, scanned_file: str, entity_type: str, entity_name: str,
+                     entity_configuration: dict[str, Any]) -> None:
+    """Replaces ``BaseCheck.log_check_error``: the traceback goes to tfguard's log at DEBUG only
+    (the error itself is reported as a ``check-error`` problem)."""
+    _checkov_log.debug("check %s raised on %s:%s.%s", getattr(self, "id", "?"), scanned_file, entity_type,
+                       entity_name, exc_info=True)
+
+
+def install_check_error_hook() -> None:
+    """Wrap Checkov's check execution once so that a check that raises is recorded (see above)."""
+    from checkov.common.checks.base_check import BaseCheck
+    from checkov.common.graph.checks_infra.registry import BaseRegistry
+
+    if not getattr(BaseCheck.run, "_tfguard_hook", False):
+        orig_run = BaseCheck.run
+
+        @functools.wraps(orig_run)
+        def run(self: Any, scanned_file: str, entity_configuration: dict[str, Any], entity_name: str,
+                entity_type: str, skip_info: Any) -> Any:
+            try:
+                return orig_run(self, scanned_file, entity_configuration, entity_name, entity_type, skip_info)
+            except Exception as e:
+                sink = _sink.get()
+                if sink is not None:
+                    sink(self, scanned_file, entity_configuration, entity_name, entity_type, e)
+                raise
+
+        run._tfguard_hook = True  # type: ignore[attr-defined]
+        BaseCheck.run = run  # type: ignore[method-assign]
+        BaseCheck.log_check_error = _log_check_error  # type: ignore[method-assign]
+
+    if not getattr(BaseRegistry.run_check_parallel, "_tfguard_hook", False):
+        orig_parallel = BaseRegistry.run_check_parallel
+
+        @functools.wraps(orig_parallel)
+        def run_check_parallel(self: Any, check: Any, check_results: Any, graph_connector: Any) -> None:
+            try:
+                orig_parallel(self, check, check_results, graph_connector)
+            except Exception as e:
+                _checkov_log.debug("graph check %s raised", getattr(check, "id", "?"), exc_info=True)
+                sink = _graph_sink
+                if sink is not None:
+                    sink(check, "", {}, "", "", e)
+                raise
+
+        run_check_parallel._tfguard_hook = True  # type: ignore[attr-defined]
+        BaseRegistry.run_check_parallel = run_check_parallel  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from tfguard.checks.checkov_env import checkov_modules
+from tfguard.checks.errors import error_text
 from tfguard.checks.skips import Skip
 
 log = logging.getLogger(__name__)
@@ -254,8 +255,8 @@ def _scan_isolated(
     Checkov's check objects keep per-run state (``evaluated_keys``, ``details``, ``graph``) and
     ``registry.run_check`` turns an exception into a silent UNKNOWN. Here each check runs on a
     shallow copy (its own per-run state, ``graph=None`` as on the per-block path), so tier 1 needs
-    no lock shared with Checkov's runner; a check that raises becomes an error result (an
-    informational diagnostic) and every other check still runs.
+    no lock shared with Checkov's runner; a check that raises becomes an error result (reported as
+    a ``check-error`` problem, see errors.py) and every other check still runs.
     """
     out: list[RawResult] = []
     try:
@@ -276,12 +277,11 @@ def _scan_isolated(
             res = mine.run(scanned_file=scanned_file, entity_configuration=conf, entity_name=entity_name,
                            entity_type=entity_type, skip_info=skip_info)
         except Exception as e:
-            err = f"{type(e).__name__}: {e}"
             if (check.id, type(e).__name__) not in _logged_errors:
                 _logged_errors.add((check.id, type(e).__name__))
-                log.exception("check %s raised on %s (reported as an informational diagnostic; "
-                              "the other checks still run)", check.id, address)
-            out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=err[:300]))
+                log.debug("check %s raised on %s (reported as a check-error problem; the other checks still run)",
+                          check.id, address, exc_info=True)
+            out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=error_text(e)))
             continue
         raw = _to_raw(check, res, mine)
         if raw is not None:

@@ -17,8 +17,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tfguard.checks.checkov_env import checkov_modules, run_lock
+from tfguard.checks.checkov_env import checkov_modules, checkov_warning_kinds, collect_check_errors, run_lock
 from tfguard.checks.entity import CheckSelection
+from tfguard.checks.errors import CheckError, error_text
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class GraphRecord:
 class GraphRun:
     records: tuple[GraphRecord, ...]
     parsing_errors: tuple[str, ...]  # real paths of files Checkov could not parse
+    check_errors: tuple[CheckError, ...] = ()  # checks that raised: one per (check, file, resource)
+    # Checkov warnings logged during the run, by kind (counted in the process that ran it): ((kind, n), ...)
+    checkov_warnings: tuple[tuple[str, int], ...] = ()
 
 
 _policy_lock = threading.Lock()
@@ -128,7 +132,12 @@ def run_checkov(
             parsers = {id(p): p for p in (runner.parser, getattr(runner.graph_manager, "parser", None)) if p}
             for parser in parsers.values():
                 parser._parse_directory = _without_subdirs(parser._parse_directory)
-        report = runner.run(root_folder=root, runner_filter=runner_filter)
+        raised: list[tuple[Any, str, dict[str, Any], str, str, BaseException]] = []
+        warnings_before = checkov_warning_kinds()
+        with collect_check_errors(lambda *args: raised.append(args)):
+            report = runner.run(root_folder=root, runner_filter=runner_filter)
+        warnings = tuple(sorted((kind, n - warnings_before.get(kind, 0)) for kind, n in checkov_warning_kinds().items()
+                                if n > warnings_before.get(kind, 0)))
     if isinstance(report, list):
         report = report[0]
 
@@ -166,7 +175,51 @@ def run_checkov(
                 )
             )
     errors = tuple(real(p) or p for p in report.parsing_errors)
-    return GraphRun(records=tuple(records), parsing_errors=errors)
+    return GraphRun(records=tuple(records), parsing_errors=errors,
+                    check_errors=_check_errors(raised, report, root, real), checkov_warnings=warnings)
+
+
+def _check_errors(raised: list[tuple[Any, str, dict[str, Any], str, str, BaseException]], report: Any, root: str,
+                  real: Any) -> tuple[CheckError, ...]:
+    """The checks that raised during a run, located as Checkov's records of the same resource are.
+
+    The file and line range come from a record of the same (scanned file, resource) when there is
+    one (Checkov's absolute path and context lines), else from the entity's own ``__start_line__``
+    / ``__end_line__`` and the scanned file under ``root``. One error per (check, file, resource).
+    """
+    where: dict[tuple[str, str], tuple[str, tuple[int, int]]] = {}
+    for recs in (report.failed_checks, report.passed_checks, report.skipped_checks):
+        for r in recs:
+            abs_path = r.file_abs_path or os.path.join(root, r.file_path.lstrip("/"))
+            where.setdefault((r.file_path, r.resource),
+                             (abs_path, (int(r.file_line_range[0]), int(r.file_line_range[1]))))
+    out: dict[tuple[str, str, str], CheckError] = {}
+    for check, scanned_file, conf, entity_name, entity_type, exc in raised:
+        if not scanned_file:  # a graph check: no entity, the whole run
+            resource, file, lines = "", os.path.normpath(root), (0, 0)
+        else:
+            resource = str(conf.get("__address__") or (f"{entity_type}.{entity_name}" if entity_type
+                                                       else entity_name))
+            hit = where.get((scanned_file, resource))
+            if hit is not None:
+                file, lines = hit
+            else:
+                file = scanned_file if os.path.isabs(scanned_file) and os.path.exists(scanned_file) else \
+                    os.path.join(root, scanned_file.lstrip("/"))
+                lines = (_int(conf.get("__start_line__")), _int(conf.get("__end_line__")))
+        file = real(file) or file
+        key = (str(check.id), file, resource)
+        if key not in out:
+            out[key] = CheckError(check_id=str(check.id), check_name=str(check.name), resource=resource, file=file,
+                                  line_range=lines, error=error_text(exc))
+    return tuple(out.values())
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _ordered_keys(keys: Any, is_graph_check: bool) -> tuple[str, ...]:

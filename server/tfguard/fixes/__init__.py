@@ -48,6 +48,7 @@ __all__ = [
     "REGISTRY",
     "build_edits",
     "fix_all_edits",
+    "is_fixable",
     "offers_for",
     "register",
     "registered_check_ids",
@@ -55,6 +56,11 @@ __all__ = [
 
 MODULE_RULE = "TFG_MOD_4"  # raw resource that an approved module replaces
 PIN_RULES = frozenset({"TFG_MOD_1", "TFG_MOD_2", "TFG_MOD_3"})  # unapproved source, unpinned, out of range
+
+
+def is_fixable(f: Finding) -> bool:
+    """Whether a quick fix (other than suppression) may exist for this finding."""
+    return f.check_id in REGISTRY or f.check_id == MODULE_RULE or f.check_id in PIN_RULES
 
 
 @dataclass(frozen=True)

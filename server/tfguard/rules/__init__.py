@@ -1,4 +1,4 @@
-"""The SecOps policy pack: tfguard's own org rules, each a :data:`~tfguard.engine.core.BlockRule`.
+"""The SecOps policy pack: tfguard's own org rules, each a :data:`~tfguard.engine.BlockRule`.
 
 =========== ========= ======================================================
 id          severity  finds

@@ -9,7 +9,7 @@ from typing import Any
 from tfguard.catalogue import Catalogue
 from tfguard.checks.skips import block_skips
 from tfguard.config.tfguard import TfguardConfig
-from tfguard.engine.core import BlockContext, locate
+from tfguard.engine import BlockContext, locate
 from tfguard.hcl.blocks import Block
 from tfguard.model import Finding, Result, Severity
 
@@ -34,7 +34,7 @@ CheckFn = Callable[["OrgRule", BlockContext, RuleEnv], list[Finding]]
 
 @dataclass(frozen=True)
 class OrgRule:
-    """One rule of the SecOps policy pack; calling it is a :data:`~tfguard.engine.core.BlockRule`."""
+    """One rule of the SecOps policy pack; calling it is a :data:`~tfguard.engine.BlockRule`."""
 
     id: str
     name: str

@@ -16,7 +16,7 @@ from tfguard.catalogue import (
     parse_version,
     version_matches,
 )
-from tfguard.engine.core import BlockContext
+from tfguard.engine import BlockContext
 from tfguard.model import Finding, Severity
 from tfguard.rules.base import OrgRule, RuleEnv, body_of, first
 

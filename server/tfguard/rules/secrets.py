@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from tfguard.engine.core import BlockContext
+from tfguard.engine import BlockContext
 from tfguard.model import Finding, Severity
 from tfguard.rules.base import OrgRule, RuleEnv, body_of, first, is_expression
 

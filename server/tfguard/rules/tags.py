@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tfguard.engine.core import BlockContext
+from tfguard.engine import BlockContext
 from tfguard.model import Finding, Severity
 from tfguard.rules.base import OrgRule, RuleEnv, body_of, conf_body, first, is_expression
 

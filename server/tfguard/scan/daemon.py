@@ -3,8 +3,15 @@
 A new ``tfguard scan`` process pays Checkov's import (1.4–2 s) before it checks anything, even
 when the result cache holds every unit but the one file that changed. The daemon keeps Checkov
 imported, its graph checks loaded and the memos of ``checks/memo.py`` filled between scans; a
-``tfguard scan`` that finds it running sends its arguments over a Unix socket and prints what the
-daemon answers (the same report, the same exit code: the daemon runs :func:`tfguard.cli.main`).
+``tfguard scan`` that finds it running sends its arguments, working directory, terminal and scan
+environment (:func:`tfguard.invocation.client_environ`) over a Unix socket and prints what the daemon
+answers: the same report, the same exit code.
+
+The daemon knows nothing of the command line: :func:`serve_forever` is handed a ``run`` callable
+(``tfguard.cli.serve_request``) and calls it with the client's arguments and an
+:class:`~tfguard.invocation.Invocation` built from the request (the client's directory, environment and
+terminal, and buffers for its output). Nothing process-wide is swapped for a request: no ``os.chdir``,
+no ``os.environ`` writes, no reassigned ``sys.stdout`` / ``sys.stderr``, no replaced log handlers.
 
 Safety:
 
@@ -35,12 +42,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tfguard import __version__, gctuning
 from tfguard.identity import code_fingerprint, package_dir
+from tfguard.invocation import Invocation, client_environ
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +57,8 @@ PROTOCOL = 1
 serving = False
 DEFAULT_IDLE_TIMEOUT = 3600.0
 LOG_KEEP_BYTES = 1 << 20  # a longer log is started afresh by the next `daemon start`
-# Environment of a scan the daemon takes from the client, per request.
-_CLIENT_ENV_PREFIXES = ("TFGUARD_",)
-_CLIENT_ENV_NAMES = ("XDG_CACHE_HOME", "NO_COLOR")
+# A request's run: ``tfguard <argv>`` for the client described by the invocation; its exit code.
+Runner = Callable[[Sequence[str], Invocation], int]
 # Environment read when Checkov is imported: a client whose values differ runs the scan itself.
 _IMPORT_ENV_PREFIXES = ("CHECKOV_", "BC_", "LOG_LEVEL", "PYTHONHASHSEED")
 
@@ -90,27 +97,18 @@ def code_identity() -> str:
     return h.hexdigest()
 
 
-def import_env(environ: dict[str, str] | os._Environ[str] | None = None) -> dict[str, str]:
+def import_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment variables Checkov reads when it is imported (they must match the daemon's)."""
     env = os.environ if environ is None else environ
     return {k: v for k, v in env.items() if k.startswith(_IMPORT_ENV_PREFIXES)}
 
 
-def _client_env() -> dict[str, str]:
-    """The part of this process's environment a scan takes from its client."""
-    return {k: v for k, v in os.environ.items() if k.startswith(_CLIENT_ENV_PREFIXES) or k in _CLIENT_ENV_NAMES}
+def runtime_dir(environ: Mapping[str, str] | None = None) -> str:
+    """This user's private directory for the socket and the log, created 0700 and checked.
 
-
-def _set_client_env(env: dict[str, str]) -> None:
-    """Make :func:`_client_env` equal ``env`` (other variables untouched)."""
-    for k in _client_env():
-        del os.environ[k]
-    os.environ.update(env)
-
-
-def runtime_dir() -> str:
-    """This user's private directory for the socket and the log, created 0700 and checked."""
-    base = os.environ.get("XDG_RUNTIME_DIR")
+    ``environ``: where ``XDG_RUNTIME_DIR`` is read (None: this process's environment).
+    """
+    base = (os.environ if environ is None else environ).get("XDG_RUNTIME_DIR")
     path = os.path.join(base, "tfguard") if base and os.path.isdir(base) else os.path.join(
         tempfile.gettempdir(), f"tfguard-{os.getuid()}")
     with contextlib.suppress(FileExistsError):
@@ -125,17 +123,22 @@ def runtime_dir() -> str:
     return path
 
 
-def socket_path() -> str:
-    """The socket of the daemon for this installation (``$TFGUARD_DAEMON_SOCKET`` overrides it)."""
-    explicit = os.environ.get("TFGUARD_DAEMON_SOCKET")
+def socket_path(environ: Mapping[str, str] | None = None) -> str:
+    """The socket of the daemon for this installation (``$TFGUARD_DAEMON_SOCKET`` overrides it).
+
+    ``environ``: where ``TFGUARD_DAEMON_SOCKET`` / ``XDG_RUNTIME_DIR`` are read (None: this process's).
+    """
+    env = os.environ if environ is None else environ
+    explicit = env.get("TFGUARD_DAEMON_SOCKET")
     if explicit:
         return explicit
     # One daemon per installation: two virtualenvs never talk to each other's daemon.
     tag = hashlib.sha256(f"{os.path.realpath(sys.executable)}\0{package_dir()}".encode()).hexdigest()[:12]
-    return os.path.join(runtime_dir(), f"daemon-{tag}.sock")
+    return os.path.join(runtime_dir(env), f"daemon-{tag}.sock")
 
 
 def log_path(sock: str) -> str:
+    """The daemon's log file, next to its socket."""
     return os.path.splitext(sock)[0] + ".log"
 
 
@@ -223,19 +226,22 @@ def stop(sock_path: str | None = None, timeout: float = 10.0) -> bool:
     return _exchange(sock_path or socket_path(), {"op": "stop", "protocol": PROTOCOL}, timeout) is not None
 
 
-def run_scan(argv: Sequence[str], sock_path: str | None = None) -> Answer | str | None:
+def run_scan(argv: Sequence[str], sock_path: str | None = None,
+             invocation: Invocation | None = None) -> Answer | str | None:
     """Run ``tfguard <argv>`` in the daemon: its answer; None when none runs; why, when it refused.
 
-    In the last two cases the caller runs the scan itself. A daemon running other code (tfguard
-    upgraded since it started) is stopped, so the next ``daemon start`` / ``scan --daemon`` starts
-    a current one.
+    ``invocation`` (None: this process's) is the client the daemon runs it for: its working directory,
+    scan environment and terminal travel with the request. In the last two cases the caller runs the
+    scan itself. A daemon running other code (tfguard upgraded since it started) is stopped, so the next
+    ``daemon start`` / ``scan --daemon`` starts a current one.
     """
-    path = sock_path or socket_path()
+    inv = Invocation.from_process() if invocation is None else invocation
+    path = sock_path or socket_path(inv.environ)
     if not trusted_socket(path):  # the common case without a daemon: no identity digest to compute
         return None
     request = {
         "op": "run", "protocol": PROTOCOL, "identity": code_identity(), "import_env": import_env(),
-        "argv": list(argv), "cwd": os.getcwd(), "env": _client_env(), "isatty": sys.stdout.isatty(),
+        "argv": list(argv), "cwd": inv.cwd, "env": dict(inv.environ), "isatty": inv.stdout_isatty,
     }
     answer = _exchange(path, request, None)
     if answer is None:
@@ -305,37 +311,19 @@ def _last_line(path: str) -> str:
 # --- server side ------------------------------------------------------------------------------
 
 
-class _Capture(io.StringIO):
-    """A stdout/stderr stand-in that answers ``isatty()`` as the client's terminal does."""
-
-    def __init__(self, tty: bool) -> None:
-        super().__init__()
-        self._tty = tty
-
-    def isatty(self) -> bool:
-        return self._tty
-
-
-@contextlib.contextmanager
-def _request_context(cwd: str, env: dict[str, str], tty: bool) -> Iterator[tuple[_Capture, _Capture]]:
-    """Run as the client would: its directory, its TFGUARD_* environment, its terminal; restore after."""
-    saved_cwd = os.getcwd()
-    saved_env = _client_env()
-    saved_streams = sys.stdout, sys.stderr
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    out, err = _Capture(tty), _Capture(False)
-    try:
-        _set_client_env(env)
-        os.chdir(cwd)
-        sys.stdout, sys.stderr = out, err
-        yield out, err
-    finally:
-        sys.stdout, sys.stderr = saved_streams
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
-        os.chdir(saved_cwd)
-        _set_client_env(saved_env)
+def _invocation(request: dict[str, Any]) -> tuple[Invocation, io.StringIO, io.StringIO]:
+    """The client a request runs for: its directory (absolute), scan environment and terminal, with the
+    buffers (stdout, stderr) that collect what the scan prints. ValueError (a bad request) for a relative
+    or missing directory."""
+    cwd, env = request.get("cwd"), request.get("env", {})
+    if not isinstance(cwd, str) or not os.path.isabs(cwd):
+        raise ValueError(f"the client's working directory must be an absolute path, not {cwd!r}")
+    if not isinstance(env, dict):
+        raise ValueError("the client's environment must be a JSON object")
+    out, err = io.StringIO(), io.StringIO()
+    inv = Invocation(cwd=cwd, environ={str(k): str(v) for k, v in env.items()}, stdout=out, stderr=err,
+                     stdout_isatty=bool(request.get("isatty")))
+    return inv, out, err
 
 
 def _peer_uid(conn: socket.socket) -> int | None:
@@ -355,13 +343,18 @@ def _read_request(conn: socket.socket) -> dict[str, Any]:
 
 
 class Daemon:
-    """The serving loop: one request at a time (Checkov's registries are global)."""
+    """The serving loop: one request at a time (Checkov's registries are global).
+
+    ``run`` runs one request (``tfguard.cli.serve_request``): it gets the client's arguments and an
+    :class:`Invocation` and must print only to the invocation's streams and read only its environment.
+    """
 
     request_timeout = 30.0  # seconds a client has to send its request
 
-    def __init__(self, sock_path: str, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+    def __init__(self, sock_path: str, idle_timeout: float = DEFAULT_IDLE_TIMEOUT, *, run: Runner) -> None:
         self.sock_path = sock_path
         self.idle_timeout = idle_timeout
+        self.run = run
         self.identity = code_identity()
         self.import_env = import_env()
         self.started = time.time()
@@ -377,11 +370,13 @@ class Daemon:
         graph_check_ids()
 
     def status(self) -> dict[str, Any]:
+        """What ``ping`` answers; ``cwd`` and ``env`` are the daemon's own (requests never change them)."""
         return {"pid": os.getpid(), "identity": self.identity, "version": __version__, "socket": self.sock_path,
                 "uptime": round(time.time() - self.started, 1), "served": self.served,
-                "idle_timeout": self.idle_timeout}
+                "idle_timeout": self.idle_timeout, "cwd": os.getcwd(), "env": client_environ(os.environ)}
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The reply to one request: a status, a refusal, or a scan's exit code and output."""
         op = request.get("op")
         if request.get("protocol") != PROTOCOL:
             return {"refused": f"protocol {request.get('protocol')!r}, this daemon speaks {PROTOCOL}", "stale": True}
@@ -400,26 +395,22 @@ class Daemon:
         argv = [str(a) for a in request.get("argv", [])]
         if not argv or argv[0] != "scan" or any(a.startswith("--allow-python-checks") for a in argv):
             return {"refused": "only `tfguard scan` without Python custom checks runs in the daemon"}
-        from tfguard.cli import main
-
-        global serving
-        serving = True  # main() must run the scan here, never forward it to a daemon
+        inv, out, err = _invocation(request)
         self.served += 1
         t0 = time.perf_counter()
-        with _request_context(str(request["cwd"]), dict(request.get("env", {})), bool(request.get("isatty"))) as (
-                out, err):
-            try:
-                code = main(argv)
-            except SystemExit as e:  # argparse: usage errors and --help
-                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-            except Exception as e:  # the daemon keeps serving; the client sees why
-                log.exception("scan %s failed in the daemon", argv)
-                err.write(f"tfguard: error: {type(e).__name__}: {e}\n")
-                code = 2
+        try:
+            code = self.run(argv, inv)
+        except SystemExit as e:  # argparse: usage errors and --help
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        except Exception as e:  # the daemon keeps serving; the client sees why
+            log.exception("scan %s failed in the daemon", argv)
+            err.write(f"tfguard: error: {type(e).__name__}: {e}\n")
+            code = 2
         log.info("served %s in %.2f s (exit %s)", argv, time.perf_counter() - t0, code)
         return {"exit_code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
     def serve(self) -> None:
+        """Hold this socket's lock (one daemon per socket) and serve until stopped or idle."""
         import fcntl
 
         lock_fd = os.open(_lock_path(self.sock_path), os.O_RDWR | os.O_CREAT, 0o600)
@@ -491,14 +482,14 @@ class Daemon:
             conn.sendall(json.dumps(reply).encode())
 
 
-def serve_forever(sock_path: str, idle_timeout: float) -> int:
-    """``tfguard daemon run``: warm up, then serve until stopped or idle."""
+def serve_forever(sock_path: str, idle_timeout: float, run: Runner) -> int:
+    """``tfguard daemon run``: warm up, then serve until stopped or idle, each scan by ``run``."""
     global serving
     from tfguard.scan import pool as scanpool
 
-    serving = True
+    serving = True  # belt and braces: a scan in this process never goes to a daemon
     scanpool.keep_worker_memos = True  # the next scan here starts with what this one's workers parsed
-    daemon = Daemon(sock_path, idle_timeout)
+    daemon = Daemon(sock_path, idle_timeout, run=run)
     daemon.warm_up()
     daemon.serve()
     return 0

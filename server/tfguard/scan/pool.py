@@ -24,8 +24,7 @@ import json
 import logging
 import multiprocessing
 import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,12 +32,14 @@ from tfguard import __version__
 from tfguard.checks import memo
 from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
+from tfguard.checks.errors import CheckError
 from tfguard.checks.graph import GraphRecord, GraphRun, graph_check_ids, run_checkov
 from tfguard.files import TF_SUFFIXES
+from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2  # 2: graph checks' evaluated keys sorted
+CACHE_FORMAT = 4  # 2: graph checks' evaluated keys sorted; 3: entries of scan/cache.py; 4: check errors, warnings
 _LOCAL_PREFIXES = ("./", "../", "/")
 
 
@@ -180,58 +181,32 @@ def checkov_version() -> str:
         return checkov_modules().version
 
 
-def default_cache_dir() -> str | None:
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> str | None:
     """``$TFGUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/tfguard``, else ``~/.cache/tfguard``.
 
-    ``TFGUARD_CACHE_DIR`` set to "", "off" or "0" disables the cache.
+    ``TFGUARD_CACHE_DIR`` set to "", "off" or "0" disables the cache. ``environ``: the variables to
+    read (the CLI passes its invocation's); None: this process's.
     """
-    explicit = os.environ.get("TFGUARD_CACHE_DIR")
+    env = os.environ if environ is None else environ
+    explicit = env.get("TFGUARD_CACHE_DIR")
     if explicit is not None:
         return None if explicit in ("", "off", "0") else explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "tfguard")
 
 
-class ResultCache:
-    """Scan results per unit on disk (JSON), written atomically; a corrupt entry is a miss."""
-
-    def __init__(self, directory: str | None) -> None:
-        self.directory = directory
-
-    def _path(self, key: str) -> str:
-        assert self.directory is not None
-        return os.path.join(self.directory, "units", key[:2], key + ".json")
-
-    def get(self, key: str) -> GraphRun | None:
-        if not self.directory:
-            return None
-        try:
-            with open(self._path(key), encoding="utf-8") as f:
-                return _run_from_json(json.load(f))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def put(self, key: str, run: GraphRun) -> None:
-        if not self.directory:
-            return
-        path = self._path(key)
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(_run_to_json(run), f)
-            os.replace(tmp, path)
-        except OSError as e:
-            log.warning("cannot write scan cache %s: %s", path, e)
+def run_to_json(run: GraphRun) -> dict[str, Any]:
+    """A Checkov run as a JSON value (a ``units`` cache entry)."""
+    return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors),
+            "check_errors": [asdict(e) for e in run.check_errors], "checkov_warnings": dict(run.checkov_warnings)}
 
 
-def _run_to_json(run: GraphRun) -> dict[str, Any]:
-    return {"records": [asdict(r) for r in run.records], "parsing_errors": list(run.parsing_errors)}
-
-
-def _run_from_json(data: dict[str, Any]) -> GraphRun:
+def run_from_json(data: Any) -> GraphRun:
+    """The run :func:`run_to_json` gave; raises KeyError, TypeError or ValueError on a wrong shape."""
     records = []
     for r in data["records"]:
+        if not isinstance(r, dict):
+            raise TypeError("record is not an object")
         r = dict(r)
         r["line_range"] = tuple(r["line_range"])
         r["evaluated_keys"] = tuple(r["evaluated_keys"])
@@ -239,7 +214,27 @@ def _run_from_json(data: dict[str, Any]) -> GraphRun:
         if r.get("caller_line_range") is not None:
             r["caller_line_range"] = tuple(r["caller_line_range"])
         records.append(GraphRecord(**r))
-    return GraphRun(records=tuple(records), parsing_errors=tuple(data["parsing_errors"]))
+    errors = data["parsing_errors"]
+    if not isinstance(errors, list) or not all(isinstance(e, str) for e in errors):
+        raise TypeError("parsing_errors is not a list of strings")
+    raw_check_errors, raw_warnings = data["check_errors"], data["checkov_warnings"]
+    if not isinstance(raw_check_errors, list) or not isinstance(raw_warnings, dict):
+        raise TypeError("check_errors is not a list or checkov_warnings not an object")
+    check_errors = tuple(CheckError(**{**e, "line_range": tuple(e["line_range"])}) for e in raw_check_errors)
+    warnings = tuple(sorted((str(k), int(n)) for k, n in raw_warnings.items()))
+    return GraphRun(records=tuple(records), parsing_errors=tuple(errors), check_errors=check_errors,
+                    checkov_warnings=warnings)
+
+
+def cached_run(cache: ResultCache, key: str) -> GraphRun | None:
+    """The unit run cached as ``key``, or None (absent or of a wrong shape)."""
+    data = cache.get("units", key)
+    if data is None:
+        return None
+    try:
+        return run_from_json(data)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 # Set in the parent before forking; read by the workers.
@@ -256,7 +251,7 @@ def _run_unit(unit: ScanUnit) -> UnitResult:
     try:
         return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None, None
     except Exception as e:  # one unit failing never loses the others
-        log.exception("checkov failed on %s", root)
+        log.debug("checkov failed on %s", root, exc_info=True)  # reported as an "engine" problem
         return root, None, f"{type(e).__name__}: {e}", None
 
 
@@ -294,11 +289,11 @@ def run_units(
     global _worker_selection
     config = selection.digest
     version = checkov_version()
-    keys = {u.root: unit_key(u, version, config) for u in units} if cache and cache.directory else {}
+    keys = {u.root: unit_key(u, version, config) for u in units} if cache is not None and cache.directory else {}
     runs: list[GraphRun] = []
     todo: list[ScanUnit] = []
     for u in units:
-        hit = cache.get(keys[u.root]) if cache and u.root in keys else None
+        hit = cached_run(cache, keys[u.root]) if cache is not None and u.root in keys else None
         if hit is not None:
             runs.append(hit)
         else:
@@ -331,5 +326,5 @@ def run_units(
             continue
         runs.append(run)
         if cache is not None and root in keys:
-            cache.put(keys[root], run)
+            cache.put("units", keys[root], run_to_json(run))
     return runs, failures

@@ -131,13 +131,49 @@ def finding_json(f: Finding, root: str, fingerprint: str | None = None,
 
 
 def problem_json(p: Problem, root: str) -> dict[str, Any]:
-    return {
+    """A problem in the JSON report; a ``check-error`` one also names its ``check_id`` and ``resource``."""
+    doc: dict[str, Any] = {
         "file": _rel(p.file, root),
         "line": p.span.start.line + 1,
         "column": p.span.start.character + 1,
         "code": p.code,
         "severity": p.severity.value,
         "message": p.message,
+    }
+    if p.check_id is not None:
+        doc["check_id"] = p.check_id
+    if p.resource is not None:
+        doc["resource"] = p.resource
+    return doc
+
+
+def _sarif_notification(p: Problem, root: str) -> dict[str, Any]:
+    """A problem as a SARIF ``toolExecutionNotification``: ``error`` when the results are incomplete
+    (a check that raised, an engine failure), else by severity; ``descriptor.id`` is the check id of
+    a check that raised, else the problem's code."""
+    if p.engine_failure:
+        level = "error"
+    else:
+        level = "error" if p.severity.rank >= Severity.HIGH.rank else "warning" if p.severity is Severity.MEDIUM \
+            else "note"
+    rel = _rel(p.file, root)
+    artifact = {"uri": _uri_path(rel), "uriBaseId": SRCROOT} if not os.path.isabs(rel) else {"uri": _file_uri(p.file)}
+    start_line, start_col = p.span.start.line + 1, p.span.start.character + 1
+    end_line = max(p.span.end.line + 1, start_line)
+    end_col = p.span.end.character + 1
+    if end_line == start_line and end_col <= start_col:
+        end_col = start_col + 1
+    location: dict[str, Any] = {"physicalLocation": {
+        "artifactLocation": artifact,
+        "region": {"startLine": start_line, "startColumn": start_col, "endLine": end_line, "endColumn": end_col},
+    }}
+    if p.resource:
+        location["logicalLocations"] = [{"fullyQualifiedName": p.resource, "kind": "resource"}]
+    return {
+        "level": level,
+        "message": {"text": f"[{p.code}] {p.message}"},
+        "locations": [location],
+        "descriptor": {"id": p.check_id or p.code},
     }
 
 
@@ -294,19 +330,7 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
         if baseline_state is not None:
             result["baselineState"] = baseline_state.get(id(f), "new")
         results.append(result)
-    notifications = [
-        {
-            "level": "error" if p.severity.rank >= Severity.HIGH.rank else "warning" if p.severity is Severity.MEDIUM
-            else "note",
-            "message": {"text": f"[{p.code}] {p.message}"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": ({"uri": _uri_path(_rel(p.file, root)), "uriBaseId": SRCROOT}
-                                     if not os.path.isabs(_rel(p.file, root)) else {"uri": _file_uri(p.file)}),
-                "region": {"startLine": p.span.start.line + 1, "startColumn": p.span.start.character + 1},
-            }}],
-        }
-        for p in report.problems
-    ]
+    notifications = [_sarif_notification(p, root) for p in report.problems]
     doc = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -317,7 +341,8 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
                                     "rules": list(rules.values())}},
                 "originalUriBaseIds": {SRCROOT: {"uri": _file_uri(root).rstrip("/") + "/"}},
                 "columnKind": "unicodeCodePoints",
-                "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+                "invocations": [{"executionSuccessful": not report.engine_failures,
+                                 "toolExecutionNotifications": notifications}],
                 "results": results,
             }
         ],

@@ -257,7 +257,7 @@ def failing_after_unskip(engine: Any, module_dir: str, files: dict[str, str]) ->
 def audit(paths: Sequence[str], options: AuditOptions | None = None) -> AuditResult:
     """Find and judge every suppression under ``paths`` (directories or files)."""
     from tfguard.files import iter_terraform_files, read_disk
-    from tfguard.wiring import make_engine
+    from tfguard.wiring import make_verdict_engine
 
     options = options or AuditOptions()
     if options.ticket_pattern is not None:
@@ -267,8 +267,8 @@ def audit(paths: Sequence[str], options: AuditOptions | None = None) -> AuditRes
             raise ValueError(f"invalid --ticket-pattern: {e}") from None
     first = os.path.abspath(paths[0])
     root = first if os.path.isdir(first) else os.path.dirname(first)
-    engine = make_engine(root, config_file=options.config_file)
-    engine.finding_hook = None  # staleness is about Checkov's verdict, not about what is reported
+    # no finding hook: staleness is about Checkov's verdict, not about what is reported
+    engine = make_verdict_engine(root, config_file=options.config_file)
     result = AuditResult(root=root)
     texts: dict[str, str] = {}
     for p in paths:

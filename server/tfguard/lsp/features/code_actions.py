@@ -13,19 +13,26 @@ from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
 from tfguard.engine import Engine
-from tfguard.fixes import MODULE_RULE, PIN_RULES, REGISTRY, FixOffer, build_edits, fix_all_edits, offers_for
+from tfguard.fixes import REGISTRY, FixOffer, build_edits, fix_all_edits, offers_for
 from tfguard.lsp.convert import range_to_client, split_lines
-from tfguard.lsp.server import TfguardServer, server
+from tfguard.lsp.server import TfguardServer
 from tfguard.model import Finding, Result, TextEdit
 
 log = logging.getLogger(__name__)
 
 FIX_ALL_KIND = "source.fixAll.tfguard"
+SUPPRESS_COMMAND = "tfguard.server.suppress"
+OPEN_GUIDELINE_COMMAND = "tfguard.server.openGuideline"
+CODE_ACTION_OPTIONS = lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL_KIND],
+                                            resolve_provider=True)
 
 
-def is_fixable(f: Finding) -> bool:
-    """Whether a quick fix (other than suppression) may exist for this finding."""
-    return f.check_id in REGISTRY or f.check_id == MODULE_RULE or f.check_id in PIN_RULES
+def register(server: TfguardServer) -> None:
+    """Register code actions, their resolution and the suppress / open-guideline commands on ``server``."""
+    server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, CODE_ACTION_OPTIONS)(code_action)
+    server.feature(lsp.CODE_ACTION_RESOLVE)(resolve_code_action)
+    server.command(SUPPRESS_COMMAND)(suppress)
+    server.command(OPEN_GUIDELINE_COMMAND)(open_guideline)
 
 
 def _catalogue(engine: Engine, path: str) -> Any:
@@ -94,10 +101,8 @@ def _offer_to_action(ls: TfguardServer, uri: str, offer: FixOffer, finding: Find
     return action
 
 
-@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
-                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL_KIND],
-                                      resolve_provider=True))
 def code_action(ls: TfguardServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction | lsp.Command] | None:
+    """Quick fixes for the tfguard diagnostics in the request, and fix-all when asked for a source action."""
     uri = params.text_document.uri
     path = to_fs_path(uri)
     pub = ls.published.get(uri)
@@ -126,7 +131,7 @@ def code_action(ls: TfguardServer, params: lsp.CodeActionParams) -> list[lsp.Cod
                 actions.append(lsp.CodeAction(
                     title=f"Open guideline for {finding.check_id}", kind=lsp.CodeActionKind.QuickFix,
                     diagnostics=[diag],
-                    command=lsp.Command(title="Open guideline", command="tfguard.server.openGuideline",
+                    command=lsp.Command(title="Open guideline", command=OPEN_GUIDELINE_COMMAND,
                                         arguments=[finding.guideline])))
     if any(str(k) in ("source", "source.fixAll", FIX_ALL_KIND) for k in only):
         failed = [f for f in pub.analysis.findings if f.result is Result.FAILED and f.check_id in REGISTRY]
@@ -137,8 +142,8 @@ def code_action(ls: TfguardServer, params: lsp.CodeActionParams) -> list[lsp.Cod
     return actions
 
 
-@server.feature(lsp.CODE_ACTION_RESOLVE)
 def resolve_code_action(ls: TfguardServer, action: lsp.CodeAction) -> lsp.CodeAction:
+    """Build the edit of a quick fix against the document's current text."""
     data = action.data if isinstance(action.data, dict) else None
     if data is None or action.edit is not None:
         return action
@@ -158,7 +163,6 @@ def resolve_code_action(ls: TfguardServer, action: lsp.CodeAction) -> lsp.CodeAc
     return action
 
 
-@server.command("tfguard.server.suppress")
 async def suppress(ls: TfguardServer, *args: Any) -> bool:
     """Insert ``# checkov:skip=ID:REASON`` in the block, with the reason the user typed."""
     arg = args[0] if args else {}
@@ -186,8 +190,8 @@ async def suppress(ls: TfguardServer, *args: Any) -> bool:
     return bool(result.applied)
 
 
-@server.command("tfguard.server.openGuideline")
 async def open_guideline(ls: TfguardServer, *args: Any) -> bool:
+    """Open a check's guideline in the browser (or show its address when the client cannot)."""
     url = args[0] if args else None
     if isinstance(url, list):
         url = url[0] if url else None
@@ -200,5 +204,3 @@ async def open_guideline(ls: TfguardServer, *args: Any) -> bool:
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Info, message=f"Guideline: {url}"))
         return False
 
-
-__all__ = ["is_fixable", "FIX_ALL_KIND"]

@@ -1,0 +1,321 @@
+"""Tier 1: per-block checks of one file, incremental, reusing tier 2's results where blocks did not change.
+
+:meth:`Tier1.analyze_file` splits the file into blocks (see :mod:`tfguard.engine.index`), runs
+Checkov's entity checks only for blocks whose content or module context changed (cached), and
+reuses tier 2's result (its *graph snapshot*) for blocks that did not change since tier 2 ran.
+It is on the keystroke path: a block that only moved keeps its findings, moved lazily
+(:class:`FileAnalysis`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from cachetools import LRUCache
+
+from tfguard import gctuning
+from tfguard.checks.entity import CheckSelection, ModuleContext, RawResult, entity_of, run_entity_checks
+from tfguard.checks.errors import check_error_problem
+from tfguard.checks.skips import block_skips
+from tfguard.engine.index import Index
+from tfguard.engine.pipeline import BlockContext, Pipeline
+from tfguard.files import text_digest
+from tfguard.hcl.blocks import Block
+from tfguard.hcl.parse import ParsedBlock
+from tfguard.model import Finding, Position, Problem, Result, Severity, Span, shift_finding, shift_problem
+
+log = logging.getLogger(__name__)
+
+BLOCK_RESULTS_SIZE = 20_000  # per-block final results kept across files (LRU)
+
+BlockResult = tuple[int, list[Finding], list[Problem]]  # (first line, findings, problems) of one block
+
+
+class FileAnalysis:
+    """Findings and problems of one file, for one text (``digest``).
+
+    The findings of blocks that only moved since they were checked (lines inserted above them)
+    are kept as they were, with the line shift (``segments``), and moved when ``findings`` is
+    first read: a keystroke that moves a thousand findings does not copy them, and a consumer
+    that only needs their lines (the LSP's serialised diagnostics) never has to.
+    """
+
+    __slots__ = ("path", "digest", "problems", "tier", "_segments", "_flat")
+
+    def __init__(self, path: str, digest: str, findings: list[Finding] | None = None,
+                 problems: list[Problem] | None = None, tier: int = 1) -> None:
+        self.path = path
+        self.digest = digest
+        self.problems: list[Problem] = problems if problems is not None else []
+        self.tier = tier
+        self._segments: list[tuple[int, list[Finding]]] = []
+        self._flat: list[Finding] | None = findings if findings is not None else None
+
+    def add(self, findings: list[Finding], line_shift: int = 0) -> None:
+        """Append ``findings`` (not copied: they may be shared), to be moved down by ``line_shift``."""
+        if not findings:
+            return
+        if self._flat is not None:
+            self._segments = [(0, self._flat)]
+            self._flat = None
+        self._segments.append((line_shift, findings))
+
+    def segments(self) -> list[tuple[int, list[Finding]]]:
+        """(line shift, findings) in order, without moving anything. Do not mutate the lists."""
+        if self._flat is not None:
+            return [(0, self._flat)]
+        return self._segments
+
+    @property
+    def findings(self) -> list[Finding]:
+        if self._flat is None:
+            flat: list[Finding] = []
+            for shift, fs in self._segments:
+                flat.extend(fs if shift == 0 else [shift_finding(f, shift) for f in fs])
+            self._flat = flat
+            self._segments = []
+        return self._flat
+
+    @findings.setter
+    def findings(self, value: list[Finding]) -> None:
+        self._flat = value
+        self._segments = []
+
+    def __repr__(self) -> str:
+        return (f"FileAnalysis({self.path!r}, tier={self.tier}, findings={len(self.findings)}, "
+                f"problems={len(self.problems)})")
+
+
+@dataclass(frozen=True)
+class GraphSnapshot:
+    """Tier 2's findings for one file, keyed by block, with the block text they were computed on."""
+
+    by_block: dict[tuple[str, ...], tuple[str, int, list[Finding]]]  # key -> (block text digest, start line, findings)
+    other: list[Finding]  # findings not tied to a block of this file's current split
+
+
+def block_key(block: Block) -> tuple[str, ...]:
+    """Identity of a block across edits: its kind and labels."""
+    return (block.kind, *block.labels)
+
+
+_INDEX = re.compile(r"^\[?\d+\]?$")
+
+
+def key_path(evaluated_key: str) -> tuple[str, ...]:
+    """``versioning/[0]/enabled`` -> ``("versioning", "enabled")``."""
+    return tuple(p for p in evaluated_key.split("/") if p and not _INDEX.match(p))
+
+
+def locate(block: Block | None, evaluated_keys: Iterable[str], fallback_line: int = 0) -> Span:
+    """Where to show a finding: the evaluated attribute when the block has it, else the header line."""
+    if block is None:
+        return Span(Position(fallback_line, 0), Position(fallback_line, 1))
+    best = None
+    for k in evaluated_keys:
+        path = key_path(k)
+        if not path:
+            continue
+        it = block.item(path)
+        if it is not None:
+            best = it
+            break
+        if best is None:
+            best = block.find_item(path)
+    if best is not None:
+        if best.is_block:  # a nested block: its header line only
+            return Span(best.name_span.start, Position(best.name_span.start.line, best.name_span.end.character))
+        if best.span.start.line != best.span.end.line:  # multi-line value: the first line
+            return best.name_span
+        return best.span
+    hs = block.header_span
+    return Span(hs.start, hs.end if hs.end.line == hs.start.line else Position(hs.start.line, hs.start.character + 1))
+
+
+def reposition(findings: list[Finding], block: Block) -> list[Finding]:
+    """Findings computed on an earlier text of ``block``, placed where the block (and attribute) is now."""
+    return [replace(f, line_range=(block.start_line, block.end_line), span=locate(block, f.evaluated_keys))
+            for f in findings]
+
+
+def finding_from_raw(raw: RawResult, path: str, block: Block, address: str) -> Finding:
+    """A finding of Checkov's entity check ``raw`` on ``block`` (a check that raised is a problem instead:
+    :func:`~tfguard.checks.errors.check_error_problem`)."""
+    return Finding(
+            check_id=raw.check_id, check_name=raw.check_name, result=Result.FAILED, file=path,
+            resource=address, line_range=(block.start_line, block.end_line), span=locate(block, ()),
+            source="engine", block_type=block.kind, severity=Severity.INFO,
+            message=f"Check {raw.check_id} could not run on this block: {raw.error}",
+        )
+    return Finding(
+        check_id=raw.check_id,
+        check_name=raw.check_name,
+        result=Result(raw.result),
+        file=path,
+        resource=address,
+        line_range=(block.start_line, block.end_line),
+        span=locate(block, raw.evaluated_keys),
+        evaluated_keys=raw.evaluated_keys,
+        source="checkov",
+        block_type=block.kind,
+        suppress_comment=raw.suppress_comment,
+        details=raw.details,
+    )
+
+
+class Tier1:
+    """Per-block analysis of one engine, with its caches, tier 2's snapshots and the budget notices."""
+
+    def __init__(self, index: Index, pipeline: Pipeline, lock: threading.RLock, root: str | None) -> None:
+        self.index = index
+        self.pipeline = pipeline
+        self.root = root
+        self._lock = lock
+        self._graph: dict[str, GraphSnapshot] = {}
+        self._graph_gen: dict[str, int] = {}  # bumped each time tier 2 replaces a file's snapshot
+        self._block_results: LRUCache[tuple[object, ...], BlockResult] = LRUCache(maxsize=BLOCK_RESULTS_SIZE)
+        self._last_results: dict[str, dict[tuple[object, ...], BlockResult]] = {}
+        self._generation = 0  # bumped when configuration changes (invalidates per-block results)
+        self._notices: dict[str, str] = {}  # module dir -> why tier 2 is unavailable (a ``budget`` problem)
+
+    # ------------------------------------------------------------ state
+    def invalidate(self) -> None:
+        """Configuration changed: every cached per-block result is stale."""
+        with self._lock:
+            self._generation += 1
+
+    def forget(self, path: str) -> None:
+        """Drop the results and tier-2 snapshot kept for ``path``."""
+        p = os.path.abspath(path)
+        with self._lock:
+            self._last_results.pop(p, None)
+            self._graph.pop(p, None)
+
+    def snapshot(self, path: str) -> GraphSnapshot | None:
+        """Tier 2's last snapshot of ``path``."""
+        with self._lock:
+            return self._graph.get(path)
+
+    def put_snapshot(self, path: str, snapshot: GraphSnapshot) -> None:
+        """Tier 2's new snapshot of ``path`` (per-block results computed on the old one become stale)."""
+        with self._lock:
+            self._graph[path] = snapshot
+            self._graph_gen[path] = self._graph_gen.get(path, 0) + 1
+
+    def set_notice(self, module_dir: str, message: str | None) -> bool:
+        """Show ``message`` as a ``budget`` problem on the module's files (None: clear). True if one was set."""
+        with self._lock:
+            if message is None:
+                return self._notices.pop(module_dir, None) is not None
+            self._notices[module_dir] = message
+            return True
+
+    def notice(self, module_dir: str) -> str | None:
+        """Why tier 2 is unavailable for ``module_dir``, if it is."""
+        with self._lock:
+            return self._notices.get(module_dir)
+
+    # --------------------------------------------------------- analysis
+    def analyze_file(self, path: str, with_rules: bool = True) -> FileAnalysis:
+        """Tier 1 for one file (reusing tier 2's results for blocks unchanged since it ran)."""
+        path = os.path.abspath(path)
+        st = self.index.state(path)
+        out = FileAnalysis(path=path, digest=st.digest)
+        if st.read_problem is not None:
+            out.problems.append(st.read_problem)
+        if st.is_json:
+            return out  # *.tf.json: analysed by tier 2 (Checkov's runner reads JSON itself)
+        module_dir = os.path.dirname(path)
+        with self._lock:
+            over = self._notices.get(module_dir)
+            snapshot = self._graph.get(path)
+            snap_gen = self._graph_gen.get(path, 0)
+            generation = self._generation
+            # this file's last results first (a plain dict: no LRU bookkeeping per unchanged block)
+            last = self._last_results.get(path, {})
+        if over is not None:
+            out.problems.append(Problem(path, Span.of(0, 0, 0, 1), over, "budget", Severity.INFO))
+        cfg = self.index.checkov_config(module_dir)
+        selection = CheckSelection(cfg.checks, cfg.skip_checks)
+        ctx = self.index.module_context(module_dir)
+        structure = self.index.module_structure(module_dir, ctx)
+        now: dict[tuple[object, ...], BlockResult] = {}
+        context = (structure, snap_gen, generation, selection.digest, with_rules)  # the same for every block
+        block_results = self._block_results
+        for pb in st.parsed:
+            block = pb.block
+            if pb.problem is not None:
+                out.problems.append(pb.problem)
+            # Incremental: a block whose text, module context, tier-2 snapshot and configuration are
+            # unchanged keeps its final findings (moved to where the block now is).
+            # The block's text itself is in the key: its hash is cached on the str object, which
+            # re-splitting keeps for unchanged blocks, so a hit costs no hashing of the text.
+            key = (path, block.text, block.kind, context, pb.broken)
+            hit = last.get(key)
+            if hit is None:
+                with self._lock:
+                    hit = block_results.get(key)
+            if hit is not None:
+                now[key] = hit
+                old_line, old_findings, old_problems = hit
+                delta = block.first_line - old_line
+                out.add(old_findings, delta)  # moved lazily (see FileAnalysis)
+                if old_problems:
+                    out.problems.extend(shift_problem(p, delta) for p in old_problems)
+                continue
+            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules)
+            now[key] = (block.first_line, findings, problems)
+            with self._lock:
+                block_results[key] = now[key]
+            out.add(findings)
+            out.problems.extend(problems)
+        with self._lock:
+            first = path not in self._last_results
+            self._last_results[path] = now
+        if first and len(now) > 200:
+            gctuning.settle()  # a big file's blocks, confs and findings live on: out of the collector's way
+        return out
+
+    def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: GraphSnapshot | None,
+                     selection: CheckSelection, with_rules: bool) -> tuple[list[Finding], list[Problem]]:
+        block = pb.block
+        findings: list[Finding] = []
+        errors: list[Problem] = []  # checks that raised: problems, never findings
+        reused = _reuse_graph(snapshot, block) if snapshot is not None else None
+        if reused is not None:
+            findings.extend(reused)
+        elif pb.conf is not None and block.kind in ("resource", "data", "provider", "module"):
+            found = entity_of(block.kind, pb.conf)
+            if found is not None:
+                entity, address = found
+                raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
+                                         "/" + os.path.basename(path))
+                for raw in raws:
+                    if raw.error is not None:
+                        errors.append(check_error_problem(path, block.header_span, raw.check_id, address, raw.error))
+                    else:
+                        findings.append(finding_from_raw(raw, path, block, address))
+        elif pb.conf is None and snapshot is not None:
+            # broken block: keep its last good findings until it parses again
+            stale = snapshot.by_block.get(block_key(block))
+            if stale is not None:
+                findings.extend(reposition(stale[2], block))
+        if not with_rules:
+            return findings, errors
+        findings, problems = self.pipeline.block(BlockContext(path, block, pb.conf, ctx, self.root), findings)
+        return findings, errors + problems
+
+
+def _reuse_graph(snapshot: GraphSnapshot, block: Block) -> list[Finding] | None:
+    entry = snapshot.by_block.get(block_key(block))
+    if entry is None:
+        return None
+    digest, _, findings = entry
+    if digest != text_digest(block.text):
+        return None
+    return reposition(findings, block)

@@ -1,0 +1,74 @@
+"""Assembly: :func:`create_server` builds a server with every feature; :func:`start` runs one."""
+
+from __future__ import annotations
+
+import logging
+
+from lsprotocol import types as lsp
+
+from tfguard.lsp import features
+from tfguard.lsp.server import TfguardServer
+
+log = logging.getLogger(__name__)
+
+
+def create_server() -> TfguardServer:
+    """A new server with every feature of :mod:`tfguard.lsp.features` registered (independent of any other)."""
+    server = TfguardServer()
+    for feature in features.ALL:
+        feature.register(server)
+    return server
+
+
+def start(tcp: str | None = None) -> None:
+    """Run a new server on stdio (default) or TCP ``HOST:PORT``, forwarding warnings to the client's log."""
+    server = create_server()
+    handler = install_client_log_handler(server)
+    try:
+        if tcp:
+            host, _, port = tcp.rpartition(":")
+            server.start_tcp(host or "127.0.0.1", int(port))
+        else:
+            server.start_io()
+    finally:
+        logging.getLogger("tfguard").removeHandler(handler)
+
+
+class ClientLogHandler(logging.Handler):
+    """Forward warnings and errors to one server's client log (window/logMessage).
+
+    Records come from any thread (the executors, Checkov's threads): the message is formatted
+    where the record is made and handed to the event loop with ``call_soon_threadsafe``; only the
+    loop looks at the server (is a client connected) and sends.
+    """
+
+    def __init__(self, server: TfguardServer, level: int = logging.WARNING) -> None:
+        super().__init__(level=level)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue the record for the client on the server's loop (dropped before initialized or after it closed)."""
+        loop = self.server.loop  # set once, in initialized; reading a reference is thread-safe
+        if loop is None:
+            return
+        kind = lsp.MessageType.Error if record.levelno >= logging.ERROR else lsp.MessageType.Warning
+        params = lsp.LogMessageParams(type=kind, message=self.format(record))
+        try:
+            loop.call_soon_threadsafe(self._send, params)
+        except RuntimeError:  # the loop is closed
+            pass
+
+    def _send(self, params: lsp.LogMessageParams) -> None:
+        if self.server.publisher.connected():
+            self.server.window_log_message(params)
+
+
+def install_client_log_handler(server: TfguardServer) -> ClientLogHandler:
+    """Add a :class:`ClientLogHandler` for ``server`` to the ``tfguard`` logger; returns it."""
+    h = ClientLogHandler(server)
+    h.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.getLogger("tfguard").addHandler(h)
+    return h
+
+
+__all__ = ["ClientLogHandler", "create_server", "install_client_log_handler", "start"]
