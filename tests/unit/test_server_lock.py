@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 LOCK = (REPO / "requirements" / "server.lock").read_text(encoding="utf-8")
