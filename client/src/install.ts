@@ -130,6 +130,11 @@ export function privateInstallPlan(inputs: InstallPlanInputs): PlanResult {
     const wheelhouse = inputs.wheelhouse?.trim() ? inputs.wheelhouse.trim() : undefined;
     const offline = wheelhouse ? ['--no-index', '--find-links', wheelhouse] : [];
     const source = inputs.installSource?.trim() ?? '';
+    if (source !== '' && !/[\\/]/.test(source) && !/\.(whl|tar\.gz|zip)$/i.test(source)) {
+        // A bare name ("tfguard") would be fetched from an index by name: exactly what the bundled
+        // server exists to avoid (an unclaimed name can be anybody's package).
+        return { problem: `tfguard.installSource ${JSON.stringify(source)} is not a wheel file or a source folder; a package name would be installed from an index by name. Clear the setting to install the bundled server.` };
+    }
     if (source !== '') {
         // An explicit choice of the user (a wheel or a source folder): installed as given, its
         // dependencies resolved by pip; still no `--upgrade` of a name from an index by default.

@@ -111,3 +111,13 @@ test('requirementsWithWheel keeps the pins and adds a newline when missing', () 
     assert.equal(text.split('\n')[0], 'a==1 --hash=sha256:' + 'c'.repeat(64));
     assert.match(text, /\ntfguard @ file:\/\//);
 });
+
+test('installSource must name a file or folder: a bare package name is refused', () => {
+    for (const name of ['tfguard', 'tfguard==0.1.0', ' checkov ']) {
+        const { plan, problem } = privateInstallPlan({ ...common, bundle, bundledRequirements: pins, installSource: name });
+        assert.equal(plan, undefined, name);
+        assert.match(problem ?? '', /not a wheel file or a source folder/);
+    }
+    assert.ok(privateInstallPlan({ ...common, installSource: './dist/tfguard-0.1.0-py3-none-any.whl' }).plan);
+    assert.ok(privateInstallPlan({ ...common, installSource: 'tfguard-0.1.0-py3-none-any.whl' }).plan);
+});
