@@ -50,9 +50,12 @@ def _settings_changed(ls: TfguardServer, old: dict[Any, Settings]) -> None:
             del ls.engines[root]  # rebuilt on first use (TfguardServer.engine_for)
             continue
         eng = ls.engines[root]
-        if eng.configs is not None:
-            eng.configs.invalidate(None)  # tfguard.catalogue / policyDirs are a configuration layer
-        eng.invalidate_configuration()  # cached per-block results were ranked under the old configuration
+        configs = getattr(eng, "configs", None)
+        if configs is not None:
+            configs.invalidate(None)  # tfguard.catalogue / policyDirs are a configuration layer
+        invalidate = getattr(eng, "invalidate_configuration", None)
+        if invalidate is not None:
+            invalidate()  # cached per-block results were ranked under the old configuration
 
 
 async def pull_configuration(ls: TfguardServer) -> None:
