@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fnmatch
 import logging
 import os
 import sys
@@ -24,12 +23,13 @@ from typing import TYPE_CHECKING, TextIO
 from tfguard import __version__
 from tfguard.config.checkov import CheckovConfig
 from tfguard.invocation import Invocation
-from tfguard.model import Finding, Result, Severity
+from tfguard.model import Result, Severity
+from tfguard.scan.verdict import EXIT_FINDINGS, EXIT_OK, GateOptions
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_USAGE = 2
 
 log = logging.getLogger(__name__)
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -67,6 +67,17 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
                       help="exit 1 when a failed check at or above SEVERITY remains (LOW|MEDIUM|HIGH|CRITICAL);"
                            " default: any failed check")
     scan.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
+    gate = scan.add_argument_group("gate (exit status; see the README's exit-code table)")
+    gate.add_argument("--soft-fail", action="store_true", default=None,
+                      help="exit 0 whatever the findings and engine failures (usage and configuration errors still"
+                           " exit 2); with --hard-fail-on only those checks fail")
+    gate.add_argument("--soft-fail-on", action="append", default=None, metavar="CHECKS",
+                      help="never fail on these checks (ids, fnmatch patterns or severities; comma lists)")
+    gate.add_argument("--hard-fail-on", action="append", default=None, metavar="CHECKS",
+                      help="fail only on these checks (ids, fnmatch patterns or severities; comma lists)")
+    gate.add_argument("--no-fail-on-crash", action="store_true",
+                      help="a check or the engine failing on some input, or an input that could not be read or"
+                           " parsed, is reported but does not make the exit status 2")
     scan.add_argument("--allow-python-checks", action="append", default=[], metavar="DIR",
                       help="also load Python custom checks (code!) from DIR; never read from workspace files")
     scan.add_argument("--show-passed", action="store_true", help="list passed checks too (text format)")
@@ -80,7 +91,10 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
                       help="run in the warm tfguard daemon, starting it if it is not running (see `tfguard daemon`)")
     warm.add_argument("--no-daemon", action="store_true",
                       help="run in this process even when a tfguard daemon is running (also: TFGUARD_NO_DAEMON=1)")
-    scan.add_argument("-v", "--verbose", action="count", default=0)
+    scan.add_argument("-v", "--verbose", action="count", default=0,
+                      help="log to stderr: -v what tfguard does, -vv everything (Checkov's details, tracebacks)")
+    scan.add_argument("--log-file", metavar="FILE",
+                      help="write the whole log (DEBUG: Checkov's warnings and tracebacks) to FILE")
 
     sup = sub.add_parser("suppressions", help="audit skip comments (checkov:skip=...): reasons, tickets, stale")
     sup.add_argument("paths", nargs="+", metavar="PATH")
@@ -99,6 +113,7 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
     sup.add_argument("--no-blame", action="store_true", help="do not ask git who wrote each skip")
     sup.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
     sup.add_argument("-v", "--verbose", action="count", default=0)
+    sup.add_argument("--log-file", metavar="FILE", help="write the whole log (DEBUG) to FILE")
 
     dmn = sub.add_parser("daemon", help="a warm process for `tfguard scan` (keeps Checkov loaded between scans)")
     dmn.add_argument("action", choices=("start", "stop", "status", "restart", "run"),
@@ -135,25 +150,34 @@ def _setup_logging(verbose: int, log_file: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def _command_logging(verbose: int, stream: TextIO, propagate: bool) -> Iterator[None]:
-    """tfguard's log records of one command go to ``stream`` (the invocation's stderr) while it runs.
+def _command_logging(verbose: int, stream: TextIO, log_file: str | None = None) -> Iterator[None]:
+    """tfguard's log records of one command go to ``stream`` (the invocation's stderr) at the ``-v`` level
+    while it runs, and all of them (DEBUG) to ``log_file`` when given.
 
-    A handler on the ``tfguard`` logger, removed afterwards with the logger's level and propagation
-    restored; the root logger is never touched. ``propagate=False`` in the daemon: a client's records go
-    to that client only, not also to the daemon's own log. Safe because the daemon runs one request at a
-    time (a second command running concurrently in this process would share the logger's level).
+    Handlers on the ``tfguard`` logger, removed afterwards with the logger's level and propagation
+    restored; the root logger is never touched. Records do not propagate meanwhile: the root logger's
+    handler is Checkov's, which would print them (tracebacks included) on the terminal a second time,
+    and in the daemon a client's records go to that client only. Safe because the daemon runs one
+    request at a time (a second command running concurrently in this process would share the logger).
     """
     logger = logging.getLogger("tfguard")
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
+    handlers[0].setLevel(_level(verbose))
+    if log_file is not None:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        handlers[1].setLevel(logging.DEBUG)
     saved_level, saved_propagate = logger.level, logger.propagate
-    logger.setLevel(_level(verbose))
-    logger.propagate = propagate
-    logger.addHandler(handler)
+    logger.setLevel(min(h.level for h in handlers))
+    logger.propagate = False
+    for h in handlers:
+        h.setFormatter(logging.Formatter(_LOG_FORMAT))
+        logger.addHandler(h)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
+        for h in handlers:
+            logger.removeHandler(h)
+            h.close()
         logger.setLevel(saved_level)
         logger.propagate = saved_propagate
 
@@ -177,10 +201,14 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
     Every path reaching the engine is absolute (resolved against the invocation's directory) and the
     result cache directory comes from the invocation's environment.
     """
+    from tfguard.config.preflight import configuration_errors
+    from tfguard.files import repository_root
     from tfguard.scan.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
+    from tfguard.scan.inputs import plan_files_under, refusal
     from tfguard.scan.pool import default_cache_dir
     from tfguard.scan.report import render_json, render_sarif, render_text, report_root
     from tfguard.scan.runner import scan
+    from tfguard.scan.verdict import decide
     from tfguard.wiring import make_engine
 
     inv = Invocation.from_process() if invocation is None else invocation
@@ -190,6 +218,20 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         if not os.path.exists(p):
             print(f"tfguard: error: no such file or directory: {given}", file=err)
             return EXIT_USAGE
+        why = refusal(p) if os.path.isfile(p) else None
+        if why is not None:
+            print(f"tfguard: error: cannot scan {given}: it {why}", file=err)
+            return EXIT_USAGE
+    repo_root = repository_root(paths[0], fallback=inv.cwd)
+    config_errors = configuration_errors(paths, repo_root, explicit=_opt_path(inv, args.config))
+    if config_errors:
+        for problem in config_errors:
+            pos = problem.span.start
+            print(f"{problem.file}:{pos.line + 1}:{pos.character + 1}: error: {problem.message}", file=err)
+        print(f"tfguard: error: invalid configuration ({len(config_errors)} problem"
+              f"{'' if len(config_errors) == 1 else 's'} above): not scanning, a gate with a configuration it"
+              " cannot read would decide wrongly", file=err)
+        return EXIT_USAGE
     baseline: Baseline | None = None
     if args.baseline:
         try:
@@ -199,7 +241,8 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
             return EXIT_USAGE
     try:
         engine = make_engine(paths[0], config_file=_opt_path(inv, args.config),
-                             python_check_dirs=[inv.resolve(d) for d in args.allow_python_checks])
+                             python_check_dirs=[inv.resolve(d) for d in args.allow_python_checks],
+                             repo_root=repo_root)
     except ValueError as e:
         print(f"tfguard: error: {e}", file=err)
         return EXIT_USAGE
@@ -229,30 +272,33 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         if f.result is Result.FAILED and (threshold is None or f.severity.rank >= threshold.rank)
         and (state is None or state.get(id(f)) != "unchanged")
     ]
-    return _exit_code(failing, engine.checkov_config(engine.root or paths[0]))
+    verdict = decide(report, failing, _gate_options(args, engine.checkov_config(engine.root or paths[0])))
+    if verdict.reason is not None:
+        reason = verdict.reason
+        if report.files_scanned == 0:
+            plans = [f for p in paths if os.path.isdir(p) for f in plan_files_under(p)]
+            if plans:
+                reason += (f" ({os.path.relpath(plans[0], inv.cwd)} is a Terraform plan: plan scanning is not"
+                           " supported yet)")
+        print(f"tfguard: error: {reason}", file=err)
+    return verdict.exit_code
 
 
-def _exit_code(failing: list[Finding], cfg: CheckovConfig) -> int:
-    """Exit status as Checkov decides it from ``.checkov.yaml``: ``soft-fail``, ``soft-fail-on``, ``hard-fail-on``.
+def _split(values: list[str] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
-    ``hard-fail-on`` / ``soft-fail-on`` take check ids (fnmatch patterns) or severity names.
-    """
-    def matches(f: Finding, items: tuple[str, ...]) -> bool:
-        for item in items:
-            up = item.upper()
-            if up in Severity.__members__ and f.severity.rank >= Severity(up).rank:
-                return True
-            if fnmatch.fnmatchcase(f.check_id, item):
-                return True
-        return False
 
-    if cfg.hard_fail_on:
-        failing = [f for f in failing if matches(f, cfg.hard_fail_on)]
-    elif cfg.soft_fail:
-        return EXIT_OK
-    if cfg.soft_fail_on:
-        failing = [f for f in failing if not matches(f, cfg.soft_fail_on)]
-    return EXIT_FINDINGS if failing else EXIT_OK
+def _gate_options(args: argparse.Namespace, cfg: CheckovConfig) -> GateOptions:
+    """The command line's gate flags over ``.checkov.yaml``'s (a flag given wins over the file)."""
+    soft_fail_on, hard_fail_on = _split(args.soft_fail_on), _split(args.hard_fail_on)
+    return GateOptions(
+        soft_fail=args.soft_fail if args.soft_fail is not None else cfg.soft_fail,
+        soft_fail_on=soft_fail_on if soft_fail_on is not None else cfg.soft_fail_on,
+        hard_fail_on=hard_fail_on if hard_fail_on is not None else cfg.hard_fail_on,
+        fail_on_crash=not args.no_fail_on_crash,
+    )
 
 
 def cmd_suppressions(args: argparse.Namespace, invocation: Invocation | None = None) -> int:
@@ -400,7 +446,8 @@ def _run(argv: list[str], inv: Invocation, forward: bool) -> int:
     owns_process = args.command == "daemon" and args.action == "run"
     if owns_process:  # the daemon's own log: its stderr (a file, see daemon.start)
         _setup_logging(max(args.verbose, 1))
-    with contextlib.nullcontext() if owns_process else _command_logging(args.verbose, inv.stderr, forward):
+    log_file = _opt_path(inv, getattr(args, "log_file", None)) if args.command in ("scan", "suppressions") else None
+    with contextlib.nullcontext() if owns_process else _command_logging(args.verbose, inv.stderr, log_file):
         try:
             if args.command == "scan":
                 warm = _scan_in_daemon(args, argv, inv) if forward else None

@@ -22,7 +22,7 @@ from typing import Any
 from tfguard.config.checkov import ConfigError
 from tfguard.config.tfguard import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
 from tfguard.engine import DEFAULT_MODULE_TIME_BUDGET, BlockContext, Engine
-from tfguard.files import DEFAULT_MAX_FILE_BYTES
+from tfguard.files import DEFAULT_MAX_FILE_BYTES, repository_root
 from tfguard.hcl.blocks import Block
 from tfguard.model import Finding, Result
 from tfguard.priority import assess
@@ -64,25 +64,30 @@ def make_engine(
     max_file_bytes: int | None = None,
     python_check_dirs: Sequence[str] = (),
     module_time_budget: float | None = DEFAULT_MODULE_TIME_BUDGET,
+    repo_root: str | None = None,
 ) -> Engine:
     """An engine for the workspace or scan root ``root``.
+
+    ``repo_root`` is the root configuration files are found up to and environment patterns are matched
+    against (:func:`tfguard.files.repository_root`: the CLI passes its working directory as the fallback);
+    by default the git work tree's top above ``root``, else ``root`` itself.
 
     ``config_file`` is ``--config`` (highest precedence; raises ValueError with its location when it
     is missing or invalid). ``python_check_dirs`` are Python custom-check directories the *user*
     opted into (CLI ``--allow-python-checks`` or a user setting), never read from the workspace.
     ``module_time_budget``: seconds a tier-2 run may take (None: unbounded).
     """
-    return _build(root, config_file, max_file_bytes, python_check_dirs, module_time_budget, ranked=True)
+    return _build(root, config_file, max_file_bytes, python_check_dirs, module_time_budget, repo_root, ranked=True)
 
 
-def make_verdict_engine(root: str, config_file: str | None = None) -> Engine:
+def make_verdict_engine(root: str, config_file: str | None = None, repo_root: str | None = None) -> Engine:
     """An engine like :func:`make_engine`'s without the finding hook: findings as Checkov and the rules
     give them, nothing dropped or ranked (``tfguard suppressions --stale`` judges Checkov's verdict)."""
-    return _build(root, config_file, None, (), DEFAULT_MODULE_TIME_BUDGET, ranked=False)
+    return _build(root, config_file, None, (), DEFAULT_MODULE_TIME_BUDGET, repo_root, ranked=False)
 
 
 def _build(root: str, config_file: str | None, max_file_bytes: int | None, python_check_dirs: Sequence[str],
-           module_time_budget: float | None, *, ranked: bool) -> Engine:
+           module_time_budget: float | None, repo_root: str | None, *, ranked: bool) -> Engine:
     if config_file is not None:
         if not os.path.isfile(config_file):
             raise ValueError(f"configuration file not found: {config_file}")
@@ -95,7 +100,8 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
             raise ValueError(f"Python checks directory not found: {d}")
 
     base = os.path.abspath(root if os.path.isdir(root) else os.path.dirname(root))
-    resolver = ConfigResolver(base, config_file)
+    config_root = os.path.abspath(repo_root) if repo_root else repository_root(base)
+    resolver = ConfigResolver(config_root, config_file)
     engine: Engine | None = None  # the rules read other blocks of the module through it (set below)
 
     def module_blocks(module_dir: str) -> list[tuple[str, Block, dict[str, Any] | None]]:
@@ -129,7 +135,7 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         if f.guideline is None:
             f = dataclasses.replace(f, guideline=guideline_for(f.check_id))
         f = dataclasses.replace(f, message=f.message or describe(f))
-        f = assess(f, _resource_body(ctx), cfg.priority_config(), base)
+        f = assess(f, _resource_body(ctx), cfg.priority_config(), config_root)
         if (cfg.minimum_severity is not None and f.result is Result.FAILED
                 and f.severity.rank < cfg.minimum_severity.rank):
             return None
@@ -150,5 +156,6 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         extra_policy_dirs=lambda module_dir: resolver.config_for(module_dir).policy_dirs,
         configs=resolver,
         python_checks_loaded=bool(python_check_dirs),
+        config_root=config_root,
     )
     return engine

@@ -23,9 +23,9 @@ resource "aws_security_group" "ssh" {
 """
 
 
-def scan_json(tmp_path: Path, *paths: Path) -> tuple[int, dict]:
+def scan_json(tmp_path: Path, *paths: Path, extra: tuple[str, ...] = ()) -> tuple[int, dict]:
     out = tmp_path / "report.json"
-    code = main(["scan", *map(str, paths), "--format", "json", "--output", str(out)])
+    code = main(["scan", *map(str, paths), "--format", "json", "--output", str(out), *extra])
     return code, json.loads(out.read_text())
 
 
@@ -44,9 +44,13 @@ def bad_tree(tmp_path: Path) -> Path:
     return root
 
 
-def test_scan_reports_every_bad_file_with_its_location_and_keeps_going(tmp_path: Path, bad_tree: Path) -> None:
+def test_scan_reports_every_bad_file_with_its_location_and_keeps_going(tmp_path: Path, bad_tree: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     code, report = scan_json(tmp_path, bad_tree)
-    assert code == 1  # the good file still fails CKV_AWS_24
+    assert code == 2  # fail closed: files that could not be checked make the result incomplete
+    (why,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tfguard: error:")]
+    assert "the result is incomplete: 5 files" in why
+    assert scan_json(tmp_path, bad_tree, extra=("--no-fail-on-crash",)) == (1, report)  # the good file fails
     problems = {(p["file"], p["code"]): p for p in report["problems"]}
     assert set(problems) == {
         ("truncated.tf", "syntax"),
@@ -87,12 +91,14 @@ def test_too_large_limit_applies_to_unsaved_text_too(tmp_path: Path) -> None:
     assert [p.code for p in fa.problems] == ["too-large"]
 
 
-def test_directory_without_terraform_is_a_clean_empty_scan(tmp_path: Path) -> None:
+def test_directory_without_terraform_is_an_error_not_a_pass(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     empty = tmp_path / "docs"
     empty.mkdir()
     (empty / "README.md").write_text("# not terraform { }\n")
     code, report = scan_json(tmp_path, empty)
-    assert code == 0
+    assert code == 2
+    assert "tfguard: error: nothing to scan" in capsys.readouterr().err
     assert report["findings"] == [] and report["problems"] == []
     assert report["summary"]["files"] == 0
 

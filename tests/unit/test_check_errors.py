@@ -24,8 +24,9 @@ from tfguard.checks.errors import CHECK_ERROR, CheckError
 from tfguard.checks.graph import GraphRun
 from tfguard.engine import Engine
 from tfguard.model import Problem, ScanReport, Span
-from tfguard.scan.pool import _run_from_json, _run_to_json
+from tfguard.scan.pool import run_from_json, run_to_json
 from tfguard.scan.report import render_sarif
+from tfguard.scan.runner import scan
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "check_errors"
@@ -43,13 +44,17 @@ def tree(tmp_path: Path) -> Path:
     return dest
 
 
-def tfguard_scan(d: Path, cache: Path, fmt: str) -> subprocess.CompletedProcess[str]:
+def tfguard_scan(d: Path, cache: Path, fmt: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI. A check that raised makes the result incomplete: exit 2, one line saying why."""
     env = dict(os.environ, TFGUARD_NO_DAEMON="1", TFGUARD_CACHE_DIR=str(cache))
-    proc = subprocess.run([str(BIN / "tfguard"), "scan", str(d), "--format", fmt], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    proc = subprocess.run([str(BIN / "tfguard"), "scan", str(d), "--format", fmt, *extra], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == (1 if "--no-fail-on-crash" in extra else 2), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "ERROR" not in proc.stderr, proc.stderr[-2000:]
+    if not extra:
+        (why,) = [line for line in proc.stderr.splitlines() if line.startswith("tfguard: error:")]
+        assert "incomplete" in why and "a check failed to run" in why
     return proc
 
 
@@ -85,6 +90,8 @@ def test_cli_reports_each_crash_once_in_every_format_and_keeps_every_other_findi
 
     # JSON, cold
     cold = json.loads(tfguard_scan(tree, cache, "json").stdout)
+    # teams that gate on findings alone: the same report, exit 1 for the storage account's findings
+    assert json.loads(tfguard_scan(tree, cache, "json", "--no-fail-on-crash").stdout) == cold
     errors = json_errors(cold)
     assert sorted(errors) == sorted(EXPECTED_ERRORS)  # exactly one per (check, resource)
     for p in cold["problems"]:
@@ -162,9 +169,7 @@ def test_a_file_checkov_cannot_parse_still_reports_its_crashes_once(tmp_path: Pa
     d.mkdir()
     text = (FIXTURE / "main.tf").read_text()
     (d / "main.tf").write_text(text + '\nresource "aws_s3_bucket" "half" {\n  bucket = \n}\n')
-    engine = Engine(str(d))
-    engine.scan_cache_dir = ""
-    report = engine.scan([str(d)])
+    report = scan(Engine(str(d)), [str(d)], cache_dir="")
     errors = [(p.check_id, p.resource) for p in report.problems if p.code == CHECK_ERROR]
     assert sorted(errors) == sorted(EXPECTED_ERRORS)  # type: ignore[type-var]
     assert any(f.resource == "azurerm_storage_account.insecure" for f in report.findings)
@@ -174,10 +179,11 @@ def test_unit_cache_round_trip_keeps_check_errors() -> None:
     err = CheckError("CKV_AZURE_9", "RDP", "azurerm_network_security_rule.bad", "/x/main.tf", (1, 13),
                      "ValueError: nope")
     run = GraphRun(records=(), parsing_errors=(), check_errors=(err,), checkov_warnings=(("module loading", 2),))
-    back = _run_from_json(json.loads(json.dumps(_run_to_json(run))))
+    back = run_from_json(json.loads(json.dumps(run_to_json(run))))
     assert back == run
-    old_format = {"records": [], "parsing_errors": []}
-    assert _run_from_json(old_format).check_errors == ()
+    old_format = {"records": [], "parsing_errors": []}  # an entry without errors could hide a crash: refused
+    with pytest.raises(KeyError):
+        run_from_json(old_format)
 
 
 def test_graph_check_that_raises_is_reported(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -233,10 +233,11 @@ def test_fail_on_uses_final_severities(tmp_path: Path) -> None:
     assert main(["scan", str(ws), "--fail-on", "HIGH", "-o", str(tmp_path / "o.txt")]) == 1
 
 
-def test_python_checks_are_refused_from_workspace_files(tmp_path: Path) -> None:
+def test_python_checks_are_refused_from_workspace_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / ".tfguard.yaml").write_text("python_checks: [checks]\n")
     (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n')
     out = tmp_path / "r.json"
-    main(["scan", str(tmp_path), "--format", "json", "-o", str(out)])
-    problems = json.loads(out.read_text())["problems"]
-    assert any(p["code"] == "config" and "python_checks cannot be set" in p["message"] for p in problems)
+    assert main(["scan", str(tmp_path), "--format", "json", "-o", str(out)]) == 2  # fatal in the CLI
+    err = capsys.readouterr().err
+    assert f"{tmp_path / '.tfguard.yaml'}:1:1: error: python_checks cannot be set" in err
+    assert not out.exists(), "no report from a configuration the gate cannot use"

@@ -80,15 +80,18 @@ class Engine:
         extra_policy_dirs: Callable[[str], tuple[str, ...]] | None = None,
         configs: ConfigResolver | None = None,
         python_checks_loaded: bool = False,
+        config_root: str | None = None,
     ) -> None:
         self.root = os.path.abspath(root) if root else None
+        # where configuration is looked up to (files.repository_root); the workspace or scan root by default
+        self.config_root = os.path.abspath(config_root) if config_root else self.root
         self.lock = threading.RLock()
         self.configs = configs
         self.python_checks_loaded = python_checks_loaded
         self.extra_policy_dirs = extra_policy_dirs or _no_policy_dirs
         self.pipeline = Pipeline(block_rules, finding_hook)
         self.texts = Texts(self.lock, max_file_bytes)
-        self.index = Index(self.texts, self.lock, self.root)
+        self.index = Index(self.texts, self.lock, self.config_root)
         self.tier1 = Tier1(self.index, self.pipeline, self.lock, self.root)
         self.tier2 = Tier2(self.index, self.tier1, self.pipeline, self.lock, self.root, self.extra_policy_dirs,
                            module_time_budget)

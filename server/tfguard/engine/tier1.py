@@ -147,12 +147,6 @@ def finding_from_raw(raw: RawResult, path: str, block: Block, address: str) -> F
     """A finding of Checkov's entity check ``raw`` on ``block`` (a check that raised is a problem instead:
     :func:`~tfguard.checks.errors.check_error_problem`)."""
     return Finding(
-            check_id=raw.check_id, check_name=raw.check_name, result=Result.FAILED, file=path,
-            resource=address, line_range=(block.start_line, block.end_line), span=locate(block, ()),
-            source="engine", block_type=block.kind, severity=Severity.INFO,
-            message=f"Check {raw.check_id} could not run on this block: {raw.error}",
-        )
-    return Finding(
         check_id=raw.check_id,
         check_name=raw.check_name,
         result=Result(raw.result),

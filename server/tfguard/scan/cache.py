@@ -24,9 +24,11 @@ import os
 import re
 import stat
 import tempfile
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAGIC = b"tfguard-cache/1 "
 DEFAULT_MAX_ENTRIES = 4096
@@ -73,6 +75,18 @@ class ResultCache:
         try:
             return json.loads(payload)
         except ValueError:  # UnicodeDecodeError and JSONDecodeError included
+            return None
+
+    def load(self, kind: str, key: str, decode: Callable[[Any], T]) -> T | None:
+        """:meth:`get`, turned into a value by ``decode``; an entry of the wrong shape (``decode`` raises
+        KeyError, TypeError or ValueError) is a miss like a corrupt one."""
+        data = self.get(kind, key)
+        if data is None:
+            return None
+        try:
+            return decode(data)
+        except (KeyError, TypeError, ValueError):
+            log.debug("scan cache entry %s/%s has a wrong shape: ignored", kind, key)
             return None
 
     def _read(self, path: str) -> bytes | None:

@@ -228,13 +228,7 @@ def run_from_json(data: Any) -> GraphRun:
 
 def cached_run(cache: ResultCache, key: str) -> GraphRun | None:
     """The unit run cached as ``key``, or None (absent or of a wrong shape)."""
-    data = cache.get("units", key)
-    if data is None:
-        return None
-    try:
-        return run_from_json(data)
-    except (KeyError, TypeError, ValueError):
-        return None
+    return cache.load("units", key, run_from_json)
 
 
 # Set in the parent before forking; read by the workers.

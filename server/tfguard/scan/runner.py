@@ -70,14 +70,7 @@ def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
 
 
 def _cached_report(cache: ResultCache, key: str) -> ScanReport | None:
-    data = cache.get("scans", key)
-    if data is None:
-        return None
-    try:
-        return report_from_json(data)
-    except (KeyError, TypeError, ValueError):
-        log.debug("scan cache entry %s has a wrong shape: ignored", key)
-        return None
+    return cache.load("scans", key, report_from_json)
 
 
 def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:

@@ -1,0 +1,68 @@
+"""What a scan was given: inputs tfguard scans, and the ones it must refuse rather than pass.
+
+A path on the command line that tfguard cannot scan is an error (exit 2), never a silent "0 failed":
+a ``terraform show -json`` plan, a README, a binary. Plans are recognised by content (UTF-8, UTF-8 with
+a BOM, UTF-16 as Terraform writes them on Windows), not only by name.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+from collections.abc import Iterable
+
+from tfguard.files import SKIP_DIRS
+
+SCANNABLE_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+_PLAN_PROBE_BYTES = 4096
+
+
+def _decode_head(data: bytes) -> str:
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding, errors="ignore")
+    if len(data) > 1 and data[1:2] == b"\x00":  # UTF-16 LE without a BOM
+        return data.decode("utf-16-le", errors="ignore")
+    return data.decode("utf-8", errors="ignore")
+
+
+def is_plan_file(path: str) -> bool:
+    """True for a ``terraform show -json`` plan (its first kilobytes name ``format_version`` and plan keys)."""
+    if not path.endswith(".json") or path.endswith(".tf.json"):
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = _decode_head(f.read(_PLAN_PROBE_BYTES)).lstrip()
+    except OSError:
+        return False
+    if not head.startswith("{") or '"format_version"' not in head:
+        return False
+    if any(k in head for k in ('"planned_values"', '"resource_changes"', '"terraform_version"')):
+        return True
+    try:  # a short plan: the whole text
+        with open(path, "rb") as f:
+            doc = json.loads(_decode_head(f.read(_PLAN_PROBE_BYTES * 256)))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and ("planned_values" in doc or "resource_changes" in doc)
+
+
+def refusal(path: str) -> str | None:
+    """Why the file ``path`` given on the command line cannot be scanned; None when it can."""
+    if is_plan_file(path):
+        return ("is a Terraform plan (terraform show -json): plan scanning is not supported yet; scan the "
+                "configuration it was made from instead")
+    if not path.endswith(SCANNABLE_SUFFIXES):
+        return f"is not a Terraform file ({', '.join(SCANNABLE_SUFFIXES)})"
+    return None
+
+
+def plan_files_under(folder: str) -> Iterable[str]:
+    """Plan JSON files under ``folder`` (to say why a folder without Terraform had nothing to scan)."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".json") and is_plan_file(os.path.join(dirpath, name)):
+                yield os.path.join(dirpath, name)

@@ -1,0 +1,129 @@
+"""``tfguard scan`` fails closed: when it cannot give the right answer it says so in one line and exits 2.
+
+Each case as a user meets it: a typo in ``.tfguard.yaml`` (found from a file scan too), a plan given where
+Terraform was expected, a folder with nothing to scan, and the opt-outs teams use (Checkov's spellings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tfguard.cli import main
+
+OPEN_SSH = """\
+resource "aws_security_group" "ssh" {
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+"""
+PLAN = {"format_version": "1.2", "terraform_version": "1.6.0",
+        "planned_values": {"root_module": {"resources": [{"address": "aws_s3_bucket.b", "type": "aws_s3_bucket",
+                                                          "name": "b", "values": {"acl": "public-read"}}]}},
+        "resource_changes": []}
+
+
+def _errors(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+
+
+def _repo(tmp_path: Path, config: str) -> Path:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)  # a git work tree: configuration resolves up to here
+    (repo / "infra" / "prod").mkdir(parents=True)
+    (repo / "infra" / "prod" / "main.tf").write_text(OPEN_SSH)
+    (repo / ".tfguard.yaml").write_text(config)
+    return repo
+
+
+@pytest.mark.parametrize("target", ["repo", "repo/infra", "repo/infra/prod/main.tf"])
+def test_a_typo_in_the_root_config_is_exit_2_from_any_path(tmp_path: Path, target: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    repo = _repo(tmp_path, "version: 1\nseverity_overides:\n  CKV_AWS_24: HIGH\n")
+    out = tmp_path / "r.json"
+    assert main(["scan", str(tmp_path / target), "--fail-on", "HIGH", "-o", str(out)]) == 2
+    lines = _errors(capsys)
+    assert lines[0].startswith(f"{repo / '.tfguard.yaml'}:2:1: error: unknown key 'severity_overides'")
+    assert lines[-1].startswith("tfguard: error: invalid configuration (1 problem above): not scanning")
+    assert not out.exists()
+
+
+def test_the_root_config_applies_to_a_file_scan(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, "severity_overrides:\n  CKV_AWS_24: HIGH\n")
+    got = {}
+    for target in (repo, repo / "infra", repo / "infra" / "prod" / "main.tf"):
+        out = tmp_path / "r.json"
+        code = main(["scan", str(target), "--format", "json", "--fail-on", "HIGH", "-o", str(out)])
+        (f,) = [f for f in json.loads(out.read_text())["findings"] if f["check_id"] == "CKV_AWS_24"]
+        got[str(target)] = (f["severity"], code)
+    assert set(got.values()) == {("CRITICAL", 1)}, got  # HIGH, raised one level on a prod path
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_a_plan_file_is_refused_with_a_reason(tmp_path: Path, encoding: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "tfplan.json"
+    plan.write_text(json.dumps(PLAN), encoding=encoding)
+    assert main(["scan", str(plan)]) == 2
+    (line,) = _errors(capsys)
+    assert line.startswith(f"tfguard: error: cannot scan {plan}: it is a Terraform plan (terraform show -json)")
+
+
+def test_a_folder_holding_only_a_plan_is_exit_2_naming_the_plan(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "tfplan.json").write_text(json.dumps(PLAN))
+    assert main(["scan", str(tmp_path / "ci")]) == 2
+    (line,) = _errors(capsys)
+    assert "nothing to scan" in line and "tfplan.json is a Terraform plan" in line
+
+
+def test_a_file_of_another_kind_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "README.md").write_text("# infra\n")
+    assert main(["scan", str(tmp_path / "README.md")]) == 2
+    assert "is not a Terraform file" in _errors(capsys)[0]
+
+
+def test_the_soft_fail_family_as_checkov_spells_it(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "main.tf").write_text(OPEN_SSH)
+    out = ["-o", str(tmp_path / "r.txt")]
+    assert main(["scan", str(tmp_path / "m"), *out]) == 1
+    assert main(["scan", str(tmp_path / "m"), "--soft-fail", *out]) == 0
+    assert main(["scan", str(tmp_path / "m"), "--soft-fail-on", "CKV_AWS_*,CKV2_*", *out]) == 0
+    assert main(["scan", str(tmp_path / "m"), "--soft-fail", "--hard-fail-on", "CKV_AWS_24", *out]) == 1
+    assert main(["scan", str(tmp_path / "m"), "--hard-fail-on", "CKV_AZURE_1", *out]) == 0
+    (tmp_path / "m" / ".checkov.yaml").write_text("soft-fail: true\n")
+    assert main(["scan", str(tmp_path / "m"), *out]) == 0, ".checkov.yaml soft-fail"
+    assert main(["scan", str(tmp_path / "m"), "--hard-fail-on", "CKV_AWS_24", *out]) == 1, "hard-fail-on narrows it"
+
+
+def test_soft_fail_still_refuses_an_invalid_configuration(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, "minimum_severity: SEVERE\n")
+    assert main(["scan", str(repo), "--soft-fail", "-o", str(tmp_path / "r.txt")]) == 2
+
+
+def test_tracebacks_go_to_the_log_file_not_the_terminal(tmp_path: Path) -> None:
+    """The real CLI process: the terminal gets one line; the log file gets Checkov's tracebacks."""
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "check_errors"
+    log = tmp_path / "tfguard.log"
+    env = dict(os.environ, TFGUARD_NO_DAEMON="1", TFGUARD_CACHE_DIR="")  # no cache: Checkov's check really raises
+    for extra in ((), ("-vv",)):
+        proc = subprocess.run([sys.executable, "-m", "tfguard", "scan", str(fixture), "--format", "json", "-o",
+                               str(tmp_path / "r.json"), "--log-file", str(log), *extra],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 2  # the NSG port checks raise on a comma list: the result is incomplete
+        assert "Traceback" not in proc.stderr or extra, proc.stderr
+        assert proc.stderr.count("Traceback") == proc.stderr.count("raised on") * int(bool(extra)), "never twice"
+        assert len([line for line in proc.stderr.splitlines() if line.startswith("tfguard: error:")]) == 1
+        text = log.read_text()
+        assert "Traceback" in text and "ValueError" in text, "the details are in the log file"
