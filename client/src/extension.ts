@@ -5,7 +5,6 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import {
     DidChangeConfigurationNotification,
-    ErrorCodes,
     ExecuteCommandRequest,
     LanguageClient,
     LanguageClientOptions,
@@ -16,23 +15,29 @@ import {
 } from 'vscode-languageclient/node';
 import {
     DIAGNOSTIC_SOURCE,
-    FINDINGS_REQUEST,
-    Finding,
+    DiagnosticLike,
     GroupBy,
     SERVER_SCAN_COMMAND,
     SERVER_SUPPRESS_COMMAND,
     countBySeverity,
-    isDiagnosticData,
+    findingsFromDiagnostics,
     isSuppressArgs,
-    parseFindingsResponse,
     summarizeCounts,
 } from './findings';
 import { FindingsTreeProvider } from './findingsView';
 import {
+    Bundle,
+    PrivateInstallPlan,
+    checkPythonVersion,
+    manualCommands,
+    parseManifest,
+    parseServerVersion,
+    privateInstallPlan,
+} from './install';
+import {
     InterpreterCandidate,
     commandLine,
     describeCandidate,
-    installPlan,
     interpreterCandidates,
     probeCommand,
     serverCommand,
@@ -45,6 +50,7 @@ import {
     RawSettings,
     ServerSettings,
     configurationAnswer,
+    expandPath,
     toInitializationOptions,
     toServerSettings,
     validateSuppressionReason,
@@ -52,6 +58,16 @@ import {
 
 const SECTION = 'tfguard';
 const VIEW_ID = 'tfguard.findings';
+/** Settings whose workspace values are ignored in Restricted Mode (package.json restrictedConfigurations). */
+const RESTRICTED_SETTINGS = ['tfguard.interpreter', 'tfguard.catalogue', 'tfguard.policyDirs', 'tfguard.baseline', 'tfguard.installSource', 'tfguard.wheelhouse'];
+const DOCUMENT_SELECTOR = [
+    { scheme: 'file', language: 'terraform' },
+    { scheme: 'untitled', language: 'terraform' },
+    { scheme: 'file', language: 'terraform-vars' },
+    { scheme: 'file', pattern: '**/*.tf' },
+    { scheme: 'file', pattern: '**/*.tofu' },
+    { scheme: 'file', pattern: '**/*.tf.json' },
+];
 
 let controller: Controller | undefined;
 
@@ -88,10 +104,11 @@ class Controller implements vscode.Disposable {
     private interpreter: InterpreterCandidate | undefined;
     private starting: Promise<void> | undefined;
     private refreshTimer: NodeJS.Timeout | undefined;
-    private findingsRequestSupported = true;
     private readonly shownProblems = new Set<string>();
-    private installing = false;
+    private installing: Promise<void> | undefined;
     private readonly watchers: vscode.FileSystemWatcher[];
+    /** The extension's version: the only server version it runs. */
+    private readonly version: string;
 
     constructor(private readonly context: vscode.ExtensionContext) {
         this.log = vscode.window.createOutputChannel('tfguard', { log: true });
@@ -99,7 +116,9 @@ class Controller implements vscode.Disposable {
         this.status.name = 'tfguard';
         this.tree = new FindingsTreeProvider(this.groupBy());
         this.view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: this.tree, showCollapseAll: true });
-        this.watchers = ['**/*.tf', '**/*.tfvars', '**/.tfguard.yaml', '**/.checkov.yaml']
+        const version: unknown = (context.extension.packageJSON as { version?: unknown }).version;
+        this.version = typeof version === 'string' ? version : '';
+        this.watchers = ['**/*.tf', '**/*.tofu', '**/*.tf.json', '**/*.tfvars', '**/.tfguard.yaml', '**/.checkov.yaml']
             .map((glob) => vscode.workspace.createFileSystemWatcher(glob));
         this.disposables.push(this.log, this.status, this.tree, this.view, ...this.watchers);
         this.setStatus('$(sync~spin) tfguard', 'tfguard: starting', 'tfguard.showOutput');
@@ -113,6 +132,7 @@ class Controller implements vscode.Disposable {
         reg('tfguard.scanWorkspace', () => this.scanWorkspace());
         reg('tfguard.showFindings', () => this.showFindings());
         reg('tfguard.restartServer', () => this.restart());
+        reg('tfguard.installServer', () => this.installFromCommand());
         reg('tfguard.openConfiguration', () => this.openConfiguration());
         reg('tfguard.showOutput', () => this.log.show(true));
         reg('tfguard.findings.refresh', () => this.refreshFindings());
@@ -137,6 +157,13 @@ class Controller implements vscode.Disposable {
                     // Validate again so the user hears about a bad value when they type it.
                     this.serverSettings(undefined);
                 }
+            }),
+            // The status item and the Findings view follow the diagnostics VS Code holds, whether
+            // the server pushed them or VS Code pulled them: they show what the Problems panel shows.
+            vscode.languages.onDidChangeDiagnostics(() => this.scheduleRefresh()),
+            vscode.workspace.onDidGrantWorkspaceTrust(() => {
+                this.log.info('The workspace is trusted now: restarting the server with its settings');
+                void this.restart();
             }),
         );
         void this.watchPythonExtension();
@@ -182,6 +209,9 @@ class Controller implements vscode.Disposable {
             baseline: cfg.get('baseline'),
             baselineMode: cfg.get('baselineMode'),
             moduleTimeBudgetMs: cfg.get('moduleTimeBudgetMs'),
+            maxFileBytes: cfg.get('maxFileBytes'),
+            indexWorkspace: cfg.get('indexWorkspace'),
+            severityLevels: cfg.get('severityLevels'),
         };
     }
 
@@ -300,27 +330,34 @@ class Controller implements vscode.Disposable {
         this.setStatus('$(sync~spin) tfguard', 'tfguard: looking for a Python interpreter with tfguard', 'tfguard.showOutput');
         const candidates = await this.candidates();
         let usable: InterpreterCandidate | undefined;
-        let firstRunnable: InterpreterCandidate | undefined;
+        let otherVersion: { candidate: InterpreterCandidate; version: string } | undefined;
         for (const candidate of candidates) {
             const probe = probeCommand(candidate);
             const result = await run(probe.command, probe.args, { timeoutMs: 60_000 });
             if (result.code === 0) {
-                this.log.info(`Using ${describeCandidate(candidate)}`);
-                usable = candidate;
-                break;
-            }
-            if (result.spawnError) {
+                const version = parseServerVersion(result.stdout) ?? '?';
+                if (version === this.version) {
+                    this.log.info(`Using ${describeCandidate(candidate)}: tfguard ${version}`);
+                    usable = candidate;
+                    break;
+                }
+                // A server of another version may not understand this client: never run it.
+                this.log.warn(`${describeCandidate(candidate)} has tfguard ${version}; this extension needs tfguard ${this.version}`);
+                otherVersion ??= { candidate, version };
+            } else if (result.spawnError) {
                 this.log.info(`Cannot run ${describeCandidate(candidate)}: ${result.spawnError}`);
             } else {
-                firstRunnable ??= candidate;
                 this.log.info(`${describeCandidate(candidate)} cannot import tfguard: ${lastLine(result.stderr)}`);
             }
         }
         if (!usable) {
             this.interpreter = undefined;
-            this.setStatus('$(warning) tfguard: not installed', 'tfguard is not installed: click to set it up', 'tfguard.restartServer');
-            this.view.message = 'The tfguard language server is not running. Run "tfguard: Restart Server" to set it up.';
-            await this.promptInstall(candidates, firstRunnable);
+            const text = otherVersion ? `$(warning) tfguard: server ${otherVersion.version} ≠ ${this.version}` : '$(warning) tfguard: not installed';
+            this.setStatus(text, 'The tfguard server is not installed for this extension version: click to install it', 'tfguard.installServer');
+            this.view.message = 'The tfguard language server is not running. Click the tfguard status item, or run "tfguard: Install Server", to set it up.';
+            // Not awaited: the start-up ends here, so "Restart Server", the status item and the
+            // install itself (which starts the server) never wait on an unanswered notification.
+            void this.promptInstall(candidates, otherVersion);
             return;
         }
         this.interpreter = usable;
@@ -338,12 +375,9 @@ class Controller implements vscode.Disposable {
         };
 
         const clientOptions: LanguageClientOptions = {
-            documentSelector: [
-                { scheme: 'file', language: 'terraform' },
-                { scheme: 'untitled', language: 'terraform' },
-                { scheme: 'file', pattern: '**/*.tf' },
-                { scheme: 'file', pattern: '**/*.tf.json' },
-            ],
+            // The HashiCorp extension's ids (terraform, terraform-vars) and, by pattern, what no
+            // language may claim (.tofu without an OpenTofu extension, .tf.json is JSON).
+            documentSelector: DOCUMENT_SELECTOR,
             synchronize: { configurationSection: SECTION, fileEvents: this.watchers },
             outputChannel: this.log,
             diagnosticCollectionName: DIAGNOSTIC_SOURCE,
@@ -354,10 +388,6 @@ class Controller implements vscode.Disposable {
                 return false;
             },
             middleware: {
-                handleDiagnostics: (uri, diagnostics, next) => {
-                    next(uri, diagnostics);
-                    this.scheduleRefresh();
-                },
                 workspace: {
                     // Answer `workspace/configuration` for "tfguard" with the validated shape the server expects.
                     configuration: async (params, token, next) => {
@@ -373,10 +403,10 @@ class Controller implements vscode.Disposable {
                             SECTION,
                         ));
                     },
+                    // No values: the server pulls them again per workspace folder (workspace/configuration
+                    // with a scopeUri each), so a folder's settings never leak into another folder.
                     didChangeConfiguration: async () => {
-                        await this.client?.sendNotification(DidChangeConfigurationNotification.type, {
-                            settings: { [SECTION]: this.serverSettings(undefined) },
-                        });
+                        await this.client?.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
                     },
                 },
             },
@@ -418,21 +448,90 @@ class Controller implements vscode.Disposable {
     async restart(): Promise<void> {
         await this.starting;
         await this.stop();
-        this.findingsRequestSupported = true;
         this.tree.setFindings([]);
         await this.start();
     }
 
     // ------------------------------------------------------------------ install
 
-    private async promptInstall(candidates: InterpreterCandidate[], base: InterpreterCandidate | undefined): Promise<void> {
-        if (!base) {
-            const tried = candidates.map(describeCandidate).join(', ') || 'none found';
-            this.log.error(`No Python interpreter could be run (tried: ${tried}).`);
-            const choice = await vscode.window.showErrorMessage(
-                'tfguard needs Python 3.10 or later, and none was found. Install Python or set "tfguard.interpreter".',
-                'Open Settings', 'Show Output',
-            );
+    /** The server bundled in the .vsix (client/server/), if this build has one. */
+    private bundle(): { bundle?: Bundle; requirements?: string; problem?: string } {
+        const dir = path.join(this.context.extensionPath, 'client', 'server');
+        let manifest: string;
+        try {
+            manifest = fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8');
+        } catch {
+            return { problem: `no bundled server in ${dir}` };
+        }
+        const { bundle, problem } = parseManifest(manifest, dir);
+        if (!bundle) {
+            return { problem };
+        }
+        try {
+            return { bundle, requirements: fs.readFileSync(bundle.requirementsPath, 'utf8') };
+        } catch (error) {
+            return { problem: `cannot read ${bundle.requirementsPath}: ${String(error)}` };
+        }
+    }
+
+    private requirementsFile(): string {
+        return path.join(this.context.globalStorageUri.fsPath, 'tfguard-requirements.txt');
+    }
+
+    private plan(base: InterpreterCandidate): { plan?: PrivateInstallPlan; problem?: string } {
+        const cfg = vscode.workspace.getConfiguration(SECTION);
+        const installSource = cfg.get<string>('installSource') ?? '';
+        const wheelhouseRaw = cfg.get<string>('wheelhouse') ?? '';
+        const ctx = this.pathContext(undefined);
+        const wheelhouse = wheelhouseRaw.trim() ? expandPath(wheelhouseRaw, ctx) : undefined;
+        const source = installSource.trim() ? expandPath(installSource, ctx) : undefined;
+        const b = installSource.trim() ? {} : this.bundle();
+        if (b.problem) {
+            this.log.warn(b.problem);
+        }
+        return privateInstallPlan({
+            base,
+            venvDir: this.privateEnvironmentDir(),
+            requirementsFile: this.requirementsFile(),
+            bundle: b.bundle,
+            bundledRequirements: b.requirements,
+            wheelhouse,
+            installSource: source,
+            platform: process.platform,
+        });
+    }
+
+    /** The first candidate that runs a Python >= 3.11 (the private environment's own python excluded). */
+    private async baseInterpreter(candidates: InterpreterCandidate[]): Promise<{ base?: InterpreterCandidate; problems: string[] }> {
+        const problems: string[] = [];
+        for (const c of candidates) {
+            if (c.source === 'privateEnvironment') {
+                continue;
+            }
+            const result = await run(c.command, [...c.args, '-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { timeoutMs: 30_000 });
+            if (result.code !== 0) {
+                continue;
+            }
+            const check = checkPythonVersion(result.stdout, [c.command, ...c.args].join(' '));
+            if (check.ok) {
+                return { base: c, problems };
+            }
+            problems.push(check.problem ?? '');
+            this.log.info(check.problem ?? '');
+        }
+        return { problems };
+    }
+
+    private async promptInstall(candidates: InterpreterCandidate[], otherVersion?: { candidate: InterpreterCandidate; version: string }): Promise<void> {
+        const fromSetting = candidates.some((c) => c.source === 'setting');
+        const INSTALL = 'Install into private environment';
+        const SHOW = 'Show command';
+        if (fromSetting) {
+            const c = candidates[0];
+            const message = otherVersion
+                ? `${c.command} (tfguard.interpreter) has tfguard ${otherVersion.version}; this extension needs tfguard ${this.version}.`
+                : `The Python package "tfguard" is not installed for ${c.command} (tfguard.interpreter).`;
+            const choice = await vscode.window.showWarningMessage(message, 'Open Settings', 'Show Output');
             if (choice === 'Open Settings') {
                 await vscode.commands.executeCommand('workbench.action.openSettings', 'tfguard.interpreter');
             } else if (choice === 'Show Output') {
@@ -440,37 +539,53 @@ class Controller implements vscode.Disposable {
             }
             return;
         }
-        const fromSetting = base.source === 'setting';
-        const message = fromSetting
-            ? `The Python package "tfguard" is not installed for ${base.command} (tfguard.interpreter).`
-            : `The Python package "tfguard" is not installed for ${base.command}. tfguard can install it into a private environment.`;
-        const INSTALL = 'Install into private environment';
-        const SHOW = 'Show command';
-        const choice = await vscode.window.showWarningMessage(message, ...(fromSetting ? [SHOW] : [INSTALL, SHOW]), 'Open Settings');
-        if (choice === INSTALL) {
-            await this.installPrivateEnvironment(base);
+        const message = otherVersion
+            ? `tfguard ${otherVersion.version} is installed, but this extension needs its own server, tfguard ${this.version}. Reinstall it into tfguard's private environment?`
+            : 'tfguard needs its language server. Install the server bundled with the extension into a private Python environment?';
+        const choice = await vscode.window.showInformationMessage(message, otherVersion ? 'Reinstall' : INSTALL, SHOW);
+        if (choice === INSTALL || choice === 'Reinstall') {
+            await this.installPrivateEnvironment(candidates);
         } else if (choice === SHOW) {
-            await this.showInstallCommands(base);
-        } else if (choice === 'Open Settings') {
-            await vscode.commands.executeCommand('workbench.action.openSettings', 'tfguard.interpreter');
+            await this.showInstallCommands(candidates);
         } else {
-            this.log.warn('tfguard is not installed; the server is not running. Run "tfguard: Restart Server" to be asked again.');
+            this.log.warn('tfguard is not installed; the server is not running. Click the tfguard status item to install it.');
         }
     }
 
-    private installSource(): string {
-        return vscode.workspace.getConfiguration(SECTION).get<string>('installSource') ?? 'tfguard';
+    private async installFromCommand(): Promise<void> {
+        await this.installPrivateEnvironment(await this.candidates());
     }
 
-    private async showInstallCommands(base: InterpreterCandidate): Promise<void> {
-        const plan = installPlan(base, this.privateEnvironmentDir(), this.installSource(), process.platform);
-        const text = [
-            '# Either install tfguard for the interpreter tfguard found:',
-            commandLine({ command: base.command, args: [...base.args, '-m', 'pip', 'install', this.installSource()] }, process.platform),
-            '# or into a private environment, then set "tfguard.interpreter" to its python:',
-            commandLine(plan.createVenv, process.platform),
-            commandLine(plan.pipInstall, process.platform),
-        ].join('\n');
+    private async noPython(problems: string[]): Promise<void> {
+        const detail = problems.length ? ` (${problems.join(' ')})` : '';
+        this.log.error(`No Python 3.11 or later found to create tfguard's private environment${detail}.`);
+        const choice = await vscode.window.showErrorMessage(
+            `tfguard needs Python 3.11 or later, and none was found${detail}. Install Python 3.11+ or set "tfguard.interpreter".`,
+            'Open Settings', 'Show Output',
+        );
+        if (choice === 'Open Settings') {
+            await vscode.commands.executeCommand('workbench.action.openSettings', 'tfguard.interpreter');
+        } else if (choice === 'Show Output') {
+            this.log.show(true);
+        }
+    }
+
+    private async showInstallCommands(candidates: InterpreterCandidate[]): Promise<void> {
+        const { base, problems } = await this.baseInterpreter(candidates);
+        if (!base) {
+            await this.noPython(problems);
+            return;
+        }
+        const { plan, problem } = this.plan(base);
+        if (!plan) {
+            await this.showError(`tfguard cannot be installed: ${problem}`);
+            return;
+        }
+        if (plan.requirementsText !== undefined) {
+            await fs.promises.mkdir(this.context.globalStorageUri.fsPath, { recursive: true });
+            await fs.promises.writeFile(this.requirementsFile(), plan.requirementsText);
+        }
+        const text = manualCommands(plan, this.requirementsFile(), process.platform);
         this.log.info(`Commands to install tfguard:\n${text}`);
         this.log.show(true);
         const choice = await vscode.window.showInformationMessage(
@@ -483,59 +598,78 @@ class Controller implements vscode.Disposable {
         }
     }
 
-    private async installPrivateEnvironment(base: InterpreterCandidate): Promise<void> {
-        if (this.installing) {
+    private installPrivateEnvironment(candidates: InterpreterCandidate[]): Promise<void> {
+        this.installing ??= this.doInstall(candidates).finally(() => {
+            this.installing = undefined;
+        });
+        return this.installing;
+    }
+
+    private async doInstall(candidates: InterpreterCandidate[]): Promise<void> {
+        const { base, problems } = await this.baseInterpreter(candidates);
+        if (!base) {
+            await this.noPython(problems);
             return;
         }
-        this.installing = true;
-        const venvDir = this.privateEnvironmentDir();
-        const plan = installPlan(base, venvDir, this.installSource(), process.platform);
-        this.log.show(true);
-        let failure: RunResult | undefined;
-        let failedStep = '';
-        try {
-            failure = await vscode.window.withProgress({
-                location: vscode.ProgressLocation.Notification,
-                title: 'tfguard',
-                cancellable: true,
-            }, async (progress, token) => {
-                await fs.promises.mkdir(this.context.globalStorageUri.fsPath, { recursive: true });
-                const steps: [string, { command: string; args: string[] }][] = [];
-                if (!isExecutable(plan.python)) {
-                    steps.push(['Creating a private Python environment…', plan.createVenv]);
-                }
-                steps.push([`Installing ${this.installSource()} (this can take a few minutes)…`, plan.pipInstall]);
-                for (const [title, cmd] of steps) {
-                    progress.report({ message: title });
-                    this.log.info(`$ ${commandLine(cmd, process.platform)}`);
-                    const result = await run(cmd.command, cmd.args, {
-                        token,
-                        onOutput: (chunk) => this.log.append(chunk),
-                    });
-                    if (result.code !== 0) {
-                        failedStep = commandLine(cmd, process.platform);
-                        return result;
-                    }
-                }
-                return undefined;
-            });
-        } finally {
-            this.installing = false;
+        const { plan, problem } = this.plan(base);
+        if (!plan) {
+            await this.showError(`tfguard cannot be installed: ${problem}`);
+            return;
         }
+        const venvDir = this.privateEnvironmentDir();
+        const manual = manualCommands(plan, this.requirementsFile(), process.platform);
+        this.setStatus('$(sync~spin) tfguard: installing', `Installing ${plan.what} into ${venvDir}`, 'tfguard.showOutput');
+        const failure: RunResult | undefined = await vscode.window.withProgress({
+            location: vscode.ProgressLocation.Notification,
+            title: 'tfguard',
+            cancellable: true,
+        }, async (progress, token) => {
+            await fs.promises.mkdir(this.context.globalStorageUri.fsPath, { recursive: true });
+            if (plan.requirementsText !== undefined) {
+                await fs.promises.writeFile(this.requirementsFile(), plan.requirementsText);
+            }
+            const steps: [string, { command: string; args: string[] }][] = [];
+            if (!isExecutable(plan.python)) {
+                steps.push([`Creating a private Python environment with ${base.command}…`, plan.createVenv]);
+            }
+            steps.push([`Installing ${plan.what} (this can take a few minutes)…`, plan.pipInstall]);
+            for (const [title, cmd] of steps) {
+                progress.report({ message: title });
+                this.log.info(`$ ${commandLine(cmd, process.platform)}`);
+                const result = await run(cmd.command, cmd.args, {
+                    token,
+                    onOutput: (chunk) => this.log.append(chunk),
+                });
+                if (result.code !== 0) {
+                    return result;
+                }
+            }
+            return undefined;
+        });
         if (failure) {
             const detail = failure.cancelled ? 'cancelled' : failure.spawnError ?? `exit code ${failure.code}`;
-            this.log.error(`Install failed (${detail}): ${failedStep}`);
-            let hint = '';
-            if (/ensurepip is not available|No module named venv/.test(failure.stderr + failure.stdout)) {
-                hint = ' This Python has no venv module (on Debian/Ubuntu: apt install python3-venv).';
+            this.log.error(`Installing tfguard failed (${detail}). To install it by hand:\n${manual}`);
+            this.setStatus('$(warning) tfguard: not installed', 'Installing tfguard failed: click to try again', 'tfguard.installServer');
+            if (failure.cancelled) {
+                return;
             }
-            if (!failure.cancelled) {
-                await this.showError(`Installing tfguard failed.${hint}`);
+            let hint = lastLine(failure.stderr || failure.stdout);
+            if (/ensurepip is not available|No module named venv/.test(failure.stderr + failure.stdout)) {
+                hint = 'This Python has no venv module (on Debian/Ubuntu: apt install python3-venv).';
+            }
+            const choice = await vscode.window.showErrorMessage(
+                `Installing tfguard failed: ${hint} To install it by hand, run: ${manual.split('\n').filter((l) => !l.startsWith('#')).join(' && ')}`,
+                'Show Log', 'Copy Commands',
+            );
+            if (choice === 'Show Log') {
+                this.log.show(true);
+            } else if (choice === 'Copy Commands') {
+                await vscode.env.clipboard.writeText(manual);
             }
             return;
         }
         this.log.info(`tfguard installed into ${venvDir}`);
-        void vscode.window.showInformationMessage('tfguard is installed; starting the server.');
+        void vscode.window.showInformationMessage(`tfguard ${this.version} is installed; starting the server.`);
         await this.restart();
     }
 
@@ -646,53 +780,13 @@ class Controller implements vscode.Disposable {
         }, 300);
     }
 
+    /** The Findings view and status item show the diagnostics VS Code holds (what the Problems panel lists). */
     private async refreshFindings(): Promise<void> {
-        const client = this.client;
-        if (!client || client.state !== State.Running) {
-            return;
-        }
-        let findings: Finding[] | undefined;
-        if (this.findingsRequestSupported) {
-            try {
-                findings = parseFindingsResponse(await client.sendRequest(FINDINGS_REQUEST, {}));
-            } catch (error) {
-                if (error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound) {
-                    this.findingsRequestSupported = false;
-                    this.log.warn(`The server does not answer ${FINDINGS_REQUEST}; the findings view uses diagnostics instead.`);
-                } else {
-                    this.log.warn(`${FINDINGS_REQUEST} failed: ${String(error)}`);
-                }
-            }
-        }
-        this.tree.setFindings(findings ?? this.findingsFromDiagnostics(client));
+        const entries = vscode.languages.getDiagnostics()
+            .map(([uri, diagnostics]) => [uri.toString(), diagnostics.map(toDiagnosticLike)] as const);
+        this.tree.setFindings(findingsFromDiagnostics(entries));
         this.updateStatusFromFindings();
-    }
-
-    /** Fallback when `tfguard/findings` is unavailable: rebuild findings from published diagnostics. */
-    private findingsFromDiagnostics(client: LanguageClient): Finding[] {
-        const out: Finding[] = [];
-        client.diagnostics?.forEach((uri, diagnostics) => {
-            for (const d of diagnostics) {
-                const data: unknown = (d as vscode.Diagnostic & { data?: unknown }).data;
-                const code = typeof d.code === 'object' ? d.code.value : d.code;
-                const severity = isDiagnosticData(data) ? data.severity : fallbackSeverity(d.severity);
-                out.push({
-                    uri: uri.toString(),
-                    range: {
-                        start: { line: d.range.start.line, character: d.range.start.character },
-                        end: { line: d.range.end.line, character: d.range.end.character },
-                    },
-                    checkId: isDiagnosticData(data) ? data.checkId : String(code ?? ''),
-                    checkName: d.message,
-                    severity,
-                    priority: isDiagnosticData(data) && typeof data.priority === 'number' ? data.priority : 0,
-                    resource: isDiagnosticData(data) && typeof data.resource === 'string' ? data.resource : '',
-                    message: d.message,
-                    guideline: typeof d.code === 'object' ? d.code.target.toString() : '',
-                });
-            }
-        });
-        return out.sort((a, b) => b.priority - a.priority);
+        return Promise.resolve();
     }
 
     private updateStatusFromFindings(): void {
@@ -702,7 +796,9 @@ class Controller implements vscode.Disposable {
         const counts = countBySeverity(this.tree.all);
         const summary = summarizeCounts(counts);
         const total = this.tree.all.length;
-        this.setStatus(`$(shield) tfguard: ${summary}`, `tfguard: ${summary} (interpreter ${this.interpreter?.command ?? '?'}). Click to show findings.`, 'tfguard.showFindings');
+        const restricted = vscode.workspace.isTrusted ? '' : ' (Restricted Mode)';
+        const restrictedTip = vscode.workspace.isTrusted ? '' : `\n\nRestricted Mode: tfguard checks this workspace but ignores its values of ${RESTRICTED_SETTINGS.join(', ')} (they point at programs or files outside it); your user settings apply.`;
+        this.setStatus(`$(shield) tfguard: ${summary}${restricted}`, `tfguard: ${summary} (interpreter ${this.interpreter?.command ?? '?'}). Click to show findings.${restrictedTip}`, 'tfguard.showFindings');
         this.view.badge = total > 0 ? { value: total, tooltip: `${total} tfguard finding${total === 1 ? '' : 's'}` } : undefined;
     }
 
@@ -745,11 +841,13 @@ function lastLine(text: string): string {
     return lines[lines.length - 1] ?? '';
 }
 
-function fallbackSeverity(severity: vscode.DiagnosticSeverity): string {
-    switch (severity) {
-        case vscode.DiagnosticSeverity.Error: return 'HIGH';
-        case vscode.DiagnosticSeverity.Warning: return 'MEDIUM';
-        case vscode.DiagnosticSeverity.Information: return 'LOW';
-        default: return 'INFO';
-    }
+function toDiagnosticLike(d: vscode.Diagnostic): DiagnosticLike {
+    return {
+        range: d.range,
+        message: d.message,
+        severity: d.severity,
+        source: d.source,
+        code: d.code,
+        data: (d as vscode.Diagnostic & { data?: unknown }).data,
+    };
 }

@@ -175,3 +175,48 @@ export function isSuppressArgs(value: unknown): value is SuppressArgs {
     return isRecord(value) && typeof value.uri === 'string' && typeof value.checkId === 'string'
         && typeof value.line === 'number' && typeof value.resource === 'string';
 }
+
+/** The parts of a VS Code diagnostic the findings view reads (structural: no `vscode` import). */
+export interface DiagnosticLike {
+    range: Range;
+    message: string;
+    /** vscode.DiagnosticSeverity: 0 error, 1 warning, 2 information, 3 hint. */
+    severity: number;
+    source?: string | undefined;
+    code?: string | number | { value: string | number; target: { toString(): string } } | undefined;
+    data?: unknown;
+}
+
+export const HINT_SEVERITY = 3;
+
+/**
+ * The findings the Problems panel shows, from the diagnostics VS Code holds (pushed or pulled):
+ * tfguard's diagnostics that carry a check id, without hints (baselined findings in "hint" mode,
+ * which the Problems panel does not list). Highest priority first.
+ */
+export function findingsFromDiagnostics(entries: readonly (readonly [string, readonly DiagnosticLike[]])[]): Finding[] {
+    const out: Finding[] = [];
+    for (const [uri, diagnostics] of entries) {
+        for (const d of diagnostics) {
+            if (d.source !== DIAGNOSTIC_SOURCE || d.severity === HINT_SEVERITY || !isDiagnosticData(d.data)) {
+                continue;
+            }
+            const data = d.data;
+            out.push({
+                uri,
+                range: {
+                    start: { line: d.range.start.line, character: d.range.start.character },
+                    end: { line: d.range.end.line, character: d.range.end.character },
+                },
+                checkId: data.checkId,
+                checkName: d.message,
+                severity: data.severity,
+                priority: typeof data.priority === 'number' ? data.priority : 0,
+                resource: typeof data.resource === 'string' ? data.resource : '',
+                message: d.message,
+                guideline: typeof d.code === 'object' && d.code !== null ? d.code.target.toString() : '',
+            });
+        }
+    }
+    return out.sort((a, b) => b.priority - a.priority);
+}

@@ -43,7 +43,8 @@ export interface CandidateResult {
 }
 
 const SERVER_MODULE_ARGS = ['-m', 'tfguard', 'serve'];
-export const PROBE_ARGS = ['-c', 'import tfguard'];
+/** Prints the installed tfguard's version (see install.ts parseServerVersion); fails without tfguard. */
+export const PROBE_ARGS = ['-c', 'import tfguard; print(tfguard.__version__)'];
 
 function pathApi(platform: NodeJS.Platform): path.PlatformPath {
     return platform === 'win32' ? path.win32 : path.posix;
@@ -145,34 +146,9 @@ export function serverCommand(candidate: InterpreterCandidate): { command: strin
     return { command: candidate.command, args: [...candidate.args, ...SERVER_MODULE_ARGS] };
 }
 
-/** Arguments that check whether a candidate can import tfguard. */
+/** Arguments that check whether a candidate can import tfguard, and print its version. */
 export function probeCommand(candidate: InterpreterCandidate): { command: string; args: string[] } {
     return { command: candidate.command, args: [...candidate.args, ...PROBE_ARGS] };
-}
-
-export interface InstallPlan {
-    /** `python -m venv DIR` with the base interpreter. */
-    createVenv: { command: string; args: string[] };
-    /** `DIR/bin/python -m pip install SOURCE`. */
-    pipInstall: { command: string; args: string[] };
-    /** The environment's interpreter once created. */
-    python: string;
-}
-
-/** The two steps that install tfguard into a private environment. */
-export function installPlan(
-    base: InterpreterCandidate,
-    venvDir: string,
-    installSource: string,
-    platform: NodeJS.Platform,
-): InstallPlan {
-    const python = venvPython(venvDir, platform);
-    const source = installSource.trim() === '' ? 'tfguard' : installSource.trim();
-    return {
-        createVenv: { command: base.command, args: [...base.args, '-m', 'venv', venvDir] },
-        pipInstall: { command: python, args: ['-m', 'pip', 'install', '--upgrade', source] },
-        python,
-    };
 }
 
 /** Quote one word for a POSIX shell or for cmd/PowerShell, for display in "Show command". */

@@ -27,7 +27,13 @@ export interface ServerSettings {
     baselineMode: BaselineMode;
     /** Tier-2 time budget per module run, in whole milliseconds; 0 means unbounded. */
     moduleTimeBudgetMs: number;
+    maxFileBytes: number;
+    indexWorkspace: boolean;
+    /** Severity name -> LSP level (error, warning, information, hint). */
+    severityLevels: Record<string, string>;
 }
+
+export const LEVELS = ['error', 'warning', 'information', 'hint'] as const;
 
 /**
  * What the server receives in initializationOptions only: the workspace settings plus
@@ -47,7 +53,21 @@ export const DEFAULT_SETTINGS: Readonly<ServerSettings> = Object.freeze({
     baseline: null,
     baselineMode: 'hint',
     moduleTimeBudgetMs: 20_000,
+    maxFileBytes: 4 * 1024 * 1024,
+    indexWorkspace: true,
+    severityLevels: {},
 });
+
+/**
+ * Every `tfguard.*` key the server reads (the keys of ServerSettings plus allowPythonChecks), and the
+ * client-only ones: checked against package.json (and package.json against the server's
+ * settings.py MANIFEST) by the settings-drift tests.
+ */
+export const SERVER_SETTING_KEYS = [
+    'enable', 'minimumSeverity', 'idleDelayMs', 'catalogue', 'policyDirs', 'skipReasonPlaceholder', 'baseline',
+    'baselineMode', 'moduleTimeBudgetMs', 'maxFileBytes', 'indexWorkspace', 'severityLevels', 'allowPythonChecks',
+] as const;
+export const CLIENT_SETTING_KEYS = ['interpreter', 'installSource', 'wheelhouse', 'findingsView.groupBy', 'trace.server'] as const;
 
 export const MAX_IDLE_DELAY_MS = 60_000;
 
@@ -62,6 +82,9 @@ export interface RawSettings {
     baseline?: unknown;
     baselineMode?: unknown;
     moduleTimeBudgetMs?: unknown;
+    maxFileBytes?: unknown;
+    indexWorkspace?: unknown;
+    severityLevels?: unknown;
 }
 
 /** Where `${workspaceFolder}`, `${userHome}` and `~` point. */
@@ -110,6 +133,9 @@ export function toServerSettings(raw: RawSettings, ctx: PathContext = {}): Setti
         baseline: DEFAULT_SETTINGS.baseline,
         baselineMode: DEFAULT_SETTINGS.baselineMode,
         moduleTimeBudgetMs: DEFAULT_SETTINGS.moduleTimeBudgetMs,
+        maxFileBytes: DEFAULT_SETTINGS.maxFileBytes,
+        indexWorkspace: DEFAULT_SETTINGS.indexWorkspace,
+        severityLevels: {},
     };
 
     if (raw.enable !== undefined && raw.enable !== null) {
@@ -230,6 +256,38 @@ export function toServerSettings(raw: RawSettings, ctx: PathContext = {}): Setti
                 `tfguard.moduleTimeBudgetMs must be a number of milliseconds >= 0 (0: no limit), not ${show(budget)}; ` +
                 `using ${settings.moduleTimeBudgetMs}.`,
             );
+        }
+    }
+
+    if (raw.maxFileBytes !== undefined && raw.maxFileBytes !== null) {
+        const n = raw.maxFileBytes;
+        if (typeof n === 'number' && Number.isFinite(n) && n >= 0) {
+            settings.maxFileBytes = Math.round(n);
+        } else {
+            problems.push(`tfguard.maxFileBytes must be a number of bytes >= 0, not ${show(n)}; using ${settings.maxFileBytes}.`);
+        }
+    }
+
+    if (raw.indexWorkspace !== undefined && raw.indexWorkspace !== null) {
+        if (typeof raw.indexWorkspace === 'boolean') {
+            settings.indexWorkspace = raw.indexWorkspace;
+        } else {
+            problems.push(`tfguard.indexWorkspace must be true or false, not ${show(raw.indexWorkspace)}; using ${settings.indexWorkspace}.`);
+        }
+    }
+
+    if (raw.severityLevels !== undefined && raw.severityLevels !== null) {
+        if (isRecord(raw.severityLevels)) {
+            for (const [key, value] of Object.entries(raw.severityLevels)) {
+                const severity = parseSeverity(key);
+                if (severity === undefined || typeof value !== 'string' || !(LEVELS as readonly string[]).includes(value)) {
+                    problems.push(`tfguard.severityLevels entry ${show(key)}: ${show(value)} must map a severity (${SEVERITIES.join(', ')}) to one of ${LEVELS.join(', ')}; ignoring it.`);
+                    continue;
+                }
+                settings.severityLevels[severity] = value;
+            }
+        } else {
+            problems.push(`tfguard.severityLevels must be an object such as {"MEDIUM": "information"}, not ${show(raw.severityLevels)}; using {}.`);
         }
     }
 

@@ -5,17 +5,29 @@
 // Environment:
 //   TFGUARD_E2E_CACHE    folder with app/node_modules (code-server, playwright-core)   [required]
 //   TFGUARD_E2E_VSIX     the packaged extension                                         [required]
-//   TFGUARD_E2E_PYTHON   interpreter with tfguard importable (tfguard.interpreter)      [required]
+//   TFGUARD_E2E_WHEELHOUSE  folder of the locked dependency wheels (tfguard.wheelhouse)  [required]
 //   TFGUARD_E2E_OUT      where screenshots and logs go (default CACHE/out)
 //   TFGUARD_E2E_DOC_IMAGE  copy the representative screenshot here (optional)
 //   TFGUARD_E2E_CHROMIUM browser binary (default /usr/bin/chromium)
 //   TFGUARD_E2E_TIMEOUT_MS  per-step timeout (default 90000)
 //
-// Asserts, from the page: ranked findings in the Problems panel with the right severities
+// Scenario 1, a new user: a fresh profile with nothing preset but tfguard.wheelhouse (the offline
+// wheel folder, so pip never contacts an index) and no tfguard on PATH. The install notification
+// appears; the test clicks "Install into private environment"; the private environment is created
+// in global storage from the wheel bundled in the .vsix with hash-pinned dependencies; squiggles
+// appear in prod/main.tf without a reload; the status item and the Findings view show the counts of
+// the Problems panel without any tfguard command having run.
+// Then, in the same window: ranked findings in the Problems panel with the right severities
 // (prod CKV_AWS_20 is an error, its dev twin a warning; error/warning squiggles), the hover of a
 // finding (check id + checkov:skip), the tfguard Findings view (groups with counts, prod first;
 // a click opens the location), the status bar counts, and that the lightbulb's "Fix CKV_AWS_20"
 // quick fix removes that finding.
+// Scenario 2: tfguard.catalogue and tfguard.policyDirs written to the workspace settings add the
+// catalogue's TFG_MOD_1 and the organisation policy's ACME_AWS_1 (absent before).
+// Scenario 3: a two-folder workspace; folder alpha sets tfguard.minimumSeverity HIGH and its
+// .tfguard.yaml raises CKV_AWS_20 to CRITICAL, beta's lowers it to LOW: each folder shows its own.
+// Scenario 4: Restricted Mode (workspace trust on, folder not trusted): findings still shown, the
+// status item says Restricted Mode, and the workspace's tfguard.policyDirs is ignored.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -34,7 +46,7 @@ const env = (name, fallback) => {
 };
 const cache = path.resolve(env('TFGUARD_E2E_CACHE'));
 const vsix = path.resolve(env('TFGUARD_E2E_VSIX'));
-const python = env('TFGUARD_E2E_PYTHON');
+const wheelhouse = path.resolve(env('TFGUARD_E2E_WHEELHOUSE'));
 const outDir = path.resolve(env('TFGUARD_E2E_OUT', path.join(cache, 'out')));
 const docImage = process.env.TFGUARD_E2E_DOC_IMAGE;
 const chromium = env('TFGUARD_E2E_CHROMIUM', '/usr/bin/chromium');
@@ -83,17 +95,16 @@ async function waitFor(fn, what, timeout = STEP, interval = 250) {
 // ------------------------------------------------------------------ set-up
 fs.mkdirSync(outDir, { recursive: true });
 for (const f of fs.readdirSync(outDir)) {
-    if (f.endsWith('.png') || f.endsWith('.log') || f.endsWith('.txt')) fs.rmSync(path.join(outDir, f));
+    if (f.endsWith('.png') || f.endsWith('.log') || f.endsWith('.txt') || f.endsWith('.json')) fs.rmSync(path.join(outDir, f));
 }
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfguard-e2e-'));
+// One profile for every scenario: the private environment the first one installs stays in its
+// global storage, as it would for a user.
 const userData = path.join(tmp, 'user-data');
 const extDir = path.join(tmp, 'extensions');
-const workspace = path.join(tmp, 'workspace');
-const browserProfile = path.join(tmp, 'browser');
 fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
 fs.mkdirSync(extDir, { recursive: true });
-fs.cpSync(path.join(repo, 'tests', 'fixtures', 'e2e'), workspace, { recursive: true });
-fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
+const baseUserSettings = {
     'workbench.startupEditor': 'none',
     'security.workspace.trust.enabled': false,
     'extensions.autoUpdate': false,
@@ -110,24 +121,33 @@ fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
     'problems.sortOrder': 'severity',
     'chat.disableAIFeatures': true,
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    'tfguard.interpreter': python,
-}, null, 2));
-// `tfguard.interpreter` is a machine setting: in code-server (a remote window) VS Code ignores the
-// user's value for it and reads the server machine's settings, <user-data-dir>/Machine/settings.json.
+};
+function writeUserSettings(extra = {}) {
+    fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...baseUserSettings, ...extra }, null, 2));
+}
+writeUserSettings();
+// Nothing tfguard-specific is preset but the offline wheel folder. It is a machine setting: in
+// code-server (a remote window) VS Code reads it from <user-data-dir>/Machine/settings.json.
 fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
-fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify({ 'tfguard.interpreter': python }, null, 2));
+fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify({ 'tfguard.wheelhouse': wheelhouse }, null, 2));
+
+function copyFixture(name, dest) {
+    const to = path.join(tmp, dest);
+    fs.cpSync(path.join(repo, 'tests', 'fixtures', name), to, { recursive: true });
+    return to;
+}
 
 const csEnv = { ...process.env, VSCODE_CLI_DISABLE_UPDATES: '1' };
 let codeServer;
 let context;
 let page;
-const csLog = fs.createWriteStream(path.join(outDir, 'code-server.log'));
+let session = 0;
 
 async function shot(name) {
     const file = path.join(outDir, `${name}.png`);
     try {
         await page.screenshot({ path: file });
-        log(`screenshot ${path.relative(repo, file)}`);
+        log(`screenshot ${file}`);
     } catch (e) {
         log(`screenshot ${name} failed: ${e.message}`);
     }
@@ -144,6 +164,49 @@ function stopCodeServer() {
 process.on('exit', stopCodeServer);
 for (const sig of ['SIGINT', 'SIGTERM']) {
     process.on(sig, () => { stopCodeServer(); process.exit(130); });
+}
+
+/** Start code-server on `target` (a folder, or a .code-workspace file) and open it in Chromium. */
+async function openSession(target, { trust = false } = {}) {
+    session += 1;
+    const port = await freePort();
+    const csLog = fs.createWriteStream(path.join(outDir, `code-server-${session}.log`));
+    codeServer = spawn(process.execPath, [codeServerEntry,
+        '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+        ...(trust ? [] : ['--disable-workspace-trust']), '--user-data-dir', userData, '--extensions-dir', extDir, target,
+    ], { env: csEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    codeServer.stdout.pipe(csLog);
+    codeServer.stderr.pipe(csLog);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 'code-server /healthz', 60_000);
+    log(`code-server up on ${base} (pid ${codeServer.pid}) for ${target}`);
+    context = await pwChromium.launchPersistentContext(path.join(tmp, `browser-${session}`), {
+        executablePath: chromium,
+        headless: true,
+        viewport: { width: 1600, height: 1000 },
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+            '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    });
+    page = context.pages()[0] ?? await context.newPage();
+    page.setDefaultTimeout(STEP);
+    const consoleLog = fs.createWriteStream(path.join(outDir, `browser-console-${session}.log`));
+    page.on('console', (m) => consoleLog.write(`[${m.type()}] ${m.text()}\n`));
+    const query = target.endsWith('.code-workspace') ? `workspace=${encodeURIComponent(target)}` : `folder=${encodeURIComponent(target)}`;
+    await page.goto(`${base}/?${query}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: STEP });
+    await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: STEP });
+    log('workbench loaded');
+}
+
+async function closeSession() {
+    await context?.close().catch(() => {});
+    context = undefined;
+    const cs = codeServer;
+    stopCodeServer();
+    if (cs && cs.exitCode === null) {
+        await new Promise((r) => { cs.once('exit', r); setTimeout(r, 5000); });
+    }
+    codeServer = undefined;
 }
 
 // Keyboard helpers: the workbench must have focus for its keybindings.
@@ -220,11 +283,70 @@ function severityOf(row) {
     return m ? m[1].toLowerCase().replace('info', 'info') : '';
 }
 
+
+/** The tfguard status bar item's text. */
+async function tfguardStatus() {
+    const texts = await page.locator('.statusbar-item').allInnerTexts();
+    return texts.find((t) => /tfguard/.test(t)) ?? '';
+}
+
+/** Counts by severity in the tfguard status item ("1 CRITICAL · 2 HIGH"). */
+function statusCounts(text) {
+    const counts = {};
+    for (const m of text.matchAll(/(\d+) (CRITICAL|HIGH|MEDIUM|LOW|INFO)/g)) counts[m[2]] = Number(m[1]);
+    return counts;
+}
+
+/** Total of the Problems panel (the badge on its tab, else the problems status item). */
+async function problemsTotal() {
+    const label = await page.locator('#status\\.problems').first().getAttribute('aria-label').catch(() => null)
+        ?? await page.locator('#status\\.problems').first().innerText().catch(() => '');
+    const nums = [...String(label).matchAll(/(\d+)/g)].map((m) => Number(m[1]));
+    return { total: nums.reduce((a, b) => a + b, 0), label: String(label).replace(/\s+/g, ' ') };
+}
+
+/** Rows "label | description" of the tfguard Findings view, expanding it by a click on its header if needed. */
+async function findingsViewRows() {
+    const pane = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: /tfguard Findings/i }) }).first();
+    await pane.waitFor({ state: 'visible', timeout: STEP });
+    const header = pane.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded', { timeout: 2000 }).catch(() => null)) === 'false') await header.click();
+    // The tree is virtualised: only rows on screen exist. Collapse the folders pane above it (a
+    // click on its header) so that the Findings view has the height to show every row.
+    const folders = page.locator('.part.sidebar .pane-header').first(); // the Explorer's first view: the folders
+    const isFindings = /tfguard Findings/i.test(await folders.innerText({ timeout: 2000 }).catch(() => 'tfguard Findings'));
+    if (!isFindings && (await folders.getAttribute('aria-expanded', { timeout: 2000 }).catch(() => null)) === 'true') {
+        await folders.click();
+    }
+    return pane.locator('.monaco-list-row').evaluateAll((rs) => rs.map((r) => [
+        r.querySelector('.label-name')?.textContent ?? r.innerText, r.querySelector('.label-description')?.textContent ?? '',
+    ].map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ')));
+}
+
+function groupCounts(rows) {
+    const out = {};
+    for (const r of rows) {
+        const m = /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) \| (\d+)$/.exec(r);
+        if (m) out[m[1]] = Number(m[2]);
+    }
+    return out;
+}
+
+const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+
+/** Problems panel rows of the file groups whose header matches `fileRe`, for a filter text. */
+async function problemsFor(filter, fileRe, present = true) {
+    await setProblemsFilter(filter);
+    return waitFor(async () => {
+        const g = groupProblems(await problemRows());
+        const hit = g.filter((f) => fileRe.test(f.file));
+        return present ? (hit.length && hit.every((f) => f.rows.length > 0) ? g : undefined) : (hit.length === 0 ? g : undefined);
+    }, `${filter} ${present ? 'in' : 'absent from'} the Problems panel for ${fileRe}`);
+}
 // ------------------------------------------------------------------- run
 let failed = false;
 try {
-    log(`workspace ${workspace}`);
-    log(`installing ${path.relative(repo, vsix)} into a fresh extensions dir`);
+    log(`installing ${vsix} into a fresh extensions dir`);
     const inst = spawnSync(process.execPath, [codeServerEntry, '--user-data-dir', userData, '--extensions-dir', extDir,
         '--install-extension', vsix], { env: csEnv, encoding: 'utf8' });
     fs.writeFileSync(path.join(outDir, 'install-extension.log'), `${inst.stdout}\n${inst.stderr}`);
@@ -232,47 +354,59 @@ try {
         throw new Error(`--install-extension failed (${inst.status}): ${inst.stderr || inst.stdout}`);
     }
     check('the .vsix installs into code-server', true, fs.readdirSync(extDir).filter((d) => d.startsWith('tfguard')).join(', '));
+    const extRoot = path.join(extDir, fs.readdirSync(extDir).find((d) => d.startsWith('tfguard.tfguard')));
+    check('the .vsix carries the tfguard wheel and the hash-pinned requirements',
+        fs.readdirSync(path.join(extRoot, 'client', 'server')).some((f) => /^tfguard-.*\.whl$/.test(f))
+        && /--hash=sha256:/.test(fs.readFileSync(path.join(extRoot, 'client', 'server', 'requirements.txt'), 'utf8')),
+        fs.readdirSync(path.join(extRoot, 'client', 'server')).join(', '));
 
-    const port = await freePort();
-    codeServer = spawn(process.execPath, [codeServerEntry,
-        '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-        '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extDir, workspace,
-    ], { env: csEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    codeServer.stdout.pipe(csLog);
-    codeServer.stderr.pipe(csLog);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 'code-server /healthz', 60_000);
-    log(`code-server up on ${base} (pid ${codeServer.pid})`);
-
-    context = await pwChromium.launchPersistentContext(browserProfile, {
-        executablePath: chromium,
-        headless: true,
-        viewport: { width: 1600, height: 1000 },
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-            '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    });
-    page = context.pages()[0] ?? await context.newPage();
-    page.setDefaultTimeout(STEP);
-    const consoleLog = fs.createWriteStream(path.join(outDir, 'browser-console.log'));
-    page.on('console', (m) => consoleLog.write(`[${m.type()}] ${m.text()}\n`));
-    await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: STEP });
-    await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: STEP });
-    log('workbench loaded');
-    await page.waitForTimeout(1500);
-
-    // ---- open the prod file: the extension activates, starts the server, squiggles appear
+    // ================= scenario 1: a new user
+    const workspace = copyFixture('e2e', 'workspace');
+    await openSession(workspace);
     await openFile('prod/main.tf');
     const mode = await page.locator('#status\\.editor\\.mode').innerText().catch(() => '');
     check('prod/main.tf opens as Terraform', /terraform/i.test(mode), `language status "${mode.trim()}"`);
-    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-error').count()) > 0, 'an error squiggle in prod/main.tf');
-    const prodSquiggles = {
-        error: await page.locator('.monaco-editor .squiggly-error').count(),
-        warning: await page.locator('.monaco-editor .squiggly-warning').count(),
-        info: await page.locator('.monaco-editor .squiggly-info').count(),
-    };
-    check('prod/main.tf has error squiggles', prodSquiggles.error > 0, JSON.stringify(prodSquiggles));
-    await shot('01-prod-squiggles');
+    const offer = page.locator('.notification-toast').filter({ hasText: /tfguard needs its language server/ }).first();
+    await offer.waitFor({ state: 'visible', timeout: STEP });
+    const installButton = offer.locator('.monaco-button', { hasText: 'Install into private environment' }).first();
+    await installButton.waitFor({ state: 'visible', timeout: STEP });
+    check('new user: the install notification offers "Install into private environment"', true,
+        (await offer.innerText()).replace(/\s+/g, ' ').slice(0, 160));
+    await shot('01-new-user-install-offer');
+    const tInstall = Date.now();
+    await installButton.click();
+    await page.locator('.notification-toast').filter({ hasText: /Installing tfguard|Creating a private Python environment/ }).first()
+        .waitFor({ state: 'visible', timeout: STEP });
+    await shot('02-new-user-installing');
+    // Squiggles without a reload: the install starts the server itself.
+    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-error').count()) > 0,
+        'error squiggles in prod/main.tf after the install', 300_000, 500);
+    check('new user: squiggles appear in prod/main.tf after the install, without a reload', true,
+        `${((Date.now() - tInstall) / 1000).toFixed(0)} s after the click`);
+    const venvPython = path.join(userData, 'User', 'globalStorage', 'tfguard.tfguard', 'venv', 'bin', 'python');
+    const probe = spawnSync(venvPython, ['-c', 'import json, importlib.metadata as m; d = m.distribution("tfguard"); '
+        + 'print(json.dumps({"version": d.version, "direct_url": d.read_text("direct_url.json"), "hcl2": [x.metadata["Name"] for x in m.distributions() if "hcl2" in x.metadata["Name"].lower()]}))'], { encoding: 'utf8' });
+    let info = {};
+    try { info = JSON.parse(probe.stdout); } catch { /* reported below */ }
+    check('new user: the private environment (global storage) has the bundled wheel, and only bc-python-hcl2',
+        probe.status === 0 && String(info.direct_url ?? '').includes(extRoot) && /\.whl/.test(String(info.direct_url))
+        && JSON.stringify(info.hcl2) === '["bc-python-hcl2"]',
+        `${venvPython}: ${probe.stdout.trim() || probe.stderr.trim()}`);
+    // The status item and the Findings view follow the diagnostics VS Code pulled: no tfguard command has run.
+    const agree = await waitFor(async () => {
+        const status = await tfguardStatus();
+        const p = await problemsTotal();
+        const rows = await findingsViewRows();
+        const s = statusCounts(status);
+        const v = groupCounts(rows);
+        return p.total > 0 && sum(s) === p.total && sum(v) === p.total && JSON.stringify(s) === JSON.stringify(v)
+            ? { status, problems: p, view: v } : undefined;
+    }, 'the status item and the Findings view to show the Problems panel counts', STEP).catch(async (e) => ({
+        error: e.message, status: await tfguardStatus(), problems: await problemsTotal(), view: groupCounts(await findingsViewRows()),
+    }));
+    check('new user: status item and Findings view show the Problems panel counts without any command',
+        !agree.error, JSON.stringify(agree));
+    await shot('03-new-user-status-findings-problems');
 
     // ---- dev twin: same CKV_AWS_20 is only a warning there
     await openFile('dev/main.tf');
@@ -361,13 +495,20 @@ try {
         return texts.find((t) => /tfguard: .*\d+ CRITICAL/.test(t));
     }, 'the tfguard status bar item with counts');
     check('status bar: counts by severity', /1 CRITICAL/.test(status) && /1 HIGH/.test(status), status.trim());
+    // After the full (graph) pass too, the status item counts what the Problems panel counts.
+    const agreeLater = await waitFor(async () => {
+        const p = await problemsTotal();
+        const st = await tfguardStatus();
+        return sum(statusCounts(st)) === p.total && p.total > 0 ? `${st.trim()} = ${p.label}` : undefined;
+    }, 'the status item to count what the Problems panel counts').catch((e) => e.message);
+    check('status item and Problems panel agree after the full pass', /=/.test(agreeLater), agreeLater);
     // Representative screenshot: findings view, squiggles, Problems panel and the hover.
     await openFile('prod/main.tf');
     await goToLine(4, 5);
     await page.keyboard.press(`${mod}+K`);
     await page.keyboard.press(`${mod}+I`);
     await waitFor(async () => (await hover.innerText().catch(() => '')).includes('CKV_AWS_20'), 'the hover again');
-    const representative = await shot('02-findings-problems-hover');
+    const representative = await shot('04-findings-problems-hover');
     await page.keyboard.press('Escape');
 
     // ---- quick fix from the lightbulb: Ctrl+. on line 4, choose "Fix CKV_AWS_20"
@@ -378,7 +519,7 @@ try {
     const item = page.locator('.action-widget .monaco-list-row, .context-view .monaco-list-row').filter({ hasText: /Fix CKV_AWS_20/ }).first();
     await item.waitFor({ state: 'visible', timeout: STEP });
     const itemText = (await item.innerText()).trim();
-    await shot('03-quick-fix-menu');
+    await shot('05-quick-fix-menu');
     await item.click();
     await menu.waitFor({ state: 'hidden', timeout: STEP });
     log(`applied quick fix "${itemText}"`);
@@ -397,7 +538,92 @@ try {
     }, 'the saved prod/main.tf without the public-read ACL', 15_000).catch(() => fs.readFileSync(prodFile, 'utf8'));
     check('the fix edited the file (saved with Ctrl+S)', !/acl\s*=\s*"public-read"/.test(fixedText),
         fixedText.split('\n')[3]?.trim());
-    await shot('04-after-quick-fix');
+    await shot('06-after-quick-fix');
+
+    await closeSession();
+
+    // ================= scenario 2: tfguard.catalogue and tfguard.policyDirs in workspace settings
+    const ws2 = copyFixture('e2e-settings', 'settings-ws');
+    await openSession(ws2);
+    await openFile('infra/main.tf');
+    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-error').count()) > 0, 'squiggles in infra/main.tf');
+    await page.keyboard.press(`${mod}+Shift+M`);
+    await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: STEP });
+    await problemsFor('CKV_AWS_20', /main\.tf/);
+    await problemsFor('CKV2_AWS_6', /main\.tf/); // a graph check: the full (Checkov) pass has run, policies included
+    await problemsFor('TFG_MOD_1', /main\.tf/, false);
+    await problemsFor('ACME_AWS_1', /main\.tf/, false);
+    check('settings: without tfguard.catalogue / tfguard.policyDirs, no TFG_MOD_1 and no ACME_AWS_1', true);
+    fs.mkdirSync(path.join(ws2, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(ws2, '.vscode', 'settings.json'), JSON.stringify({
+        'tfguard.catalogue': 'approved-modules.yaml',
+        'tfguard.policyDirs': ['${workspaceFolder}/org-policies'],
+    }, null, 2));
+    await problemsFor('TFG_MOD_1', /main\.tf/);
+    await problemsFor('ACME_AWS_1', /main\.tf/);
+    check('settings: tfguard.catalogue adds TFG_MOD_1, tfguard.policyDirs adds ACME_AWS_1 (workspace settings)', true);
+    await setProblemsFilter('');
+    await shot('07-settings-catalogue-policydirs');
+    await closeSession();
+
+    // ================= scenario 3: two folders, each with its own settings and .tfguard.yaml
+    const ws3 = copyFixture('e2e-multiroot', 'multiroot');
+    await openSession(path.join(ws3, 'two-folders.code-workspace'));
+    await openFile('alpha/main.tf');
+    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-error').count()) > 0, 'squiggles in alpha/main.tf');
+    await openFile('beta/main.tf');
+    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-info, .monaco-editor .squiggly-warning').count()) > 0, 'squiggles in beta/main.tf');
+    await page.keyboard.press(`${mod}+Shift+M`);
+    await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: STEP });
+    const mr = await problemsFor('CKV_AWS_20', /main\.tf/);
+    await waitFor(async () => groupProblems(await problemRows()).length >= 2, 'CKV_AWS_20 in both folders');
+    const g20 = groupProblems(await problemRows());
+    fs.writeFileSync(path.join(outDir, 'multiroot-CKV_AWS_20.txt'), JSON.stringify(g20, null, 2));
+    const alpha20 = g20.find((g) => /alpha/.test(g.file))?.rows.map(severityOf).join();
+    const beta20 = g20.find((g) => /beta/.test(g.file))?.rows.map(severityOf).join();
+    check('multi-root: CKV_AWS_20 is an error in alpha (CRITICAL) and information in beta (LOW), each its own .tfguard.yaml',
+        alpha20 === 'error' && beta20 === 'info', `alpha=${alpha20} beta=${beta20} (${mr.length} groups)`);
+    await setProblemsFilter('');
+    const allMr = await waitFor(async () => {
+        const g = groupProblems(await problemRows());
+        return g.length >= 2 ? g : undefined;
+    }, 'both folders in the Problems panel');
+    fs.writeFileSync(path.join(outDir, 'multiroot-all.txt'), JSON.stringify(allMr, null, 2));
+    const alphaSev = allMr.find((g) => /alpha/.test(g.file))?.rows.map(severityOf) ?? [];
+    const betaSev = allMr.find((g) => /beta/.test(g.file))?.rows.map(severityOf) ?? [];
+    check('multi-root: alpha\'s tfguard.minimumSeverity HIGH hides alpha\'s lower findings only; beta keeps its warnings',
+        alphaSev.length > 0 && alphaSev.every((x) => x === 'error') && betaSev.includes('warning'),
+        `alpha [${alphaSev.join(' ')}] beta [${betaSev.join(' ')}]`);
+    await shot('08-multiroot-own-severities');
+    await closeSession();
+
+    // ================= scenario 4: Restricted Mode
+    const ws4 = copyFixture('e2e-settings', 'restricted-ws');
+    fs.mkdirSync(path.join(ws4, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(ws4, '.vscode', 'settings.json'), JSON.stringify({
+        'tfguard.policyDirs': ['${workspaceFolder}/org-policies'],
+    }, null, 2));
+    writeUserSettings({ 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never',
+        'security.workspace.trust.banner': 'always' });
+    await openSession(ws4, { trust: true });
+    await openFile('infra/main.tf');
+    const mode4 = await page.locator('#status\\.editor\\.mode').innerText().catch(() => '');
+    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-error').count()) > 0, 'squiggles in Restricted Mode');
+    const restrictedStatus = await waitFor(async () => {
+        const t = await tfguardStatus();
+        return /Restricted Mode/.test(t) && /\d+ (CRITICAL|HIGH)/.test(t) ? t : undefined;
+    }, 'the tfguard status item to say Restricted Mode');
+    check('Restricted Mode: .tf opens as Terraform, findings shown, the status item says Restricted Mode',
+        /terraform/i.test(mode4), `${mode4.trim()}; status "${restrictedStatus.trim()}"`);
+    await page.keyboard.press(`${mod}+Shift+M`);
+    await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: STEP });
+    await problemsFor('CKV_AWS_20', /main\.tf/);
+    await problemsFor('CKV2_AWS_6', /main\.tf/); // the full pass has run: ACME_AWS_1 would be there by now
+    await problemsFor('ACME_AWS_1', /main\.tf/, false);
+    check('Restricted Mode: the workspace\'s tfguard.policyDirs is ignored (no ACME_AWS_1), Checkov findings stay', true);
+    await setProblemsFilter('');
+    await shot('09-restricted-mode');
+    await closeSession();
 
     if (docImage) {
         fs.mkdirSync(path.dirname(docImage), { recursive: true });
@@ -418,8 +644,7 @@ try {
         fs.writeFileSync(path.join(outDir, 'failure-panes.json'), JSON.stringify(dom, null, 2));
     }
 } finally {
-    await context?.close().catch(() => {});
-    stopCodeServer();
+    await closeSession();
     // Keep the server log of the extension (output channel) for debugging.
     try {
         const logs = path.join(userData, 'logs');

@@ -49,3 +49,21 @@ test('suppress arguments are recognised', () => {
     assert.ok(isSuppressArgs({ uri: 'file:///a.tf', checkId: 'CKV_AWS_1', line: 3, resource: 'aws_s3_bucket.b' }));
     assert.ok(!isSuppressArgs({ uri: 'file:///a.tf', checkId: 'CKV_AWS_1' }));
 });
+
+test('findings come from the diagnostics VS Code holds: tfguard only, hints (baselined) left out, by priority', async () => {
+    const { findingsFromDiagnostics } = await import('../findings');
+    const range = { start: { line: 3, character: 2 }, end: { line: 3, character: 9 } };
+    const data = (checkId: string, severity: string, priority: number) => ({ checkId, severity, priority, resource: 'aws_s3_bucket.a', fixable: false });
+    const found = findingsFromDiagnostics([
+        ['file:///w/main.tf', [
+            { range, message: '[LOW] a', severity: 2, source: 'tfguard', code: 'CKV_1', data: data('CKV_1', 'LOW', 10) },
+            { range, message: '[HIGH] b', severity: 0, source: 'tfguard', code: { value: 'CKV_2', target: { toString: () => 'https://g' } }, data: data('CKV_2', 'HIGH', 90) },
+            { range, message: 'in baseline', severity: 3, source: 'tfguard', data: data('CKV_3', 'HIGH', 95) },
+            { range, message: 'other linter', severity: 0, source: 'tflint', data: data('X', 'HIGH', 99) },
+            { range, message: 'config problem', severity: 0, source: 'tfguard', data: { problem: 'config' } },
+        ]],
+    ]);
+    assert.deepEqual(found.map((f) => [f.checkId, f.severity, f.guideline]), [['CKV_2', 'HIGH', 'https://g'], ['CKV_1', 'LOW', '']]);
+    assert.equal(found[0].uri, 'file:///w/main.tf');
+    assert.equal(found[0].resource, 'aws_s3_bucket.a');
+});

@@ -33,6 +33,9 @@ test('valid settings are passed through in the server shape', () => {
         baseline: '.tfguard-baseline.json',
         baselineMode: 'hide',
         moduleTimeBudgetMs: 5000,
+        maxFileBytes: 1000,
+        indexWorkspace: false,
+        severityLevels: { medium: 'information' },
     }, ctx);
     assert.deepEqual(problems, []);
     assert.deepEqual(settings, {
@@ -45,6 +48,9 @@ test('valid settings are passed through in the server shape', () => {
         baseline: '.tfguard-baseline.json',
         baselineMode: 'hide',
         moduleTimeBudgetMs: 5000,
+        maxFileBytes: 1000,
+        indexWorkspace: false,
+        severityLevels: { MEDIUM: 'information' },
     });
 });
 

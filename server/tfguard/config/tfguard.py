@@ -21,7 +21,8 @@ editor run code. Use ``tfguard scan --allow-python-checks DIR`` or the user sett
 
 Precedence, per top-level key (the first layer that sets a key wins):
 
-1. the file given with ``tfguard scan --config FILE`` (or the editor setting ``tfguard.configFile``);
+1. the file given with ``tfguard scan --config FILE`` (in the editor: the settings ``tfguard.catalogue`` and
+   ``tfguard.policyDirs``, a layer of their own, see tfguard.lsp.settings.install_settings_layer);
 2. the nearest ``.tfguard.yaml`` from the Terraform file's directory upwards;
 3. ... further ``.tfguard.yaml`` files upwards, up to and including the workspace root;
 4. the built-in defaults.

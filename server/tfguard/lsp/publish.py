@@ -159,7 +159,8 @@ class Publisher:
         out = [problem_to_diagnostic(p, lines, enc) for p in fa.problems]
         baseline = ls.baseline()
         root = ls.folders()[0] if ls.folders() else os.path.dirname(fa.path)
-        generation = (enc, ls.settings, id(baseline))
+        generation = (enc, ls.settings, ls.settings_epoch, id(baseline))
+        levels = ls.settings_for(fa.path).severity_levels
         if self._diag_generation != generation:
             self._diag_generation = generation
             self._diag_cache.clear()
@@ -170,7 +171,7 @@ class Publisher:
             if hit is not None and hit[0] is f:
                 d: lsp.Diagnostic | None = hit[1]
             else:
-                d = finding_to_diagnostic(f, lines, enc, ls.settings.severity_levels, fixable=is_fixable(f))
+                d = finding_to_diagnostic(f, lines, enc, levels, fixable=is_fixable(f))
                 if baseline is not None and baseline.contains(f, root, text):
                     if ls.settings.baseline_mode == "hide":
                         d = None
@@ -197,7 +198,7 @@ class Publisher:
         lines = LazyLines(text)
         enc = ls.encoding
         out = [self._to_json(problem_to_diagnostic(p, lines, enc)) for p in fa.problems]  # new each time
-        generation = (enc, ls.settings)
+        generation = (enc, ls.settings, ls.settings_epoch)
         if self._tpl_generation != generation:
             self._tpl_generation = generation
             self._tpl_cache.clear()
@@ -221,7 +222,7 @@ class Publisher:
 
     def _template(self, f: Finding, lines: LazyLines, enc: str) -> tuple[int, int, int, str]:
         """(start column, line count - 1, end column, JSON between the range and blockStartLine)."""
-        d = finding_to_diagnostic(f, lines, enc, self.ls.settings.severity_levels, fixable=is_fixable(f))
+        d = finding_to_diagnostic(f, lines, enc, self.ls.settings_for(f.file).severity_levels, fixable=is_fixable(f))
         data = self.ls.protocol._converter.unstructure(d, lsp.Diagnostic)  # noqa: SLF001
         rng = data.pop("range")
         extra = data.pop("data")

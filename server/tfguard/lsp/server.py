@@ -30,7 +30,7 @@ from tfguard import __version__
 from tfguard.engine import Engine
 from tfguard.lsp.publish import Published, Publisher
 from tfguard.lsp.scheduler import Scheduler
-from tfguard.lsp.settings import Settings
+from tfguard.lsp.settings import Settings, folder_for, install_settings_layer
 from tfguard.model import Finding, Result
 from tfguard.wiring import make_engine
 
@@ -49,7 +49,11 @@ class TfguardServer(LanguageServer):
 
     def __init__(self) -> None:
         super().__init__("tfguard", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
-        self.settings = Settings()
+        self.settings = Settings()  # server-wide values (the first workspace folder's)
+        # per workspace folder (workspace/configuration with a scopeUri each): see settings_for
+        self.folder_settings: dict[str, Settings] = {}
+        self.base_settings = Settings()  # from initializationOptions: what a folder's missing keys default to
+        self.settings_epoch = 0  # bumped whenever any folder's settings change (diagnostic caches)
         self.engines: dict[str, Engine] = {}  # workspace folder (or lone file's directory) -> engine
         self.published: dict[str, Published] = {}
         self.pull_mode = False
@@ -101,15 +105,23 @@ class TfguardServer(LanguageServer):
         root = best or fallback_root
         eng = self.engines.get(root)
         if eng is None:
-            eng = make_engine(root, max_file_bytes=self.settings.max_file_bytes,
-                              module_time_budget=self.settings.module_time_budget_ms / 1000.0 or None)
+            st = self.folder_settings.get(root, self.settings)
+            eng = make_engine(root, max_file_bytes=st.max_file_bytes,
+                              module_time_budget=st.module_time_budget_ms / 1000.0 or None)
+            # tfguard.catalogue / tfguard.policyDirs: a layer above the folder's .tfguard.yaml files
+            install_settings_layer(eng, best, lambda: self.folder_settings.get(root, self.settings))
             self.engines[root] = eng
         return eng
+
+    def settings_for(self, path: str) -> Settings:
+        """The settings of the workspace folder that holds ``path`` (multi-root: each folder its own)."""
+        root = folder_for(path, self.folders())
+        return self.folder_settings.get(root, self.settings) if root else self.settings
 
     # ------------------------------------------------------------ findings
     def visible(self, f: Finding) -> bool:
         """Whether a finding is shown: failed, at or above the ``minimumSeverity`` setting."""
-        return f.result is Result.FAILED and f.severity.rank >= self.settings.minimum_severity.rank
+        return f.result is Result.FAILED and f.severity.rank >= self.settings_for(f.file).minimum_severity.rank
 
     def baseline(self) -> Any:
         """The configured baseline (loaded once per path); a bad file is reported once."""
