@@ -271,3 +271,15 @@ def test_a_directory_without_tofu_takes_no_mirror(tmp_path: Path, monkeypatch: p
 
     report = scan(engine, [str(mod)], cache_dir="", workers=1)
     assert any(f.check_id == "CKV_AWS_24" for f in report.failed)
+
+
+def test_pre_commit_hooks_take_tofu_files() -> None:
+    import re
+
+    import yaml
+
+    hooks = yaml.safe_load((Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml").read_text())
+    for hook in hooks:
+        pattern = re.compile(hook["files"])
+        assert all(pattern.search(n) for n in ("a.tf", "m/a.tf.json", "a.tofu", "m/a.tofu.json")), hook["id"]
+        assert not any(pattern.search(n) for n in ("a.tfvars", "README.md", "a.tofu.bak", "plan.json")), hook["id"]
