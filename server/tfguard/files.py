@@ -18,9 +18,11 @@ DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 # .tfguard.yaml, .checkov.yaml, catalogues and YAML/JSON policies (docs/reliability.md)
 MAX_CONFIG_BYTES = 1024 * 1024
 SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".serverless"})
-# Files Checkov's Terraform runner reads (variables files included)
-TF_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
-TERRAFORM_SUFFIXES = (".tf", ".tf.json")
+# OpenTofu's own configuration files: Checkov does not read them (tfguard presents them to it as .tf)
+TOFU_SUFFIXES = (".tofu", ".tofu.json")
+# Files a Terraform/OpenTofu module's scan reads (variables files included): Checkov's, plus OpenTofu's
+TF_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", *TOFU_SUFFIXES)
+TERRAFORM_SUFFIXES = (".tf", ".tf.json", *TOFU_SUFFIXES)
 
 
 def repository_root(path: str, fallback: str | None = None) -> str:
@@ -49,8 +51,43 @@ def repository_root(path: str, fallback: str | None = None) -> str:
 
 
 def is_terraform_file(path: str) -> bool:
-    """A Terraform configuration file (``*.tf``, ``*.tf.json``)."""
+    """A Terraform or OpenTofu configuration file (``*.tf``, ``*.tf.json``, ``*.tofu``, ``*.tofu.json``)."""
     return path.endswith(TERRAFORM_SUFFIXES)
+
+
+def is_tofu_file(path: str) -> bool:
+    """An OpenTofu-only configuration file (``*.tofu``, ``*.tofu.json``)."""
+    return path.endswith(TOFU_SUFFIXES)
+
+
+def tofu_alternative(path: str) -> str | None:
+    """The OpenTofu file that would override ``path``: ``x.tofu`` for ``x.tf``, ``x.tofu.json`` for
+    ``x.tf.json``; None for any other file."""
+    if path.endswith(".tf"):
+        return path[:-3] + ".tofu"
+    if path.endswith(".tf.json"):
+        return path[:-8] + ".tofu.json"
+    return None
+
+
+def tofu_overridden(paths: Iterable[str]) -> dict[str, str]:
+    """Which of ``paths`` OpenTofu ignores, each with the file overriding it.
+
+    OpenTofu's rule (``filterTfPathsWithTofuAlternatives``, docs "Files and Directories: Extension
+    Precedence"): when ``x.tf`` and ``x.tofu`` are in one directory it loads ``x.tofu`` only; likewise
+    ``x.tf.json`` and ``x.tofu.json``. Nothing else overrides (``x.tofu.json`` does not hide ``x.tf``).
+    """
+    present = set(paths)
+    return {p: alt for p in sorted(present) if (alt := tofu_alternative(p)) is not None and alt in present}
+
+
+def dir_has_tofu(directory: str) -> bool:
+    """True when ``directory`` holds an OpenTofu-only file (``*.tofu``, ``*.tofu.json``), not recursively."""
+    try:
+        with os.scandir(directory) as it:
+            return any(e.name.endswith(TOFU_SUFFIXES) for e in it)
+    except OSError:
+        return False
 
 
 def text_digest(text: str) -> str:

@@ -98,7 +98,7 @@ def test_try_repo_system_hook(hook_repo: Path, project: Path, tmp_path: Path) ->
               "README.md", cwd=project, env=env, check=False)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Failed" in bad.stdout and "CKV_AWS_24" in bad.stdout and "aws_security_group.bastion" in bad.stdout
-    assert "README.md" not in bad.stdout.split("hook id: tfguard-system")[-1]  # files: \.tf$ only
+    assert "README.md" not in bad.stdout.split("hook id: tfguard-system")[-1]  # files: \.(tf|tofu)(\.json)?$ only
     good = run(PRE_COMMIT, "try-repo", str(hook_repo), "tfguard-system", "--files", "vars.tf", "README.md",
                cwd=project, env=env, check=False)
     assert good.returncode == 0, good.stdout + good.stderr

@@ -14,12 +14,14 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tfguard.checks.checkov_env import checkov_modules, checkov_warning_kinds, collect_check_errors, run_lock
 from tfguard.checks.entity import CheckSelection, ordered_keys
 from tfguard.checks.errors import CheckError, error_text
+from tfguard.files import tofu_overridden
 from tfguard.safeyaml import policy_dir_problems
 
 log = logging.getLogger(__name__)
@@ -115,11 +117,14 @@ def run_checkov(
     selection: CheckSelection = CheckSelection(),
     recursive: bool = True,
     path_map: tuple[str, str] | None = None,
+    renamed: Mapping[str, str] | None = None,
 ) -> GraphRun:
     """Run Checkov's Terraform runner on ``root`` as ``checkov -d root`` would.
 
     ``recursive=False`` scans only ``root`` itself (and the local modules it calls).
-    ``path_map=(mirror_prefix, real_prefix)`` maps scratch paths back to the user's tree.
+    ``path_map=(mirror_prefix, real_prefix)`` maps scratch paths back to the user's tree;
+    ``renamed`` (scratch path -> real path, see :attr:`Mirror.renamed`) first maps the files a mirror
+    holds under another name (an OpenTofu ``x.tofu`` presented to Checkov as ``x.tf``).
     """
     ck = checkov_modules()
     graph_ids = graph_check_ids()
@@ -149,6 +154,8 @@ def run_checkov(
         if p is None:
             return None
         p = os.path.normpath(p)
+        if renamed and p in renamed:
+            return renamed[p]
         if path_map and (p == path_map[0] or p.startswith(path_map[0] + os.sep)):
             return path_map[1] + p[len(path_map[0]):]
         return p
@@ -236,28 +243,62 @@ def _ordered_keys(keys: Any, is_graph_check: bool) -> tuple[str, ...]:
     return tuple(sorted(out)) if is_graph_check else ordered_keys(out)
 
 
+def mirror_name(rel: str) -> str:
+    """The name Checkov sees for a file of the user's tree: OpenTofu's ``x.tofu`` / ``x.tofu.json``
+    become ``x.tf`` / ``x.tf.json`` (Checkov reads no ``.tofu``; the text is the same, so are its lines)."""
+    if rel.endswith(".tofu"):
+        return rel[:-5] + ".tf"
+    if rel.endswith(".tofu.json"):
+        return rel[:-10] + ".tf.json"
+    return rel
+
+
 class Mirror:
-    """A private scratch copy of a workspace's Terraform files, with unsaved text applied."""
+    """A private scratch copy of a workspace's Terraform files, with unsaved text applied.
+
+    OpenTofu files are presented to Checkov as Terraform: ``x.tofu`` is written as ``x.tf`` (and
+    ``x.tofu.json`` as ``x.tf.json``), and an ``x.tf`` that ``x.tofu`` overrides is left out, as
+    OpenTofu leaves it out. :attr:`renamed` maps those scratch paths back to the real ones.
+    """
 
     def __init__(self, real_root: str) -> None:
         self.real_root = os.path.realpath(real_root)
         self.root = os.path.realpath(tempfile.mkdtemp(prefix="tfguard-mirror-"))
         self._digests: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.renamed: dict[str, str] = {}  # scratch path -> real path, for files Checkov sees renamed
 
     def path_for(self, real_path: str) -> str:
+        """Where ``real_path`` (a file or directory of the real tree) is in the mirror."""
         rel = os.path.relpath(os.path.realpath(real_path), self.real_root)
-        return os.path.join(self.root, rel)
+        return os.path.join(self.root, rel if os.path.isdir(real_path) else mirror_name(rel))
 
-    def sync(self, files: dict[str, str]) -> None:
-        """Make the mirror hold exactly ``files`` (real path -> text); rewrite only what changed."""
+    @property
+    def path_map(self) -> tuple[str, str]:
+        """(scratch prefix, real prefix): what :func:`run_checkov` maps back."""
+        return self.root, self.real_root
+
+    def sync(self, files: Mapping[str, str | bytes]) -> None:
+        """Make the mirror hold exactly ``files`` (real path -> text, or bytes copied as they are);
+        rewrite only what changed. An ``x.tf`` overridden by an ``x.tofu`` of ``files`` is left out."""
         with self._lock:
-            wanted: dict[str, str] = {}
+            rels: dict[str, str | bytes] = {}
             for real_path, text in files.items():
                 rel = os.path.relpath(os.path.realpath(real_path), self.real_root)
                 if rel.startswith(".."):
                     continue
-                wanted[rel] = text
+                rels[rel] = text
+            overridden = tofu_overridden(rels)
+            wanted: dict[str, str | bytes] = {}
+            renamed: dict[str, str] = {}
+            for rel, text in rels.items():
+                if rel in overridden:
+                    continue
+                name = mirror_name(rel)
+                wanted[name] = text
+                if name != rel:
+                    renamed[os.path.join(self.root, name)] = os.path.join(self.real_root, rel)
+            self.renamed = renamed
             for rel in list(self._digests):
                 if rel not in wanted:
                     try:
@@ -266,14 +307,16 @@ class Mirror:
                         pass
                     del self._digests[rel]
             for rel, text in wanted.items():
-                d = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+                data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+                d = hashlib.blake2b(data, digest_size=16).hexdigest()
                 if self._digests.get(rel) == d:
                     continue
                 dest = os.path.join(self.root, rel)
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
-                with open(dest, "w", encoding="utf-8", errors="surrogatepass", newline="") as f:
-                    f.write(text)
+                with open(dest, "wb") as f:
+                    f.write(data)
                 self._digests[rel] = d
 
     def close(self) -> None:
+        """Remove the scratch copy."""
         shutil.rmtree(self.root, ignore_errors=True)

@@ -143,8 +143,13 @@ class Engine:
         return self.index.state(path)
 
     def module_files(self, module_dir: str) -> list[str]:
-        """Terraform files of a module directory: on disk plus unsaved ones, sorted."""
+        """Terraform and OpenTofu files of a module directory (on disk plus unsaved ones, sorted) that
+        OpenTofu reads: without an ``x.tf`` overridden by ``x.tofu``."""
         return self.index.module_files(module_dir)
+
+    def overriding(self, path: str) -> str | None:
+        """The OpenTofu file overriding ``path`` (``x.tofu`` beside ``x.tf``), if one does."""
+        return self.index.overriding(path)
 
     def module_context(self, module_dir: str) -> ModuleContext:
         """Variable defaults and locals of a module."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tfguard.checks.entity import ModuleContext, module_context_from_confs
 from tfguard.config.checkov import CHECKOV_CONFIG_NAMES, CheckovConfig, ConfigError, find_upwards, load_checkov_config
 from tfguard.engine.texts import Texts
-from tfguard.files import is_terraform_file, text_digest
+from tfguard.files import is_terraform_file, text_digest, tofu_alternative, tofu_overridden
 from tfguard.hcl.blocks import SplitFile, resplit, split_blocks
 from tfguard.hcl.parse import ParsedBlock, load_json_text, parse_block
 from tfguard.model import Position, Problem, Severity, Span
@@ -22,6 +22,15 @@ from tfguard.model import Position, Problem, Severity, Span
 log = logging.getLogger(__name__)
 
 MAX_CONFIG_PROBLEMS = 200  # bounded: a pathological configuration cannot grow the list forever
+OVERRIDDEN = "overridden"  # Problem code: an x.tf that OpenTofu ignores because x.tofu is beside it
+
+
+def overridden_problem(path: str, by: str) -> Problem:
+    """The INFO problem of an ``x.tf`` (``x.tf.json``) overridden by ``by`` (``x.tofu``, ``x.tofu.json``):
+    OpenTofu does not read it, so tfguard checks ``by`` instead (see docs/policies.md, "OpenTofu files")."""
+    return Problem(path, Span.of(0, 0, 0, 1),
+                   f"overridden by {os.path.basename(by)} (OpenTofu): not what OpenTofu runs; "
+                   f"{os.path.basename(by)} is checked instead", OVERRIDDEN, Severity.INFO)
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,9 @@ class Index:
         return st if st is not None else self.state(path)
 
     # ----------------------------------------------------------- modules
-    def module_files(self, module_dir: str) -> list[str]:
-        """Terraform files of a module directory: on disk plus unsaved ones, sorted."""
+    def all_module_files(self, module_dir: str) -> list[str]:
+        """Every Terraform and OpenTofu file of a module directory, on disk plus unsaved ones, sorted
+        (overridden ones included: see :meth:`module_files`)."""
         module_dir = os.path.abspath(module_dir)
         files: set[str] = set()
         try:
@@ -117,6 +127,24 @@ class Index:
             pass
         files.update(self.texts.overlaid_in(module_dir))
         return sorted(files)
+
+    def module_files(self, module_dir: str) -> list[str]:
+        """The files of a module directory that OpenTofu and Terraform read: on disk plus unsaved ones,
+        sorted, without an ``x.tf`` that an ``x.tofu`` beside it overrides (:meth:`overridden`)."""
+        files = self.all_module_files(module_dir)
+        hidden = tofu_overridden(files)
+        return [f for f in files if f not in hidden] if hidden else files
+
+    def overridden(self, module_dir: str) -> dict[str, str]:
+        """The files of a module directory OpenTofu ignores, each with the ``.tofu`` file overriding it."""
+        return tofu_overridden(self.all_module_files(module_dir))
+
+    def overriding(self, path: str) -> str | None:
+        """The OpenTofu file (on disk or unsaved) that overrides ``path``, if one does."""
+        alt = tofu_alternative(os.path.abspath(path))
+        if alt is None:
+            return None
+        return alt if self.texts.has_overlay(alt) or os.path.isfile(alt) else None
 
     def module_context(self, module_dir: str) -> ModuleContext:
         """Variable defaults and locals of a module. Only ``variable``/``locals`` blocks matter: while

@@ -21,8 +21,9 @@ from cachetools import LRUCache
 from tfguard import gctuning
 from tfguard.checks.entity import CheckSelection, ModuleContext, RawResult, entity_of, run_entity_checks
 from tfguard.checks.errors import check_error_problem
+from tfguard.checks.graph import mirror_name
 from tfguard.checks.skips import block_skips
-from tfguard.engine.index import Index
+from tfguard.engine.index import Index, overridden_problem
 from tfguard.engine.pipeline import BlockContext, Pipeline
 from tfguard.files import text_digest
 from tfguard.hcl.blocks import Block
@@ -220,6 +221,10 @@ class Tier1:
         path = os.path.abspath(path)
         st = self.index.state(path)
         out = FileAnalysis(path=path, digest=st.digest)
+        by = self.index.overriding(path)
+        if by is not None:  # OpenTofu reads x.tofu instead: nothing of x.tf runs, so nothing is checked
+            out.problems.append(overridden_problem(path, by))
+            return out
         if st.read_problem is not None:
             out.problems.append(st.read_problem)
         if st.is_json:
@@ -288,7 +293,7 @@ class Tier1:
             if found is not None:
                 entity, address = found
                 raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
-                                         "/" + os.path.basename(path))
+                                         "/" + mirror_name(os.path.basename(path)))
                 for raw in raws:
                     if raw.error is not None:
                         errors.append(check_error_problem(path, block.header_span, raw.check_id, address, raw.error))

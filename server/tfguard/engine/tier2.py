@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import check_error_problems
 from tfguard.checks.graph import GraphRecord, Mirror, run_checkov, use_policy_dirs
-from tfguard.engine.index import FileState, Index
+from tfguard.engine.index import FileState, Index, overridden_problem
 from tfguard.engine.pipeline import BlockContext, Pipeline
 from tfguard.engine.tier1 import FileAnalysis, GraphSnapshot, Tier1, block_key, locate
-from tfguard.files import iter_terraform_files, text_digest
+from tfguard.files import TF_SUFFIXES, dir_has_tofu, iter_terraform_files, text_digest
+from tfguard.hcl.modules import local_module_dirs
 from tfguard.model import Finding, Result
 
 log = logging.getLogger(__name__)
@@ -157,15 +158,22 @@ class Tier2:
             log.warning("%s", problem_line)
         with self._mirror_lock:
             overlays = index.texts.overlays()
-            root, path_map = module_dir, None
+            root, path_map, renamed = module_dir, None, None
+            mirror: Mirror | None = None
             if overlays:
                 mirror_root = self.root or module_dir
-                if self._mirror is None or self._mirror.real_root != os.path.realpath(mirror_root):
-                    self._mirror = Mirror(mirror_root)
-                self._mirror.sync(self._mirror_files(mirror_root, overlays))
-                root = self._mirror.path_for(module_dir)
-                path_map = (self._mirror.root, self._mirror.real_root)
-            run = run_checkov(root, selection, recursive=False, path_map=path_map)
+                mirror = self._mirror_at(mirror_root)
+                mirror.sync(self._mirror_files(mirror_root, overlays))
+            elif (tofu_dirs := self._tofu_closure(module_dir)) is not None:
+                # OpenTofu files: Checkov reads them only as .tf, in a mirror of the directories this run reads
+                base = self.root if self.root and os.path.isdir(self.root) and all(
+                    _within(d, os.path.realpath(self.root)) for d in tofu_dirs) else os.path.commonpath(tofu_dirs)
+                mirror = self._mirror_at(base)
+                mirror.sync(_dir_contents(tofu_dirs))
+            if mirror is not None:
+                root = mirror.path_for(module_dir)
+                path_map, renamed = mirror.path_map, mirror.renamed
+            run = run_checkov(root, selection, recursive=False, path_map=path_map, renamed=renamed)
         real_dir = os.path.realpath(module_dir)
         result: dict[str, FileAnalysis] = {}
         for f, st in states.items():
@@ -223,6 +231,9 @@ class Tier2:
                 fa.findings.extend(extra)
                 fa.problems.extend(problems)
             fa.findings = self.pipeline.hook(fa.findings, lambda x, c=contexts: c.get(x.line_range[0]))  # type: ignore[misc]
+        for f, by in index.overridden(module_dir).items():  # what OpenTofu does not read: said, not checked
+            result[f] = FileAnalysis(path=f, digest=index.state(f).digest, tier=2,
+                                     problems=[overridden_problem(f, by)])
         return result
 
     def analyze_module_bounded(self, module_dir: str, budget: float | None = None) -> dict[str, FileAnalysis]:
@@ -257,6 +268,34 @@ class Tier2:
         """Tier 1's results for every file of ``module_dir``."""
         return {f: self.tier1.analyze_file(f) for f in self.index.module_files(module_dir)}
 
+    def _mirror_at(self, real_root: str) -> Mirror:
+        """The scratch mirror of ``real_root`` (a new one, the old removed, when the root changes)."""
+        if self._mirror is None or self._mirror.real_root != os.path.realpath(real_root):
+            if self._mirror is not None:
+                self._mirror.close()
+            self._mirror = Mirror(real_root)
+        return self._mirror
+
+    def _tofu_closure(self, module_dir: str) -> list[str] | None:
+        """The directories a run on ``module_dir`` reads (it and the local modules it calls, real
+        paths), when one of them holds OpenTofu files; else None (Checkov runs on the tree itself)."""
+        todo, seen, tofu = [os.path.realpath(module_dir)], [], False
+        while todo:
+            d = todo.pop()
+            if d in seen:
+                continue
+            seen.append(d)
+            tofu = tofu or dir_has_tofu(d)
+            confs: list[dict] = []
+            for f in self.index.module_files(d):
+                st = self.index.state(f)
+                if st.is_json:
+                    confs.append(st.json_conf or {})
+                else:
+                    confs.extend(pb.conf for pb in st.parsed if pb.block.kind == "module" and pb.conf)
+            todo.extend(local_module_dirs(d, confs))
+        return sorted(seen) if tofu else None
+
     def _mirror_files(self, root: str, overlays: dict[str, str]) -> dict[str, str]:
         files: dict[str, str] = {}
         for p in iter_terraform_files(root, include_vars=True):
@@ -265,3 +304,25 @@ class Tier2:
                 files[p] = text
         files.update(overlays)
         return files
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _dir_contents(dirs: list[str]) -> dict[str, str | bytes]:
+    """The bytes of every file Checkov reads in ``dirs`` (not their subdirectories)."""
+    out: dict[str, str | bytes] = {}
+    for d in dirs:
+        try:
+            with os.scandir(d) as it:
+                paths = [e.path for e in it if e.name.endswith(TF_SUFFIXES) and e.is_file()]
+        except OSError:
+            continue
+        for p in paths:
+            try:
+                with open(p, "rb") as fh:
+                    out[p] = fh.read()
+            except OSError:
+                continue
+    return out

@@ -97,7 +97,7 @@ def _other_blocks(engine: Engine, path: str) -> list[Block]:
     path = os.path.abspath(path)
     out: list[Block] = []
     for f in engine.module_files(os.path.dirname(path)):
-        if os.path.abspath(f) != path and f.endswith(".tf"):
+        if os.path.abspath(f) != path and f.endswith((".tf", ".tofu")):
             out.extend(engine.state(f).split.blocks)
     return out
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from tfguard.files import SKIP_DIRS, FileRefused, read_head
 
-SCANNABLE_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+SCANNABLE_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
 _PLAN_PROBE_BYTES = 4096
 
 
@@ -30,7 +30,7 @@ def _decode_head(data: bytes) -> str:
 
 def is_plan_file(path: str) -> bool:
     """True for a ``terraform show -json`` plan (its first kilobytes name ``format_version`` and plan keys)."""
-    if not path.endswith(".json") or path.endswith(".tf.json"):
+    if not path.endswith(".json") or path.endswith((".tf.json", ".tofu.json")):
         return False
     try:  # files.read_head: a FIFO or device named *.json neither hangs nor is read
         head = _decode_head(read_head(path, _PLAN_PROBE_BYTES)).lstrip()

@@ -33,14 +33,13 @@ from tfguard.checks import memo
 from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import CheckError
-from tfguard.checks.graph import GraphRecord, GraphRun, graph_check_ids, run_checkov
-from tfguard.files import TF_SUFFIXES, content_key
+from tfguard.checks.graph import GraphRecord, GraphRun, Mirror, graph_check_ids, run_checkov
+from tfguard.files import TF_SUFFIXES, content_key, dir_has_tofu, iter_files
 from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 5  # 2: graph keys sorted; 3: scan/cache.py entries; 4: check errors, warnings; 5: Python keys ordered
-_LOCAL_PREFIXES = ("./", "../", "/")
 
 
 @dataclass(frozen=True)
@@ -50,36 +49,6 @@ class ScanUnit:
     root: str  # real path of the directory Checkov's runner is pointed at
     dirs: tuple[str, ...]  # root and every directory it reaches through local module calls (sorted)
     recursive: bool = False  # the whole tree under root in one run (see colliding_units)
-
-
-def module_calls(confs: Iterable[dict[str, Any]]) -> Iterable[tuple[str, Any]]:
-    """(call name, body) of every ``module`` block in ``confs`` (parsed HCL or ``*.tf.json``)."""
-    for conf in confs:
-        calls = conf.get("module")
-        if isinstance(calls, dict):  # *.tf.json may hold an object instead of a list
-            calls = [calls]
-        if not isinstance(calls, list):
-            continue
-        for call in calls:
-            if isinstance(call, dict):
-                yield from call.items()
-
-
-def local_module_dirs(module_dir: str, confs: Iterable[dict[str, Any]]) -> list[str]:
-    """Directories the ``module`` blocks of ``confs`` call by a local path, resolved as Checkov does."""
-    out: list[str] = []
-    for _name, body in module_calls(confs):
-        if not isinstance(body, dict):
-            continue
-        source = body.get("source")
-        if isinstance(source, list):
-            source = source[0] if source else None
-        if not isinstance(source, str) or not source.startswith(_LOCAL_PREFIXES):
-            continue
-        path = os.path.normpath(os.path.join(module_dir, source))
-        if os.path.isdir(path):
-            out.append(os.path.realpath(path))
-    return out
 
 
 def plan_units(tf_dirs: Iterable[str], calls: Callable[[str], list[str]]) -> list[ScanUnit]:
@@ -239,9 +208,53 @@ keep_worker_memos = False
 UnitResult = tuple[str, "GraphRun | None", "str | None", "tuple[dict[Any, Any], ...] | None"]
 
 
+def unit_has_tofu(unit: ScanUnit) -> bool:
+    """True when a directory the unit's run reads holds OpenTofu files (Checkov must see them as ``.tf``)."""
+    return any(dir_has_tofu(d) for d in unit.dirs)
+
+
+def unit_files(unit: ScanUnit) -> list[str]:
+    """The files Checkov's run of ``unit`` reads: every scanned kind (:data:`TF_SUFFIXES`) in the
+    unit's directories, and for a recursive unit everything under its root too."""
+    found: set[str] = set(iter_files(unit.root, TF_SUFFIXES)) if unit.recursive else set()
+    for d in unit.dirs:
+        try:
+            with os.scandir(d) as it:
+                found.update(e.path for e in it if e.name.endswith(TF_SUFFIXES) and e.is_file())
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def run_unit_mirrored(unit: ScanUnit, selection: CheckSelection) -> GraphRun:
+    """Checkov's run of a unit with OpenTofu files, on a scratch mirror of the files it reads.
+
+    The mirror (:class:`~tfguard.checks.graph.Mirror`) is a byte copy in which ``x.tofu`` is
+    ``x.tf`` and an overridden ``x.tf`` is left out; every record is mapped back to the real file
+    (same text, so the same lines). What ``checkov -d`` reports on a copy renamed that way.
+    """
+    base = os.path.commonpath([unit.root, *unit.dirs])
+    mirror = Mirror(base)
+    try:
+        contents: dict[str, bytes] = {}
+        for f in unit_files(unit):
+            try:
+                with open(f, "rb") as fh:
+                    contents[f] = fh.read()
+            except OSError:
+                continue  # vanished or unreadable: Checkov would not read it either
+        mirror.sync(contents)
+        return run_checkov(mirror.path_for(unit.root), selection, recursive=unit.recursive,
+                           path_map=mirror.path_map, renamed=mirror.renamed)
+    finally:
+        mirror.close()
+
+
 def _run_unit(unit: ScanUnit) -> UnitResult:
     root = unit.root
     try:
+        if unit_has_tofu(unit):
+            return root, run_unit_mirrored(unit, _worker_selection), None, None
         return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None, None
     except Exception as e:  # one unit failing never loses the others
         log.debug("checkov failed on %s", root, exc_info=True)  # reported as an "engine" problem

@@ -19,8 +19,9 @@ from tfguard.checks.entity import CheckSelection, ModuleContext
 from tfguard.checks.errors import CHECK_ERROR, check_error_problems
 from tfguard.checks.graph import GraphRecord, use_policy_dirs
 from tfguard.config.checkov import CHECKOV_CONFIG_NAMES
-from tfguard.engine import BlockContext, Engine, FileState
-from tfguard.files import content_key, iter_files, iter_terraform_files
+from tfguard.engine import BlockContext, Engine, FileState, overridden_problem
+from tfguard.files import content_key, iter_files, iter_terraform_files, tofu_overridden
+from tfguard.hcl.modules import local_module_dirs, module_calls
 from tfguard.hcl.parse import merge_confs
 from tfguard.identity import code_fingerprint
 from tfguard.model import Finding, Problem, ScanReport, Span, report_from_json, report_to_json
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 REPORT_FORMAT = 1  # bump when the report's JSON or what a scan computes changes
 _CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES)
-_SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".yaml", ".yml", ".json")
+_SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".tofu", ".yaml", ".yml", ".json")
 
 
 def resolve_cache_dir(cache_dir: str | None) -> str | None:
@@ -132,6 +133,10 @@ def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers
 def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None) -> None:
     """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool)."""
     files = list(iter_terraform_files(d))
+    overridden = tofu_overridden(files)
+    if overridden:  # OpenTofu reads x.tofu, not the x.tf beside it: neither does the scan
+        files = [f for f in files if f not in overridden]
+        report.problems.extend(overridden_problem(f, by) for f, by in overridden.items())
     report.files_scanned += len(files)
     cfg = engine.checkov_config(d)
     policy_dirs = cfg.external_checks_dirs + engine.extra_policy_dirs(d)
@@ -160,10 +165,10 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
         return module_confs[module_dir]
 
     def calls(module_dir: str) -> list[str]:
-        return pool.local_module_dirs(module_dir, confs(module_dir))
+        return local_module_dirs(module_dir, confs(module_dir))
 
     def call_names(module_dir: str) -> list[str]:
-        return [name for name, _ in pool.module_calls(confs(module_dir))]
+        return [name for name, _ in module_calls(confs(module_dir))]
 
     units = pool.plan_units({os.path.dirname(f) for f in files}, calls)
     collisions = pool.colliding_units(units, call_names) if len(units) > 1 else set()
@@ -211,6 +216,11 @@ def _scan_files(engine: Engine, report: ScanReport, files: list[str]) -> None:
         by_dir.setdefault(os.path.dirname(os.path.abspath(f)), []).append(os.path.abspath(f))
     for d, wanted in by_dir.items():
         result = engine.analyze_module(d)
+        for f in list(wanted):
+            # an x.tf overridden by x.tofu: its INFO problem (in the result) and the file OpenTofu runs
+            by = engine.overriding(f)
+            if by is not None and by not in wanted:
+                wanted.append(by)
         for f in wanted:
             fa = result.get(f)
             if fa is None:  # not a Terraform file of that directory (e.g. .tfvars): tier 1 only

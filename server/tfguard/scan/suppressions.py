@@ -266,7 +266,7 @@ def audit(paths: Sequence[str], options: AuditOptions | None = None) -> AuditRes
     texts: dict[str, str] = {}
     for p in paths:
         for f in iter_terraform_files(os.path.abspath(p)):
-            if not f.endswith(".tf") or f in texts:
+            if not f.endswith((".tf", ".tofu")) or f in texts:
                 continue
             result.files_scanned += 1
             text, problem = read_disk(f)

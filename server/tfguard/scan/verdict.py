@@ -87,7 +87,8 @@ def decide(report: ScanReport, failing: list[Finding], options: GateOptions) -> 
     Usage and configuration errors are decided before the scan runs; this decides the rest.
     """
     if report.files_scanned == 0 and not report.findings:
-        return Verdict(EXIT_ERROR, "nothing to scan: no Terraform files (.tf, .tf.json) in the given paths")
+        return Verdict(EXIT_ERROR, "nothing to scan: no Terraform files (.tf, .tf.json, .tofu, .tofu.json) in the "
+                                   "given paths")
     if options.soft_fail and not options.hard_fail_on:  # hard-fail-on narrows soft-fail, as in Checkov
         return Verdict(EXIT_OK)
     incomplete = incomplete_inputs(report.problems)

@@ -26,7 +26,7 @@ def register(server: TfguardServer) -> None:
 
 
 def is_tf(uri: str) -> bool:
-    """Whether ``uri`` names a Terraform file (``.tf``, ``.tf.json``)."""
+    """Whether ``uri`` names a Terraform or OpenTofu file (``.tf``, ``.tf.json``, ``.tofu``, ``.tofu.json``)."""
     path = to_fs_path(uri)
     return bool(path) and is_terraform_file(path or "")
 

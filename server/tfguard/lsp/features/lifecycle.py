@@ -15,8 +15,8 @@ from tfguard.lsp.server import TfguardServer
 
 log = logging.getLogger(__name__)
 
-WATCH_GLOBS = ("**/*.tf", "**/*.tf.json", "**/*.tfvars", "**/.tfguard.yaml", "**/.checkov.yaml",
-               "**/.checkov.yml", "**/*.yaml", "**/*.yml")
+WATCH_GLOBS = ("**/*.tf", "**/*.tf.json", "**/*.tofu", "**/*.tofu.json", "**/*.tfvars", "**/.tfguard.yaml",
+               "**/.checkov.yaml", "**/.checkov.yml", "**/*.yaml", "**/*.yml")
 
 
 def register(server: TfguardServer) -> None:
