@@ -179,6 +179,8 @@ class Index:
             return CheckovConfig()
         for line, message in cfg.refused:  # options that would run workspace code or reach the network
             self._config_problem(Problem(path, Span.of(line, 0, line, 1), message, "config", Severity.INFO))
+        for line, message, severity in cfg.ignored:  # every other option tfguard does not apply: never dropped
+            self._config_problem(Problem(path, Span.of(line, 0, line, 1), message, "config", severity))
         return cfg
 
     @property

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import check_error_problems
 from tfguard.checks.graph import GraphRecord, Mirror, run_checkov, use_policy_dirs
+from tfguard.config.paths import anchored
 from tfguard.engine.index import FileState, Index
 from tfguard.engine.pipeline import BlockContext, Pipeline
 from tfguard.engine.tier1 import FileAnalysis, GraphSnapshot, Tier1, block_key, locate
@@ -57,6 +58,11 @@ def records_to_findings(recs: Iterable[GraphRecord], st: FileState | None) -> li
             )
         )
     return out
+
+
+def _inside(path: str, root: str) -> bool:
+    rp = os.path.realpath(path)
+    return rp == root or rp.startswith(root.rstrip(os.sep) + os.sep)
 
 
 class CheckovBusy:
@@ -133,7 +139,8 @@ class Tier2:
 
     def __init__(self, index: Index, tier1: Tier1, pipeline: Pipeline, lock: threading.RLock, root: str | None,
                  extra_policy_dirs: Callable[[str], tuple[str, ...]], budget: float | None,
-                 busy: CheckovBusy = BUSY) -> None:
+                 busy: CheckovBusy = BUSY, *, var_files: Callable[[str], tuple[str, ...]] | None = None,
+                 excluded: Callable[[str], bool] | None = None) -> None:
         self.index = index
         self.tier1 = tier1
         self.pipeline = pipeline
@@ -141,6 +148,8 @@ class Tier2:
         self.extra_policy_dirs = extra_policy_dirs
         self.budget = budget
         self.busy = busy
+        self.var_files = var_files or (lambda _d: ())
+        self.excluded = excluded or (lambda _p: False)
         self._lock = lock
         self._mirror: Mirror | None = None
         self._mirror_lock = threading.Lock()  # the scratch mirror is written by one run at a time
@@ -149,10 +158,16 @@ class Tier2:
         """Tier 2: Checkov's full runner on the module's current text. Authoritative."""
         module_dir = os.path.abspath(module_dir)
         index = self.index
-        files = index.module_files(module_dir)
+        all_files = index.module_files(module_dir)
+        left_out = [f for f in all_files if self.excluded(f)]
+        skip_paths = anchored(left_out)  # Checkov must not read them either
+        files = [f for f in all_files if f not in left_out]
+        if not files:  # an excluded module: nothing to run, nothing to show
+            return {f: FileAnalysis(path=f, digest=index.state(f).digest, tier=2) for f in left_out}
         states = {f: index.state(f) for f in files}
         cfg = index.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
+        var_files = self.var_files(module_dir)
         for problem_line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(module_dir)):
             log.warning("%s", problem_line)
         with self._mirror_lock:
@@ -165,9 +180,16 @@ class Tier2:
                 self._mirror.sync(self._mirror_files(mirror_root, overlays))
                 root = self._mirror.path_for(module_dir)
                 path_map = (self._mirror.root, self._mirror.real_root)
-            run = run_checkov(root, selection, recursive=False, path_map=path_map)
+                mirror = self._mirror
+                # a variables file inside the mirrored tree is read from the mirror (its unsaved text)
+                var_files = tuple(mirror.path_for(f) if _inside(f, mirror.real_root) and os.path.isfile(
+                    mirror.path_for(f)) else f for f in var_files)
+                skip_paths = anchored(mirror.path_for(f) for f in left_out)
+            run = run_checkov(root, selection, recursive=False, path_map=path_map, var_files=var_files,
+                              skip_paths=skip_paths)
         real_dir = os.path.realpath(module_dir)
-        result: dict[str, FileAnalysis] = {}
+        result: dict[str, FileAnalysis] = {f: FileAnalysis(path=f, digest=index.state(f).digest, tier=2)
+                                           for f in left_out}
         for f, st in states.items():
             result[f] = FileAnalysis(path=f, digest=st.digest, tier=2)
             if st.read_problem is not None:

@@ -39,7 +39,8 @@ from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 4  # 2: graph checks' evaluated keys sorted; 3: entries of scan/cache.py; 4: check errors, warnings
+CACHE_FORMAT = 5  # 2: graph checks' evaluated keys sorted; 3: entries of scan/cache.py; 4: check errors, warnings;
+# 5: var files and skip paths
 _LOCAL_PREFIXES = ("./", "../", "/")
 
 
@@ -50,6 +51,8 @@ class ScanUnit:
     root: str  # real path of the directory Checkov's runner is pointed at
     dirs: tuple[str, ...]  # root and every directory it reaches through local module calls (sorted)
     recursive: bool = False  # the whole tree under root in one run (see colliding_units)
+    var_files: tuple[str, ...] = ()  # Checkov's --var-file for this run (absolute, in order)
+    skip_paths: tuple[str, ...] = ()  # Checkov's --skip-path for this run (regular expressions)
 
 
 def module_calls(confs: Iterable[dict[str, Any]]) -> Iterable[tuple[str, Any]]:
@@ -133,10 +136,21 @@ def colliding_units(units: list[ScanUnit], call_names: Callable[[str], Iterable[
     return {name for name, roots in owners.items() if len(roots) > 1}
 
 
-def whole_tree_unit(root: str, units: list[ScanUnit]) -> ScanUnit:
+def whole_tree_unit(root: str, units: list[ScanUnit], var_files: tuple[str, ...] = (),
+                    skip_paths: tuple[str, ...] = ()) -> ScanUnit:
     """One recursive run over ``root`` standing for ``units`` (the same files, one graph)."""
     dirs = sorted({d for u in units for d in u.dirs})
-    return ScanUnit(root=os.path.realpath(root), dirs=tuple(dirs), recursive=True)
+    return ScanUnit(root=os.path.realpath(root), dirs=tuple(dirs), recursive=True, var_files=var_files,
+                    skip_paths=skip_paths)
+
+
+def file_fingerprint(path: str) -> str:
+    """Content hash of one file ("missing" when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    except OSError:
+        return "missing"
 
 
 def dir_fingerprint(d: str) -> list[tuple[str, str]]:
@@ -169,6 +183,8 @@ def unit_key(unit: ScanUnit, checkov_version: str, config: str) -> str:
         "root": unit.root,
         "recursive": unit.recursive,
         "dirs": {d: dir_fingerprint(d) for d in unit.dirs},
+        "var_files": [(f, file_fingerprint(f)) for f in unit.var_files],  # order matters: a later file wins
+        "skip_paths": list(unit.skip_paths),
     }
     return hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=20).hexdigest()
 
@@ -249,7 +265,8 @@ UnitResult = tuple[str, "GraphRun | None", "str | None", "tuple[dict[Any, Any], 
 def _run_unit(unit: ScanUnit) -> UnitResult:
     root = unit.root
     try:
-        return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None, None
+        return root, run_checkov(root, _worker_selection, recursive=unit.recursive, var_files=unit.var_files,
+                                 skip_paths=unit.skip_paths), None, None
     except Exception as e:  # one unit failing never loses the others
         log.debug("checkov failed on %s", root, exc_info=True)  # reported as an "engine" problem
         return root, None, f"{type(e).__name__}: {e}", None
