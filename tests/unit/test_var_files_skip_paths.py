@@ -1,4 +1,4 @@
-"""``--var-file`` / ``var-file`` / ``var_files`` and ``--skip-path`` / ``skip-path`` / ``exclude``, as Checkov applies them.
+"""Variables files (``--var-file`` and its config keys) and skipped paths (``--skip-path``, ``exclude``) as in Checkov.
 
 Each case runs the real CLI (a subprocess, no daemon, a private cache) and the real ``checkov -d`` on the
 same tree and compares the failed check ids per (file, resource).
