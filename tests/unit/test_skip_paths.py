@@ -65,3 +65,31 @@ def test_tfguard_yaml_var_files_and_exclude(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         parse_config("version: 1\nexclude: legacy\n", str(tmp_path / ".tfguard.yaml"))
     assert "expected a list" in e.value.message
+
+
+def test_tier1_and_tier2_apply_tfguard_yaml_var_files_and_exclude(tmp_path: Path) -> None:
+    from tfguard.wiring import make_engine
+
+    (tmp_path / ".git").mkdir()
+    app, legacy = tmp_path / "app", tmp_path / "legacy"
+    app.mkdir()
+    legacy.mkdir()
+    (app / "variables.tf").write_text('variable "cidr" {\n  type    = string\n  default = "10.0.0.0/8"\n}\n')
+    (app / "main.tf").write_text('resource "aws_security_group" "ssh" {\n  ingress {\n    from_port   = 22\n'
+                                 '    to_port     = 22\n    protocol    = "tcp"\n'
+                                 '    cidr_blocks = [var.cidr]\n  }\n}\n')
+    (app / "prod.tfvars").write_text('cidr = "0.0.0.0/0"\n')
+    (legacy / "main.tf").write_text('resource "aws_s3_bucket" "l" {\n  acl = "public-read"\n}\n')
+    (tmp_path / ".tfguard.yaml").write_text('version: 1\nexclude: ["legacy"]\n')
+    engine = make_engine(str(tmp_path), repo_root=str(tmp_path))
+
+    def failed(fa: object) -> set[str]:
+        return {f.check_id for f in fa.findings if f.result.value == "FAILED"}  # type: ignore[attr-defined]
+
+    assert "CKV_AWS_24" not in failed(engine.analyze_file(str(app / "main.tf")))  # SSH open to 10/8 only
+    (app / ".tfguard.yaml").write_text("version: 1\nvar_files: [prod.tfvars]\n")
+    assert "CKV_AWS_24" in failed(engine.analyze_file(str(app / "main.tf")))  # tier 1's module context
+    assert "CKV_AWS_24" in failed(engine.analyze_module(str(app))[str(app / "main.tf")])  # tier 2
+    assert engine.excluded(str(legacy / "main.tf"))
+    assert not engine.analyze_file(str(legacy / "main.tf")).findings
+    assert not engine.analyze_module(str(legacy))[str(legacy / "main.tf")].findings

@@ -98,6 +98,7 @@ class Engine:
         self.pipeline = Pipeline(block_rules, finding_hook)
         self.texts = Texts(self.lock, max_file_bytes)
         self.index = Index(self.texts, self.lock, self.config_root)
+        self.index.var_files = self.var_files_for  # tier 1's module context applies them too
         self.tier1 = Tier1(self.index, self.pipeline, self.lock, self.root)
         self.tier2 = Tier2(self.index, self.tier1, self.pipeline, self.lock, self.root, self.extra_policy_dirs,
                            module_time_budget, var_files=self.var_files_for, excluded=self.excluded)
