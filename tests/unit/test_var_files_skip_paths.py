@@ -201,3 +201,28 @@ def test_tfguard_yaml_exclude(tree: Path, tmp_path: Path) -> None:
     # a file named on the command line is excluded too
     _, doc = tfguard(tree / "app" / "old_bucket.tf", tmp_path / "cache")
     assert doc["findings"] == []
+
+
+def test_an_unparsable_var_file_makes_the_result_incomplete(bucket: Path, tmp_path: Path) -> None:
+    (bucket / "bad.tfvars").write_text('acl = "public-read\n')
+    env = dict(os.environ, TFGUARD_NO_DAEMON="1", TFGUARD_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.run([str(BIN / "tfguard"), "scan", str(bucket), "--format", "json", "--var-file",
+                           str(bucket / "bad.tfvars")], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    problems = json.loads(proc.stdout)["problems"]
+    assert [(p["file"], p["code"]) for p in problems] == [("bad.tfvars", "syntax")]
+
+
+def test_var_files_with_local_modules_inside_the_tree(tmp_path: Path) -> None:
+    root = tmp_path / "live"
+    for sub in ("app", "modules/bucket", "other"):
+        (root / sub).mkdir(parents=True)
+    (root / "modules" / "bucket" / "variables.tf").write_text(VARIABLES)
+    (root / "modules" / "bucket" / "main.tf").write_text(MAIN)
+    (root / "app" / "main.tf").write_text('module "bucket" {\n  source = "../modules/bucket"\n}\n')
+    (root / "other" / "variables.tf").write_text(VARIABLES)
+    (root / "other" / "main.tf").write_text(MAIN.replace('"data"', '"other"'))
+    (tmp_path / "prod.tfvars").write_text(PUBLIC)
+    args = ("--var-file", str(tmp_path / "prod.tfvars"))
+    _, doc = tfguard(root, tmp_path / "cache", *args)
+    assert tfguard_failed(doc) == checkov_failed(root, *args)

@@ -226,7 +226,7 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
                  "in one run, as `checkov -d` does (its results for them depend on each other)",
                  ", ".join(sorted(collisions)[:5]), d)
         units = [pool.whole_tree_unit(d, units, var_files, unit_skip)]
-    elif var_files and len(units) > 1 and _walked_modules(units, d):
+    elif var_files and _walked_modules(units, d):
         # `checkov -d` applies --var-file to every directory it walks, a called module's too when the walk
         # reaches it before its caller: only the one recursive run reproduces that.
         log.info("variables files and local modules inside %s: scanning it in one run, as `checkov -d` does", d)
