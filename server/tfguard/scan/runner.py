@@ -173,8 +173,9 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
     cfg = engine.checkov_config(d)
     # Checkov's --skip-path / skip-path, tested as `checkov -d d` tests them; .tfguard.yaml exclude globs
     skip_paths, _ = engine.skip_paths_for(d, walk_root=d)
-    excluded = [f for f in iter_terraform_files(d, include_vars=True)
-                if skipped_by_checkov(f, skip_paths, d) or engine.excluded_by_config(f)]
+    with engine.configs.batch() if engine.configs is not None else contextlib.nullcontext():
+        excluded = [f for f in iter_terraform_files(d, include_vars=True)
+                    if skipped_by_checkov(f, skip_paths, d) or engine.excluded_by_config(f)]
     left_out = set(excluded)
     files = [f for f in iter_terraform_files(d) if f not in left_out]
     # Checkov must not read what tfguard leaves out: the globs' files as anchored patterns
