@@ -67,6 +67,12 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
                       help="exit 1 when a failed check at or above SEVERITY remains (LOW|MEDIUM|HIGH|CRITICAL);"
                            " default: any failed check")
     scan.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
+    scan.add_argument("--var-file", action="append", default=None, metavar="FILE",
+                      help="Terraform variables file applied as Checkov's --var-file (after terraform.tfvars and"
+                           " *.auto.tfvars; a later one wins); repeatable; replaces .checkov.yaml's var-file")
+    scan.add_argument("--skip-path", action="append", default=None, metavar="REGEX",
+                      help="leave out files and directories whose absolute path matches REGEX (re.search, or"
+                           " contains it), as Checkov's --skip-path; repeatable; replaces .checkov.yaml's skip-path")
     gate = scan.add_argument_group("gate (exit status; see the README's exit-code table)")
     gate.add_argument("--soft-fail", action="store_true", default=None,
                       help="exit 0 whatever the findings and engine failures (usage and configuration errors still"
@@ -222,6 +228,11 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         if why is not None:
             print(f"tfguard: error: cannot scan {given}: it {why}", file=err)
             return EXIT_USAGE
+    var_files = [inv.resolve(f) for f in args.var_file] if args.var_file is not None else None
+    for vf, given in zip(var_files or [], args.var_file or [], strict=True):
+        if not os.path.isfile(vf):  # fail closed: scanning without the variables would decide wrongly
+            print(f"tfguard: error: --var-file: no such file: {given}", file=err)
+            return EXIT_USAGE
     repo_root = repository_root(paths[0], fallback=inv.cwd)
     config_errors = configuration_errors(paths, repo_root, explicit=_opt_path(inv, args.config))
     if config_errors:
@@ -242,7 +253,7 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
     try:
         engine = make_engine(paths[0], config_file=_opt_path(inv, args.config),
                              python_check_dirs=[inv.resolve(d) for d in args.allow_python_checks],
-                             repo_root=repo_root)
+                             repo_root=repo_root, var_files=var_files, skip_paths=args.skip_path)
     except ValueError as e:
         print(f"tfguard: error: {e}", file=err)
         return EXIT_USAGE

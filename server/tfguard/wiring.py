@@ -65,6 +65,8 @@ def make_engine(
     python_check_dirs: Sequence[str] = (),
     module_time_budget: float | None = DEFAULT_MODULE_TIME_BUDGET,
     repo_root: str | None = None,
+    var_files: Sequence[str] | None = None,
+    skip_paths: Sequence[str] | None = None,
 ) -> Engine:
     """An engine for the workspace or scan root ``root``.
 
@@ -75,9 +77,11 @@ def make_engine(
     ``config_file`` is ``--config`` (highest precedence; raises ValueError with its location when it
     is missing or invalid). ``python_check_dirs`` are Python custom-check directories the *user*
     opted into (CLI ``--allow-python-checks`` or a user setting), never read from the workspace.
-    ``module_time_budget``: seconds a tier-2 run may take (None: unbounded).
+    ``module_time_budget``: seconds a tier-2 run may take (None: unbounded). ``var_files`` / ``skip_paths``
+    are the command line's ``--var-file`` / ``--skip-path`` (None: ``.checkov.yaml``'s, as in Checkov).
     """
-    return _build(root, config_file, max_file_bytes, python_check_dirs, module_time_budget, repo_root, ranked=True)
+    return _build(root, config_file, max_file_bytes, python_check_dirs, module_time_budget, repo_root, ranked=True,
+                  var_files=var_files, skip_paths=skip_paths)
 
 
 def make_verdict_engine(root: str, config_file: str | None = None, repo_root: str | None = None) -> Engine:
@@ -87,7 +91,8 @@ def make_verdict_engine(root: str, config_file: str | None = None, repo_root: st
 
 
 def _build(root: str, config_file: str | None, max_file_bytes: int | None, python_check_dirs: Sequence[str],
-           module_time_budget: float | None, repo_root: str | None, *, ranked: bool) -> Engine:
+           module_time_budget: float | None, repo_root: str | None, *, ranked: bool,
+           var_files: Sequence[str] | None = None, skip_paths: Sequence[str] | None = None) -> Engine:
     if config_file is not None:
         if not os.path.isfile(config_file):
             raise ValueError(f"configuration file not found: {config_file}")
@@ -157,5 +162,7 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         configs=resolver,
         python_checks_loaded=bool(python_check_dirs),
         config_root=config_root,
+        var_files=var_files,
+        skip_paths=skip_paths,
     )
     return engine

@@ -112,12 +112,32 @@ def _without_subdirs(orig: Any) -> Any:
     return _no_subdirs
 
 
+def _root_load_excluding(parser: Any) -> Any:
+    """``_internal_dir_load`` of a parser whose root directory's files get Checkov's skip-path filter.
+
+    ``checkov -d`` loads every walked directory with ``excluded_paths`` (``TFParser._parse_directory``'s
+    recursive branch); its non-recursive branch, which a unit uses, does not pass them. Directories
+    loaded as modules get none in both, as in Checkov.
+    """
+    orig = parser._internal_dir_load
+
+    def _load(*args: Any, **kwargs: Any) -> Any:
+        directory = kwargs.get("directory", args[0] if args else None)
+        if directory == parser.directory and kwargs.get("excluded_paths") is None and "specified_vars" not in kwargs:
+            kwargs["excluded_paths"] = parser.excluded_paths
+        return orig(*args, **kwargs)
+
+    return _load
+
+
 def run_checkov(
     root: str,
     selection: CheckSelection = CheckSelection(),
     recursive: bool = True,
     path_map: tuple[str, str] | None = None,
     renamed: Mapping[str, str] | None = None,
+    var_files: tuple[str, ...] = (),
+    skip_paths: tuple[str, ...] = (),
 ) -> GraphRun:
     """Run Checkov's Terraform runner on ``root`` as ``checkov -d root`` would.
 
@@ -125,6 +145,8 @@ def run_checkov(
     ``path_map=(mirror_prefix, real_prefix)`` maps scratch paths back to the user's tree;
     ``renamed`` (scratch path -> real path, see :attr:`Mirror.renamed`) first maps the files a mirror
     holds under another name (an OpenTofu ``x.tofu`` presented to Checkov as ``x.tf``).
+    ``var_files`` are ``--var-file`` (absolute, in order: a later file wins), ``skip_paths``
+    ``--skip-path`` (Checkov's regular expressions, see :mod:`tfguard.config.paths`).
     """
     ck = checkov_modules()
     graph_ids = graph_check_ids()
@@ -133,6 +155,8 @@ def run_checkov(
         checks=list(selection.checks) or None,
         skip_checks=list(selection.skip_checks) or None,
         download_external_modules=False,
+        var_files=list(var_files) or None,
+        excluded_paths=list(skip_paths) or None,
     )
     with run_lock:
         runner = ck.Runner()  # a new Runner each run: a reused one silently reuses its old parse
@@ -141,6 +165,8 @@ def run_checkov(
             parsers = {id(p): p for p in (runner.parser, getattr(runner.graph_manager, "parser", None)) if p}
             for parser in parsers.values():
                 parser._parse_directory = _without_subdirs(parser._parse_directory)
+                if skip_paths:
+                    parser._internal_dir_load = _root_load_excluding(parser)
         raised: list[tuple[Any, str, dict[str, Any], str, str, BaseException]] = []
         warnings_before = checkov_warning_kinds()
         with collect_check_errors(lambda *args: raised.append(args)):

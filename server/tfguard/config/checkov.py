@@ -13,6 +13,7 @@ import yaml
 
 from tfguard import safeyaml
 from tfguard.files import FileRefused, is_inside, repository_root
+from tfguard.model import Severity
 
 CHECKOV_CONFIG_NAMES = (".checkov.yaml", ".checkov.yml")
 
@@ -39,9 +40,13 @@ class CheckovConfig:
     soft_fail: bool = False
     soft_fail_on: tuple[str, ...] = ()
     hard_fail_on: tuple[str, ...] = ()
+    var_files: tuple[str, ...] = ()  # ``var-file``: absolute (relative entries from this file's folder)
+    skip_paths: tuple[str, ...] = ()  # ``skip-path``: Checkov's regular expressions, as written
     ignored_keys: tuple[str, ...] = field(default=())
     # Options refused because they would run workspace code or reach the network: (0-based line, message)
     refused: tuple[tuple[int, str], ...] = ()
+    # Every other key tfguard does not apply: (0-based line, message, severity); reported, never dropped
+    ignored: tuple[tuple[int, str, Severity], ...] = ()
 
 
 # .checkov.yaml options a workspace cannot use: they would reach the network or load code.
@@ -59,6 +64,82 @@ NETWORK_OPTIONS = {
     "support": "would upload logs to the vendor (network)",
     "create-baseline": "would write into the workspace",
 }
+
+
+# Keys tfguard applies as Checkov does.
+HONOURED_OPTIONS = frozenset({"check", "skip-check", "external-checks-dir", "soft-fail", "soft-fail-on",
+                              "hard-fail-on", "var-file", "skip-path"})
+
+# Keys that only shape Checkov's own output or its command-line mode: harmless to ignore.
+OUTPUT_OPTIONS = frozenset({
+    "output", "output-file-path", "output-bc-ids", "quiet", "compact", "summary-position",
+    "skip-resources-without-violations", "mask", "custom-tool-name", "no-guide", "show-config", "create-config",
+    "list", "version", "config-file", "skip-results-upload", "no-cert-verify",
+})
+
+# Keys whose value decides what a scan reports, which tfguard does not apply: (why, severity).
+UNSUPPORTED_OPTIONS: dict[str, str] = {
+    "directory": "tfguard scans the paths given on its command line (the editor: the workspace)",
+    "file": "tfguard scans the paths given on its command line (the editor: the workspace)",
+    "baseline": "Checkov baselines are not read; use tfguard's own `tfguard scan --baseline FILE`",
+    "output-baseline-as-skipped": "Checkov baselines are not read; use `tfguard scan --baseline FILE`",
+    "no-fail-on-crash": "the gate still fails on a crash; pass `tfguard scan --no-fail-on-crash` explicitly",
+    "framework": "tfguard runs Checkov's terraform framework only",
+    "skip-framework": "tfguard runs Checkov's terraform framework only",
+    "run-all-external-checks": "tfguard runs every loaded policy as it is",
+    "add-check": "it belongs to the vendor platform",
+    "include-all-checkov-policies": "it belongs to the vendor platform",
+    "policy-metadata-filter-exception": "it belongs to the vendor platform",
+    "external-checks-public-key": "tfguard never loads checks from git",
+    "evaluate-variables": "tfguard always evaluates variables, as Checkov does by default",
+    "external-modules-download-path": "tfguard never downloads modules",
+    "branch": "it belongs to the vendor platform",
+    "docker-image": "tfguard scans Terraform only",
+    "image": "tfguard scans Terraform only",
+    "dockerfile-path": "tfguard scans Terraform only",
+    "repo-root-for-plan-enrichment": "plan scanning is not supported",
+    "skip-cve-package": "tfguard scans Terraform only (no package scanning)",
+    "secrets-scan-file-type": "tfguard scans Terraform only (its own secret rule TFG_SEC_1 covers it)",
+    "enable-secret-scan-all-files": "tfguard scans Terraform only (its own secret rule TFG_SEC_1 covers it)",
+    "block-list-secret-scan": "tfguard scans Terraform only (its own secret rule TFG_SEC_1 covers it)",
+    "scan-secrets-history": "tfguard scans Terraform only",
+    "secrets-history-timeout": "tfguard scans Terraform only",
+    "deep-analysis": "it needs the vendor platform",
+}
+
+
+def _harmless(key: str, value: Any) -> bool:
+    """Unsupported keys whose value is what tfguard does anyway (nothing to report)."""
+    if key == "framework":
+        return bool(set(_as_list(value)) & {"terraform", "all"})
+    if key == "skip-framework":
+        return "terraform" not in _as_list(value)
+    if key == "evaluate-variables":
+        return str(value).strip().lower() in ("true", "1", "yes")
+    if key in ("no-fail-on-crash", "run-all-external-checks", "output-baseline-as-skipped"):
+        return value is False or value is None
+    return False
+
+
+def _ignored(lines: dict[str, int], data: dict[str, Any]) -> tuple[tuple[int, str, Severity], ...]:
+    out: list[tuple[int, str, Severity]] = []
+    for key in data:
+        key = str(key)
+        if key in HONOURED_OPTIONS or key in NETWORK_OPTIONS:
+            continue
+        line = lines.get(key, 0)
+        if key in OUTPUT_OPTIONS:
+            out.append((line, f".checkov.yaml option '{key}' ignored: it concerns Checkov's own output or command "
+                              "line, not what is checked; tfguard reports in its own formats.", Severity.INFO))
+        elif key in UNSUPPORTED_OPTIONS:
+            if not _harmless(key, data[key]):
+                out.append((line, f".checkov.yaml option '{key}' is not applied by tfguard: "
+                                  f"{UNSUPPORTED_OPTIONS[key]}. Results may differ from `checkov -d`.",
+                            Severity.MEDIUM))
+        else:
+            out.append((line, f".checkov.yaml option '{key}' is not a Checkov option tfguard knows: ignored "
+                              "(Checkov itself refuses unknown options; check the spelling).", Severity.MEDIUM))
+    return tuple(out)
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -120,6 +201,14 @@ def _as_list(value: Any) -> list[str]:
             out.extend(_as_list(v) if isinstance(v, str) else [str(v)])
         return out
     return [str(value)]
+
+
+def _list_items(value: Any) -> list[str]:
+    """An ``action=append`` option's values: a list, or one value (not split at commas: paths, regexes)."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [str(v) for v in items if str(v).strip()]
 
 
 def read_config_file(path: str, root: str | None = None) -> str:
@@ -186,10 +275,11 @@ def find_upwards(start_dir: str, names: tuple[str, ...], stop_at: str | None) ->
 
 
 def load_checkov_config(path: str) -> CheckovConfig:
-    """Read a ``.checkov.yaml``; relative ``external-checks-dir`` entries are taken from its folder.
+    """Read a ``.checkov.yaml``; relative ``external-checks-dir`` and ``var-file`` entries are taken from its folder.
 
     The file is read only inside its repository root (``repository_root(path)``), and so is every
-    ``external-checks-dir``: one resolving outside it is a ConfigError at its line, and never opened.
+    ``external-checks-dir`` and ``var-file``: one resolving outside it is a ConfigError at its line, and
+    never opened.
     """
     root = repository_root(path)
     text = read_config_file(path, root)
@@ -206,9 +296,15 @@ def load_checkov_config(path: str) -> CheckovConfig:
         if not is_inside(d, root):
             raise ConfigError(path, f"external-checks-dir: {safeyaml.quote(raw)} is outside the repository root; "
                                     "not read", lines.get("external-checks-dir", 0))
-    known = {"check", "skip-check", "external-checks-dir", "soft-fail", "soft-fail-on", "hard-fail-on",
-             "framework", "compact", "quiet", "output", "directory", "download-external-modules",
-             "skip-download", "evaluate-variables"}
+    var_files: list[str] = []
+    for v in _list_items(data.get("var-file")):
+        vf = os.path.normpath(os.path.join(base, os.path.expanduser(v)))
+        if not is_inside(vf, root):
+            raise ConfigError(path, f"var-file: {safeyaml.quote(v)} is outside the repository root; not read",
+                              lines.get("var-file", 0))
+        if not os.path.isfile(vf):  # fail closed: a variables file that is not there is not "no variables"
+            raise ConfigError(path, f"var-file: file not found: {vf}", lines.get("var-file", 0))
+        var_files.append(vf)
     return CheckovConfig(
         path=path,
         checks=tuple(_as_list(data.get("check"))),
@@ -217,6 +313,9 @@ def load_checkov_config(path: str) -> CheckovConfig:
         soft_fail=bool(data.get("soft-fail", False)),
         soft_fail_on=tuple(_as_list(data.get("soft-fail-on"))),
         hard_fail_on=tuple(_as_list(data.get("hard-fail-on"))),
-        ignored_keys=tuple(sorted(k for k in data if k not in known)),
+        var_files=tuple(var_files),
+        skip_paths=tuple(_list_items(data.get("skip-path"))),
+        ignored_keys=tuple(sorted({str(k) for k in data} - HONOURED_OPTIONS - set(NETWORK_OPTIONS))),
         refused=_refusals(path, lines, data, dirs),
+        ignored=_ignored(lines, data),
     )

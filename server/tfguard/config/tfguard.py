@@ -15,6 +15,8 @@ Keys (all optional; see docs/policies.md)::
     required_tags: {all: [owner, cost-center], by_type: {aws_s3_bucket: [data-classification]}}
     secrets: {enabled: true}
     suppressions: {ticket_pattern: "SEC-\\d+", not_suppressible: [CKV_AWS_24, "CKV_AWS_2*"]}  # audit
+    var_files: [prod.tfvars]           # Terraform variables files, as Checkov's --var-file (relative to this file)
+    exclude: ["legacy/**"]             # glob patterns relative to the repository root: never scanned
 
 ``python_checks`` is refused: Python checks are code, and a workspace file must not make the
 editor run code. Use ``tfguard scan --allow-python-checks DIR`` or the user setting instead.
@@ -63,7 +65,7 @@ log = logging.getLogger(__name__)
 CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml")
 KEYS = (
     "version", "severity_overrides", "environments", "detect_exposure", "checks", "policy_dirs", "catalogue",
-    "minimum_severity", "required_tags", "secrets", "suppressions",
+    "minimum_severity", "required_tags", "secrets", "suppressions", "var_files", "exclude",
 )
 PYTHON_CHECKS_REFUSED = (
     "python_checks cannot be set in a workspace file: Python checks are code. Load them with "
@@ -90,6 +92,8 @@ class TfguardConfig:
     # ``tfguard suppressions``: a skip's reason must match this regex; these checks must never be skipped
     ticket_pattern: str | None = None
     not_suppressible: tuple[str, ...] = ()
+    var_files: tuple[str, ...] = ()  # absolute; applied as Checkov's --var-file, after .checkov.yaml's var-file
+    exclude: tuple[str, ...] = ()  # glob patterns relative to the repository root
 
     def priority_config(self) -> PriorityConfig:
         """The :class:`~tfguard.priority.PriorityConfig` this configuration describes."""
@@ -285,6 +289,18 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
                 else:
                     values["not_suppressible"] = tuple(
                         x.strip().upper() for x in r.texts(v, "suppressions.not_suppressible"))
+        elif key == "var_files":
+            files: list[str] = []
+            if not isinstance(vnode, yaml.SequenceNode):
+                raise r.error(vnode, f"var_files: expected a list, not a {_kind(vnode)}")
+            for i, item in enumerate(vnode.value):
+                vf = r.inside_path(item, r.text(item, f"var_files[{i}]"), f"var_files[{i}]")
+                if not os.path.isfile(vf):  # fail closed: a missing variables file is not "no variables"
+                    raise r.error(item, f"var_files[{i}]: file not found: {vf}")
+                files.append(vf)
+            values["var_files"] = tuple(files)
+        elif key == "exclude":
+            values["exclude"] = tuple(p.strip() for p in r.texts(vnode, "exclude"))
         else:
             raise r.error(knode, f"unknown {safeyaml.key_text(key)} (expected one of: {', '.join(KEYS)})")
     return ConfigLayer(r.path, MappingProxyType(values))

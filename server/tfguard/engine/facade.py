@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from tfguard.checks.entity import ModuleContext
 from tfguard.checks.graph import GraphRecord
 from tfguard.config.checkov import CheckovConfig
+from tfguard.config.paths import excluded_by_glob, skipped_by_checkov
 from tfguard.config.tfguard import ConfigResolver
 from tfguard.engine.index import FileState, Index
 from tfguard.engine.pipeline import BlockRule, FindingHook, Pipeline
@@ -81,6 +82,8 @@ class Engine:
         configs: ConfigResolver | None = None,
         python_checks_loaded: bool = False,
         config_root: str | None = None,
+        var_files: Sequence[str] | None = None,
+        skip_paths: Sequence[str] | None = None,
     ) -> None:
         self.root = os.path.abspath(root) if root else None
         # where configuration is looked up to (files.repository_root); the workspace or scan root by default
@@ -89,12 +92,16 @@ class Engine:
         self.configs = configs
         self.python_checks_loaded = python_checks_loaded
         self.extra_policy_dirs = extra_policy_dirs or _no_policy_dirs
+        # the command line's --var-file / --skip-path: when given, they replace .checkov.yaml's (as in Checkov)
+        self.var_files_override = tuple(os.path.abspath(f) for f in var_files) if var_files is not None else None
+        self.skip_paths_override = tuple(skip_paths) if skip_paths is not None else None
         self.pipeline = Pipeline(block_rules, finding_hook)
         self.texts = Texts(self.lock, max_file_bytes)
         self.index = Index(self.texts, self.lock, self.config_root)
+        self.index.var_files = self.var_files_for  # tier 1's module context applies them too
         self.tier1 = Tier1(self.index, self.pipeline, self.lock, self.root)
         self.tier2 = Tier2(self.index, self.tier1, self.pipeline, self.lock, self.root, self.extra_policy_dirs,
-                           module_time_budget)
+                           module_time_budget, var_files=self.var_files_for, excluded=self.excluded)
 
     # ------------------------------------------------------------ settings
     @property
@@ -159,6 +166,50 @@ class Engine:
         """The ``.checkov.yaml`` in force for ``module_dir``."""
         return self.index.checkov_config(module_dir)
 
+    def var_files_for(self, module_dir: str) -> tuple[str, ...]:
+        """Checkov ``--var-file``s for a run on ``module_dir``, in order (a later file wins on a variable).
+
+        The command line's ``--var-file`` when given (it replaces ``.checkov.yaml``'s, as in Checkov);
+        else ``.checkov.yaml``'s ``var-file`` then the ``.tfguard.yaml`` ``var_files`` in force for the folder.
+        """
+        if self.var_files_override is not None:
+            return self.var_files_override
+        files = list(self.checkov_config(module_dir).var_files)
+        if self.configs is not None:
+            files.extend(f for f in self.configs.config_for(module_dir).var_files if f not in files)
+        return tuple(files)
+
+    def skip_paths_for(self, directory: str, walk_root: str | None = None) -> tuple[tuple[str, ...], str]:
+        """(Checkov ``--skip-path`` patterns, the folder Checkov's walk starts at) for ``directory``.
+
+        The command line's ``--skip-path`` (walk root: ``walk_root``, else the engine's root) when given,
+        else the ``skip-path`` of the ``.checkov.yaml`` in force (walk root: ``walk_root``, else that file's
+        folder, where ``checkov -d`` finds it).
+        """
+        if self.skip_paths_override is not None:
+            return self.skip_paths_override, walk_root or self.root or directory
+        cfg = self.checkov_config(directory)
+        if not cfg.skip_paths:
+            return (), walk_root or directory
+        return cfg.skip_paths, walk_root or (os.path.dirname(cfg.path) if cfg.path else directory)
+
+    def excluded(self, path: str, walk_root: str | None = None) -> bool:
+        """True when ``path`` is left out of every analysis: ``.tfguard.yaml`` ``exclude`` globs (relative to
+        the repository root) or Checkov's skip-path patterns (see :mod:`tfguard.config.paths`)."""
+        p = os.path.abspath(path)
+        if self.excluded_by_config(p):
+            return True
+        skip, root = self.skip_paths_for(os.path.dirname(p), walk_root)
+        return skipped_by_checkov(p, skip, root)
+
+    def excluded_by_config(self, path: str) -> bool:
+        """True when the ``.tfguard.yaml`` in force for ``path``'s folder excludes it (``exclude`` globs)."""
+        if self.configs is None:
+            return False
+        p = os.path.abspath(path)
+        patterns = self.configs.config_for(os.path.dirname(p)).exclude
+        return bool(patterns) and excluded_by_glob(p, patterns, self.config_root)
+
     @property
     def config_problems(self) -> list[Problem]:
         """Problems of ``.checkov.yaml`` files seen so far (each once, bounded)."""
@@ -166,7 +217,9 @@ class Engine:
 
     # --------------------------------------------------------------- tiers
     def analyze_file(self, path: str, with_rules: bool = True) -> FileAnalysis:
-        """Tier 1 for one file (see :class:`tfguard.engine.tier1.Tier1`)."""
+        """Tier 1 for one file (see :class:`tfguard.engine.tier1.Tier1`); nothing for an excluded file."""
+        if self.excluded(path):
+            return FileAnalysis(path=os.path.abspath(path), digest=self.state(path).digest, tier=1)
         return self.tier1.analyze_file(path, with_rules)
 
     def analyze_module(self, module_dir: str) -> dict[str, FileAnalysis]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tfguard.checks.entity import ModuleContext, module_context_from_confs
@@ -47,6 +48,18 @@ class FileState:
     json_conf: dict | None = None
 
 
+def _with_assignments(ctx: ModuleContext, parts: list[dict], assigned: list[dict]) -> ModuleContext:
+    """``ctx`` with the variables files' values over the defaults, for the module's declared variables."""
+    declared = {name for conf in parts for var in (conf.get("variable") or []) if isinstance(var, dict)
+                for name in var}
+    variables = dict(ctx.variables)
+    for conf in assigned:
+        for name, value in conf.items():
+            if name in declared:
+                variables[name] = value[0] if isinstance(value, list) and len(value) == 1 else value
+    return ModuleContext(variables=variables, locals=ctx.locals)
+
+
 class Index:
     """Parse state of the files of one engine, their modules and the Checkov configuration per folder."""
 
@@ -58,6 +71,9 @@ class Index:
         self._contexts: dict[str, tuple[tuple[int, ...], list[dict], ModuleContext]] = {}
         self._structures: dict[str, tuple[list[ParsedBlock], str]] = {}  # file -> (its parsed blocks, part)
         self._config_problems: list[Problem] = []
+        self._checkov_configs: dict[str, tuple[tuple[int, int], CheckovConfig]] = {}  # by (mtime, size)
+        # the variables files (Checkov's --var-file) in force for a module folder; set by the engine
+        self.var_files: Callable[[str], tuple[str, ...]] = lambda _d: ()
 
     # ------------------------------------------------------------- files
     def forget(self, path: str) -> None:
@@ -159,14 +175,24 @@ class Index:
             else:
                 parts.extend(c for pb in st.parsed
                              if pb.block.kind in ("variable", "locals") and (c := pb.content_conf))
-        key = tuple(map(id, parts))
+        assigned: list[dict] = []  # the variables files' assignments, in order (a later file wins)
+        for vf in self.var_files(module_dir):
+            vst = self.state(vf)
+            if vst.is_json:
+                if isinstance(vst.json_conf, dict):
+                    assigned.append(vst.json_conf)
+            else:
+                assigned.extend(c for pb in vst.parsed if pb.block.kind == "attribute" and (c := pb.content_conf))
+        key = tuple(map(id, parts)) + (-1,) + tuple(map(id, assigned))
         with self._lock:
             hit = self._contexts.get(module_dir)
             if hit is not None and hit[0] == key:
                 return hit[2]
         ctx = module_context_from_confs(parts)
+        if assigned:
+            ctx = _with_assignments(ctx, parts, assigned)
         with self._lock:
-            self._contexts[module_dir] = (key, parts, ctx)  # holds the confs: their ids stay unique
+            self._contexts[module_dir] = (key, parts + assigned, ctx)  # holds the confs: their ids stay unique
         return ctx
 
     def module_structure(self, module_dir: str, ctx: ModuleContext) -> str:
@@ -198,6 +224,15 @@ class Index:
         if path is None:
             return CheckovConfig()
         try:
+            st = os.stat(path)
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        with self._lock:
+            hit = self._checkov_configs.get(path)
+        if hit is not None and stamp is not None and hit[0] == stamp:
+            return hit[1]  # its problems were recorded when it was read
+        try:
             cfg = load_checkov_config(path)
         except ConfigError as e:
             self._config_problem(
@@ -207,6 +242,13 @@ class Index:
             return CheckovConfig()
         for line, message in cfg.refused:  # options that would run workspace code or reach the network
             self._config_problem(Problem(path, Span.of(line, 0, line, 1), message, "config", Severity.INFO))
+        for line, message, severity in cfg.ignored:  # every other option tfguard does not apply: never dropped
+            self._config_problem(Problem(path, Span.of(line, 0, line, 1), message, "config", severity))
+        if stamp is not None:
+            with self._lock:
+                if len(self._checkov_configs) >= MAX_CONFIG_PROBLEMS:
+                    self._checkov_configs.clear()
+                self._checkov_configs[path] = (stamp, cfg)
         return cfg
 
     @property

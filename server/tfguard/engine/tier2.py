@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import check_error_problems
 from tfguard.checks.graph import GraphRecord, Mirror, run_checkov, use_policy_dirs
+from tfguard.config.paths import anchored
 from tfguard.engine.index import FileState, Index, overridden_problem
 from tfguard.engine.pipeline import BlockContext, Pipeline
 from tfguard.engine.tier1 import FileAnalysis, GraphSnapshot, Tier1, block_key, locate
-from tfguard.files import TF_SUFFIXES, dir_has_tofu, iter_terraform_files, text_digest
+from tfguard.files import TF_SUFFIXES, dir_has_tofu, is_inside, iter_terraform_files, text_digest
 from tfguard.hcl.modules import local_module_dirs
 from tfguard.model import Finding, Result
 
@@ -134,7 +135,8 @@ class Tier2:
 
     def __init__(self, index: Index, tier1: Tier1, pipeline: Pipeline, lock: threading.RLock, root: str | None,
                  extra_policy_dirs: Callable[[str], tuple[str, ...]], budget: float | None,
-                 busy: CheckovBusy = BUSY) -> None:
+                 busy: CheckovBusy = BUSY, *, var_files: Callable[[str], tuple[str, ...]] | None = None,
+                 excluded: Callable[[str], bool] | None = None) -> None:
         self.index = index
         self.tier1 = tier1
         self.pipeline = pipeline
@@ -142,6 +144,8 @@ class Tier2:
         self.extra_policy_dirs = extra_policy_dirs
         self.budget = budget
         self.busy = busy
+        self.var_files = var_files or (lambda _d: ())
+        self.excluded = excluded or (lambda _p: False)
         self._lock = lock
         self._mirror: Mirror | None = None
         self._mirror_lock = threading.Lock()  # the scratch mirror is written by one run at a time
@@ -150,10 +154,16 @@ class Tier2:
         """Tier 2: Checkov's full runner on the module's current text. Authoritative."""
         module_dir = os.path.abspath(module_dir)
         index = self.index
-        files = index.module_files(module_dir)
+        all_files = index.module_files(module_dir)
+        left_out = [f for f in all_files if self.excluded(f)]
+        skip_paths = anchored(left_out)  # Checkov must not read them either
+        files = [f for f in all_files if f not in left_out]
+        if not files:  # an excluded module: nothing to run, nothing to show
+            return {f: FileAnalysis(path=f, digest=index.state(f).digest, tier=2) for f in left_out}
         states = {f: index.state(f) for f in files}
         cfg = index.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
+        var_files = self.var_files(module_dir)
         for problem_line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(module_dir)):
             log.warning("%s", problem_line)
         with self._mirror_lock:
@@ -167,15 +177,21 @@ class Tier2:
             elif (tofu_dirs := self._tofu_closure(module_dir)) is not None:
                 # OpenTofu files: Checkov reads them only as .tf, in a mirror of the directories this run reads
                 base = self.root if self.root and os.path.isdir(self.root) and all(
-                    _within(d, os.path.realpath(self.root)) for d in tofu_dirs) else os.path.commonpath(tofu_dirs)
+                    is_inside(d, self.root) for d in tofu_dirs) else os.path.commonpath(tofu_dirs)
                 mirror = self._mirror_at(base)
                 mirror.sync(_dir_contents(tofu_dirs))
             if mirror is not None:
                 root = mirror.path_for(module_dir)
                 path_map, renamed = mirror.path_map, mirror.renamed
-            run = run_checkov(root, selection, recursive=False, path_map=path_map, renamed=renamed)
+                # a variables file inside the mirrored tree is read from the mirror (its unsaved text)
+                var_files = tuple(mirror.path_for(f) if is_inside(f, mirror.real_root) and os.path.isfile(
+                    mirror.path_for(f)) else f for f in var_files)
+                skip_paths = anchored(mirror.path_for(f) for f in left_out)
+            run = run_checkov(root, selection, recursive=False, path_map=path_map, renamed=renamed,
+                              var_files=var_files, skip_paths=skip_paths)
         real_dir = os.path.realpath(module_dir)
-        result: dict[str, FileAnalysis] = {}
+        result: dict[str, FileAnalysis] = {f: FileAnalysis(path=f, digest=index.state(f).digest, tier=2)
+                                           for f in left_out}
         for f, st in states.items():
             result[f] = FileAnalysis(path=f, digest=st.digest, tier=2)
             if st.read_problem is not None:
@@ -304,10 +320,6 @@ class Tier2:
                 files[p] = text
         files.update(overlays)
         return files
-
-
-def _within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _dir_contents(dirs: list[str]) -> dict[str, str | bytes]:

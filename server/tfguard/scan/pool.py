@@ -34,12 +34,22 @@ from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import CheckError
 from tfguard.checks.graph import GraphRecord, GraphRun, Mirror, graph_check_ids, run_checkov
-from tfguard.files import TF_SUFFIXES, content_key, dir_has_tofu, iter_files
+from tfguard.files import (
+    DEFAULT_MAX_FILE_BYTES,
+    TF_SUFFIXES,
+    FileRefused,
+    content_key,
+    dir_has_tofu,
+    iter_files,
+    read_regular,
+)
 from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 5  # 2: graph keys sorted; 3: scan/cache.py entries; 4: check errors, warnings; 5: Python keys ordered
+# 2: graph keys sorted; 3: scan/cache.py entries; 4: check errors, warnings; 5: Python keys ordered;
+# 6: var files and skip paths
+CACHE_FORMAT = 6
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class ScanUnit:
     root: str  # real path of the directory Checkov's runner is pointed at
     dirs: tuple[str, ...]  # root and every directory it reaches through local module calls (sorted)
     recursive: bool = False  # the whole tree under root in one run (see colliding_units)
+    var_files: tuple[str, ...] = ()  # Checkov's --var-file for this run (absolute, in order)
+    skip_paths: tuple[str, ...] = ()  # Checkov's --skip-path for this run (regular expressions)
 
 
 def plan_units(tf_dirs: Iterable[str], calls: Callable[[str], list[str]]) -> list[ScanUnit]:
@@ -102,10 +114,21 @@ def colliding_units(units: list[ScanUnit], call_names: Callable[[str], Iterable[
     return {name for name, roots in owners.items() if len(roots) > 1}
 
 
-def whole_tree_unit(root: str, units: list[ScanUnit]) -> ScanUnit:
+def whole_tree_unit(root: str, units: list[ScanUnit], var_files: tuple[str, ...] = (),
+                    skip_paths: tuple[str, ...] = ()) -> ScanUnit:
     """One recursive run over ``root`` standing for ``units`` (the same files, one graph)."""
     dirs = sorted({d for u in units for d in u.dirs})
-    return ScanUnit(root=os.path.realpath(root), dirs=tuple(dirs), recursive=True)
+    return ScanUnit(root=os.path.realpath(root), dirs=tuple(dirs), recursive=True, var_files=var_files,
+                    skip_paths=skip_paths)
+
+
+def file_fingerprint(path: str) -> str:
+    """Content hash of one file ("missing" when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    except OSError:
+        return "missing"
 
 
 def dir_fingerprint(d: str) -> list[tuple[str, str]]:
@@ -137,6 +160,8 @@ def unit_key(unit: ScanUnit, checkov_version: str, config: str) -> str:
         "root": unit.root,
         "recursive": unit.recursive,
         "dirs": {d: dir_fingerprint(d) for d in unit.dirs},
+        "var_files": [(f, file_fingerprint(f)) for f in unit.var_files],  # order matters: a later file wins
+        "skip_paths": list(unit.skip_paths),
     }
     return hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=20).hexdigest()
 
@@ -239,13 +264,14 @@ def run_unit_mirrored(unit: ScanUnit, selection: CheckSelection) -> GraphRun:
         contents: dict[str, bytes] = {}
         for f in unit_files(unit):
             try:
-                with open(f, "rb") as fh:
-                    contents[f] = fh.read()
-            except OSError:
-                continue  # vanished or unreadable: Checkov would not read it either
+                contents[f] = read_regular(f, DEFAULT_MAX_FILE_BYTES)
+            except FileRefused:
+                continue  # vanished, unreadable or not a regular file: Checkov would not read it either
         mirror.sync(contents)
+        var_files = tuple(mirror.path_for(f) if f in contents else f for f in unit.var_files)
         return run_checkov(mirror.path_for(unit.root), selection, recursive=unit.recursive,
-                           path_map=mirror.path_map, renamed=mirror.renamed)
+                           path_map=mirror.path_map, renamed=mirror.renamed, var_files=var_files,
+                           skip_paths=unit.skip_paths)
     finally:
         mirror.close()
 
@@ -255,7 +281,8 @@ def _run_unit(unit: ScanUnit) -> UnitResult:
     try:
         if unit_has_tofu(unit):
             return root, run_unit_mirrored(unit, _worker_selection), None, None
-        return root, run_checkov(root, _worker_selection, recursive=unit.recursive), None, None
+        return root, run_checkov(root, _worker_selection, recursive=unit.recursive, var_files=unit.var_files,
+                                 skip_paths=unit.skip_paths), None, None
     except Exception as e:  # one unit failing never loses the others
         log.debug("checkov failed on %s", root, exc_info=True)  # reported as an "engine" problem
         return root, None, f"{type(e).__name__}: {e}", None

@@ -10,6 +10,7 @@ cached too (kind ``units``, see :mod:`tfguard.scan.pool`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -19,6 +20,7 @@ from tfguard.checks.entity import CheckSelection, ModuleContext
 from tfguard.checks.errors import CHECK_ERROR, check_error_problems
 from tfguard.checks.graph import GraphRecord, use_policy_dirs
 from tfguard.config.checkov import CHECKOV_CONFIG_NAMES
+from tfguard.config.paths import anchored, skipped_by_checkov
 from tfguard.engine import BlockContext, Engine, FileState, overridden_problem
 from tfguard.files import content_key, iter_files, iter_terraform_files, tofu_overridden
 from tfguard.hcl.modules import local_module_dirs, module_calls
@@ -55,8 +57,26 @@ def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
     if key is not None:
         cached = _cached_report(cache, key)
         if cached is not None:
+            _add_config_problems(engine, paths, cached)
             return cached
     report = _scan_uncached(engine, paths, cache, workers)
+    try:
+        return _finish(engine, report, key, cache)
+    finally:
+        _add_config_problems(engine, paths, report)
+
+
+def _add_config_problems(engine: Engine, paths: Sequence[str], report: ScanReport) -> None:
+    """The ``.checkov.yaml`` options tfguard refuses or does not apply, located, on every report (cached too)."""
+    for p in paths:
+        p = os.path.abspath(p)
+        engine.checkov_config(p if os.path.isdir(p) else os.path.dirname(p))
+    for problem in engine.config_problems:
+        if problem not in report.problems:
+            report.problems.append(problem)
+
+
+def _finish(engine: Engine, report: ScanReport, key: str | None, cache: ResultCache) -> ScanReport:
     from tfguard.scan.baseline import evaluated_content
 
     for f in report.failed:  # fingerprint material, so the cached report needs no file re-read
@@ -87,10 +107,18 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{REPORT_FORMAT}|{__version__}|{version('checkov')}|{engine.max_file_bytes}|{sorted(paths)}".encode())
     h.update(code_fingerprint().encode())
+    h.update(f"|var-file={engine.var_files_override}|skip-path={engine.skip_paths_override}".encode())
     inputs: set[str] = set()
     for p in paths:
         p = os.path.abspath(p)
         walk_root = p if os.path.isdir(p) else os.path.dirname(p)
+        try:
+            # every variables file in force, in order (a later file wins), and its content below
+            var_files = engine.var_files_for(walk_root)
+            h.update(f"|{p}:var-files={list(var_files)}".encode())
+            inputs.update(var_files)
+        except Exception:
+            return None
         inputs.update(iter_files(walk_root, _SCAN_INPUT_SUFFIXES, _CONFIG_NAMES))
         d = walk_root
         while True:
@@ -132,13 +160,28 @@ def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers
 
 def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None) -> None:
     """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool)."""
-    files = list(iter_terraform_files(d))
+    cfg = engine.checkov_config(d)
+    # Checkov's --skip-path / skip-path, tested as `checkov -d d` tests them; .tfguard.yaml exclude globs
+    skip_paths, _ = engine.skip_paths_for(d, walk_root=d)
+    with engine.configs.batch() if engine.configs is not None else contextlib.nullcontext():
+        excluded = [f for f in iter_terraform_files(d, include_vars=True)
+                    if skipped_by_checkov(f, skip_paths, d) or engine.excluded_by_config(f)]
+    left_out = set(excluded)
+    files = [f for f in iter_terraform_files(d) if f not in left_out]
     overridden = tofu_overridden(files)
     if overridden:  # OpenTofu reads x.tofu, not the x.tf beside it: neither does the scan
         files = [f for f in files if f not in overridden]
         report.problems.extend(overridden_problem(f, by) for f, by in overridden.items())
+    # Checkov must not read what tfguard leaves out: the globs' files as anchored patterns
+    unit_skip = skip_paths + anchored(f for f in excluded if not skipped_by_checkov(f, skip_paths, d))
+    var_files = engine.var_files_for(d)
+    for vf in var_files:  # fail closed: a variables file that is not there is not "no variables"
+        if not os.path.isfile(vf):
+            report.problems.append(Problem(vf, Span.of(0, 0, 0, 1), "variables file (--var-file) not found: "
+                                           "not scanned without it", "read"))
+    if any(not os.path.isfile(vf) for vf in var_files):
+        return
     report.files_scanned += len(files)
-    cfg = engine.checkov_config(d)
     policy_dirs = cfg.external_checks_dirs + engine.extra_policy_dirs(d)
 
     def load_policies() -> None:  # only when Checkov runs: a fully cached scan never imports it
@@ -170,13 +213,19 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
     def call_names(module_dir: str) -> list[str]:
         return [name for name, _ in module_calls(confs(module_dir))]
 
-    units = pool.plan_units({os.path.dirname(f) for f in files}, calls)
+    units = [dataclasses.replace(u, var_files=var_files, skip_paths=unit_skip)
+             for u in pool.plan_units({os.path.dirname(f) for f in files}, calls)]
     collisions = pool.colliding_units(units, call_names) if len(units) > 1 else set()
     if collisions:
         log.info("module call names %s are used by several independent directories under %s: scanning it "
                  "in one run, as `checkov -d` does (its results for them depend on each other)",
                  ", ".join(sorted(collisions)[:5]), d)
-        units = [pool.whole_tree_unit(d, units)]
+        units = [pool.whole_tree_unit(d, units, var_files, unit_skip)]
+    elif var_files and _walked_modules(units, d):
+        # `checkov -d` applies --var-file to every directory it walks, a called module's too when the walk
+        # reaches it before its caller: only the one recursive run reproduces that.
+        log.info("variables files and local modules inside %s: scanning it in one run, as `checkov -d` does", d)
+        units = [pool.whole_tree_unit(d, units, var_files, unit_skip)]
     # policy files are not part of the unit key: no unit cache with policy directories
     unit_cache = ResultCache(None) if policy_dirs else cache
     runs, failures = pool.run_units(units, CheckSelection(cfg.checks, cfg.skip_checks), cache=unit_cache,
@@ -198,13 +247,24 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
         st = states.get(rp) or engine.state(rp)
         report.findings.extend(engine.records_to_findings(recs, st))
     # Checkov drops a file it cannot parse whole; tfguard still checks its good blocks.
+    real_var_files = {os.path.realpath(vf) for vf in var_files}
     for bad in sorted(parsing_errors):
+        if os.path.realpath(bad) in real_var_files:  # an unparsable --var-file: its variables were not applied
+            report.problems.append(Problem(bad, Span.of(0, 0, 0, 1), "variables file (--var-file) does not parse:"
+                                           " Checkov could not apply it", "syntax"))
+            continue
         bad_st = states.get(os.path.realpath(bad))
         if bad_st is not None and not bad_st.is_json and bad_st.read_problem is None:
             fa = engine.analyze_file(bad_st.path, with_rules=False)
             report.findings.extend(x for x in fa.findings if x.source == "checkov")
             report.problems.extend(x for x in fa.problems if x.code == CHECK_ERROR)
     _add_rules(engine, report, files)
+
+
+def _walked_modules(units: list[pool.ScanUnit], d: str) -> bool:
+    """True when some unit calls a local module inside ``d`` (a directory `checkov -d d` also walks)."""
+    real = os.path.realpath(d)
+    return any(m == real or m.startswith(real + os.sep) for u in units for m in u.dirs if m != u.root)
 
 
 def _scan_files(engine: Engine, report: ScanReport, files: list[str]) -> None:
