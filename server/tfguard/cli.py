@@ -67,6 +67,9 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
                       help="exit 1 when a failed check at or above SEVERITY remains (LOW|MEDIUM|HIGH|CRITICAL);"
                            " default: any failed check")
     scan.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
+    scan.add_argument("--repo-root", metavar="DIR", default=None,
+                      help="repository root (default: the git work tree, else the working directory): configuration"
+                           " is found up to it, and a plan's findings are mapped to the .tf files under it")
     gate = scan.add_argument_group("gate (exit status; see the README's exit-code table)")
     gate.add_argument("--soft-fail", action="store_true", default=None,
                       help="exit 0 whatever the findings and engine failures (usage and configuration errors still"
@@ -191,7 +194,7 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
     from tfguard.config.preflight import configuration_errors
     from tfguard.files import repository_root
     from tfguard.scan.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
-    from tfguard.scan.inputs import plan_files_under, refusal
+    from tfguard.scan.inputs import plan_files_under, plan_refusal, refusal
     from tfguard.scan.pool import default_cache_dir
     from tfguard.scan.report import render_json, render_sarif, render_text, report_root
     from tfguard.scan.runner import scan
@@ -206,10 +209,12 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
             print(f"tfguard: error: no such file or directory: {given}", file=err)
             return EXIT_USAGE
         why = refusal(p) if os.path.isfile(p) else None
+        if why is None and os.path.isfile(p):
+            why = plan_refusal(p)
         if why is not None:
             print(f"tfguard: error: cannot scan {given}: it {why}", file=err)
             return EXIT_USAGE
-    repo_root = repository_root(paths[0], fallback=inv.cwd)
+    repo_root = inv.resolve(args.repo_root) if args.repo_root else repository_root(paths[0], fallback=inv.cwd)
     config_errors = configuration_errors(paths, repo_root, explicit=_opt_path(inv, args.config))
     if config_errors:
         for problem in config_errors:
@@ -233,7 +238,8 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
     except ValueError as e:
         print(f"tfguard: error: {e}", file=err)
         return EXIT_USAGE
-    report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "")  # "": no cache
+    report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "",  # "": no cache
+                  plan_repo_root=repo_root)
     if engine.configs is not None:  # invalid .tfguard.yaml / catalogue files, located
         report.problems.extend(engine.configs.problems())
     root = report_root(report)
@@ -265,8 +271,8 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         if report.files_scanned == 0:
             plans = [f for p in paths if os.path.isdir(p) for f in plan_files_under(p)]
             if plans:
-                reason += (f" ({os.path.relpath(plans[0], inv.cwd)} is a Terraform plan: plan scanning is not"
-                           " supported yet)")
+                reason += (f" ({os.path.relpath(plans[0], inv.cwd)} is a Terraform plan: name it on the command"
+                           " line to scan it)")
         print(f"tfguard: error: {reason}", file=err)
     return verdict.exit_code
 

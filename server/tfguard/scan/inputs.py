@@ -51,11 +51,24 @@ def is_plan_file(path: str) -> bool:
 
 def refusal(path: str) -> str | None:
     """Why the file ``path`` given on the command line cannot be scanned; None when it can."""
-    if is_plan_file(path):
-        return ("is a Terraform plan (terraform show -json): plan scanning is not supported yet; scan the "
-                "configuration it was made from instead")
+    if is_plan_file(path):  # scanned by Checkov's plan runner (tfguard.scan.plan)
+        return None
     if not path.endswith(SCANNABLE_SUFFIXES):
         return f"is not a Terraform file ({', '.join(SCANNABLE_SUFFIXES)})"
+    return None
+
+
+def plan_refusal(path: str) -> str | None:
+    """Why the Terraform plan ``path`` cannot be scanned (one line, no plan value); None when it can or is
+    not a plan."""
+    if not is_plan_file(path):
+        return None
+    from tfguard.checks.plan import PlanReadError, read_plan  # no Checkov import: read_plan is plain JSON
+
+    try:
+        read_plan(path)
+    except PlanReadError as e:
+        return f"is a Terraform plan (terraform show -json) that {e}"
     return None
 
 
