@@ -114,6 +114,25 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
     sup.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
     sup.add_argument("-v", "--verbose", action="count", default=0)
 
+    rev = sub.add_parser("plan-review", help="the security delta of a Terraform plan (terraform show -json): what it"
+                                             " creates, updates, replaces, destroys; findings introduced/resolved")
+    rev.add_argument("plan", metavar="PLAN.json")
+    rev.add_argument("--base", metavar="OTHER_PLAN.json", help="compare against this plan instead of the plan's own"
+                                                                " before values")
+    rev.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    rev.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    rev.add_argument("--markdown", metavar="FILE", help="also append the Markdown summary to FILE (e.g."
+                                                         " $GITHUB_STEP_SUMMARY)")
+    rev.add_argument("--json", metavar="FILE", help="also write the JSON review to FILE")
+    rev.add_argument("--fail-on", type=_severity, metavar="SEVERITY", default=None,
+                     help="exit 1 when the plan introduces a failed check at or above SEVERITY; default: any"
+                          " introduced failed check")
+    rev.add_argument("--repo-root", metavar="DIR", default=None,
+                     help="map findings to the .tf files under DIR (default: the git work tree, else the working"
+                          " directory)")
+    rev.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
+    rev.add_argument("-v", "--verbose", action="count", default=0)
+
     dmn = sub.add_parser("daemon", help="a warm process for `tfguard scan` (keeps Checkov loaded between scans)")
     dmn.add_argument("action", choices=("start", "stop", "status", "restart", "run"),
                      help="start it in the background, stop it, show it, restart it; `run` serves in the foreground")
@@ -322,6 +341,52 @@ def cmd_suppressions(args: argparse.Namespace, invocation: Invocation | None = N
     return EXIT_FINDINGS if args.fail_on_violations and result.violations else EXIT_OK
 
 
+def cmd_plan_review(args: argparse.Namespace, invocation: Invocation | None = None) -> int:
+    """``tfguard plan-review PLAN``: the security delta as Markdown or JSON; exit 1 when the plan introduces a
+    failed check at or above ``--fail-on``, 2 when a plan cannot be read or the review is incomplete."""
+    import json
+
+    from tfguard.files import repository_root
+    from tfguard.scan.inputs import is_plan_file, plan_refusal
+    from tfguard.scan.plan_review import gate, review_json, review_markdown, review_plan
+    from tfguard.scan.verdict import EXIT_ERROR, incomplete_inputs
+    from tfguard.wiring import make_engine
+
+    inv = Invocation.from_process() if invocation is None else invocation
+    err = inv.stderr
+    plans = [(args.plan, inv.resolve(args.plan))] + ([(args.base, inv.resolve(args.base))] if args.base else [])
+    for given, p in plans:
+        if not os.path.isfile(p):
+            print(f"tfguard: error: no such file: {given}", file=err)
+            return EXIT_USAGE
+        why = plan_refusal(p) if is_plan_file(p) else "is not a Terraform plan (terraform show -json)"
+        if why is not None:
+            print(f"tfguard: error: cannot review {given}: it {why}", file=err)
+            return EXIT_USAGE
+    plan = plans[0][1]
+    repo_root = inv.resolve(args.repo_root) if args.repo_root else repository_root(plan, fallback=inv.cwd)
+    try:
+        engine = make_engine(plan, config_file=_opt_path(inv, args.config), repo_root=repo_root)
+    except ValueError as e:
+        print(f"tfguard: error: {e}", file=err)
+        return EXIT_USAGE
+    review = review_plan(engine, plan, repo_root, base=plans[1][1] if args.base else None)
+    doc = review_json(review, repo_root)
+    markdown = review_markdown(review, repo_root)
+    _write(json.dumps(doc, indent=2) + "\n" if args.format == "json" else markdown, args.output, inv)
+    if args.markdown:
+        with open(inv.resolve(args.markdown), "a", encoding="utf-8") as f:
+            f.write(markdown)
+    if args.json:
+        with open(inv.resolve(args.json), "w", encoding="utf-8") as f:
+            f.write(json.dumps(doc, indent=2) + "\n")
+    incomplete = incomplete_inputs(review.problems)
+    if incomplete:
+        print(f"tfguard: error: the review is incomplete: {incomplete[0].file}: {incomplete[0].message}", file=err)
+        return EXIT_ERROR
+    return EXIT_FINDINGS if gate(review, args.fail_on) else EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """``tfguard serve``: the language server (it owns its process, and its logging)."""
     _setup_logging(args.verbose, args.log_file)
@@ -446,6 +511,8 @@ def _run(argv: list[str], inv: Invocation, forward: bool) -> int:
                 return warm if warm is not None else cmd_scan(args, inv)
             if args.command == "daemon":
                 return cmd_daemon(args, inv)
+            if args.command == "plan-review":
+                return cmd_plan_review(args, inv)
             return cmd_suppressions(args, inv)
         except Exception as e:  # a crash is not "findings" (1): a one-line error, the traceback at DEBUG
             log.debug("tfguard %s crashed", args.command, exc_info=True)
