@@ -53,6 +53,24 @@ class PlanRun:
     records: tuple[PlanRecord, ...]
     check_errors: tuple[CheckError, ...] = ()
     checkov_warnings: tuple[tuple[str, int], ...] = ()
+    # Checkov's enrichment index: (raw id, absolute .tf file, first line, last line) for every resource,
+    # data, provider and module block under the repository root ("type.name", or the module call's name)
+    sources: tuple[tuple[str, str, int, int], ...] = ()
+
+    def source_of(self, raw: str) -> tuple[str, tuple[int, int]] | None:
+        """The ``.tf`` file and lines of the block whose raw id (:func:`raw_id`) is ``raw``."""
+        for rid, file, start, end in self.sources:
+            if rid == raw:
+                return file, (start, end)
+        return None
+
+
+def raw_id(address: str) -> str:
+    """A plan address without modules and indexes (``module.a["x"].aws_s3_bucket.b[0]`` -> ``aws_s3_bucket.b``),
+    the key of Checkov's enrichment (``Report.get_plan_resource_raw_id``)."""
+    from checkov.common.output.report import Report
+
+    return str(Report.get_plan_resource_raw_id(address))
 
 
 def decode_plan_bytes(data: bytes) -> str:
@@ -134,6 +152,10 @@ def run_plan_checkov(plan: str, repo_root: str | None = None,
         warnings = tuple(sorted((kind, n - warnings_before.get(kind, 0)) for kind, n in checkov_warning_kinds().items()
                                 if n > warnings_before.get(kind, 0)))
     root = os.path.abspath(repo_root) if repo_root else None
+    sources = tuple(sorted(
+        (rid, os.path.normpath(os.path.join(root, str(e["scanned_file"]))), int(e["entity_lines_range"][0] or 0),
+         int(e["entity_lines_range"][1] or 0))
+        for rid, e in enriched.items() if root is not None and e.get("scanned_file")))
     records: list[PlanRecord] = []
     for status, recs in (("FAILED", report.failed_checks), ("PASSED", report.passed_checks),
                          ("SKIPPED", report.skipped_checks)):
@@ -161,5 +183,6 @@ def run_plan_checkov(plan: str, repo_root: str | None = None,
         errors.setdefault((str(check.id), resource), CheckError(
             check_id=str(check.id), check_name=str(check.name), resource=resource, file=plan, line_range=(0, 0),
             error=error_text(exc)))
-    return PlanRun(records=tuple(records), check_errors=tuple(errors.values()), checkov_warnings=warnings)
+    return PlanRun(records=tuple(records), check_errors=tuple(errors.values()), checkov_warnings=warnings,
+                   sources=sources)
 

@@ -10,15 +10,28 @@ ranking, ``.tfguard.yaml``) runs on every finding, with the source block as cont
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+from typing import Any
 
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import check_error_problems
 from tfguard.checks.graph import use_policy_dirs
-from tfguard.checks.plan import PlanReadError, PlanRecord, read_plan, run_plan_checkov
+from tfguard.checks.plan import (
+    PlanReadError,
+    PlanRecord,
+    PlanRun,
+    decode_plan_bytes,
+    raw_id,
+    read_plan,
+    run_plan_checkov,
+)
+from tfguard.checks.skips import block_skips
 from tfguard.engine import BlockContext, Engine
 from tfguard.engine.tier1 import locate
 from tfguard.model import Finding, Problem, Result, ScanReport, Span
+from tfguard.rules import RULES_BY_ID
+from tfguard.rules.plan import plan_violations
 
 PLAN_SOURCE_LABEL = "tfguard (plan)"
 
@@ -41,7 +54,7 @@ def plan_read_problem(plan: str, error: PlanReadError) -> Problem:
 def scan_plan(engine: Engine, plan: str, repo_root: str | None) -> PlanScan:
     """Checkov's plan checks on ``plan`` (absolute), mapped to source under ``repo_root`` (None: not mapped)."""
     try:
-        read_plan(plan)
+        doc = read_plan(plan)
     except PlanReadError as e:
         return PlanScan(plan, (), (plan_read_problem(plan, e),))
     cfg = engine.checkov_config(os.path.dirname(plan))
@@ -51,6 +64,7 @@ def scan_plan(engine: Engine, plan: str, repo_root: str | None) -> PlanScan:
     run = run_plan_checkov(plan, repo_root, CheckSelection(cfg.checks, cfg.skip_checks))
     problems.extend(check_error_problems(run.check_errors, lambda _f: ()))
     findings, contexts = records_to_plan_findings(engine, run.records)
+    findings.extend(org_findings(engine, plan, doc, run, contexts))
     hooked = engine.pipeline.hook(findings, lambda f: contexts.get((f.file, f.line_range[0])))
     return PlanScan(plan, tuple(hooked), tuple(problems), run.checkov_warnings)
 
@@ -82,6 +96,49 @@ def records_to_plan_findings(engine: Engine, records: tuple[PlanRecord, ...]
             suppress_comment=rec.suppress_comment, details=rec.details, plan_file=rec.plan_file,
         ))
     return out, contexts
+
+
+def org_findings(engine: Engine, plan: str, doc: dict[str, Any], run: PlanRun,
+                 contexts: dict[tuple[str, int], BlockContext]) -> list[Finding]:
+    """tfguard's org rules on the plan (:mod:`tfguard.rules.plan`), each on its source block when Checkov's
+    enrichment index has it (a skip comment there skips it), else on the plan line naming its address."""
+    if engine.configs is None:
+        return []
+    cfg = engine.configs.config_for(plan)
+    violations = plan_violations(doc, cfg, engine.configs.catalogue_for(cfg), raw_id)
+    if not violations:
+        return []
+    plan_lines: list[str] | None = None
+    out: list[Finding] = []
+    for v in violations:
+        rule = RULES_BY_ID[v.rule_id]
+        where = run.source_of(v.anchor)
+        block = None
+        if where is not None and os.path.isfile(where[0]):
+            file, lines = where
+            st = engine.state(file)
+            parsed = next((pb for pb in st.parsed if pb.block.start_line == lines[0]), None)
+            block = parsed.block if parsed is not None else None
+            span = locate(block, (v.key,) if v.key else (), fallback_line=max(0, lines[0] - 1))
+            if parsed is not None and (file, lines[0]) not in contexts:
+                contexts[(file, lines[0])] = BlockContext(file, parsed.block, parsed.conf,
+                                                          engine.module_context(os.path.dirname(file)), engine.root)
+        else:
+            if plan_lines is None:
+                with open(plan, "rb") as fh:
+                    plan_lines = decode_plan_bytes(fh.read()).splitlines()
+            needle = json.dumps(v.address)
+            row = next((i for i, text in enumerate(plan_lines) if needle in text), 0)
+            file, lines, span = plan, (row + 1, row + 1), _line_span(row + 1)
+        skip = next((s for s in block_skips(block) if s.check_id.upper() == v.rule_id), None) if block else None
+        out.append(Finding(
+            check_id=v.rule_id, check_name=rule.name, result=Result.SKIPPED if skip else Result.FAILED, file=file,
+            resource=v.address, line_range=lines, span=span, evaluated_keys=(v.key,) if v.key else (),
+            source="org", block_type=block.kind if block is not None else "resource",
+            suppress_comment=skip.reason if skip else None, guideline=rule.guideline, severity=rule.severity,
+            message=v.message, plan_file=plan,
+        ))
+    return out
 
 
 def _line_span(line: int) -> Span:
