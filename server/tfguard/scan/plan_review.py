@@ -180,6 +180,10 @@ def _scan_derived(engine: Engine, doc: dict[str, Any], plan: str, repo_root: str
     return PlanScan(plan, findings, problems, result.checkov_warnings)
 
 
+def _worst_first(f: Finding) -> tuple[int, str]:
+    return -f.severity.rank, f.check_id
+
+
 def review_plan(engine: Engine, plan: str, repo_root: str | None, base: str | None = None) -> PlanReview:
     """The security delta of ``plan`` (against ``base``, another plan, when given)."""
     try:
@@ -220,8 +224,8 @@ def review_plan(engine: Engine, plan: str, repo_root: str | None, base: str | No
         if action == "no-op" and base_doc is None:
             continue
         now, then = after_failed.get(addr, {}), before_failed.get(addr, {})
-        introduced = tuple(f for cid, f in sorted(now.items()) if cid not in then)
-        resolved = tuple(f for cid, f in sorted(then.items()) if cid not in now)
+        introduced = tuple(sorted((f for cid, f in now.items() if cid not in then), key=_worst_first))
+        resolved = tuple(sorted((f for cid, f in then.items() if cid not in now), key=_worst_first))
         if action in ("no-op", "update") and base_doc is not None and not introduced and not resolved:
             continue
         mapped = next((f for f in (*now.values(), *then.values()) if f.plan_file and f.file != f.plan_file), None)
