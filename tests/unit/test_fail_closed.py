@@ -102,6 +102,21 @@ def test_a_folder_holding_only_a_plan_is_exit_2_naming_the_plan(tmp_path: Path,
     assert "nothing to scan" in line and "tfplan.json is a Terraform plan" in line
 
 
+def test_a_plan_is_found_by_content_whatever_its_name_and_a_binary_plan_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "plan.out"
+    plan.write_text(json.dumps(PLAN), encoding="utf-16")
+    out = tmp_path / "r.json"
+    assert main(["scan", str(plan), "--format", "json", "-o", str(out), "--repo-root", str(tmp_path)]) == 1
+    findings = json.loads(out.read_text())["findings"]
+    assert ("CKV_AWS_20", "FAILED") in {(f["check_id"], f["result"]) for f in findings}
+    assert {f["file_abs_path"] for f in findings} == {str(plan)}
+    binary = tmp_path / "tfplan"
+    binary.write_bytes(b"PK\x03\x04" + bytes(60))
+    assert main(["scan", str(binary)]) == 2
+    assert "binary Terraform plan" in _errors(capsys)[0]
+
+
 def test_a_file_of_another_kind_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "README.md").write_text("# infra\n")
     assert main(["scan", str(tmp_path / "README.md")]) == 2

@@ -119,3 +119,14 @@ def test_plans_among_other_paths(corpora: Path, tmp_path: Path) -> None:
     plan_findings = [f for f in rep["findings"] if f.get("plan_file")]
     source_findings = [f for f in rep["findings"] if not f.get("plan_file")]
     assert plan_findings and source_findings
+
+
+def test_a_plan_scan_leaves_the_process_logging_as_it_was(corpora: Path, tmp_path: Path) -> None:
+    """Importing Checkov's runner registry configures the root logger (DEBUG, a handler): tfguard undoes it."""
+    import logging
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers), list(root.filters))
+    case = _case(corpora, "plan_change_keys")
+    _scan([str(case / "tfplan.json"), "--format", "json", "--repo-root", str(tmp_path)], tmp_path / "r.json")
+    assert (root.level, list(root.handlers), list(root.filters)) == before

@@ -15,8 +15,13 @@ plan's content (plans hold secrets).
 from __future__ import annotations
 
 import codecs
+import dataclasses
+import functools
 import json
+import logging
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +70,32 @@ class PlanRun:
         return None
 
 
+@functools.cache
+def _plan_modules() -> tuple[Any, Any, Any]:
+    """Checkov's ``Report``, ``RunnerRegistry`` and plan ``Runner``, imported once.
+
+    Importing ``checkov.common.runners.runner_registry`` configures the root logger (level DEBUG, one more
+    handler, a filter: Checkov's CLI logging set-up). tfguard owns its process's logging (see
+    ``checkov_env.install_log_capture``): the root logger is restored as it was.
+    """
+    checkov_modules()
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), list(root.filters))
+    try:
+        from checkov.common.output.report import Report
+        from checkov.common.runners.runner_registry import RunnerRegistry
+        from checkov.terraform.plan_runner import Runner as PlanRunner
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        root.filters[:] = saved[2]
+    return Report, RunnerRegistry, PlanRunner
+
+
 def raw_id(address: str) -> str:
     """A plan address without modules and indexes (``module.a["x"].aws_s3_bucket.b[0]`` -> ``aws_s3_bucket.b``),
     the key of Checkov's enrichment (``Report.get_plan_resource_raw_id``)."""
-    from checkov.common.output.report import Report
-
-    return str(Report.get_plan_resource_raw_id(address))
+    return str(_plan_modules()[0].get_plan_resource_raw_id(address))
 
 
 def decode_plan_bytes(data: bytes) -> str:
@@ -123,11 +148,17 @@ def run_plan_checkov(plan: str, repo_root: str | None = None,
     plan it cannot parse.
     """
     ck = checkov_modules()
-    from checkov.common.output.report import Report
-    from checkov.common.runners.runner_registry import RunnerRegistry
-    from checkov.terraform.plan_runner import Runner as PlanRunner
+    Report, RunnerRegistry, PlanRunner = _plan_modules()  # noqa: N806
 
     plan = os.path.abspath(plan)
+    if not plan.endswith(".json"):  # Checkov's plan runner reads only *.json files: a private copy so named
+        with tempfile.TemporaryDirectory(prefix="tfguard-plan-") as tmp:
+            copy = os.path.join(tmp, os.path.basename(plan) + ".json")
+            shutil.copyfile(plan, copy)
+            run = run_plan_checkov(copy, repo_root, selection)
+        return dataclasses.replace(run, records=tuple(dataclasses.replace(r, plan_file=plan) for r in run.records),
+                                   check_errors=tuple(dataclasses.replace(e, file=plan) if e.file == copy else e
+                                                      for e in run.check_errors))
     graph_ids = graph_check_ids()
     runner_filter = ck.RunnerFilter(
         framework=["terraform_plan"],

@@ -29,8 +29,9 @@ def _decode_head(data: bytes) -> str:
 
 
 def is_plan_file(path: str) -> bool:
-    """True for a ``terraform show -json`` plan (its first kilobytes name ``format_version`` and plan keys)."""
-    if not path.endswith(".json") or path.endswith(".tf.json"):
+    """True for a ``terraform show -json`` plan (its first kilobytes name ``format_version`` and plan keys),
+    whatever its name (``tfplan.json``, ``plan.out``) except Terraform's own suffixes."""
+    if path.endswith(SCANNABLE_SUFFIXES) or path.endswith(".hcl"):
         return False
     try:
         with open(path, "rb") as f:
@@ -54,6 +55,14 @@ def refusal(path: str) -> str | None:
     if is_plan_file(path):  # scanned by Checkov's plan runner (tfguard.scan.plan)
         return None
     if not path.endswith(SCANNABLE_SUFFIXES):
+        try:
+            with open(path, "rb") as f:
+                binary_plan = f.read(4) == b"PK\x03\x04"  # `terraform plan -out` writes a zip archive
+        except OSError:
+            binary_plan = False
+        if binary_plan:
+            return ("looks like a binary Terraform plan (terraform plan -out): scan its JSON instead, made with"
+                    " `terraform show -json PLAN > PLAN.json`")
         return f"is not a Terraform file ({', '.join(SCANNABLE_SUFFIXES)})"
     return None
 
