@@ -125,6 +125,9 @@ def test_a_plan_scan_leaves_the_process_logging_as_it_was(corpora: Path, tmp_pat
     """Importing Checkov's runner registry configures the root logger (DEBUG, a handler): tfguard undoes it."""
     import logging
 
+    from tfguard.checks.checkov_env import checkov_modules
+
+    checkov_modules()  # tfguard's own capture (a filter on the root logger) is in place first
     root = logging.getLogger()
     before = (root.level, list(root.handlers), list(root.filters))
     case = _case(corpora, "plan_change_keys")
