@@ -100,7 +100,7 @@ async def test_a_changed_plan_file_withdraws_its_findings(client: LanguageClient
     ws: Path = client.ws  # type: ignore[attr-defined]
     plan = ws / "tfplan.json"
     await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
-        command="tfguard.server.reviewPlan", arguments=[{"plan": str(plan)}]))
+        command="tfguard.server.reviewPlan", arguments=[{"plan": "tfplan.json"}]))  # from the workspace folder
     assert any(r.id == "tfguard-plan-watch" for r in getattr(client, "registrations", []))
     plan.write_text(plan.read_text())
     client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[

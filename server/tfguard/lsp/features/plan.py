@@ -9,7 +9,8 @@ the ``tfguard/planDiagnostics`` notification, which a client shows in its own co
 ``tfguard.server.clearPlan`` or until the plan file changes on disk (the server watches it and sends the
 notification again with no files, ``"reason": "changed"``).
 
-Arguments (one object): ``{"plan": PATH_OR_URI, "repoRoot": DIR?}``; ``repoRoot`` defaults to the
+Arguments (one object): ``{"plan": PATH_OR_URI, "repoRoot": DIR?}`` (relative paths from the first
+workspace folder); ``repoRoot`` defaults to the
 engine's repository root (the git work tree of the workspace folder). Result and notification::
 
     {"plan": URI, "source": "tfguard (plan)", "reason": "loaded" | "cleared" | "changed",
@@ -72,11 +73,16 @@ def _argument(args: tuple[Any, ...]) -> dict[str, Any]:
     return first if isinstance(first, dict) else {}
 
 
-def _path(value: Any) -> str | None:
+def _path(value: Any, folders: list[str] | None = None) -> str | None:
+    """A path or ``file:`` URI as an absolute path; a relative path is taken from the first workspace folder."""
     if not isinstance(value, str) or not value:
         return None
     path = to_fs_path(value) if value.startswith("file:") else value
-    return os.path.abspath(path) if path else None
+    if not path:
+        return None
+    if not os.path.isabs(path) and folders:
+        path = os.path.join(folders[0], path)
+    return os.path.abspath(path)
 
 
 def plan_payload(ls: TfguardServer, result: PlanScan, reason: str = "loaded") -> dict[str, Any]:
@@ -136,12 +142,12 @@ async def _unwatch(ls: TfguardServer) -> None:
 async def review_plan(ls: TfguardServer, *args: Any) -> dict[str, Any]:
     """``tfguard.server.reviewPlan {"plan": PATH_OR_URI, "repoRoot"?: DIR}``: the plan's findings (see module doc)."""
     arg = _argument(args)
-    plan = _path(arg.get("plan"))
+    plan = _path(arg.get("plan"), ls.folders())
     if plan is None or not os.path.isfile(plan):
         return {"plan": arg.get("plan"), "source": PLAN_SOURCE_LABEL, "reason": "loaded", "files": [],
                 "summary": {"failed": 0, "skipped": 0}, "error": "no such plan file"}
     engine = ls.engine_for(plan)
-    repo_root = _path(arg.get("repoRoot")) or engine.config_root or engine.root
+    repo_root = _path(arg.get("repoRoot"), ls.folders()) or engine.config_root or engine.root
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(None, scan_plan, engine, plan, repo_root)
     if _loaded.get(ls) is not None:
