@@ -303,6 +303,9 @@ def review_markdown(review: PlanReview, root: str | None) -> str:
     if review.problems:
         lines += ["", "> [!CAUTION]\n> The review is incomplete: "
                   + "; ".join(_md(f"{_rel(p.file, root)}: {p.message}") for p in review.problems)]
+    if not review.resources:
+        lines += ["", "No resource changes" + (" between the two plans." if review.base else ".")]
+        return "\n".join(lines) + "\n"
     lines += ["", "| Action | Resource | Introduced | Resolved |", "|---|---|---|---|"]
     for r in review.resources:
         where = f" ({_rel(r.source_file, root)}:{r.source_line})" if r.source_file else ""
