@@ -171,6 +171,8 @@ def test_base_plan_comparison_and_the_cli_gate(corpora: Path, tmp_path: Path,
     args = ["plan-review", "--repo-root", str(tmp_path)]
     assert main([*args, str(base), "--base", str(base), "--format", "json", "-o", str(tmp_path / "same.json")]) == 0
     assert json.loads((tmp_path / "same.json").read_text())["resources"] == []
+    assert main([*args, str(base), "--base", str(base), "-o", str(tmp_path / "same.md")]) == 0
+    assert "No resource changes between the two plans." in (tmp_path / "same.md").read_text()
     summary = tmp_path / "summary.md"
     summary.write_text("previous step\n")
     code = main([*args, str(head), "--base", str(base), "--markdown", str(summary), "--json", str(tmp_path / "r.json")])
