@@ -73,6 +73,9 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
     scan.add_argument("--skip-path", action="append", default=None, metavar="REGEX",
                       help="leave out files and directories whose absolute path matches REGEX (re.search, or"
                            " contains it), as Checkov's --skip-path; repeatable; replaces .checkov.yaml's skip-path")
+    scan.add_argument("--repo-root", metavar="DIR", default=None,
+                      help="repository root (default: the git work tree, else the working directory): configuration"
+                           " is found up to it, and a plan's findings are mapped to the .tf files under it")
     gate = scan.add_argument_group("gate (exit status; see the README's exit-code table)")
     gate.add_argument("--soft-fail", action="store_true", default=None,
                       help="exit 0 whatever the findings and engine failures (usage and configuration errors still"
@@ -120,6 +123,25 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
     sup.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
     sup.add_argument("-v", "--verbose", action="count", default=0)
     sup.add_argument("--log-file", metavar="FILE", help="write the whole log (DEBUG) to FILE")
+
+    rev = sub.add_parser("plan-review", help="the security delta of a Terraform plan (terraform show -json): what it"
+                                             " creates, updates, replaces, destroys; findings introduced/resolved")
+    rev.add_argument("plan", metavar="PLAN.json")
+    rev.add_argument("--base", metavar="OTHER_PLAN.json", help="compare against this plan instead of the plan's own"
+                                                                " before values")
+    rev.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    rev.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    rev.add_argument("--markdown", metavar="FILE", help="also append the Markdown summary to FILE (e.g."
+                                                         " $GITHUB_STEP_SUMMARY)")
+    rev.add_argument("--json", metavar="FILE", help="also write the JSON review to FILE")
+    rev.add_argument("--fail-on", type=_severity, metavar="SEVERITY", default=None,
+                     help="exit 1 when the plan introduces a failed check at or above SEVERITY; default: any"
+                          " introduced failed check")
+    rev.add_argument("--repo-root", metavar="DIR", default=None,
+                     help="map findings to the .tf files under DIR (default: the git work tree, else the working"
+                          " directory)")
+    rev.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
+    rev.add_argument("-v", "--verbose", action="count", default=0)
 
     dmn = sub.add_parser("daemon", help="a warm process for `tfguard scan` (keeps Checkov loaded between scans)")
     dmn.add_argument("action", choices=("start", "stop", "status", "restart", "run"),
@@ -210,7 +232,7 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
     from tfguard.config.preflight import configuration_errors
     from tfguard.files import repository_root
     from tfguard.scan.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
-    from tfguard.scan.inputs import plan_files_under, refusal
+    from tfguard.scan.inputs import plan_files_under, plan_refusal, refusal
     from tfguard.scan.pool import default_cache_dir
     from tfguard.scan.report import render_json, render_sarif, render_text, report_root
     from tfguard.scan.runner import scan
@@ -225,6 +247,8 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
             print(f"tfguard: error: no such file or directory: {given}", file=err)
             return EXIT_USAGE
         why = refusal(p) if os.path.isfile(p) else None
+        if why is None and os.path.isfile(p):
+            why = plan_refusal(p)
         if why is not None:
             print(f"tfguard: error: cannot scan {given}: it {why}", file=err)
             return EXIT_USAGE
@@ -233,7 +257,7 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         if not os.path.isfile(vf):  # fail closed: scanning without the variables would decide wrongly
             print(f"tfguard: error: --var-file: no such file: {given}", file=err)
             return EXIT_USAGE
-    repo_root = repository_root(paths[0], fallback=inv.cwd)
+    repo_root = inv.resolve(args.repo_root) if args.repo_root else repository_root(paths[0], fallback=inv.cwd)
     config_errors = configuration_errors(paths, repo_root, explicit=_opt_path(inv, args.config))
     if config_errors:
         for problem in config_errors:
@@ -257,7 +281,8 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
     except ValueError as e:
         print(f"tfguard: error: {e}", file=err)
         return EXIT_USAGE
-    report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "")  # "": no cache
+    report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "",  # "": no cache
+                  plan_repo_root=repo_root)
     if engine.configs is not None:  # invalid .tfguard.yaml / catalogue files, located
         report.problems.extend(engine.configs.problems())
     root = report_root(report)
@@ -289,8 +314,8 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         if report.files_scanned == 0:
             plans = [f for p in paths if os.path.isdir(p) for f in plan_files_under(p)]
             if plans:
-                reason += (f" ({os.path.relpath(plans[0], inv.cwd)} is a Terraform plan: plan scanning is not"
-                           " supported yet)")
+                reason += (f" ({os.path.relpath(plans[0], inv.cwd)} is a Terraform plan: name it on the command"
+                           " line to scan it)")
         print(f"tfguard: error: {reason}", file=err)
     return verdict.exit_code
 
@@ -338,6 +363,52 @@ def cmd_suppressions(args: argparse.Namespace, invocation: Invocation | None = N
         out = render_audit_text(result, color=args.output is None and inv.stdout_isatty)
     _write(out, args.output, inv)
     return EXIT_FINDINGS if args.fail_on_violations and result.violations else EXIT_OK
+
+
+def cmd_plan_review(args: argparse.Namespace, invocation: Invocation | None = None) -> int:
+    """``tfguard plan-review PLAN``: the security delta as Markdown or JSON; exit 1 when the plan introduces a
+    failed check at or above ``--fail-on``, 2 when a plan cannot be read or the review is incomplete."""
+    import json
+
+    from tfguard.files import repository_root
+    from tfguard.scan.inputs import is_plan_file, plan_refusal
+    from tfguard.scan.plan_review import gate, review_json, review_markdown, review_plan
+    from tfguard.scan.verdict import EXIT_ERROR, incomplete_inputs
+    from tfguard.wiring import make_engine
+
+    inv = Invocation.from_process() if invocation is None else invocation
+    err = inv.stderr
+    plans = [(args.plan, inv.resolve(args.plan))] + ([(args.base, inv.resolve(args.base))] if args.base else [])
+    for given, p in plans:
+        if not os.path.isfile(p):
+            print(f"tfguard: error: no such file: {given}", file=err)
+            return EXIT_USAGE
+        why = plan_refusal(p) if is_plan_file(p) else "is not a Terraform plan (terraform show -json)"
+        if why is not None:
+            print(f"tfguard: error: cannot review {given}: it {why}", file=err)
+            return EXIT_USAGE
+    plan = plans[0][1]
+    repo_root = inv.resolve(args.repo_root) if args.repo_root else repository_root(plan, fallback=inv.cwd)
+    try:
+        engine = make_engine(plan, config_file=_opt_path(inv, args.config), repo_root=repo_root)
+    except ValueError as e:
+        print(f"tfguard: error: {e}", file=err)
+        return EXIT_USAGE
+    review = review_plan(engine, plan, repo_root, base=plans[1][1] if args.base else None)
+    doc = review_json(review, repo_root)
+    markdown = review_markdown(review, repo_root)
+    _write(json.dumps(doc, indent=2) + "\n" if args.format == "json" else markdown, args.output, inv)
+    if args.markdown:
+        with open(inv.resolve(args.markdown), "a", encoding="utf-8") as f:
+            f.write(markdown)
+    if args.json:
+        with open(inv.resolve(args.json), "w", encoding="utf-8") as f:
+            f.write(json.dumps(doc, indent=2) + "\n")
+    incomplete = incomplete_inputs(review.problems)
+    if incomplete:
+        print(f"tfguard: error: the review is incomplete: {incomplete[0].file}: {incomplete[0].message}", file=err)
+        return EXIT_ERROR
+    return EXIT_FINDINGS if gate(review, args.fail_on) else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -465,6 +536,8 @@ def _run(argv: list[str], inv: Invocation, forward: bool) -> int:
                 return warm if warm is not None else cmd_scan(args, inv)
             if args.command == "daemon":
                 return cmd_daemon(args, inv)
+            if args.command == "plan-review":
+                return cmd_plan_review(args, inv)
             return cmd_suppressions(args, inv)
         except Exception as e:  # a crash is not "findings" (1): a one-line error, the traceback at DEBUG
             log.debug("tfguard %s crashed", args.command, exc_info=True)

@@ -112,6 +112,7 @@ class Finding:
     details: tuple[str, ...] = ()
     caller_file: str | None = None  # for resources reported through a module call
     caller_line_range: tuple[int, int] | None = None
+    plan_file: str | None = None  # a finding of a Terraform plan: the plan (``file`` is its .tf source when mapped)
     # The finding this one was moved from (the same block text, now on other lines); lets caches
     # downstream (the LSP's serialised diagnostics) reuse their work. Not part of the value.
     origin: Finding | None = field(default=None, compare=False, repr=False)
@@ -271,6 +272,7 @@ def finding_to_json(f: Finding) -> Json:
         "priority": f.priority, "context": list(f.context), "message": f.message, "details": list(f.details),
         "caller_file": f.caller_file,
         "caller_line_range": list(f.caller_line_range) if f.caller_line_range is not None else None,
+        "plan_file": f.plan_file,
     }
 
 
@@ -287,6 +289,7 @@ def finding_from_json(d: object) -> Finding:
         guideline=_opt_str(d["guideline"]), severity=Severity(d["severity"]), priority=_int(d["priority"]),
         context=_strs(d["context"]), message=_str(d["message"]), details=_strs(d["details"]),
         caller_file=_opt_str(d["caller_file"]), caller_line_range=None if clr is None else _pair(clr),
+        plan_file=_opt_str(d.get("plan_file")),
     )
 
 

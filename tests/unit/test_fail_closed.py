@@ -27,8 +27,10 @@ resource "aws_security_group" "ssh" {
 }
 """
 PLAN = {"format_version": "1.2", "terraform_version": "1.6.0",
-        "planned_values": {"root_module": {"resources": [{"address": "aws_s3_bucket.b", "type": "aws_s3_bucket",
-                                                          "name": "b", "values": {"acl": "public-read"}}]}},
+        "planned_values": {"root_module": {"resources": [{"address": "aws_s3_bucket.b", "mode": "managed",
+                                                          "type": "aws_s3_bucket", "name": "b",
+                                                          "provider_name": "registry.terraform.io/hashicorp/aws",
+                                                          "values": {"bucket": "b", "acl": "public-read"}}]}},
         "resource_changes": []}
 
 
@@ -69,13 +71,29 @@ def test_the_root_config_applies_to_a_file_scan(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
-def test_a_plan_file_is_refused_with_a_reason(tmp_path: Path, encoding: str,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_plan_file_is_scanned_in_each_encoding_terraform_writes(tmp_path: Path, encoding: str) -> None:
     plan = tmp_path / "tfplan.json"
     plan.write_text(json.dumps(PLAN), encoding=encoding)
+    out = tmp_path / "r.json"
+    assert main(["scan", str(plan), "--format", "json", "-o", str(out), "--repo-root", str(tmp_path)]) == 1
+    failed = {(f["check_id"], f["resource"]) for f in json.loads(out.read_text())["findings"]
+              if f["result"] == "FAILED"}
+    assert ("CKV_AWS_20", "aws_s3_bucket.b") in failed  # the public-read ACL
+
+
+@pytest.mark.parametrize("content", [b'{"format_version": "1.2", "planned_values": {',
+                                     b"\xff\xfe" + '{"format_version": "1.2", "planned_values": {'.encode("utf-16-le")
+                                     + b"\x00\xd8" + "}}".encode("utf-16-le"),
+                                     b'{"format_version": "1.2", "terraform_version": "1.6", "values": {}}',
+                                     b'{"format_version": "1.2", "terraform_version": "1.6", "planned_values": \xe9}'])
+def test_an_unreadable_plan_is_exit_2_in_one_line_without_its_values(tmp_path: Path, content: bytes,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "tfplan.json"
+    plan.write_bytes(content)
     assert main(["scan", str(plan)]) == 2
     (line,) = _errors(capsys)
-    assert line.startswith(f"tfguard: error: cannot scan {plan}: it is a Terraform plan (terraform show -json)")
+    assert line.startswith(f"tfguard: error: cannot scan {plan}: it is a Terraform plan (terraform show -json) that")
+    assert "1.6" not in line
 
 
 def test_a_folder_holding_only_a_plan_is_exit_2_naming_the_plan(tmp_path: Path,
@@ -85,6 +103,21 @@ def test_a_folder_holding_only_a_plan_is_exit_2_naming_the_plan(tmp_path: Path,
     assert main(["scan", str(tmp_path / "ci")]) == 2
     (line,) = _errors(capsys)
     assert "nothing to scan" in line and "tfplan.json is a Terraform plan" in line
+
+
+def test_a_plan_is_found_by_content_whatever_its_name_and_a_binary_plan_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "plan.out"
+    plan.write_text(json.dumps(PLAN), encoding="utf-16")
+    out = tmp_path / "r.json"
+    assert main(["scan", str(plan), "--format", "json", "-o", str(out), "--repo-root", str(tmp_path)]) == 1
+    findings = json.loads(out.read_text())["findings"]
+    assert ("CKV_AWS_20", "FAILED") in {(f["check_id"], f["result"]) for f in findings}
+    assert {f["file_abs_path"] for f in findings} == {str(plan)}
+    binary = tmp_path / "tfplan"
+    binary.write_bytes(b"PK\x03\x04" + bytes(60))
+    assert main(["scan", str(binary)]) == 2
+    assert "binary Terraform plan" in _errors(capsys)[0]
 
 
 def test_a_file_of_another_kind_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

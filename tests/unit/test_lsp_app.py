@@ -30,7 +30,8 @@ EXPECTED_METHODS = {
     lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
     "tfguard/findings",
 }
-EXPECTED_COMMANDS = {"tfguard.server.scanWorkspace", "tfguard.server.suppress", "tfguard.server.openGuideline"}
+EXPECTED_COMMANDS = {"tfguard.server.scanWorkspace", "tfguard.server.suppress", "tfguard.server.openGuideline",
+                     "tfguard.server.reviewPlan", "tfguard.server.clearPlan"}
 
 
 def _methods(server: TfguardServer) -> set[str]:

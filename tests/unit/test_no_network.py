@@ -180,3 +180,26 @@ def test_a_scan_served_by_the_daemon_never_touches_the_network(blocked_env, tmp_
         shutil.rmtree(sock_dir, ignore_errors=True)
     assert report["findings"], "Checkov really ran"
     assert log.read_text() == ""
+
+
+def test_plan_scan_and_review_never_touch_the_network(blocked_env, corpora: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """A plan with registry module calls, mapped to its sources (Checkov's enrichment parses them, never
+    downloading a module), then reviewed: both in a process whose sockets are blocked."""
+    env, log = blocked_env
+    case = corpora / "plans" / "plan_with_external_tf_modules_for_enrichment"
+    if not case.is_dir():
+        pytest.skip(f"plan corpus case not found at {case}")
+    repo = tmp_path / "repo"
+    shutil.copytree(case, repo)
+    out = tmp_path / "plan.json"
+    proc = subprocess.run([sys.executable, "-m", "tfguard", "scan", "--no-daemon", str(repo / "tfplan.json"),
+                           "--repo-root", str(repo), "--format", "json", "--output", str(out)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    findings = json.loads(out.read_text())["findings"]
+    assert any(f["file_abs_path"].endswith(".tf") for f in findings), "Checkov really ran and mapped to source"
+    proc = subprocess.run([sys.executable, "-m", "tfguard", "plan-review", str(repo / "tfplan.json"), "--repo-root",
+                           str(repo), "--format", "json"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["resources"]
+    assert log.read_text() == ""

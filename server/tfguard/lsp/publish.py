@@ -233,6 +233,10 @@ class Publisher:
         return (rng["start"]["character"], rng["end"]["line"] - rng["start"]["line"], rng["end"]["character"],
                 body[1:-2])
 
+    def diagnostic_value(self, d: lsp.Diagnostic) -> object:
+        """``d`` as the JSON value the protocol sends (for diagnostics carried in a command result)."""
+        return self.ls.protocol._converter.unstructure(d, lsp.Diagnostic)  # noqa: SLF001
+
     def _to_json(self, d: lsp.Diagnostic) -> str:
         return json.dumps(self.ls.protocol._converter.unstructure(d, lsp.Diagnostic), separators=(",", ":"))  # noqa: SLF001
 

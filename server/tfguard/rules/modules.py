@@ -45,20 +45,23 @@ def _cat_name(cat: Catalogue) -> str:
     return os.path.basename(cat.path) if cat.path else "the catalogue"
 
 
-def check_unapproved_source(rule: OrgRule, ctx: BlockContext, env: RuleEnv) -> list[Finding]:
-    call = _module_call(ctx)
-    cat = _catalogue(ctx, env)
-    if call is None or cat is None or cat.is_approved(call[0]):
-        return []
-    source = parse_source(call[0])
+def unapproved_source(source_text: str, cat: Catalogue | None) -> tuple[str, str] | None:
+    """TFG_MOD_1 on a module call's literal source: ``(message, evaluated key)``, or None when approved."""
+    if cat is None or cat.is_approved(source_text):
+        return None
+    source = parse_source(source_text)
     names = ", ".join(m.name for m in cat.modules[:5])
     hint = f" Approved modules include: {names}." if names else ""
-    return [rule.finding(
-        ctx,
-        f"Module source '{source.base}' is not in the approved-module catalogue ({_cat_name(cat)}): "
-        f"use an approved module, or ask SecOps to add this one.{hint}",
-        ("source",),
-    )]
+    return (f"Module source '{source.base}' is not in the approved-module catalogue ({_cat_name(cat)}): "
+            f"use an approved module, or ask SecOps to add this one.{hint}", "source")
+
+
+def check_unapproved_source(rule: OrgRule, ctx: BlockContext, env: RuleEnv) -> list[Finding]:
+    call = _module_call(ctx)
+    if call is None:
+        return []
+    got = unapproved_source(call[0], _catalogue(ctx, env))
+    return [] if got is None else [rule.finding(ctx, got[0], (got[1],))]
 
 
 def _pin_hint(entry: ApprovedModule | None, kind: str) -> str:
@@ -67,75 +70,71 @@ def _pin_hint(entry: ApprovedModule | None, kind: str) -> str:
     return f' (approved pin: {"?ref=" if kind == "git" else "version = "}{entry.pin})'
 
 
+def unpinned(source_text: str, version: str | None, cat: Catalogue | None) -> tuple[str, str] | None:
+    """TFG_MOD_2 on a module call's source and version: ``(message, evaluated key)``, or None when pinned."""
+    source = parse_source(source_text)
+    entry = cat.module_for_source(source_text) if cat is not None else None
+    if source.kind == "registry" and not version:
+        return (f"Registry module '{source.base}' has no version: any release would be used. "
+                f"Pin it with a version argument{_pin_hint(entry, 'registry')}.", "source")
+    if source.kind == "git":
+        ref = source.ref
+        if not ref:
+            return (f"Git module '{source.base}' has no ?ref=: it follows the default branch. "
+                    f"Pin it to a release tag or commit{_pin_hint(entry, 'git')}.", "source")
+        if parse_version(ref) is None and not _COMMIT.match(ref):
+            return (f"Git module '{source.base}' is pinned to ref '{ref}', which is not a release tag or a "
+                    f"commit (a branch moves): pin a tag or commit{_pin_hint(entry, 'git')}.", "source")
+    return None
+
+
 def check_unpinned(rule: OrgRule, ctx: BlockContext, env: RuleEnv) -> list[Finding]:
     call = _module_call(ctx)
     if call is None:
         return []
-    source = parse_source(call[0])
-    cat = _catalogue(ctx, env)
-    entry = cat.module_for_source(call[0]) if cat is not None else None
-    if source.kind == "registry" and not call[1]:
-        return [rule.finding(
-            ctx,
-            f"Registry module '{source.base}' has no version: any release would be used. "
-            f"Pin it with a version argument{_pin_hint(entry, 'registry')}.",
-            ("source",),
-        )]
-    if source.kind == "git":
-        ref = source.ref
-        if not ref:
-            return [rule.finding(
-                ctx,
-                f"Git module '{source.base}' has no ?ref=: it follows the default branch. "
-                f"Pin it to a release tag or commit{_pin_hint(entry, 'git')}.",
-                ("source",),
-            )]
-        if parse_version(ref) is None and not _COMMIT.match(ref):
-            return [rule.finding(
-                ctx,
-                f"Git module '{source.base}' is pinned to ref '{ref}', which is not a release tag or a "
-                f"commit (a branch moves): pin a tag or commit{_pin_hint(entry, 'git')}.",
-                ("source",),
-            )]
-    return []
+    got = unpinned(call[0], call[1], _catalogue(ctx, env))
+    return [] if got is None else [rule.finding(ctx, got[0], (got[1],))]
 
 
-def check_version_range(rule: OrgRule, ctx: BlockContext, env: RuleEnv) -> list[Finding]:
-    call = _module_call(ctx)
-    cat = _catalogue(ctx, env)
-    if call is None or cat is None:
-        return []
-    entry = cat.module_for_source(call[0])
+def outside_range(source_text: str, version: str | None, cat: Catalogue | None) -> tuple[str, str] | None:
+    """TFG_MOD_3 on a catalogued module call: ``(message, evaluated key)``, or None when admitted."""
+    if cat is None:
+        return None
+    entry = cat.module_for_source(source_text)
     if entry is None or not entry.version:
-        return []
-    source = parse_source(call[0])
+        return None
+    source = parse_source(source_text)
     if source.kind == "git":
         if not source.ref or parse_version(source.ref) is None:
-            return []  # unpinned or a commit: TFG_MOD_2's business, or nothing to compare
+            return None  # unpinned or a commit: TFG_MOD_2's business, or nothing to compare
         used, key = source.ref, "source"
         ok = version_matches(source.ref, entry.version)
     else:
-        if not call[1]:
-            return []
-        used, key = call[1], "version"
+        if not version:
+            return None
+        used, key = version, "version"
         try:
-            exact = exact_version(call[1])
+            exact = exact_version(version)
             if exact is not None:
                 ok = version_matches(exact, entry.version)
             else:
-                low = lowest_allowed(call[1])
-                parse_constraint(call[1])
+                low = lowest_allowed(version)
+                parse_constraint(version)
                 ok = low is not None and version_matches(low, entry.version)
         except ValueError:
             ok = False
     if ok:
-        return []
+        return None
     pin = f"; use {entry.pin}" if entry.pin else ""
-    return [rule.finding(
-        ctx,
-        f"Module '{entry.name}' version '{used}' is outside the approved range '{entry.version}'{pin}.",
-        (key,),
-    )]
+    return f"Module '{entry.name}' version '{used}' is outside the approved range '{entry.version}'{pin}.", key
+
+
+def check_version_range(rule: OrgRule, ctx: BlockContext, env: RuleEnv) -> list[Finding]:
+    call = _module_call(ctx)
+    if call is None:
+        return []
+    got = outside_range(call[0], call[1], _catalogue(ctx, env))
+    return [] if got is None else [rule.finding(ctx, got[0], (got[1],))]
 
 
 def check_raw_resource(rule: OrgRule, ctx: BlockContext, env: RuleEnv) -> list[Finding]:

@@ -29,8 +29,9 @@ def _decode_head(data: bytes) -> str:
 
 
 def is_plan_file(path: str) -> bool:
-    """True for a ``terraform show -json`` plan (its first kilobytes name ``format_version`` and plan keys)."""
-    if not path.endswith(".json") or path.endswith((".tf.json", ".tofu.json")):
+    """True for a ``terraform show -json`` plan (its first kilobytes name ``format_version`` and plan keys),
+    whatever its name (``tfplan.json``, ``plan.out``) except Terraform's and OpenTofu's own suffixes."""
+    if path.endswith(SCANNABLE_SUFFIXES) or path.endswith(".hcl"):
         return False
     try:  # files.read_head: a FIFO or device named *.json neither hangs nor is read
         head = _decode_head(read_head(path, _PLAN_PROBE_BYTES)).lstrip()
@@ -49,11 +50,32 @@ def is_plan_file(path: str) -> bool:
 
 def refusal(path: str) -> str | None:
     """Why the file ``path`` given on the command line cannot be scanned; None when it can."""
-    if is_plan_file(path):
-        return ("is a Terraform plan (terraform show -json): plan scanning is not supported yet; scan the "
-                "configuration it was made from instead")
+    if is_plan_file(path):  # scanned by Checkov's plan runner (tfguard.scan.plan)
+        return None
     if not path.endswith(SCANNABLE_SUFFIXES):
+        try:
+            with open(path, "rb") as f:
+                binary_plan = f.read(4) == b"PK\x03\x04"  # `terraform plan -out` writes a zip archive
+        except OSError:
+            binary_plan = False
+        if binary_plan:
+            return ("looks like a binary Terraform plan (terraform plan -out): scan its JSON instead, made with"
+                    " `terraform show -json PLAN > PLAN.json`")
         return f"is not a Terraform file ({', '.join(SCANNABLE_SUFFIXES)})"
+    return None
+
+
+def plan_refusal(path: str) -> str | None:
+    """Why the Terraform plan ``path`` cannot be scanned (one line, no plan value); None when it can or is
+    not a plan."""
+    if not is_plan_file(path):
+        return None
+    from tfguard.checks.plan import PlanReadError, read_plan  # no Checkov import: read_plan is plain JSON
+
+    try:
+        read_plan(path)
+    except PlanReadError as e:
+        return f"is a Terraform plan (terraform show -json) that {e}"
     return None
 
 

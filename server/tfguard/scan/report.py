@@ -123,6 +123,8 @@ def finding_json(f: Finding, root: str, fingerprint: str | None = None,
         "message": f.message or f.check_name,
         "suppress_comment": f.suppress_comment,
     }
+    if f.plan_file is not None:
+        doc["plan_file"] = _rel(f.plan_file, root)
     if fingerprint is not None:
         doc["fingerprint"] = fingerprint
     if baseline_state is not None:

@@ -29,6 +29,8 @@ from tfguard.identity import code_fingerprint
 from tfguard.model import Finding, Problem, ScanReport, Span, report_from_json, report_to_json
 from tfguard.scan import pool
 from tfguard.scan.cache import ResultCache
+from tfguard.scan.inputs import is_plan_file
+from tfguard.scan.plan import add_plan
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +47,25 @@ def resolve_cache_dir(cache_dir: str | None) -> str | None:
 
 
 def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
-         workers: int | None = None) -> ScanReport:
+         workers: int | None = None, plan_repo_root: str | None = None) -> ScanReport:
     """``tfguard scan paths``: Checkov's runner on each directory (as ``checkov -d``), plus problems.
 
     ``cache_dir``: None for the default (``$TFGUARD_CACHE_DIR``, ``$XDG_CACHE_HOME/tfguard``), ""
-    for none. ``workers``: worker processes for the units (None: one per core).
+    for none. ``workers``: worker processes for the units (None: one per core). A Terraform plan
+    among the paths is scanned by Checkov's plan runner (:mod:`tfguard.scan.plan`), its findings
+    mapped to the ``.tf`` source under ``plan_repo_root`` (None: left on the plan); a scan with a
+    plan is not cached (its mapping depends on the whole repository).
     """
     paths = list(paths)
-    cache = ResultCache(resolve_cache_dir(cache_dir))
+    has_plan = any(os.path.isfile(p) and is_plan_file(p) for p in paths)
+    cache = ResultCache(None if has_plan else resolve_cache_dir(cache_dir))
     key = scan_key(engine, paths) if cache.directory is not None else None
     if key is not None:
         cached = _cached_report(cache, key)
         if cached is not None:
             _add_config_problems(engine, paths, cached)
             return cached
-    report = _scan_uncached(engine, paths, cache, workers)
+    report = _scan_uncached(engine, paths, cache, workers, plan_repo_root)
     try:
         return _finish(engine, report, key, cache)
     finally:
@@ -145,11 +151,14 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
     return h.hexdigest()
 
 
-def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers: int | None) -> ScanReport:
+def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers: int | None,
+                   plan_repo_root: str | None = None) -> ScanReport:
     report = ScanReport(root=os.path.abspath(paths[0]) if paths else os.getcwd())
     for p in paths:
         p = os.path.abspath(p)
-        if os.path.isfile(p):
+        if os.path.isfile(p) and is_plan_file(p):
+            add_plan(engine, report, p, plan_repo_root)
+        elif os.path.isfile(p):
             _scan_files(engine, report, [p])
         elif os.path.isdir(p):
             _scan_dir(engine, report, p, cache, workers)

@@ -6,7 +6,7 @@ code   meaning
 0      the scan is complete and nothing at or above the threshold failed
 1      a failed check at or above the threshold (``--fail-on``, ``--hard-fail-on`` …) remains
 2      tfguard cannot stand behind the result: usage or configuration error, a path that does not
-       exist, nothing scannable, an input tfguard cannot scan (a plan, an unreadable or
+       exist, nothing scannable, an input tfguard cannot scan (a plan it cannot read, an unreadable or
        unparsable file), or a check or the engine failed on some input
 =====  ==========================================================================================
 

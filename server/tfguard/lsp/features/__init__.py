@@ -5,9 +5,18 @@
 
 from __future__ import annotations
 
-from tfguard.lsp.features import code_actions, configuration, diagnostics, documents, findings, hover, lifecycle
+from tfguard.lsp.features import (
+    code_actions,
+    configuration,
+    diagnostics,
+    documents,
+    findings,
+    hover,
+    lifecycle,
+    plan,
+)
 
 # every feature module, in registration order (lifecycle first: it handles initialize)
-ALL = (lifecycle, documents, configuration, diagnostics, hover, findings, code_actions)
+ALL = (lifecycle, documents, configuration, diagnostics, hover, findings, code_actions, plan)
 
 __all__ = ["ALL"]

@@ -9,6 +9,7 @@ from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
 from tfguard.files import is_terraform_file, module_dirs
+from tfguard.lsp.features.plan import plan_file_changed
 from tfguard.lsp.server import TfguardServer
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ def did_change_watched(ls: TfguardServer, params: lsp.DidChangeWatchedFilesParam
         if not path:
             continue
         path = os.path.abspath(path)
+        if plan_file_changed(ls, path):  # the reviewed plan changed: its findings are cleared
+            continue
         name = os.path.basename(path)
         if name in CONFIG_FILE_NAMES or name.endswith((".yaml", ".yml")):
             config_changed = True
