@@ -64,7 +64,18 @@ def test_manifest_enums_are_what_the_server_accepts():
 
 
 # Dotted names that are not settings: diagnostic codes, logger names, server commands.
-NOT_SETTINGS = {"budget", "checkov", "server.scanWorkspace", "server.suppress", "too-large"}
+NOT_SETTINGS = {"budget", "checkov", "too-large"}
+
+
+def _server_commands() -> set[str]:
+    """The LSP commands the server really registers (``tfguard.server.*``), named without ``tfguard.``."""
+    from tfguard.lsp.app import create_server
+
+    server = create_server()
+    try:
+        return {c.removeprefix("tfguard.") for c in server.protocol.fm.commands}
+    finally:
+        server.scheduler.shutdown()
 
 
 def _is_module(name: str) -> bool:
@@ -76,6 +87,7 @@ def _is_module(name: str) -> bool:
 def test_every_setting_named_by_a_diagnostic_or_a_document_exists():
     keys = {k.removeprefix("tfguard.") for k in S.MANIFEST}
     commands = {c["command"].removeprefix("tfguard.") for c in _package()["contributes"]["commands"]}
+    commands |= _server_commands()
     texts = {p: p.read_text(encoding="utf-8") for p in
              [*REPO.glob("docs/*.md"), REPO / "client" / "README.md", REPO / "README.md",
               *REPO.glob("server/tfguard/**/*.py")]}
