@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import check_error_problems
-from tfguard.checks.graph import GraphRecord, Mirror, run_checkov, use_policy_dirs
+from tfguard.checks.graph import GraphRecord, GraphRun, Mirror, run_checkov, use_policy_dirs
 from tfguard.engine.index import FileState, Index
 from tfguard.engine.pipeline import BlockContext, Pipeline
-from tfguard.engine.tier1 import FileAnalysis, GraphSnapshot, Tier1, block_key, locate
+from tfguard.engine.tier1 import FileAnalysis, GraphSnapshot, Tier1, block_key, locate, reposition
 from tfguard.files import iter_terraform_files, text_digest
 from tfguard.model import Finding, Result
 
@@ -57,6 +58,37 @@ def records_to_findings(recs: Iterable[GraphRecord], st: FileState | None) -> li
             )
         )
     return out
+
+
+_NOT_NEWLINE = re.compile(r"[^\r\n]")
+
+
+def masked_text(st: FileState) -> str | None:
+    """The file's text with every block that does not parse blanked out (its line breaks kept), or
+    None when every block parses.
+
+    Checkov drops a file it cannot parse whole; on the masked text its runner checks the blocks
+    that parse, graph checks included, at their own line numbers.
+    """
+    if st.is_json or st.read_problem is not None or not any(pb.broken for pb in st.parsed):
+        return None
+    text = st.text
+    out: list[str] = []
+    cursor = 0
+    for pb in st.parsed:
+        btext = pb.block.text
+        at = text.find(btext, cursor) if btext else -1
+        if at < 0:
+            continue
+        if pb.broken:
+            out.append(text[cursor:at])
+            out.append(_NOT_NEWLINE.sub("", btext))
+            cursor = at + len(btext)
+        else:
+            out.append(text[cursor:at + len(btext)])
+            cursor = at + len(btext)
+    out.append(text[cursor:])
+    return "".join(out)
 
 
 class CheckovBusy:
@@ -151,22 +183,9 @@ class Tier2:
         index = self.index
         files = index.module_files(module_dir)
         states = {f: index.state(f) for f in files}
-        cfg = index.checkov_config(module_dir)
-        selection = CheckSelection(cfg.checks, cfg.skip_checks)
-        for problem_line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(module_dir)):
-            log.warning("%s", problem_line)
-        with self._mirror_lock:
-            overlays = index.texts.overlays()
-            root, path_map = module_dir, None
-            if overlays:
-                mirror_root = self.root or module_dir
-                if self._mirror is None or self._mirror.real_root != os.path.realpath(mirror_root):
-                    self._mirror = Mirror(mirror_root)
-                self._mirror.sync(self._mirror_files(mirror_root, overlays))
-                root = self._mirror.path_for(module_dir)
-                path_map = (self._mirror.root, self._mirror.real_root)
-            run = run_checkov(root, selection, recursive=False, path_map=path_map)
+        run = self.module_run(module_dir, states)
         real_dir = os.path.realpath(module_dir)
+        dropped = {os.path.realpath(p) for p in run.parsing_errors}
         result: dict[str, FileAnalysis] = {}
         for f, st in states.items():
             result[f] = FileAnalysis(path=f, digest=st.digest, tier=2)
@@ -193,8 +212,16 @@ class Tier2:
                 fa = result.setdefault(f, FileAnalysis(path=f, digest=index.state(f).digest, tier=2))
                 fa.problems.append(problem)
         ctx = index.module_context(module_dir)
-        for f, fa in result.items():
+        for f, fa in list(result.items()):
             st = states.get(f) or index.state(f)
+            if os.path.realpath(f) in dropped and not st.is_json and st.read_problem is None:
+                # Checkov still dropped the file whole: never "no findings" for its good blocks. Tier 1
+                # stands in (unchanged blocks keep the last snapshot's findings); the snapshot is kept.
+                log.info("Checkov could not parse %s even with its broken blocks masked; tier 1 stands in", f)
+                t1 = self.tier1.analyze_file(f)
+                t1.tier = 2
+                result[f] = t1
+                continue
             snapshot = GraphSnapshot(by_block={}, other=[])
             blocks = {b.start_line: b for b in st.split.blocks}
             for finding in fa.findings:
@@ -209,8 +236,9 @@ class Tier2:
             # graph snapshot only for blocks that parsed: a broken block keeps its older findings
             old = self.tier1.snapshot(f)
             for pb in st.parsed:
-                if pb.conf is None and old is not None and block_key(pb.block) in old.by_block:
+                if pb.broken and old is not None and block_key(pb.block) in old.by_block:
                     snapshot.by_block[block_key(pb.block)] = old.by_block[block_key(pb.block)]
+                    fa.findings.extend(reposition(old.by_block[block_key(pb.block)][2], pb.block))
             self.tier1.put_snapshot(f, snapshot)
             if not self.pipeline.active:
                 continue
@@ -224,6 +252,43 @@ class Tier2:
                 fa.problems.extend(problems)
             fa.findings = self.pipeline.hook(fa.findings, lambda x, c=contexts: c.get(x.line_range[0]))  # type: ignore[misc]
         return result
+
+    def module_run(self, module_dir: str, states: dict[str, FileState] | None = None) -> GraphRun:
+        """Checkov's runner on the module's current text (unsaved text and masked files in the mirror).
+
+        A file with blocks that do not parse is given to Checkov with those blocks blanked out
+        (:func:`masked_text`), so the blocks that parse keep their findings, graph checks included.
+        """
+        module_dir = os.path.abspath(module_dir)
+        index = self.index
+        if states is None:
+            states = {f: index.state(f) for f in index.module_files(module_dir)}
+        cfg = index.checkov_config(module_dir)
+        selection = CheckSelection(cfg.checks, cfg.skip_checks)
+        for problem_line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(module_dir)):
+            log.warning("%s", problem_line)
+        masked = {f: m for f, st in states.items() if (m := masked_text(st)) is not None}
+        with self._mirror_lock:
+            overlays = index.texts.overlays()
+            root, path_map = module_dir, None
+            if overlays or masked:
+                overlays.update(masked)  # Checkov sees the blocks that parse, at their own lines
+                mirror_root = self.root or module_dir
+                if self._mirror is None or self._mirror.real_root != os.path.realpath(mirror_root):
+                    if self._mirror is not None:
+                        self._mirror.close()
+                    self._mirror = Mirror(mirror_root)
+                self._mirror.sync(self._mirror_files(mirror_root, overlays))
+                root = self._mirror.path_for(module_dir)
+                path_map = (self._mirror.root, self._mirror.real_root)
+            return run_checkov(root, selection, recursive=False, path_map=path_map)
+
+    def close(self) -> None:
+        """Remove the scratch mirror (it is made again by the next run that needs it)."""
+        with self._mirror_lock:
+            if self._mirror is not None:
+                self._mirror.close()
+                self._mirror = None
 
     def analyze_module_bounded(self, module_dir: str, budget: float | None = None) -> dict[str, FileAnalysis]:
         """Tier 2 within a time budget (``budget``, else the engine's); past it, tier 1's results, saying so.
