@@ -176,6 +176,7 @@ class Tier2:
         self._lock = lock
         self._mirror: Mirror | None = None
         self._mirror_lock = threading.Lock()  # the scratch mirror is written by one run at a time
+        self._close_after_run = False  # close() came while a run held the mirror
 
     def analyze_module(self, module_dir: str) -> dict[str, FileAnalysis]:
         """Tier 2: Checkov's full runner on the module's current text. Authoritative."""
@@ -281,14 +282,28 @@ class Tier2:
                 self._mirror.sync(self._mirror_files(mirror_root, overlays))
                 root = self._mirror.path_for(module_dir)
                 path_map = (self._mirror.root, self._mirror.real_root)
-            return run_checkov(root, selection, recursive=False, path_map=path_map)
+            try:
+                return run_checkov(root, selection, recursive=False, path_map=path_map)
+            finally:
+                if self._close_after_run:
+                    self._close_mirror()
 
     def close(self) -> None:
-        """Remove the scratch mirror (it is made again by the next run that needs it)."""
-        with self._mirror_lock:
-            if self._mirror is not None:
-                self._mirror.close()
-                self._mirror = None
+        """Remove the scratch mirror (made again by the next run that needs it). Never waits: while a
+        run (maybe one past its budget) holds the mirror, it is removed when that run ends."""
+        if not self._mirror_lock.acquire(blocking=False):
+            self._close_after_run = True
+            return
+        try:
+            self._close_mirror()
+        finally:
+            self._mirror_lock.release()
+
+    def _close_mirror(self) -> None:
+        self._close_after_run = False
+        if self._mirror is not None:
+            self._mirror.close()
+            self._mirror = None
 
     def analyze_module_bounded(self, module_dir: str, budget: float | None = None) -> dict[str, FileAnalysis]:
         """Tier 2 within a time budget (``budget``, else the engine's); past it, tier 1's results, saying so.

@@ -22,6 +22,9 @@ def create_server() -> TfguardServer:
 
 def start(tcp: str | None = None) -> None:
     """Run a new server on stdio (default) or TCP ``HOST:PORT``, forwarding warnings to the client's log."""
+    from tfguard.checks.graph import clean_stale_mirrors
+
+    clean_stale_mirrors()  # scratch mirrors of servers that were killed (SIGKILL leaves them behind)
     server = create_server()
     handler = install_client_log_handler(server)
     try:
