@@ -8,6 +8,7 @@ from lsprotocol import types as lsp
 
 from tfguard.lsp import features
 from tfguard.lsp.server import TfguardServer
+from tfguard.lsp.transport import serve_stdio
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def start(tcp: str | None = None) -> None:
             host, _, port = tcp.rpartition(":")
             server.start_tcp(host or "127.0.0.1", int(port))
         else:
-            server.start_io()
+            serve_stdio(server)  # pygls' own reader can be desynchronised for good (see transport.py)
     finally:
         logging.getLogger("tfguard").removeHandler(handler)
 
