@@ -11,9 +11,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
+import stat
 import tempfile
 import threading
+import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -269,6 +273,75 @@ def _ordered_keys(keys: Any, is_graph_check: bool) -> tuple[str, ...]:
     return tuple(sorted(out)) if is_graph_check else ordered_keys(out)
 
 
+MIRROR_PREFIX = "tfguard-mirror-"
+_MIRROR_NAME = re.compile(r"^tfguard-mirror-(\d+)-[A-Za-z0-9_]+$")
+_LEGACY_MIRROR_NAME = re.compile(r"^tfguard-mirror-[A-Za-z0-9_]+$")  # before the pid was in the name
+LEGACY_MIRROR_AGE = 24 * 3600.0  # a pid-less mirror older than this is a leftover
+_swept = False
+_sweep_lock = threading.Lock()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def clean_stale_mirrors(tmpdir: str | None = None) -> list[str]:
+    """Remove the scratch mirrors left by dead processes of this user; returns the folders removed.
+
+    A mirror is ``<tmp>/tfguard-mirror-<pid>-<random>``; it is removed when it is a real folder (not
+    a symlink) owned by this user and no process ``pid`` is alive. Pid-less mirrors of older versions
+    are removed when owned by this user and untouched for :data:`LEGACY_MIRROR_AGE`.
+    """
+    tmpdir = tmpdir or tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(tmpdir))
+    except OSError:
+        return removed
+    me = os.getuid() if hasattr(os, "getuid") else None
+    now = time.time()
+    for entry in entries:
+        if not entry.name.startswith(MIRROR_PREFIX):
+            continue
+        m = _MIRROR_NAME.match(entry.name)
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or (me is not None and st.st_uid != me):
+            continue
+        if m is not None:
+            pid = int(m.group(1))
+            if pid == os.getpid() or _pid_alive(pid):
+                continue
+        elif not _LEGACY_MIRROR_NAME.match(entry.name) or now - st.st_mtime < LEGACY_MIRROR_AGE:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.lexists(entry.path):
+            removed.append(entry.path)
+            log.debug("removed stale scratch mirror %s", entry.path)
+    return removed
+
+
+def _sweep_once() -> None:
+    global _swept
+    with _sweep_lock:
+        if _swept:
+            return
+        _swept = True
+    clean_stale_mirrors()
+
+
 def mirror_name(rel: str) -> str:
     """The name Checkov sees for a file of the user's tree: OpenTofu's ``x.tofu`` / ``x.tofu.json``
     become ``x.tf`` / ``x.tf.json`` (Checkov reads no ``.tofu``; the text is the same, so are its lines)."""
@@ -285,11 +358,19 @@ class Mirror:
     OpenTofu files are presented to Checkov as Terraform: ``x.tofu`` is written as ``x.tf`` (and
     ``x.tofu.json`` as ``x.tf.json``), and an ``x.tf`` that ``x.tofu`` overrides is left out, as
     OpenTofu leaves it out. :attr:`renamed` maps those scratch paths back to the real ones.
+
+    The folder is ``<tmp>/tfguard-mirror-<pid>-<random>``, mode 0700 (files 0600), removed by
+    :meth:`close`, when the mirror is collected, and at process exit (a ``weakref.finalize``, which
+    runs from ``atexit``). The first mirror of a process removes the leftovers of dead processes
+    (:func:`clean_stale_mirrors`: a process killed with SIGKILL cannot clean up after itself).
     """
 
     def __init__(self, real_root: str) -> None:
+        _sweep_once()
         self.real_root = os.path.realpath(real_root)
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix="tfguard-mirror-"))
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix=f"{MIRROR_PREFIX}{os.getpid()}-"))
+        os.chmod(self.root, 0o700)  # mkdtemp's mode already; said outright
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
         self._digests: dict[str, str] = {}
         self._lock = threading.Lock()
         self.renamed: dict[str, str] = {}  # scratch path -> real path, for files Checkov sees renamed
@@ -308,6 +389,9 @@ class Mirror:
         """Make the mirror hold exactly ``files`` (real path -> text, or bytes copied as they are);
         rewrite only what changed. An ``x.tf`` overridden by an ``x.tofu`` of ``files`` is left out."""
         with self._lock:
+            if not os.path.isdir(self.root):  # removed under us (a sweep by an older version): start over
+                os.makedirs(self.root, mode=0o700, exist_ok=True)
+                self._digests.clear()
             rels: dict[str, str | bytes] = {}
             for real_path, text in files.items():
                 rel = os.path.relpath(os.path.realpath(real_path), self.real_root)
@@ -338,11 +422,12 @@ class Mirror:
                 if self._digests.get(rel) == d:
                     continue
                 dest = os.path.join(self.root, rel)
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                with open(dest, "wb") as f:
+                os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+                with open(fd, "wb") as f:
                     f.write(data)
                 self._digests[rel] = d
 
     def close(self) -> None:
-        """Remove the scratch copy."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove the mirror's folder (at once; idempotent)."""
+        self._finalizer()

@@ -41,7 +41,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from tfguard.checks.entity import ModuleContext
-from tfguard.checks.graph import GraphRecord
+from tfguard.checks.graph import GraphRecord, GraphRun
 from tfguard.config.checkov import CheckovConfig
 from tfguard.config.paths import excluded_by_glob, skipped_by_checkov
 from tfguard.config.tfguard import ConfigResolver
@@ -229,6 +229,15 @@ class Engine:
     def analyze_module_bounded(self, module_dir: str, budget: float | None = None) -> dict[str, FileAnalysis]:
         """Tier 2 within the time budget (``budget``, else :attr:`module_time_budget`); past it, tier 1."""
         return self.tier2.analyze_module_bounded(module_dir, budget)
+
+    def module_run(self, module_dir: str) -> GraphRun:
+        """Checkov's run on the module's current text, blocks that do not parse masked out (see
+        :meth:`tfguard.engine.tier2.Tier2.module_run`): its records, before rules and hook."""
+        return self.tier2.module_run(module_dir)
+
+    def close(self) -> None:
+        """Release what the engine holds on disk (the scratch mirror). The engine stays usable."""
+        self.tier2.close()
 
     def records_to_findings(self, recs: Sequence[GraphRecord], st: FileState | None) -> list[Finding]:
         """Findings of Checkov's records on one file (see :func:`tfguard.engine.tier2.records_to_findings`)."""

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from tfguard.checks.entity import CheckSelection
 from tfguard.checks.errors import check_error_problems
-from tfguard.checks.graph import GraphRecord, Mirror, run_checkov, use_policy_dirs
+from tfguard.checks.graph import GraphRecord, GraphRun, Mirror, run_checkov, use_policy_dirs
 from tfguard.config.paths import anchored
 from tfguard.engine.index import FileState, Index, overridden_problem
 from tfguard.engine.pipeline import BlockContext, Pipeline
-from tfguard.engine.tier1 import FileAnalysis, GraphSnapshot, Tier1, block_key, locate
+from tfguard.engine.tier1 import FileAnalysis, GraphSnapshot, Tier1, block_key, locate, reposition
 from tfguard.files import TF_SUFFIXES, dir_has_tofu, is_inside, iter_terraform_files, text_digest
 from tfguard.hcl.modules import local_module_dirs
 from tfguard.model import Finding, Result
@@ -59,6 +60,37 @@ def records_to_findings(recs: Iterable[GraphRecord], st: FileState | None) -> li
             )
         )
     return out
+
+
+_NOT_NEWLINE = re.compile(r"[^\r\n]")
+
+
+def masked_text(st: FileState) -> str | None:
+    """The file's text with every block that does not parse blanked out (its line breaks kept), or
+    None when every block parses.
+
+    Checkov drops a file it cannot parse whole; on the masked text its runner checks the blocks
+    that parse, graph checks included, at their own line numbers.
+    """
+    if st.is_json or st.read_problem is not None or not any(pb.broken for pb in st.parsed):
+        return None
+    text = st.text
+    out: list[str] = []
+    cursor = 0
+    for pb in st.parsed:
+        btext = pb.block.text
+        at = text.find(btext, cursor) if btext else -1
+        if at < 0:
+            continue
+        if pb.broken:
+            out.append(text[cursor:at])
+            out.append(_NOT_NEWLINE.sub("", btext))
+            cursor = at + len(btext)
+        else:
+            out.append(text[cursor:at + len(btext)])
+            cursor = at + len(btext)
+    out.append(text[cursor:])
+    return "".join(out)
 
 
 class CheckovBusy:
@@ -149,47 +181,21 @@ class Tier2:
         self._lock = lock
         self._mirror: Mirror | None = None
         self._mirror_lock = threading.Lock()  # the scratch mirror is written by one run at a time
+        self._close_after_run = False  # close() came while a run held the mirror
 
     def analyze_module(self, module_dir: str) -> dict[str, FileAnalysis]:
         """Tier 2: Checkov's full runner on the module's current text. Authoritative."""
         module_dir = os.path.abspath(module_dir)
         index = self.index
         all_files = index.module_files(module_dir)
-        left_out = [f for f in all_files if self.excluded(f)]
-        skip_paths = anchored(left_out)  # Checkov must not read them either
+        left_out = [f for f in all_files if self.excluded(f)]  # Checkov must not read them either
         files = [f for f in all_files if f not in left_out]
         if not files:  # an excluded module: nothing to run, nothing to show
             return {f: FileAnalysis(path=f, digest=index.state(f).digest, tier=2) for f in left_out}
         states = {f: index.state(f) for f in files}
-        cfg = index.checkov_config(module_dir)
-        selection = CheckSelection(cfg.checks, cfg.skip_checks)
-        var_files = self.var_files(module_dir)
-        for problem_line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(module_dir)):
-            log.warning("%s", problem_line)
-        with self._mirror_lock:
-            overlays = index.texts.overlays()
-            root, path_map, renamed = module_dir, None, None
-            mirror: Mirror | None = None
-            if overlays:
-                mirror_root = self.root or module_dir
-                mirror = self._mirror_at(mirror_root)
-                mirror.sync(self._mirror_files(mirror_root, overlays))
-            elif (tofu_dirs := self._tofu_closure(module_dir)) is not None:
-                # OpenTofu files: Checkov reads them only as .tf, in a mirror of the directories this run reads
-                base = self.root if self.root and os.path.isdir(self.root) and all(
-                    is_inside(d, self.root) for d in tofu_dirs) else os.path.commonpath(tofu_dirs)
-                mirror = self._mirror_at(base)
-                mirror.sync(_dir_contents(tofu_dirs))
-            if mirror is not None:
-                root = mirror.path_for(module_dir)
-                path_map, renamed = mirror.path_map, mirror.renamed
-                # a variables file inside the mirrored tree is read from the mirror (its unsaved text)
-                var_files = tuple(mirror.path_for(f) if is_inside(f, mirror.real_root) and os.path.isfile(
-                    mirror.path_for(f)) else f for f in var_files)
-                skip_paths = anchored(mirror.path_for(f) for f in left_out)
-            run = run_checkov(root, selection, recursive=False, path_map=path_map, renamed=renamed,
-                              var_files=var_files, skip_paths=skip_paths)
+        run = self.module_run(module_dir, states, left_out)
         real_dir = os.path.realpath(module_dir)
+        dropped = {os.path.realpath(p) for p in run.parsing_errors}
         result: dict[str, FileAnalysis] = {f: FileAnalysis(path=f, digest=index.state(f).digest, tier=2)
                                            for f in left_out}
         for f, st in states.items():
@@ -217,8 +223,16 @@ class Tier2:
                 fa = result.setdefault(f, FileAnalysis(path=f, digest=index.state(f).digest, tier=2))
                 fa.problems.append(problem)
         ctx = index.module_context(module_dir)
-        for f, fa in result.items():
+        for f, fa in list(result.items()):
             st = states.get(f) or index.state(f)
+            if os.path.realpath(f) in dropped and not st.is_json and st.read_problem is None:
+                # Checkov still dropped the file whole: never "no findings" for its good blocks. Tier 1
+                # stands in (unchanged blocks keep the last snapshot's findings); the snapshot is kept.
+                log.info("Checkov could not parse %s even with its broken blocks masked; tier 1 stands in", f)
+                t1 = self.tier1.analyze_file(f)
+                t1.tier = 2
+                result[f] = t1
+                continue
             snapshot = GraphSnapshot(by_block={}, other=[])
             blocks = {b.start_line: b for b in st.split.blocks}
             for finding in fa.findings:
@@ -233,8 +247,9 @@ class Tier2:
             # graph snapshot only for blocks that parsed: a broken block keeps its older findings
             old = self.tier1.snapshot(f)
             for pb in st.parsed:
-                if pb.conf is None and old is not None and block_key(pb.block) in old.by_block:
+                if pb.broken and old is not None and block_key(pb.block) in old.by_block:
                     snapshot.by_block[block_key(pb.block)] = old.by_block[block_key(pb.block)]
+                    fa.findings.extend(reposition(old.by_block[block_key(pb.block)][2], pb.block))
             self.tier1.put_snapshot(f, snapshot)
             if not self.pipeline.active:
                 continue
@@ -251,6 +266,74 @@ class Tier2:
             result[f] = FileAnalysis(path=f, digest=index.state(f).digest, tier=2,
                                      problems=[overridden_problem(f, by)])
         return result
+
+    def module_run(self, module_dir: str, states: dict[str, FileState] | None = None,
+                   left_out: list[str] | None = None) -> GraphRun:
+        """Checkov's runner on the module's current text: unsaved text, masked files, OpenTofu files and
+        the var files in force, through the scratch mirror when any of those needs it.
+
+        A file with blocks that do not parse is given to Checkov with those blocks blanked out
+        (:func:`masked_text`), so the blocks that parse keep their findings, graph checks included.
+        ``left_out``: files Checkov must not read (excluded by configuration).
+        """
+        module_dir = os.path.abspath(module_dir)
+        index = self.index
+        if left_out is None:
+            left_out = [f for f in index.module_files(module_dir) if self.excluded(f)]
+        if states is None:
+            states = {f: index.state(f) for f in index.module_files(module_dir) if f not in left_out}
+        skip_paths = anchored(left_out)  # Checkov must not read them either
+        cfg = index.checkov_config(module_dir)
+        selection = CheckSelection(cfg.checks, cfg.skip_checks)
+        var_files = self.var_files(module_dir)
+        for problem_line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(module_dir)):
+            log.warning("%s", problem_line)
+        masked = {f: m for f, st in states.items() if (m := masked_text(st)) is not None}
+        with self._mirror_lock:
+            overlays = index.texts.overlays()
+            root, path_map, renamed = module_dir, None, None
+            mirror: Mirror | None = None
+            if overlays or masked:
+                overlays.update(masked)  # Checkov sees the blocks that parse, at their own lines
+                mirror_root = self.root or module_dir
+                mirror = self._mirror_at(mirror_root)
+                mirror.sync(self._mirror_files(mirror_root, overlays))
+            elif (tofu_dirs := self._tofu_closure(module_dir)) is not None:
+                # OpenTofu files: Checkov reads them only as .tf, in a mirror of the directories this run reads
+                base = self.root if self.root and os.path.isdir(self.root) and all(
+                    is_inside(d, self.root) for d in tofu_dirs) else os.path.commonpath(tofu_dirs)
+                mirror = self._mirror_at(base)
+                mirror.sync(_dir_contents(tofu_dirs))
+            if mirror is not None:
+                root = mirror.path_for(module_dir)
+                path_map, renamed = mirror.path_map, mirror.renamed
+                # a variables file inside the mirrored tree is read from the mirror (its unsaved text)
+                var_files = tuple(mirror.path_for(f) if is_inside(f, mirror.real_root) and os.path.isfile(
+                    mirror.path_for(f)) else f for f in var_files)
+                skip_paths = anchored(mirror.path_for(f) for f in left_out)
+            try:
+                return run_checkov(root, selection, recursive=False, path_map=path_map, renamed=renamed,
+                                   var_files=var_files, skip_paths=skip_paths)
+            finally:
+                if self._close_after_run:
+                    self._close_mirror()
+
+    def close(self) -> None:
+        """Remove the scratch mirror (made again by the next run that needs it). Never waits: while a
+        run (maybe one past its budget) holds the mirror, it is removed when that run ends."""
+        if not self._mirror_lock.acquire(blocking=False):
+            self._close_after_run = True
+            return
+        try:
+            self._close_mirror()
+        finally:
+            self._mirror_lock.release()
+
+    def _close_mirror(self) -> None:
+        self._close_after_run = False
+        if self._mirror is not None:
+            self._mirror.close()
+            self._mirror = None
 
     def analyze_module_bounded(self, module_dir: str, budget: float | None = None) -> dict[str, FileAnalysis]:
         """Tier 2 within a time budget (``budget``, else the engine's); past it, tier 1's results, saying so.

@@ -8,6 +8,7 @@ from lsprotocol import types as lsp
 
 from tfguard.lsp import features
 from tfguard.lsp.server import TfguardServer
+from tfguard.lsp.transport import serve_stdio
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,9 @@ def create_server() -> TfguardServer:
 
 def start(tcp: str | None = None) -> None:
     """Run a new server on stdio (default) or TCP ``HOST:PORT``, forwarding warnings to the client's log."""
+    from tfguard.checks.graph import clean_stale_mirrors
+
+    clean_stale_mirrors()  # scratch mirrors of servers that were killed (SIGKILL leaves them behind)
     server = create_server()
     handler = install_client_log_handler(server)
     try:
@@ -29,7 +33,7 @@ def start(tcp: str | None = None) -> None:
             host, _, port = tcp.rpartition(":")
             server.start_tcp(host or "127.0.0.1", int(port))
         else:
-            server.start_io()
+            serve_stdio(server)  # pygls' own reader can be desynchronised for good (see transport.py)
     finally:
         logging.getLogger("tfguard").removeHandler(handler)
 

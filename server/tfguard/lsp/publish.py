@@ -1,7 +1,8 @@
 """Diagnostics out: versioned publishing, the pre-serialised fast path, pull refresh, config problems.
 
-The only module of :mod:`tfguard.lsp` that touches pygls internals (``protocol._converter``,
-``protocol.writer``) and writes raw JSON-RPC frames. Everything here runs on the event loop.
+With :mod:`tfguard.lsp.transport` (the stdio reader), the only module of :mod:`tfguard.lsp` that
+touches pygls internals (``protocol._converter``, ``protocol.writer``) and writes raw JSON-RPC frames.
+Everything here runs on the event loop.
 
 Stale results are never published: a result computed from a text the editor no longer has (its
 version or text differs from the open document's), or from a version older than the last one

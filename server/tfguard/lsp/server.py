@@ -23,6 +23,7 @@ import os
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound, JsonRpcParseError
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -153,7 +154,15 @@ class TfguardServer(LanguageServer):
         self.window_show_message(lsp.ShowMessageParams(type=kind, message=f"tfguard: {message}"))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """pygls' hook for a failing handler: log it, tell the user once per error type, keep serving."""
+        """pygls' hook for a failing handler: log it, tell the user once per error type, keep serving.
+
+        Protocol noise (a client's invalid params, unknown methods, a bad message) is only logged:
+        the client already got an error response, the user can do nothing about it.
+        """
+        if isinstance(error, (JsonRpcInvalidParams, JsonRpcMethodNotFound, JsonRpcInvalidRequest,
+                              JsonRpcParseError)):
+            log.info("protocol error from the client: %s", error)
+            return
         log.error("tfguard handler error: %s", error, exc_info=error)
         self.report_once(f"server-error:{type(error).__name__}",
                          f"internal error ({type(error).__name__}: {error}); see the tfguard log. Still serving.",

@@ -21,7 +21,7 @@ from tfguard.checks.errors import CHECK_ERROR, check_error_problems
 from tfguard.checks.graph import GraphRecord, use_policy_dirs
 from tfguard.config.checkov import CHECKOV_CONFIG_NAMES
 from tfguard.config.paths import anchored, skipped_by_checkov
-from tfguard.engine import BlockContext, Engine, FileState, overridden_problem
+from tfguard.engine import BlockContext, Engine, FileState, masked_text, overridden_problem
 from tfguard.files import content_key, iter_files, iter_terraform_files, tofu_overridden
 from tfguard.hcl.modules import local_module_dirs, module_calls
 from tfguard.hcl.parse import merge_confs
@@ -255,16 +255,39 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
     for rp, recs in by_file.items():
         st = states.get(rp) or engine.state(rp)
         report.findings.extend(engine.records_to_findings(recs, st))
-    # Checkov drops a file it cannot parse whole; tfguard still checks its good blocks.
+    # Checkov drops a file it cannot parse whole; tfguard still checks its good blocks: Checkov's run
+    # again on the file's directory with the blocks that do not parse masked out (as the editor's tier 2
+    # does: graph checks included), else tier 1 for what that run still drops.
     real_var_files = {os.path.realpath(vf) for vf in var_files}
     for bad in sorted(parsing_errors):
         if os.path.realpath(bad) in real_var_files:  # an unparsable --var-file: its variables were not applied
             report.problems.append(Problem(bad, Span.of(0, 0, 0, 1), "variables file (--var-file) does not parse:"
                                            " Checkov could not apply it", "syntax"))
-            continue
-        bad_st = states.get(os.path.realpath(bad))
-        if bad_st is not None and not bad_st.is_json and bad_st.read_problem is None:
-            fa = engine.analyze_file(bad_st.path, with_rules=False)
+    dropped = [bst for bad in sorted(parsing_errors)
+               if os.path.realpath(bad) not in real_var_files
+               and (bst := states.get(os.path.realpath(bad))) is not None
+               and not bst.is_json and bst.read_problem is None]
+    by_dir: dict[str, list[FileState]] = {}
+    for bst in dropped:
+        by_dir.setdefault(os.path.dirname(bst.path), []).append(bst)
+    for bad_dir, bad_states in by_dir.items():
+        masked_run = None
+        if any(masked_text(bst) is not None for bst in bad_states):
+            try:
+                masked_run = engine.module_run(bad_dir)
+            except Exception as e:  # noqa: BLE001 - tier 1 stands in
+                log.warning("masked Checkov run failed for %s: %s", bad_dir, e)
+        still = {os.path.realpath(p) for p in masked_run.parsing_errors} if masked_run is not None else None
+        for bst in bad_states:
+            rp = os.path.realpath(bst.path)
+            if masked_run is not None and still is not None and rp not in still:
+                recs = [r for r in masked_run.records if os.path.realpath(r.file) == rp]
+                report.findings.extend(engine.records_to_findings(recs, bst))
+                report.problems.extend(check_error_problems(
+                    [e for e in masked_run.check_errors if os.path.realpath(e.file) == rp],
+                    lambda f, s=bst: s.split.blocks))  # type: ignore[misc]
+                continue
+            fa = engine.analyze_file(bst.path, with_rules=False)
             report.findings.extend(x for x in fa.findings if x.source == "checkov")
             report.problems.extend(x for x in fa.problems if x.code == CHECK_ERROR)
     _add_rules(engine, report, files)

@@ -46,7 +46,16 @@ def did_open(ls: TfguardServer, params: lsp.DidOpenTextDocumentParams) -> None:
 
 
 def did_change(ls: TfguardServer, params: lsp.DidChangeTextDocumentParams) -> None:
-    """Tier 1 at once (coalesced), tier 2 at the idle delay."""
+    """Tier 1 at once (coalesced), tier 2 at the idle delay.
+
+    A version lower than one already published (a client that restarted its numbering) is taken as
+    the document's new numbering: the text is what the user sees, so it is analysed and published.
+    """
+    uri = params.text_document.uri
+    version = params.text_document.version
+    if version is not None and ls.publisher.last_version.get(uri, -1) > version:
+        log.info("version of %s went back to %s; publishing for the new numbering", uri, version)
+        ls.publisher.forget_version(uri)
     _text_changed(ls, params.text_document.uri, None)
 
 

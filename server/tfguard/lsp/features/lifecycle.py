@@ -72,5 +72,7 @@ async def on_initialized(ls: TfguardServer, params: lsp.InitializedParams) -> No
 
 
 def on_shutdown(ls: TfguardServer, params: None) -> None:
-    """Stop pending work: tier-2 timers, indexing, both executors."""
+    """Stop pending work: tier-2 timers, indexing, both executors; remove the engines' scratch mirrors."""
     ls.scheduler.shutdown()
+    for engine in list(ls.engines.values()):
+        engine.close()
