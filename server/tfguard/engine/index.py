@@ -12,7 +12,14 @@ import threading
 from dataclasses import dataclass
 
 from tfguard.checks.entity import ModuleContext, module_context_from_confs
-from tfguard.config.checkov import CHECKOV_CONFIG_NAMES, CheckovConfig, ConfigError, find_upwards, load_checkov_config
+from tfguard.config.checkov import (
+    CHECKOV_CONFIG_NAMES,
+    CheckovConfig,
+    CheckovOverrides,
+    ConfigError,
+    find_upwards,
+    load_checkov_config,
+)
 from tfguard.engine.texts import Texts
 from tfguard.files import is_terraform_file, text_digest
 from tfguard.hcl.blocks import SplitFile, resplit, split_blocks
@@ -49,6 +56,8 @@ class Index:
         self._contexts: dict[str, tuple[tuple[int, ...], list[dict], ModuleContext]] = {}
         self._structures: dict[str, tuple[list[ParsedBlock], str]] = {}  # file -> (its parsed blocks, part)
         self._config_problems: list[Problem] = []
+        # Checkov's command-line options (tfguard scan --check, --config-file …), None: the files alone
+        self.checkov_overrides: CheckovOverrides | None = None
 
     # ------------------------------------------------------------- files
     def forget(self, path: str) -> None:
@@ -166,7 +175,13 @@ class Index:
     # ----------------------------------------------------- configuration
     def checkov_config(self, module_dir: str) -> CheckovConfig:
         """The ``.checkov.yaml`` in force for ``module_dir`` (searched upwards to the root); problems recorded."""
-        path = find_upwards(module_dir, CHECKOV_CONFIG_NAMES, self.root)
+        ov = self.checkov_overrides
+        if ov is not None:
+            return ov.apply(self._checkov_file_config(module_dir, ov.config_file))
+        return self._checkov_file_config(module_dir, None)
+
+    def _checkov_file_config(self, module_dir: str, explicit: str | None) -> CheckovConfig:
+        path = explicit or find_upwards(module_dir, CHECKOV_CONFIG_NAMES, self.root)
         if path is None:
             return CheckovConfig()
         try:

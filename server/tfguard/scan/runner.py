@@ -26,6 +26,7 @@ from tfguard.identity import code_fingerprint
 from tfguard.model import Finding, Problem, ScanReport, Span, report_from_json, report_to_json
 from tfguard.scan import pool
 from tfguard.scan.cache import ResultCache
+from tfguard.scan.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,12 @@ def resolve_cache_dir(cache_dir: str | None) -> str | None:
 
 
 def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
-         workers: int | None = None) -> ScanReport:
+         workers: int | None = None, progress: Progress | None = None) -> ScanReport:
     """``tfguard scan paths``: Checkov's runner on each directory (as ``checkov -d``), plus problems.
 
     ``cache_dir``: None for the default (``$TFGUARD_CACHE_DIR``, ``$XDG_CACHE_HOME/tfguard``), ""
-    for none. ``workers``: worker processes for the units (None: one per core).
+    for none. ``workers``: worker processes for the units (None: one per core). ``progress``: told
+    how many units are done as they finish (see :mod:`tfguard.scan.progress`).
     """
     paths = list(paths)
     cache = ResultCache(resolve_cache_dir(cache_dir))
@@ -55,7 +57,7 @@ def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
         cached = _cached_report(cache, key)
         if cached is not None:
             return cached
-    report = _scan_uncached(engine, paths, cache, workers)
+    report = _scan_uncached(engine, paths, cache, workers, progress)
     from tfguard.scan.baseline import evaluated_content
 
     for f in report.failed:  # fingerprint material, so the cached report needs no file re-read
@@ -94,6 +96,13 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
     h.update(f"{REPORT_FORMAT}|{__version__}|{version('checkov')}|{engine.max_file_bytes}|{sorted(paths)}".encode())
     h.update(code_fingerprint().encode())
     inputs: set[str] = set()
+    overrides = engine.index.checkov_overrides  # Checkov's command-line options (--check, --config-file …)
+    if overrides is not None:
+        h.update(overrides.digest.encode())
+        if overrides.config_file:
+            inputs.add(overrides.config_file)
+        for d in overrides.external_checks_dirs or ():
+            inputs.update(iter_files(d, (".yaml", ".yml", ".json")))
     for p in paths:
         p = os.path.abspath(p)
         walk_root = p if os.path.isdir(p) else os.path.dirname(p)
@@ -127,20 +136,22 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
     return h.hexdigest()
 
 
-def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers: int | None) -> ScanReport:
+def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers: int | None,
+                   progress: Progress | None = None) -> ScanReport:
     report = ScanReport(root=os.path.abspath(paths[0]) if paths else os.getcwd())
     for p in paths:
         p = os.path.abspath(p)
         if os.path.isfile(p):
             _scan_files(engine, report, [p])
         elif os.path.isdir(p):
-            _scan_dir(engine, report, p, cache, workers)
+            _scan_dir(engine, report, p, cache, workers, progress)
         else:
             report.problems.append(Problem(p, Span.of(0, 0, 0, 0), "no such file or directory", "read"))
     return report
 
 
-def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None) -> None:
+def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None,
+              progress: Progress | None = None) -> None:
     """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool)."""
     files = list(iter_terraform_files(d))
     report.files_scanned += len(files)
@@ -186,7 +197,7 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
     # policy files are not part of the unit key: no unit cache with policy directories
     unit_cache = ResultCache(None) if policy_dirs else cache
     runs, failures = pool.run_units(units, CheckSelection(cfg.checks, cfg.skip_checks), cache=unit_cache,
-                               max_workers=workers, prepare=load_policies)
+                               max_workers=workers, prepare=load_policies, progress=progress)
     for root, error in failures:
         report.problems.append(Problem(root, Span.of(0, 0, 0, 1),
                                        f"Checkov failed on this directory: {error}", "engine"))
