@@ -455,7 +455,8 @@ def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
         report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "",  # "": no cache
                       progress=progress)
     if checks is not None or skip_checks is not None:  # tfguard's own rules answer to --check too
-        report.findings = [f for f in report.findings if f.source != "org" or _selected(f.check_id, checks, skip_checks)]
+        report.findings = [f for f in report.findings
+                           if f.source != "org" or _selected(f.check_id, checks, skip_checks)]
     if engine.configs is not None:  # invalid .tfguard.yaml / catalogue files, located
         report.problems.extend(engine.configs.problems())
     root = report_root(report)
