@@ -321,7 +321,7 @@ def _output_plan(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, 
         elif legacy_file is None:
             legacy_file = value
             notes.append(f"tfguard: note: -o/--output {value}: not a format name, so written as the report file"
-                         " (deprecated: -o is a FORMAT as in Checkov; use --output-file-path FILE)")
+                         " (deprecated: -o is a FORMAT as in Checkov; use -o FORMAT --output-file-path, see --help)")
         else:
             raise _Usage(f"-o {value}: not a format ({', '.join(FORMATS)})")
     if args.format is not None:
