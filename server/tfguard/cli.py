@@ -93,7 +93,7 @@ exit codes:
 
 colour: on when stdout is a terminal; NO_COLOR (any value) or --no-color turn it off, FORCE_COLOR turns
 it on. Progress (units done/total, the one running, elapsed) is drawn on stderr when it is a terminal
-and the scan takes more than a moment; never with --quiet.
+and the scan takes more than a moment (TFGUARD_PROGRESS_DELAY seconds, default 0.5); never with --quiet.
 
 examples:
   tfguard scan .                                   # the cli report of the whole repository
@@ -496,7 +496,11 @@ def _progress(args: argparse.Namespace, inv: Invocation) -> Iterator[Progress | 
         return
     from tfguard.scan.progress import ProgressBar
 
-    bar = ProgressBar(inv.stderr, inv.cwd)
+    try:
+        delay = float(inv.environ.get("TFGUARD_PROGRESS_DELAY", "0.5"))
+    except ValueError:
+        delay = 0.5
+    bar = ProgressBar(inv.stderr, inv.cwd, delay=delay)
     try:
         yield bar
     finally:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -50,8 +51,12 @@ def _on_pty(argv: list[str], env: dict[str, str], cwd: Path, stream: str) -> tup
         {"stdout": subprocess.PIPE, "stderr": slave}
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
     os.close(slave)
-    tty = _read_all(master, proc)
-    piped = (proc.stderr if stream == "stdout" else proc.stdout).read()  # type: ignore[union-attr]
+    pipe = proc.stderr if stream == "stdout" else proc.stdout
+    assert pipe is not None
+    with ThreadPoolExecutor(1) as pool:  # drain the pipe meanwhile: a report over 64 KiB would block the scan
+        piped_later = pool.submit(pipe.read)
+        tty = _read_all(master, proc)
+        piped = piped_later.result(timeout=300)
     code = proc.wait(timeout=300)
     os.close(master)
     return code, tty, piped
@@ -92,3 +97,37 @@ def test_no_progress_with_quiet_or_off_a_terminal(ws: Path, tmp_path: Path) -> N
     proc = subprocess.run([str(BIN / "tfguard"), "-d", ".", "-o", "json"], env=_env(tmp_path / "other"), cwd=ws,
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 1 and "units" not in proc.stderr and "\x1b" not in proc.stderr
+
+
+def test_progress_streams_through_the_daemon(tmp_path: Path) -> None:
+    """A client on a terminal sees the daemon's progress bar as the scan runs (a cold scan of 6
+    directories); the report is on stdout."""
+    import tempfile
+
+    from tfguard.scan import daemon
+
+    ws = tmp_path / "many"
+    source = (REPO / "tests" / "fixtures" / "side_by_side" / "infra" / "main.tf").read_text()
+    for i in range(6):
+        (ws / f"stack{i:02}").mkdir(parents=True)
+        (ws / f"stack{i:02}" / "main.tf").write_text(source.replace("acme-logs", f"acme-logs-{i}"))  # 6 units
+
+    d = Path(tempfile.mkdtemp(prefix="tfgp-"))
+    os.chmod(d, 0o700)
+    sock = d / "d.sock"
+    env = {k: v for k, v in _env(tmp_path).items() if k != "TFGUARD_NO_DAEMON"}
+    env["TFGUARD_DAEMON_SOCKET"] = str(sock)
+    env["TFGUARD_PROGRESS_DELAY"] = "0"  # warm, the scan may take less than the default half second
+    try:
+        started = subprocess.run([str(BIN / "tfguard"), "daemon", "start", "--idle-timeout", "300"], env=env,
+                                 capture_output=True, text=True, timeout=300, check=False)
+        assert started.returncode == 0, started.stderr
+        served_before = int((daemon.ping(str(sock)) or {})["served"])
+        code, bar, stdout = _on_pty([str(BIN / "tfguard"), "-d", ".", "-o", "json"], env, ws, "stderr")
+        assert int((daemon.ping(str(sock)) or {})["served"]) == served_before + 1, "it ran in the daemon"
+        assert code == 1 and json.loads(stdout)["summary"]["failed"] > 0
+        text = bar.decode()
+        assert "units" in text and text.endswith("\r\x1b[K"), text
+    finally:
+        daemon.stop(str(sock))
+        shutil.rmtree(d, ignore_errors=True)
