@@ -119,9 +119,10 @@ def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
     ck.add_argument("--skip-check", action="append", default=None, metavar="CHECKS",
                     help="skip these checks: ids or wildcards, comma lists, repeatable;"
                          " replaces .checkov.yaml's `skip-check`")
-    ck.add_argument("-o", "--output", action="append", default=None, metavar="FORMAT",
+    output = ck.add_argument("-o", "--output", action="append", default=None, metavar="FORMAT",
                     help="report format, repeatable: " + ", ".join(FORMATS) + " (default cli); a value that"
                          " is not a format name is an output FILE (deprecated, see below)")
+    output.completer = lambda **_: FORMATS  # type: ignore[attr-defined]  # argcomplete
     ck.add_argument("--output-file-path", metavar="PATH",
                     help="a directory for every format's results_<format> file, or a comma list of files"
                          " (`console`: stdout) matching the -o formats in order")
@@ -690,8 +691,27 @@ def main(argv: Sequence[str] | None = None, invocation: Invocation | None = None
     one line on stderr and exit 2 (1 means findings); its traceback is logged at DEBUG (``-vv``).
     Usage errors raise ``SystemExit`` (argparse), as ever.
     """
+    if invocation is None and argv is None and "_ARGCOMPLETE" in os.environ:
+        _complete()  # shell completion: answers and exits
     inv = Invocation.from_process() if invocation is None else invocation
     return _run(list(sys.argv[1:] if argv is None else argv), inv, forward=True)
+
+
+def _complete() -> None:
+    """Shell completion with argcomplete (installed with Checkov): enable it with
+    ``eval "$(register-python-argcomplete tfguard)"``. Checkov's form (no ``scan``) completes as ``scan``."""
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    line = os.environ.get("COMP_LINE", "")
+    words = line.split()
+    if len(words) >= 2 and words[1].startswith("-"):  # `tfguard -d …`: complete `tfguard scan -d …`
+        head = words[0]
+        point = int(os.environ.get("COMP_POINT", len(line)))
+        os.environ["COMP_LINE"] = line.replace(head, f"{head} scan", 1)
+        os.environ["COMP_POINT"] = str(point + len(" scan"))
+    argcomplete.autocomplete(build_parser())
 
 
 def serve_request(argv: Sequence[str], invocation: Invocation) -> int:

@@ -131,3 +131,18 @@ def test_progress_streams_through_the_daemon(tmp_path: Path) -> None:
     finally:
         daemon.stop(str(sock))
         shutil.rmtree(d, ignore_errors=True)
+
+
+def _complete(line: str) -> list[str]:
+    """What shell completion (argcomplete, as `register-python-argcomplete tfguard` wires it) offers."""
+    env = dict(os.environ, COMP_LINE=line, COMP_POINT=str(len(line)), _ARGCOMPLETE="1", _ARGCOMPLETE_IFS="\n")
+    proc = subprocess.run(["bash", "-c", f"{BIN / 'tfguard'} 8>&1 9>/dev/null"], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return sorted(x.strip() for x in proc.stdout.split("\n") if x.strip())
+
+
+def test_shell_completion_of_options_and_formats() -> None:
+    assert _complete("tfguard scan --skip-c") == ["--skip-check"]
+    assert _complete("tfguard -d . --output-f") == ["--output-file-path"], "Checkov's form completes as scan"
+    assert _complete("tfguard -d . -o j") == ["json", "junitxml"]
