@@ -253,6 +253,8 @@ def test_gitlab_sast_is_valid() -> None:
     assert doc["version"] == "15.0.4" and doc["scan"]["scanner"]["id"] == "tfguard"
     assert {v["location"]["file"] for v in doc["vulnerabilities"]} == {"examples/dev/main.tf"}
     assert not any("None" in v.get("description", "") for v in doc["vulnerabilities"])
+    assert {v["severity"] for v in doc["vulnerabilities"]} <= {"Medium", "Info"}, "examples/dev: MEDIUM and INFO"
+    assert "Info" in {v["severity"] for v in doc["vulnerabilities"]}
 
 
 GITHUB_COMMAND = re.compile(r"^::(error|warning|notice) (?P<props>[^:]*)::(?P<msg>.*)$")

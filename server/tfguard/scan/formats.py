@@ -3,7 +3,7 @@
 
 Where Checkov has a reporter that fits, it is reused: JUnit XML is built with ``junit_xml`` (the
 library Checkov's ``Report.get_junit_xml_string`` uses, one test suite per check as Checkov does),
-the GitLab SAST report by Checkov's ``GitLabSast`` (``checkov/common/output/gitlab_sast.py``) on
+the GitLab SAST report by Checkov's ``GitLabSast`` (through :mod:`tfguard.checks.reporters`) on
 tfguard's findings, with tfguard named as the scanner. ``github`` and ``markdown`` have no Checkov
 equivalent that carries a location per finding (Checkov's ``github_failed_only`` is a Markdown
 table; tfguard accepts that name for ``markdown``).
@@ -18,7 +18,6 @@ import csv
 import io
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from tfguard import __version__
 from tfguard.model import Finding, Result, ScanReport, Severity
@@ -178,43 +177,20 @@ def render_junitxml(report: ScanReport, cwd: str, baseline_state: Mapping[int, s
     return str(to_xml_report_string(ts, prettyprint=True, encoding="utf-8"))
 
 
-class _Record:
-    """What Checkov's GitLab SAST reporter reads of a record."""
-
-    def __init__(self, f: Finding, root: str) -> None:
-        from types import SimpleNamespace
-
-        self.check_id = f.check_id
-        self.check_name = f.check_name
-        self.repo_file_path = shown_path(f.file, root)
-        self.file_line_range = list(f.line_range)
-        self.guideline = f.guideline
-        self.severity = SimpleNamespace(name=f.severity.value)
-
-
 def render_gitlab_sast(report: ScanReport, cwd: str, baseline_state: Mapping[int, str] | None = None) -> str:
     """A GitLab SAST report (schema 15.0.4): Checkov's ``GitLabSast`` on tfguard's failed findings, with
     tfguard as the scanner. File paths are relative to ``cwd`` (the project directory in CI)."""
     import json
-    from types import SimpleNamespace
 
-    from checkov.common.output.gitlab_sast import GitLabSast
+    from tfguard.checks.reporters import SastRecord, gitlab_sast
 
     failed = _failed(report, baseline_state)
-    fake_report: Any = SimpleNamespace(check_type="terraform", failed_checks=[_Record(f, cwd) for f in failed])
-
-    class _TfguardSast(GitLabSast):
-        def _create_scan(self) -> dict[str, Any]:
-            scan = super()._create_scan()
-            # no "url": tfguard has no public home yet (the schema makes it optional)
-            tool = {"id": "tfguard", "name": "tfguard", "vendor": {"name": "tfguard"}, "version": __version__}
-            scan["analyzer"] = tool
-            scan["scanner"] = tool
-            if report.engine_failures:
-                scan["status"] = "failure"
-            return scan
-
-    doc = _TfguardSast([fake_report]).sast_json
+    records = [SastRecord(f.check_id, f.check_name, shown_path(f.file, cwd), f.line_range, f.guideline,
+                          "NONE" if f.severity is Severity.INFO else f.severity.value)  # Checkov's name: Info
+               for f in failed]
+    # no "url": tfguard has no public home yet (the schema makes it optional)
+    tool = {"id": "tfguard", "name": "tfguard", "vendor": {"name": "tfguard"}, "version": __version__}
+    doc = gitlab_sast(records, tool, complete=not report.engine_failures)
     for vuln, f in zip(doc["vulnerabilities"], failed, strict=True):
         vuln["identifiers"][0]["type"] = "tfguard" if f.source == "org" else "checkov"
         if not f.guideline:  # Checkov writes "Further info can be found None"
