@@ -169,7 +169,8 @@ def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
                       help="run in the warm tfguard daemon, starting it if it is not running (see `tfguard daemon`)")
     warm.add_argument("--no-daemon", action="store_true",
                       help="run in this process even when a tfguard daemon is running (also: TFGUARD_NO_DAEMON=1)")
-    own.add_argument("-v", "--verbose", action="count", default=0)
+    own.add_argument("-v", "--verbose", action="count", default=0,
+                     help="log to stderr: -v what tfguard does, -vv debug (tracebacks of crashes)")
 
 
 def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParser:
