@@ -295,3 +295,11 @@ def test_colour_follows_no_color_force_color_and_no_color_flag() -> None:
     assert not colored(tty=False)
     assert colored(tty=False, FORCE_COLOR="1")
     assert not colored(tty=False, FORCE_COLOR="0")
+
+
+def test_every_scan_option_has_help() -> None:
+    from tfguard.cli import build_parser
+
+    scan_parser = build_parser().commands["scan"]  # type: ignore[attr-defined]
+    missing = [a.option_strings or a.dest for a in scan_parser._actions if not a.help]
+    assert not missing
