@@ -48,7 +48,7 @@ def tfguard_scan(path: Path, cache: Path, daemon: Path | None = None) -> float:
         env["TFGUARD_NO_DAEMON"] = "1"
     else:
         env["TFGUARD_DAEMON_SOCKET"] = str(daemon)
-    return timed_run([sys.executable, "-m", "tfguard", "scan", str(path), "--format", "json", "-o", os.devnull], env)
+    return timed_run([sys.executable, "-m", "tfguard", "scan", str(path), "-o", "json", "--quiet"], env)
 
 
 def start_daemon(sock: Path) -> None:

@@ -17,17 +17,19 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from tfguard import __version__
 from tfguard.config.checkov import CheckovConfig
 from tfguard.invocation import Invocation
-from tfguard.model import Result, Severity
+from tfguard.model import Result, ScanReport, Severity
 from tfguard.scan.verdict import EXIT_FINDINGS, EXIT_OK, GateOptions
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+
+    from tfguard.scan.progress import Progress
 
 EXIT_USAGE = 2
 
@@ -53,31 +55,94 @@ class _Parser(argparse.ArgumentParser):
         super()._print_message(message, file)
 
 
-def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParser:
-    """The ``tfguard`` argument parser; with an invocation, it prints to that invocation's streams."""
-    p = _Parser(prog="tfguard", description="Terraform security checks, as you type and in CI.")
-    p.add_argument("--version", action="version", version=f"tfguard {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+# Report formats of ``tfguard scan -o FORMAT`` (Checkov's names where Checkov has the format).
+FORMATS = ("cli", "compact", "json", "sarif", "junitxml", "gitlab_sast", "github", "csv", "markdown")
+# Accepted spellings: tfguard's old --format names and Checkov's github_failed_only (a Markdown table).
+FORMAT_ALIASES = {"text": "cli", "github_failed_only": "markdown"}
+# Checkov's formats tfguard does not write (software bills of materials).
+UNSUPPORTED_FORMATS = ("cyclonedx", "cyclonedx_json", "spdx")
+# File names in an --output-file-path directory (Checkov's names for Checkov's formats).
+RESULT_FILES = {
+    "cli": "results_cli.txt", "compact": "results_compact.txt", "json": "results_json.json",
+    "sarif": "results_sarif.sarif", "junitxml": "results_junitxml.xml", "gitlab_sast": "results_gitlab_sast.json",
+    "github": "results_github.txt", "csv": "results_csv.csv", "markdown": "results_markdown.md",
+}
+OUTPUT_DELIMITER = "\n--- OUTPUT DELIMITER ---\n"  # Checkov's, between formats printed to the console
+FRAMEWORKS = ("terraform", "terraform_plan", "all")
 
-    scan = sub.add_parser("scan", help="scan Terraform directories or files (Checkov's checks, offline)")
-    scan.add_argument("paths", nargs="+", metavar="PATH")
-    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
-    scan.add_argument("--fail-on", type=_severity, metavar="SEVERITY", default=None,
+SCAN_DESCRIPTION = """\
+Scan Terraform directories and files with Checkov's checks (offline, in-process) and tfguard's rules.
+Results equal `checkov -d`; the command line takes Checkov's options (-d, -f, --check, -o, ...), and
+`tfguard -d DIR` (no `scan`) works as `checkov -d DIR` does."""
+
+SCAN_EPILOG = """\
+-o/--output: a known format name (cli compact json sarif junitxml gitlab_sast github csv markdown;
+also github_failed_only = markdown, text = cli) is a FORMAT, as in Checkov; repeat it for several.
+Any other value is taken as an output FILE, as tfguard 0.1 did: deprecated (use --output-file-path),
+as is --format; both keep working for one release with a note on stderr.
+
+--output-file-path: with one or more formats, a DIRECTORY that receives results_<format>.<ext> for each
+(results_sarif.sarif, results_junitxml.xml, ...); or a comma list with one entry per -o, in order, where
+`console` means stdout (-o cli -o sarif --output-file-path console,results.sarif).
+
+exit codes:
+  0  the scan is complete and no failed check at or above the threshold remains
+  1  a failed check remains (--fail-on, --check, --hard-fail-on and --soft-fail-on select which)
+  2  tfguard cannot stand behind the result: usage or configuration error, nothing to scan, an input
+     it cannot scan (a plan, an unparsable file), or a check or the engine failed (--no-fail-on-crash)
+
+colour: on when stdout is a terminal; NO_COLOR (any value) or --no-color turn it off, FORCE_COLOR turns
+it on. Progress (units done/total, the one running, elapsed) is drawn on stderr when it is a terminal
+and the scan takes more than a moment (TFGUARD_PROGRESS_DELAY seconds, default 0.5); never with --quiet.
+
+examples:
+  tfguard scan .                                   # the cli report of the whole repository
+  tfguard -d infra --check CKV_AWS_20,CKV_AWS_5* --compact
+  tfguard -d . -o cli -o sarif --output-file-path console,tfguard.sarif --soft-fail-on LOW"""
+
+
+def _csv_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
+    """Every option of ``tfguard scan``: Checkov's names and meanings, tfguard's own beside them."""
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="directories or files to scan (as -d / -f)")
+    ck = scan.add_argument_group("Checkov's options (same names and meanings as `checkov`)")
+    ck.add_argument("-d", "--directory", action="append", default=[], metavar="DIR",
+                    help="a directory to scan (repeatable)")
+    ck.add_argument("-f", "--file", action="append", default=[], metavar="FILE",
+                    help="a Terraform file to scan (repeatable)")
+    ck.add_argument("-c", "--check", action="append", default=None, metavar="CHECKS",
+                    help="run only these checks: ids or wildcards (CKV_AWS_*), comma lists, repeatable;"
+                         " replaces .checkov.yaml's `check`")
+    ck.add_argument("--skip-check", action="append", default=None, metavar="CHECKS",
+                    help="skip these checks: ids or wildcards, comma lists, repeatable;"
+                         " replaces .checkov.yaml's `skip-check`")
+    output = ck.add_argument("-o", "--output", action="append", default=None, metavar="FORMAT",
+                    help="report format, repeatable: " + ", ".join(FORMATS) + " (default cli); a value that"
+                         " is not a format name is an output FILE (deprecated, see below)")
+    output.completer = lambda **_: FORMATS  # type: ignore[attr-defined]  # argcomplete
+    ck.add_argument("--output-file-path", metavar="PATH",
+                    help="a directory for every format's results_<format> file, or a comma list of files"
+                         " (`console`: stdout) matching the -o formats in order")
+    ck.add_argument("--framework", action="append", default=None, metavar="FRAMEWORK",
+                    help="terraform (the default), terraform_plan or all; comma lists, repeatable")
+    ck.add_argument("--config-file", metavar="FILE",
+                    help="a .checkov.yaml to use instead of the ones found above the scanned paths")
+    ck.add_argument("--external-checks-dir", action="append", default=None, metavar="DIR",
+                    help="YAML policies from DIR (repeatable); Python checks there load only with"
+                         " --allow-python-checks DIR")
+    ck.add_argument("--compact", action="store_true",
+                    help="the cli format without context and guideline lines: one line per finding")
+    ck.add_argument("--quiet", action="store_true",
+                    help="the cli format lists failed checks only; no progress, no warning summary")
+    ck.add_argument("--no-color", action="store_true", help="no ANSI colours (also: NO_COLOR=1)")
+    gate = scan.add_argument_group("gate (exit status, see the exit codes below)")
+    gate.add_argument("--fail-on", type=_severity, metavar="SEVERITY", default=None,
                       help="exit 1 when a failed check at or above SEVERITY remains (LOW|MEDIUM|HIGH|CRITICAL);"
                            " default: any failed check")
-    scan.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
-    scan.add_argument("--var-file", action="append", default=None, metavar="FILE",
-                      help="Terraform variables file applied as Checkov's --var-file (after terraform.tfvars and"
-                           " *.auto.tfvars; a later one wins); repeatable; replaces .checkov.yaml's var-file")
-    scan.add_argument("--skip-path", action="append", default=None, metavar="REGEX",
-                      help="leave out files and directories whose absolute path matches REGEX (re.search, or"
-                           " contains it), as Checkov's --skip-path; repeatable; replaces .checkov.yaml's skip-path")
-    scan.add_argument("--repo-root", metavar="DIR", default=None,
-                      help="repository root (default: the git work tree, else the working directory): configuration"
-                           " is found up to it, and a plan's findings are mapped to the .tf files under it")
-    gate = scan.add_argument_group("gate (exit status; see the README's exit-code table)")
-    gate.add_argument("--soft-fail", action="store_true", default=None,
+    gate.add_argument("-s", "--soft-fail", action="store_true", default=None,
                       help="exit 0 whatever the findings and engine failures (usage and configuration errors still"
                            " exit 2); with --hard-fail-on only those checks fail")
     gate.add_argument("--soft-fail-on", action="append", default=None, metavar="CHECKS",
@@ -87,24 +152,48 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
     gate.add_argument("--no-fail-on-crash", action="store_true",
                       help="a check or the engine failing on some input, or an input that could not be read or"
                            " parsed, is reported but does not make the exit status 2")
-    scan.add_argument("--allow-python-checks", action="append", default=[], metavar="DIR",
-                      help="also load Python custom checks (code!) from DIR; never read from workspace files")
-    scan.add_argument("--show-passed", action="store_true", help="list passed checks too (text format)")
-    scan.add_argument("--create-baseline", metavar="FILE",
-                      help="record the failed findings of this scan in FILE (a baseline; commit it)")
-    scan.add_argument("--baseline", metavar="FILE",
-                      help="report and gate only findings not in the baseline FILE (baselined ones are marked"
-                           " 'unchanged' in JSON/SARIF and never fail --fail-on)")
-    warm = scan.add_mutually_exclusive_group()
+    own = scan.add_argument_group("tfguard's options")
+    own.add_argument("--config", metavar="FILE", help="tfguard configuration file (.tfguard.yaml)")
+    own.add_argument("--format", choices=("text", "json", "sarif"), default=None,
+                     help="deprecated: use -o FORMAT (text is -o cli)")
+    own.add_argument("--allow-python-checks", action="append", default=[], metavar="DIR",
+                     help="also load Python custom checks (code!) from DIR; never read from workspace files")
+    own.add_argument("--show-passed", action="store_true", help="list passed checks too (cli format)")
+    own.add_argument("--create-baseline", metavar="FILE",
+                     help="record the failed findings of this scan in FILE (a baseline; commit it)")
+    own.add_argument("--baseline", metavar="FILE",
+                     help="report and gate only findings not in the baseline FILE (baselined ones are marked"
+                          " 'unchanged' in JSON/SARIF and never fail --fail-on)")
+    warm = own.add_mutually_exclusive_group()
     warm.add_argument("--daemon", action="store_true",
                       help="run in the warm tfguard daemon, starting it if it is not running (see `tfguard daemon`)")
     warm.add_argument("--no-daemon", action="store_true",
                       help="run in this process even when a tfguard daemon is running (also: TFGUARD_NO_DAEMON=1)")
-    scan.add_argument("-v", "--verbose", action="count", default=0,
-                      help="log to stderr: -v what tfguard does, -vv everything (Checkov's details, tracebacks)")
-    scan.add_argument("--log-file", metavar="FILE",
-                      help="write the whole log (DEBUG: Checkov's warnings and tracebacks) to FILE")
+    own.add_argument("--var-file", action="append", default=None, metavar="FILE",
+                     help="Terraform variables file applied as Checkov's --var-file (after terraform.tfvars and"
+                          " *.auto.tfvars; a later one wins); repeatable; replaces .checkov.yaml's var-file")
+    own.add_argument("--skip-path", action="append", default=None, metavar="REGEX",
+                     help="leave out files and directories whose absolute path matches REGEX (re.search, or"
+                          " contains it), as Checkov's --skip-path; repeatable; replaces .checkov.yaml's skip-path")
+    own.add_argument("--repo-root", metavar="DIR", default=None,
+                     help="repository root (default: the git work tree, else the working directory): configuration"
+                          " is found up to it, and a plan's findings are mapped to the .tf files under it")
+    own.add_argument("-v", "--verbose", action="count", default=0,
+                     help="log to stderr: -v what tfguard does, -vv everything (Checkov's details, tracebacks)")
+    own.add_argument("--log-file", metavar="FILE",
+                     help="write the whole log (DEBUG: Checkov's warnings and tracebacks) to FILE")
 
+
+def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParser:
+    """The ``tfguard`` argument parser; with an invocation, it prints to that invocation's streams."""
+    p = _Parser(prog="tfguard", description="Terraform security checks, as you type and in CI.")
+    p.add_argument("--version", action="version", version=f"tfguard {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    scan = sub.add_parser("scan", help="scan Terraform directories or files (Checkov's checks, offline)",
+                          description=SCAN_DESCRIPTION, epilog=SCAN_EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_scan_arguments(scan)
     sup = sub.add_parser("suppressions", help="audit skip comments (checkov:skip=...): reasons, tickets, stale")
     sup.add_argument("paths", nargs="+", metavar="PATH")
     sup.add_argument("--format", choices=("text", "json", "sarif"), default="text")
@@ -156,6 +245,7 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--log-file", metavar="FILE")
     serve.add_argument("-v", "--verbose", action="count", default=0)
+    p.commands = dict(sub.choices)  # type: ignore[attr-defined]
     if invocation is not None:
         streams = (invocation.stdout, invocation.stderr)
         for parser in (p, *sub.choices.values()):
@@ -223,29 +313,146 @@ def _write(out: str, output: str | None, inv: Invocation) -> None:
         inv.stdout.write(out)
 
 
+class _Usage(Exception):
+    """A usage error of ``tfguard scan`` found after parsing: one line, exit 2."""
+
+
+def _scan_paths(args: argparse.Namespace, inv: Invocation) -> tuple[list[str], list[str]]:
+    """The paths to scan (absolute) and as given: PATH arguments, then -d, then -f."""
+    given: list[str] = [*args.paths, *args.directory, *args.file]
+    if not given:
+        raise _Usage("nothing to scan: give a PATH, -d DIR or -f FILE (see tfguard scan --help)")
+    for d in args.directory:
+        if os.path.exists(inv.resolve(d)) and not os.path.isdir(inv.resolve(d)):
+            raise _Usage(f"-d {d}: not a directory (use -f for a file)")
+    for f in args.file:
+        if os.path.isdir(inv.resolve(f)):
+            raise _Usage(f"-f {f}: a directory (use -d)")
+    return [inv.resolve(p) for p in given], given
+
+
+def _frameworks(args: argparse.Namespace, paths: list[str], given: list[str]) -> None:
+    """Checkov's ``--framework``: ``terraform`` scans configuration, ``terraform_plan`` plan files, ``all``
+    both (the default). A path the chosen frameworks would not scan is refused, never passed over."""
+    if args.framework is None:
+        return
+    wanted = {v for value in args.framework for v in _csv_list(value)}
+    unknown = sorted(wanted - set(FRAMEWORKS))
+    if unknown:
+        raise _Usage(f"--framework {','.join(unknown)}: tfguard scans Terraform only (terraform, terraform_plan)")
+    if "all" in wanted:
+        return
+    from tfguard.scan.inputs import is_plan_file
+
+    for p, g in zip(paths, given, strict=True):
+        plan = os.path.isfile(p) and is_plan_file(p)
+        if plan and "terraform_plan" not in wanted:
+            raise _Usage(f"{g} is a Terraform plan: add --framework terraform_plan (or all) to scan it")
+        if not plan and "terraform" not in wanted:
+            raise _Usage(f"--framework terraform_plan scans plan files; {g} is not one (add --framework terraform)")
+
+
+def _output_plan(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, str | None]]:
+    """Each report to write: (format, destination path or None for stdout), by Checkov's rules.
+
+    ``-o`` values that are format names are formats; another value is the old ``-o FILE``
+    (deprecated), as is ``--format``: a note for each goes to ``notes``.
+    """
+    formats: list[str] = []
+    legacy_file: str | None = None
+    for value in args.output or ():
+        name = FORMAT_ALIASES.get(value, value)
+        if name in FORMATS:
+            if name not in formats:
+                formats.append(name)
+        elif value in UNSUPPORTED_FORMATS:
+            raise _Usage(f"-o {value}: tfguard does not write software bills of materials;"
+                         f" formats: {', '.join(FORMATS)}")
+        elif legacy_file is None:
+            legacy_file = value
+            notes.append(f"tfguard: note: -o/--output {value}: not a format name, so written as the report file"
+                         " (deprecated: -o is a FORMAT as in Checkov; use -o FORMAT --output-file-path, see --help)")
+        else:
+            raise _Usage(f"-o {value}: not a format ({', '.join(FORMATS)})")
+    if args.format is not None:
+        name = FORMAT_ALIASES.get(args.format, args.format)
+        notes.append(f"tfguard: note: --format is deprecated: use -o {name}")
+        if name not in formats:
+            formats.insert(0, name)
+    if not formats:
+        formats = ["cli"]
+    if args.compact and formats == ["cli"]:
+        formats = ["compact"]
+    target = args.output_file_path
+    if legacy_file is not None:
+        if target is not None:
+            raise _Usage(f"-o {legacy_file} is not a format name, and --output-file-path is given: pass formats to -o")
+        if len(formats) > 1:
+            raise _Usage(f"-o {legacy_file}: an output file takes one format; use --output-file-path DIR for several")
+        return [(formats[0], legacy_file)]
+    if target is None:
+        return [(f, None) for f in formats]
+    if "," in target:
+        dests = target.split(",")
+        if len(dests) != len(formats):
+            raise _Usage(f"--output-file-path {target}: {len(dests)} destinations for {len(formats)} formats"
+                         f" ({', '.join(formats)}): give one per -o, in order (`console` for stdout)")
+        return [(f, None if d.strip() == "console" else d.strip()) for f, d in zip(formats, dests, strict=True)]
+    return [(f, os.path.join(target, RESULT_FILES[f])) for f in formats]
+
+
+def use_color(args: argparse.Namespace, inv: Invocation) -> bool:
+    """ANSI colours on stdout: ``--no-color`` and ``NO_COLOR`` (any non-empty value) turn them off,
+    ``FORCE_COLOR`` (non-empty, not 0) on; otherwise on when stdout is a terminal."""
+    if getattr(args, "no_color", False) or inv.environ.get("NO_COLOR"):
+        return False
+    force = inv.environ.get("FORCE_COLOR")
+    if force and force != "0":
+        return True
+    return inv.stdout_isatty
+
+
 def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> int:
     """``tfguard scan``, run here: the exit code (0 clean, 1 findings, 2 usage error).
 
     Every path reaching the engine is absolute (resolved against the invocation's directory) and the
     result cache directory comes from the invocation's environment.
     """
+    inv = Invocation.from_process() if invocation is None else invocation
+    try:
+        return _cmd_scan(args, inv)
+    except _Usage as e:
+        print(f"tfguard scan: error: {e}", file=inv.stderr)
+        return EXIT_USAGE
+
+
+def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
+    from tfguard.config.checkov import CheckovOverrides, ConfigError, load_checkov_config, python_files
     from tfguard.config.preflight import configuration_errors
     from tfguard.files import repository_root
     from tfguard.scan.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
     from tfguard.scan.inputs import plan_files_under, plan_refusal, refusal
     from tfguard.scan.pool import default_cache_dir
-    from tfguard.scan.report import render_json, render_sarif, render_text, report_root
+    from tfguard.scan.report import report_root
     from tfguard.scan.runner import scan
     from tfguard.scan.verdict import decide
     from tfguard.wiring import make_engine
 
-    inv = Invocation.from_process() if invocation is None else invocation
     err = inv.stderr
-    paths = [inv.resolve(p) for p in args.paths]
-    for p, given in zip(paths, args.paths, strict=True):
+    notes: list[str] = []
+    plan = _output_plan(args, notes)
+    paths, given_paths = _scan_paths(args, inv)
+    checks, skip_checks = _split(args.check), _split(args.skip_check)
+    if checks and skip_checks and set(checks) & set(skip_checks):
+        raise _Usage("the check ids given to --check and --skip-check must be mutually exclusive (as in Checkov)")
+    for note in notes:
+        print(note, file=err)
+    for p, given in zip(paths, given_paths, strict=True):
         if not os.path.exists(p):
             print(f"tfguard: error: no such file or directory: {given}", file=err)
             return EXIT_USAGE
+    _frameworks(args, paths, given_paths)
+    for p, given in zip(paths, given_paths, strict=True):
         why = refusal(p) if os.path.isfile(p) else None
         if why is None and os.path.isfile(p):
             why = plan_refusal(p)
@@ -257,6 +464,24 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         if not os.path.isfile(vf):  # fail closed: scanning without the variables would decide wrongly
             print(f"tfguard: error: --var-file: no such file: {given}", file=err)
             return EXIT_USAGE
+    checkov_file = _opt_path(inv, args.config_file)
+    if checkov_file is not None:
+        if not os.path.isfile(checkov_file):
+            print(f"tfguard: error: --config-file {args.config_file}: no such file", file=err)
+            return EXIT_USAGE
+        try:
+            load_checkov_config(checkov_file)
+        except ConfigError as e:
+            print(f"{e.path}:{e.line + 1}:{e.column + 1}: error: {e.message}", file=err)
+            return EXIT_USAGE
+    external = None if args.external_checks_dir is None else tuple(inv.resolve(d) for d in args.external_checks_dir)
+    for d in external or ():
+        if not os.path.isdir(d):
+            print(f"tfguard: error: --external-checks-dir {d}: no such directory", file=err)
+            return EXIT_USAGE
+        if python_files(d) and d not in {inv.resolve(x) for x in args.allow_python_checks}:
+            print(f"tfguard: warning: Python checks in {d} are not loaded (code): YAML policies there are;"
+                  f" add --allow-python-checks {d} to run them", file=err)
     repo_root = inv.resolve(args.repo_root) if args.repo_root else repository_root(paths[0], fallback=inv.cwd)
     config_errors = configuration_errors(paths, repo_root, explicit=_opt_path(inv, args.config))
     if config_errors:
@@ -274,15 +499,24 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         except BaselineError as e:
             print(f"tfguard: error: {e}", file=err)
             return EXIT_USAGE
+    overrides = None
+    if checkov_file is not None or checks is not None or skip_checks is not None or external is not None:
+        overrides = CheckovOverrides(config_file=checkov_file, checks=checks, skip_checks=skip_checks,
+                                     external_checks_dirs=external)
     try:
         engine = make_engine(paths[0], config_file=_opt_path(inv, args.config),
                              python_check_dirs=[inv.resolve(d) for d in args.allow_python_checks],
-                             repo_root=repo_root, var_files=var_files, skip_paths=args.skip_path)
+                             repo_root=repo_root, var_files=var_files, skip_paths=args.skip_path,
+                             checkov_overrides=overrides)
     except ValueError as e:
         print(f"tfguard: error: {e}", file=err)
         return EXIT_USAGE
-    report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "",  # "": no cache
-                  plan_repo_root=repo_root)
+    with _progress(args, inv) as progress:
+        report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "",  # "": no cache
+                      plan_repo_root=repo_root, progress=progress)
+    if checks is not None or skip_checks is not None:  # tfguard's own rules answer to --check too
+        report.findings = [f for f in report.findings
+                           if f.source != "org" or _selected(f.check_id, checks, skip_checks)]
     if engine.configs is not None:  # invalid .tfguard.yaml / catalogue files, located
         report.problems.extend(engine.configs.problems())
     root = report_root(report)
@@ -291,16 +525,9 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         save_baseline(created, inv.resolve(args.create_baseline))
         print(f"tfguard: baseline of {len(created)} findings written to {args.create_baseline}", file=err)
     state = baseline.classify(report.findings, root) if baseline is not None else None
-    if args.format == "json":
-        out = render_json(report, baseline_state=state)
-    elif args.format == "sarif":
-        out = render_sarif(report, baseline_state=state)
-    else:
-        color = args.output is None and inv.stdout_isatty
-        out = render_text(report, show_passed=args.show_passed, color=color, baseline_state=state)
-    _write(out, args.output, inv)
+    _write_reports(plan, report, state, args, inv)
     from tfguard.checks.checkov_env import checkov_warning_summary  # no Checkov import: a cached scan stays fast
-    if (warned := checkov_warning_summary(report.checkov_warnings)) is not None:
+    if not args.quiet and (warned := checkov_warning_summary(report.checkov_warnings)) is not None:
         print(warned, file=err)
     threshold: Severity | None = args.fail_on
     failing = [
@@ -318,6 +545,70 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
                            " line to scan it)")
         print(f"tfguard: error: {reason}", file=err)
     return verdict.exit_code
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace, inv: Invocation) -> Iterator[Progress | None]:
+    """A progress bar on the invocation's stderr while the scan runs, when that is a terminal (not with
+    ``--quiet``); erased afterwards."""
+    if args.quiet or not inv.stderr_isatty:
+        yield None
+        return
+    from tfguard.scan.progress import ProgressBar
+
+    try:
+        delay = float(inv.environ.get("TFGUARD_PROGRESS_DELAY", "0.5"))
+    except ValueError:
+        delay = 0.5
+    bar = ProgressBar(inv.stderr, inv.cwd, delay=delay)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def render(fmt: str, report: ScanReport, state: Mapping[int, str] | None, args: argparse.Namespace,
+           inv: Invocation, color: bool) -> str:
+    """One report in format ``fmt`` (one of :data:`FORMATS`)."""
+    from tfguard.scan import formats
+    from tfguard.scan.report import render_json, render_sarif, render_text
+
+    if fmt == "json":
+        return render_json(report, baseline_state=state)
+    if fmt == "sarif":
+        return render_sarif(report, baseline_state=state)
+    if fmt == "cli":
+        return render_text(report, show_passed=args.show_passed, color=color, baseline_state=state, cwd=inv.cwd,
+                           quiet=args.quiet)
+    renderer = {"compact": formats.render_compact, "junitxml": formats.render_junitxml,
+                "gitlab_sast": formats.render_gitlab_sast, "github": formats.render_github,
+                "csv": formats.render_csv, "markdown": formats.render_markdown}[fmt]
+    return renderer(report, inv.cwd, state)
+
+
+def _write_reports(plan: list[tuple[str, str | None]], report: ScanReport, state: Mapping[int, str] | None,
+                   args: argparse.Namespace, inv: Invocation) -> None:
+    """Every report of the plan to its file or stdout (several on stdout: Checkov's delimiter between)."""
+    console = [fmt for fmt, dest in plan if dest is None]
+    for i, fmt in enumerate(console):
+        if i:
+            inv.stdout.write(OUTPUT_DELIMITER)
+        inv.stdout.write(render(fmt, report, state, args, inv, use_color(args, inv)))
+    for fmt, dest in plan:
+        if dest is not None:
+            path = inv.resolve(dest)
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            _write(render(fmt, report, state, args, inv, False), path, inv)
+
+
+def _selected(check_id: str, checks: tuple[str, ...] | None, skip_checks: tuple[str, ...] | None) -> bool:
+    """Checkov's ``--check`` / ``--skip-check`` on a check id: ids and fnmatch wildcards."""
+    import fnmatch
+
+    def hit(items: tuple[str, ...]) -> bool:
+        return any(fnmatch.fnmatchcase(check_id, item) for item in items)
+
+    return (not checks or hit(checks)) and not (skip_checks and hit(skip_checks))
 
 
 def _split(values: list[str] | None) -> tuple[str, ...] | None:
@@ -505,8 +796,27 @@ def main(argv: Sequence[str] | None = None, invocation: Invocation | None = None
     one line on stderr and exit 2 (1 means findings); its traceback is logged at DEBUG (``-vv``).
     Usage errors raise ``SystemExit`` (argparse), as ever.
     """
+    if invocation is None and argv is None and "_ARGCOMPLETE" in os.environ:
+        _complete()  # shell completion: answers and exits
     inv = Invocation.from_process() if invocation is None else invocation
     return _run(list(sys.argv[1:] if argv is None else argv), inv, forward=True)
+
+
+def _complete() -> None:
+    """Shell completion with argcomplete (installed with Checkov): enable it with
+    ``eval "$(register-python-argcomplete tfguard)"``. Checkov's form (no ``scan``) completes as ``scan``."""
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    line = os.environ.get("COMP_LINE", "")
+    words = line.split()
+    if len(words) >= 2 and words[1].startswith("-"):  # `tfguard -d …`: complete `tfguard scan -d …`
+        head = words[0]
+        point = int(os.environ.get("COMP_POINT", len(line)))
+        os.environ["COMP_LINE"] = line.replace(head, f"{head} scan", 1)
+        os.environ["COMP_POINT"] = str(point + len(" scan"))
+    argcomplete.autocomplete(build_parser())
 
 
 def serve_request(argv: Sequence[str], invocation: Invocation) -> int:
@@ -521,8 +831,29 @@ def serve_request(argv: Sequence[str], invocation: Invocation) -> int:
     return _run(list(argv), invocation, forward=False)
 
 
+COMMANDS = ("scan", "suppressions", "daemon", "serve")
+
+
+def checkov_style(argv: list[str]) -> list[str]:
+    """``tfguard -d DIR …`` (Checkov's command line, no command) is ``tfguard scan -d DIR …``."""
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        return ["scan", *argv]
+    return argv
+
+
+def _parse(argv: list[str], inv: Invocation) -> argparse.Namespace:
+    """Parse ``argv``; an unknown option is reported with the usage of its command, not tfguard's."""
+    parser = build_parser(inv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = getattr(parser, "commands", {}).get(getattr(args, "command", None), parser)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def _run(argv: list[str], inv: Invocation, forward: bool) -> int:
-    args = build_parser(inv).parse_args(argv)
+    argv = checkov_style(argv)
+    args = _parse(argv, inv)
     if args.command == "serve":
         return cmd_serve(args)
     owns_process = args.command == "daemon" and args.action == "run"

@@ -23,13 +23,13 @@ from typing import TextIO
 #   once at import: in the daemon its own values apply (they size memos, never change results).
 # - XDG_CACHE_HOME: the default result cache directory ($XDG_CACHE_HOME/tfguard).
 # - XDG_RUNTIME_DIR: the default socket directory (read on the client side only).
-# - NO_COLOR: carried as the daemon always did (https://no-color.org); colour is decided today by
-#   ``stdout_isatty`` and ``--output`` alone.
+# - NO_COLOR, FORCE_COLOR: colour of the report on stdout (https://no-color.org; FORCE_COLOR as Node
+#   and many CLIs read it), with ``--no-color`` and ``stdout_isatty`` (see tfguard.cli.use_color).
 # HOME is not carried: ``~`` (the cache fallback ~/.cache/tfguard, ``~`` in .tfguard.yaml paths) is the
 # daemon's, which is the same user's home. Checkov's import-time variables (CHECKOV_*, BC_*, LOG_LEVEL)
 # are not carried either: a client whose values differ from the daemon's is refused (see the daemon).
 CLIENT_ENV_PREFIXES: tuple[str, ...] = ("TFGUARD_",)
-CLIENT_ENV_NAMES: tuple[str, ...] = ("XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "NO_COLOR")
+CLIENT_ENV_NAMES: tuple[str, ...] = ("XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "NO_COLOR", "FORCE_COLOR")
 
 
 def client_environ(environ: Mapping[str, str]) -> dict[str, str]:
@@ -44,7 +44,8 @@ class Invocation:
 
     ``cwd`` is absolute; every relative path of the command line is resolved against it (never against
     the process's working directory). ``environ`` holds only the variables of :func:`client_environ`.
-    ``stdout_isatty`` is the client's terminal (the daemon writes into a buffer, not a terminal).
+    ``stdout_isatty`` / ``stderr_isatty`` are the client's terminal (the daemon writes into a buffer, not
+    a terminal): colour follows the first, the progress bar is drawn only on the second.
     """
 
     cwd: str
@@ -52,6 +53,7 @@ class Invocation:
     stdout: TextIO
     stderr: TextIO
     stdout_isatty: bool
+    stderr_isatty: bool = False
 
     def __post_init__(self) -> None:
         if not os.path.isabs(self.cwd):
@@ -61,13 +63,17 @@ class Invocation:
     @classmethod
     def from_process(cls) -> Invocation:
         """This process's invocation: its working directory, environment and ``sys`` streams (read now)."""
-        try:
-            tty = sys.stdout.isatty()
-        except (AttributeError, ValueError):  # a closed or stand-in stdout
-            tty = False
-        return cls(cwd=os.getcwd(), environ=os.environ, stdout=sys.stdout, stderr=sys.stderr, stdout_isatty=tty)
+        return cls(cwd=os.getcwd(), environ=os.environ, stdout=sys.stdout, stderr=sys.stderr,
+                   stdout_isatty=_isatty(sys.stdout), stderr_isatty=_isatty(sys.stderr))
 
     def resolve(self, path: str) -> str:
         """``path`` as an absolute, normalised path, a relative one taken from ``cwd`` (as ``os.path.abspath``
         does from the process's)."""
         return os.path.normpath(os.path.join(self.cwd, os.fspath(path)))
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or stand-in stream
+        return False

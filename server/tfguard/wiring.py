@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from tfguard.config.checkov import ConfigError
+from tfguard.config.checkov import CheckovOverrides, ConfigError
 from tfguard.config.tfguard import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
 from tfguard.engine import DEFAULT_MODULE_TIME_BUDGET, BlockContext, Engine
 from tfguard.files import DEFAULT_MAX_FILE_BYTES, repository_root
@@ -67,6 +67,7 @@ def make_engine(
     repo_root: str | None = None,
     var_files: Sequence[str] | None = None,
     skip_paths: Sequence[str] | None = None,
+    checkov_overrides: CheckovOverrides | None = None,
 ) -> Engine:
     """An engine for the workspace or scan root ``root``.
 
@@ -78,10 +79,11 @@ def make_engine(
     is missing or invalid). ``python_check_dirs`` are Python custom-check directories the *user*
     opted into (CLI ``--allow-python-checks`` or a user setting), never read from the workspace.
     ``module_time_budget``: seconds a tier-2 run may take (None: unbounded). ``var_files`` / ``skip_paths``
-    are the command line's ``--var-file`` / ``--skip-path`` (None: ``.checkov.yaml``'s, as in Checkov).
+    are the command line's ``--var-file`` / ``--skip-path`` (None: ``.checkov.yaml``'s, as in Checkov);
+    ``checkov_overrides`` its other Checkov options (``--check``, ``--config-file`` …).
     """
     return _build(root, config_file, max_file_bytes, python_check_dirs, module_time_budget, repo_root, ranked=True,
-                  var_files=var_files, skip_paths=skip_paths)
+                  var_files=var_files, skip_paths=skip_paths, checkov_overrides=checkov_overrides)
 
 
 def make_verdict_engine(root: str, config_file: str | None = None, repo_root: str | None = None) -> Engine:
@@ -92,7 +94,8 @@ def make_verdict_engine(root: str, config_file: str | None = None, repo_root: st
 
 def _build(root: str, config_file: str | None, max_file_bytes: int | None, python_check_dirs: Sequence[str],
            module_time_budget: float | None, repo_root: str | None, *, ranked: bool,
-           var_files: Sequence[str] | None = None, skip_paths: Sequence[str] | None = None) -> Engine:
+           var_files: Sequence[str] | None = None, skip_paths: Sequence[str] | None = None,
+           checkov_overrides: CheckovOverrides | None = None) -> Engine:
     if config_file is not None:
         if not os.path.isfile(config_file):
             raise ValueError(f"configuration file not found: {config_file}")
@@ -164,5 +167,6 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         config_root=config_root,
         var_files=var_files,
         skip_paths=skip_paths,
+        checkov_overrides=checkov_overrides,
     )
     return engine

@@ -61,31 +61,30 @@ def valid_sarif(path: Path) -> dict[str, Any]:
     return doc
 
 
-def test_github_actions_workflow(work: Path) -> None:
+def test_github_actions_workflow(work: Path, tmp_path: Path) -> None:
+    """The workflow uses the repository's own action.yml from a checkout of tfguard; its inputs are the
+    Action's and the Action, run with them (tests/integration/test_ci_files.py's runner), gates and reports."""
+    from tests.integration.test_ci_files import ACTION, Runner
+
     lang, text = blocks()["github"]
     assert lang == "yaml"
     wf = yaml.safe_load(text)
     assert wf["permissions"]["security-events"] == "write"
     steps = wf["jobs"]["tfguard"]["steps"]
     by_name = {s.get("name", s.get("uses")): s for s in steps}
-    scan = by_name["Scan"]
-    assert scan["id"] == "scan" and scan["continue-on-error"] is True
-    upload = by_name["Upload SARIF to code scanning"]
-    assert upload["uses"].startswith("github/codeql-action/upload-sarif@") and upload["if"] == "always()"
-    assert f"--output {upload['with']['sarif_file']}" in scan["run"]
-    gate = by_name["Fail on HIGH findings"]
-    assert gate["if"] == "steps.scan.outcome == 'failure'"
-    cmds = tfguard_commands([s["run"] for s in steps if "run" in s])
-    assert cmds == [scan["run"], by_name["Audit suppressions"]["run"]]
-    # the scan: examples have HIGH findings, so it fails (and the gate step would run) ...
-    assert run(scan["run"], work) == 1
-    sarif = valid_sarif(work / upload["with"]["sarif_file"])
+    checkout = by_name["Check out tfguard"]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert "vars.TFGUARD_REPOSITORY" in checkout["with"]["repository"]
+    action = by_name["tfguard"]
+    assert action["uses"] == "./" + checkout["with"]["path"]
+    assert set(action["with"]) <= set(ACTION["inputs"])
+    runner = Runner(work, tmp_path, {k: str(v) for k, v in action["with"].items()})
+    runner.run()
+    assert runner.outputs["scan"]["exit-code"] == "1" and runner.logs["Gate"].returncode == 1
+    sarif = valid_sarif(Path(runner.outputs["scan"]["sarif"]))
     assert sarif["runs"][0]["results"]
-    # ... and passes once they are baselined / absent: same command on a clean tree
-    clean = work.parent / "clean"
-    clean.mkdir()
-    (clean / "main.tf").write_text('variable "region" {\n  default = "eu-west-1"\n}\n')
-    assert run(scan["run"], clean) == 0
+    cmds = tfguard_commands([s["run"] for s in steps if "run" in s])
+    assert cmds == [by_name["Audit suppressions"]["run"]]
     assert run(by_name["Audit suppressions"]["run"], work) == 0  # examples' one skip is justified (SEC-1234)
     (work / "dev" / "main.tf").write_text((work / "dev" / "main.tf").read_text().replace(" (SEC-1234)", ""))
     assert run(by_name["Audit suppressions"]["run"], work) == 1
@@ -112,13 +111,16 @@ def test_baseline_commands(work: Path) -> None:
 
 
 def test_gitlab_ci(work: Path) -> None:
+    """The project's .gitlab-ci.yml includes the shipped template; its script lines, run with the
+    variables set there, fail on the examples' HIGH findings and write the SAST report."""
     lang, text = blocks()["gitlab"]
     assert lang == "yaml"
-    job = yaml.safe_load(text)["tfguard"]
-    script = job["script"]
-    assert tfguard_commands(script) == script
-    assert [run(c, work) for c in script] == [0, 1, 0]  # JSON kept, HIGH gate fails on examples, audit passes
-    for p in job["artifacts"]["paths"]:
-        assert (work / p).is_file(), p
-    valid_sarif(work / "tfguard.sarif")
-    assert json.loads((work / "tfguard.json").read_text())["summary"]["failed"] > 0
+    doc = yaml.safe_load(text)
+    template = REPO / doc["include"][0]["local"]
+    job = yaml.safe_load(template.read_text())["tfguard"]
+    variables = {**{k: str(v) for k, v in job["variables"].items()}, **{k: str(v) for k, v in doc["variables"].items()}}
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", **variables}
+    codes = [subprocess.run(["bash", "-e", "-c", line], cwd=work, env=env, capture_output=True, text=True,
+                            timeout=600, check=False).returncode for line in job["script"]]
+    assert codes == [1]
+    assert json.loads((work / job["artifacts"]["reports"]["sast"]).read_text())["vulnerabilities"]

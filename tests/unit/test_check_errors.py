@@ -48,7 +48,7 @@ def tfguard_scan(d: Path, cache: Path, fmt: str, *extra: str) -> subprocess.Comp
     """The real CLI. A check that raised makes the result incomplete: exit 2, one line saying why."""
     env = dict(os.environ, TFGUARD_NO_DAEMON="1", TFGUARD_CACHE_DIR=str(cache))
     proc = subprocess.run([str(BIN / "tfguard"), "scan", str(d), "--format", fmt, *extra], capture_output=True,
-                          text=True, env=env, timeout=300)
+                          text=True, env=env, timeout=300, cwd=d)  # paths in the text report: relative to cwd
     assert proc.returncode == (1 if "--no-fail-on-crash" in extra else 2), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "ERROR" not in proc.stderr, proc.stderr[-2000:]

@@ -143,7 +143,7 @@ def test_logging_of_a_command_is_attached_for_it_and_removed_after(
     assert main(["scan", "dev", "-v", "-o", str(tmp_path / "r.txt")], inv) == 1
     assert f" INFO tfguard.wiring: making an engine for {EXAMPLES / 'dev'}" in _err(inv), "-v: on its stderr"
     inv = _invocation(EXAMPLES)
-    assert main(["scan", "dev", "-o", str(tmp_path / "r.txt")], inv) == 1
+    assert main(["scan", "dev", "-o", "cli", "--output-file-path", str(tmp_path)], inv) == 1
     assert _err(inv) == "", "no -v: no INFO records"
     assert (list(logger.handlers), logger.level, logger.propagate, list(root.handlers), root.level) == before
 

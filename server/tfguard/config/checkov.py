@@ -319,3 +319,32 @@ def load_checkov_config(path: str) -> CheckovConfig:
         refused=_refusals(path, lines, data, dirs),
         ignored=_ignored(lines, data),
     )
+
+
+@dataclass(frozen=True)
+class CheckovOverrides:
+    """Checkov's command-line options over ``.checkov.yaml`` (``tfguard scan --check`` …), as Checkov
+    applies them: a flag given replaces the file's value; ``config_file`` (``--config-file``) is read
+    instead of the ``.checkov.yaml`` files found upwards."""
+
+    config_file: str | None = None
+    checks: tuple[str, ...] | None = None
+    skip_checks: tuple[str, ...] | None = None
+    external_checks_dirs: tuple[str, ...] | None = None
+
+    def apply(self, cfg: CheckovConfig) -> CheckovConfig:
+        """``cfg`` with the options given on the command line in its place."""
+        from dataclasses import replace
+
+        return replace(
+            cfg,
+            checks=cfg.checks if self.checks is None else self.checks,
+            skip_checks=cfg.skip_checks if self.skip_checks is None else self.skip_checks,
+            external_checks_dirs=cfg.external_checks_dirs if self.external_checks_dirs is None
+            else self.external_checks_dirs,
+        )
+
+    @property
+    def digest(self) -> str:
+        """What these overrides change (part of the scan cache key)."""
+        return repr((self.config_file, self.checks, self.skip_checks, self.external_checks_dirs))

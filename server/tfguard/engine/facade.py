@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 
 from tfguard.checks.entity import ModuleContext
 from tfguard.checks.graph import GraphRecord, GraphRun
-from tfguard.config.checkov import CheckovConfig
+from tfguard.config.checkov import CheckovConfig, CheckovOverrides
 from tfguard.config.paths import excluded_by_glob, skipped_by_checkov
 from tfguard.config.tfguard import ConfigResolver
 from tfguard.engine.index import FileState, Index
@@ -84,6 +84,7 @@ class Engine:
         config_root: str | None = None,
         var_files: Sequence[str] | None = None,
         skip_paths: Sequence[str] | None = None,
+        checkov_overrides: CheckovOverrides | None = None,
     ) -> None:
         self.root = os.path.abspath(root) if root else None
         # where configuration is looked up to (files.repository_root); the workspace or scan root by default
@@ -97,8 +98,9 @@ class Engine:
         self.skip_paths_override = tuple(skip_paths) if skip_paths is not None else None
         self.pipeline = Pipeline(block_rules, finding_hook)
         self.texts = Texts(self.lock, max_file_bytes)
-        self.index = Index(self.texts, self.lock, self.config_root)
-        self.index.var_files = self.var_files_for  # tier 1's module context applies them too
+        # tier 1's module context applies the var files too
+        self.index = Index(self.texts, self.lock, self.config_root, var_files=self.var_files_for,
+                           checkov_overrides=checkov_overrides)
         self.tier1 = Tier1(self.index, self.pipeline, self.lock, self.root)
         self.tier2 = Tier2(self.index, self.tier1, self.pipeline, self.lock, self.root, self.extra_policy_dirs,
                            module_time_budget, var_files=self.var_files_for, excluded=self.excluded)

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tfguard.checks.entity import ModuleContext, module_context_from_confs
-from tfguard.config.checkov import CHECKOV_CONFIG_NAMES, CheckovConfig, ConfigError, find_upwards, load_checkov_config
+from tfguard.config.checkov import (
+    CHECKOV_CONFIG_NAMES,
+    CheckovConfig,
+    CheckovOverrides,
+    ConfigError,
+    find_upwards,
+    load_checkov_config,
+)
 from tfguard.engine.texts import Texts
 from tfguard.files import is_terraform_file, text_digest, tofu_alternative, tofu_overridden
 from tfguard.hcl.blocks import SplitFile, resplit, split_blocks
@@ -63,7 +70,9 @@ def _with_assignments(ctx: ModuleContext, parts: list[dict], assigned: list[dict
 class Index:
     """Parse state of the files of one engine, their modules and the Checkov configuration per folder."""
 
-    def __init__(self, texts: Texts, lock: threading.RLock, root: str | None) -> None:
+    def __init__(self, texts: Texts, lock: threading.RLock, root: str | None, *,
+                 var_files: Callable[[str], tuple[str, ...]] | None = None,
+                 checkov_overrides: CheckovOverrides | None = None) -> None:
         self.texts = texts
         self.root = root
         self._lock = lock
@@ -72,8 +81,10 @@ class Index:
         self._structures: dict[str, tuple[list[ParsedBlock], str]] = {}  # file -> (its parsed blocks, part)
         self._config_problems: list[Problem] = []
         self._checkov_configs: dict[str, tuple[tuple[int, int], CheckovConfig]] = {}  # by (mtime, size)
-        # the variables files (Checkov's --var-file) in force for a module folder; set by the engine
-        self.var_files: Callable[[str], tuple[str, ...]] = lambda _d: ()
+        # the variables files (Checkov's --var-file) in force for a module folder (the engine's rule)
+        self.var_files: Callable[[str], tuple[str, ...]] = var_files or (lambda _d: ())
+        # Checkov's command-line options (tfguard scan --check, --config-file …), None: the files alone
+        self.checkov_overrides = checkov_overrides
 
     # ------------------------------------------------------------- files
     def forget(self, path: str) -> None:
@@ -220,7 +231,13 @@ class Index:
     # ----------------------------------------------------- configuration
     def checkov_config(self, module_dir: str) -> CheckovConfig:
         """The ``.checkov.yaml`` in force for ``module_dir`` (searched upwards to the root); problems recorded."""
-        path = find_upwards(module_dir, CHECKOV_CONFIG_NAMES, self.root)
+        ov = self.checkov_overrides
+        if ov is not None:
+            return ov.apply(self._checkov_file_config(module_dir, ov.config_file))
+        return self._checkov_file_config(module_dir, None)
+
+    def _checkov_file_config(self, module_dir: str, explicit: str | None) -> CheckovConfig:
+        path = explicit or find_upwards(module_dir, CHECKOV_CONFIG_NAMES, self.root)
         if path is None:
             return CheckovConfig()
         try:

@@ -24,7 +24,9 @@ Safety:
   a scan runs in the client;
 - it exits after ``idle_timeout`` seconds without a request (default one hour).
 
-The protocol is one JSON object per connection each way (a request line, then the answer).
+The protocol is one JSON object per connection each way (a request line, then the answer). A ``run``
+request with ``"stream": true`` gets what the scan writes to stderr (the progress bar, warnings) as it is
+written, each piece a line ``{"stderr": TEXT}``, before the answer's line; the client prints them at once.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from tfguard import __version__, gctuning
 from tfguard.identity import code_fingerprint, package_dir
@@ -190,8 +192,12 @@ def trusted_socket(sock_path: str) -> bool:
     return True
 
 
-def _exchange(sock_path: str, request: dict[str, Any], timeout: float | None) -> dict[str, Any] | None:
-    """Send one request; the answer, or None when no daemon listens (or it died mid-request)."""
+def _exchange(sock_path: str, request: dict[str, Any], timeout: float | None,
+              relay: TextIO | None = None) -> dict[str, Any] | None:
+    """Send one request; the answer, or None when no daemon listens (or it died mid-request).
+
+    ``relay``: where the ``{"stderr": TEXT}`` lines streamed before the answer are written as they come.
+    """
     if not available() or not trusted_socket(sock_path):
         return None
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -204,7 +210,7 @@ def _exchange(sock_path: str, request: dict[str, Any], timeout: float | None) ->
     try:
         s.sendall(json.dumps(request).encode() + b"\n")
         s.shutdown(socket.SHUT_WR)  # the daemon reads the request to its end
-        data = _recv_all(s)
+        data = _recv_streamed(s, relay) if relay is not None else _recv_all(s)
     except OSError:
         return None
     finally:
@@ -214,6 +220,27 @@ def _exchange(sock_path: str, request: dict[str, Any], timeout: float | None) ->
     except ValueError:
         return None
     return answer if isinstance(answer, dict) else None
+
+
+def _recv_streamed(s: socket.socket, relay: TextIO) -> bytes:
+    """Relay the streamed ``{"stderr": TEXT}`` lines as they arrive; the rest (the answer) is returned."""
+    buf = b""
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            return buf
+        buf += chunk
+        while b"\n" in buf:
+            line, rest = buf.split(b"\n", 1)
+            try:
+                piece = json.loads(line)
+            except ValueError:
+                return buf  # not a streamed line: the answer (it has no newline of its own)
+            if not (isinstance(piece, dict) and set(piece) == {"stderr"}):
+                return buf
+            relay.write(str(piece["stderr"]))
+            relay.flush()
+            buf = rest
 
 
 def ping(sock_path: str | None = None, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -242,8 +269,9 @@ def run_scan(argv: Sequence[str], sock_path: str | None = None,
     request = {
         "op": "run", "protocol": PROTOCOL, "identity": code_identity(), "import_env": import_env(),
         "argv": list(argv), "cwd": inv.cwd, "env": dict(inv.environ), "isatty": inv.stdout_isatty,
+        "stderr_isatty": inv.stderr_isatty, "stream": True,
     }
-    answer = _exchange(path, request, None)
+    answer = _exchange(path, request, None, relay=inv.stderr)
     if answer is None:
         return None
     if "refused" in answer:
@@ -311,18 +339,33 @@ def _last_line(path: str) -> str:
 # --- server side ------------------------------------------------------------------------------
 
 
-def _invocation(request: dict[str, Any]) -> tuple[Invocation, io.StringIO, io.StringIO]:
+class _Relay(io.StringIO):
+    """A client's stderr in the daemon: each write is sent to the client at once (``emit``), not kept."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        super().__init__()
+        self._emit = emit
+
+    def write(self, s: str) -> int:
+        if s:
+            self._emit(s)
+        return len(s)
+
+
+def _invocation(request: dict[str, Any], emit: Callable[[str], None] | None = None,
+                ) -> tuple[Invocation, io.StringIO, io.StringIO]:
     """The client a request runs for: its directory (absolute), scan environment and terminal, with the
-    buffers (stdout, stderr) that collect what the scan prints. ValueError (a bad request) for a relative
-    or missing directory."""
+    buffers (stdout, stderr) that collect what the scan prints; with ``emit`` (a streaming request),
+    stderr is relayed through it as it is written. ValueError (a bad request) for a relative or missing
+    directory."""
     cwd, env = request.get("cwd"), request.get("env", {})
     if not isinstance(cwd, str) or not os.path.isabs(cwd):
         raise ValueError(f"the client's working directory must be an absolute path, not {cwd!r}")
     if not isinstance(env, dict):
         raise ValueError("the client's environment must be a JSON object")
-    out, err = io.StringIO(), io.StringIO()
+    out, err = io.StringIO(), (io.StringIO() if emit is None else _Relay(emit))
     inv = Invocation(cwd=cwd, environ={str(k): str(v) for k, v in env.items()}, stdout=out, stderr=err,
-                     stdout_isatty=bool(request.get("isatty")))
+                     stdout_isatty=bool(request.get("isatty")), stderr_isatty=bool(request.get("stderr_isatty")))
     return inv, out, err
 
 
@@ -375,8 +418,10 @@ class Daemon:
                 "uptime": round(time.time() - self.started, 1), "served": self.served,
                 "idle_timeout": self.idle_timeout, "cwd": os.getcwd(), "env": client_environ(os.environ)}
 
-    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The reply to one request: a status, a refusal, or a scan's exit code and output."""
+    def answer(self, request: dict[str, Any], emit: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """The reply to one request: a status, a refusal, or a scan's exit code and output.
+
+        ``emit`` sends a piece of stderr to the client at once (a ``"stream": true`` request)."""
         op = request.get("op")
         if request.get("protocol") != PROTOCOL:
             return {"refused": f"protocol {request.get('protocol')!r}, this daemon speaks {PROTOCOL}", "stale": True}
@@ -395,7 +440,7 @@ class Daemon:
         argv = [str(a) for a in request.get("argv", [])]
         if not argv or argv[0] != "scan" or any(a.startswith("--allow-python-checks") for a in argv):
             return {"refused": "only `tfguard scan` without Python custom checks runs in the daemon"}
-        inv, out, err = _invocation(request)
+        inv, out, err = _invocation(request, emit if request.get("stream") else None)
         self.served += 1
         t0 = time.perf_counter()
         try:
@@ -475,11 +520,25 @@ class Daemon:
             conn.settimeout(self.request_timeout)  # a client that never finishes its request blocks no one
             request = _read_request(conn)
             conn.settimeout(None)
-            reply = self.answer(request)
+            reply = self.answer(request, _emitter(conn))
         except (ValueError, KeyError, OSError) as e:
             reply = {"refused": f"bad request: {e}"}
         with contextlib.suppress(OSError):  # the client may have gone (Ctrl-C)
             conn.sendall(json.dumps(reply).encode())
+
+
+def _emitter(conn: socket.socket) -> Callable[[str], None]:
+    """Send ``{"stderr": TEXT}`` lines on ``conn`` (from any thread: the progress bar draws from its own);
+    a client that went away (Ctrl-C) does not stop the scan."""
+    import threading
+
+    lock = threading.Lock()
+
+    def emit(text: str) -> None:
+        with lock, contextlib.suppress(OSError):
+            conn.sendall(json.dumps({"stderr": text}).encode() + b"\n")
+
+    return emit
 
 
 def serve_forever(sock_path: str, idle_timeout: float, run: Runner) -> int:

@@ -313,11 +313,13 @@ def run_units(
     cache: ResultCache | None = None,
     max_workers: int | None = None,
     prepare: Callable[[], None] | None = None,
+    progress: Callable[[int, int, str | None], None] | None = None,
 ) -> tuple[list[GraphRun], list[tuple[str, str]]]:
     """Checkov's runner on every unit (cached, in parallel). Returns the runs and (root, error) failures.
 
     Checkov is imported only when some unit is not in the cache; ``prepare`` runs (in this
-    process, before any worker starts) only then too.
+    process, before any worker starts) only then too. ``progress(done, total, running)`` is called
+    once the workers exist and as each unit finishes (see :mod:`tfguard.scan.progress`).
     """
     global _worker_selection
     config = selection.digest
@@ -347,12 +349,27 @@ def run_units(
         # Workers inherit checkov_modules()'s memos (checks/memo.py): a module that several units
         # call is parsed once per worker, not once per unit.
         with ctx.Pool(workers) as pool:
-            results = list(pool.imap_unordered(_run_unit_in_worker, todo, chunksize=1))
+            if progress is None:
+                results = list(pool.imap_unordered(_run_unit_in_worker, todo, chunksize=1))
+            else:
+                results = []
+                pending = [u.root for u in todo]  # in dispatch order: the first still pending is running
+                progress(len(runs), len(units), pending[0])
+                for result in pool.imap_unordered(_run_unit_in_worker, todo, chunksize=1):
+                    results.append(result)
+                    pending.remove(result[0])
+                    progress(len(runs) + len(results), len(units), pending[0] if pending else None)
         for *_, added in results:
             if added is not None:
                 memo.absorb(added)
     else:
-        results = [_run_unit(u) for u in todo]
+        results = []
+        for u in todo:
+            if progress is not None:
+                progress(len(runs) + len(results), len(units), u.root)
+            results.append(_run_unit(u))
+        if progress is not None:
+            progress(len(units), len(units), None)
     for root, run, error, _ in results:
         if run is None:
             failures.append((root, error or "unknown error"))

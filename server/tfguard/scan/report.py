@@ -49,13 +49,22 @@ def report_root(report: ScanReport) -> str:
 
 
 def render_text(report: ScanReport, show_passed: bool = False, color: bool = False,
-                baseline_state: Mapping[int, str] | None = None) -> str:
-    """Readable terminal output: files by their worst finding, findings by priority.
+                baseline_state: Mapping[int, str] | None = None, cwd: str | None = None,
+                quiet: bool = False) -> str:
+    """Readable terminal output (the ``cli`` format): files by their worst finding, findings by priority.
 
-    ``baseline_state`` (``id(finding) -> "new" | "unchanged"``, from
-    :meth:`tfguard.scan.baseline.Baseline.classify`): baselined findings are counted, not listed.
+    Each finding line starts with ``path:line:col`` (relative to ``cwd``, the invocation's directory,
+    when given, else to the scan root) so terminals and CI problem matchers link it, then severity,
+    check id, resource and message, with the guideline link under it. Skipped checks are named
+    (``quiet``: failed ones only, as Checkov's ``--quiet``). ``baseline_state`` (``id(finding) -> "new"
+    | "unchanged"``, from :meth:`tfguard.scan.baseline.Baseline.classify`): baselined findings are
+    counted, not listed.
     """
     root = report_root(report)
+
+    def shown(path: str) -> str:
+        return _rel(path, cwd if cwd is not None else root)
+
     all_failed = [f for f in report.findings if f.result is Result.FAILED]
     failed = ordered([f for f in all_failed if baseline_state is None or baseline_state.get(id(f)) != "unchanged"])
     by_file: dict[str, list[Finding]] = defaultdict(list)
@@ -69,21 +78,36 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
     colors = {Severity.CRITICAL: "1;31", Severity.HIGH: "31", Severity.MEDIUM: "33", Severity.LOW: "36",
               Severity.INFO: "2"}
     for file, items in sorted(by_file.items(), key=lambda kv: (-kv[1][0].priority, kv[0])):
-        lines.append(paint(_rel(file, root), "1"))
+        lines.append(paint(shown(file), "1"))
         for f in items:
-            pos = f"{f.span.start.line + 1}:{f.span.start.character + 1}"
+            pos = f"{shown(file)}:{f.span.start.line + 1}:{f.span.start.character + 1}"
             sev = paint(f"{f.severity.value:<8}", colors[f.severity])
-            lines.append(f"  {pos:>8}  {sev} {f.check_id:<14} {f.resource}")
-            lines.append(f"            {f.message or f.check_name}")
+            msg = f.message or f.check_name
+            lines.append(f"{pos}: {sev} {f.check_id:<14} " + (msg if f.resource in msg else f"{f.resource}: {msg}"))
             if f.context:
-                lines.append(f"            ({'; '.join(f.context)})")
+                lines.append(f"    ({'; '.join(f.context)})")
+            if f.guideline:
+                lines.append(f"    guide: {f.guideline}")
+        lines.append("")
+    if show_passed:
+        for f in sorted((f for f in report.findings if f.result is Result.PASSED),
+                        key=lambda x: (x.file, x.line_range[0], x.check_id)):
+            lines.append(f"{shown(f.file)}:{f.span.start.line + 1}:{f.span.start.character + 1}: "
+                         f"{paint('PASSED  ', '32')} {f.check_id:<14} {f.resource}")
+    skipped_findings = [f for f in report.findings if f.result is Result.SKIPPED]
+    if skipped_findings and not quiet:
+        lines.append("skipped:")
+        for f in sorted(skipped_findings, key=lambda x: (x.file, x.line_range[0], x.check_id)):
+            why = f": {f.suppress_comment}" if f.suppress_comment else ""
+            lines.append(f"{shown(f.file)}:{f.span.start.line + 1}:{f.span.start.character + 1}: "
+                         f"{paint('SKIPPED ', '2')} {f.check_id:<14} {f.resource}{why}")
         lines.append("")
     for p in report.problems:
-        lines.append(f"{_rel(p.file, root)}:{p.span.start.line + 1}:{p.span.start.character + 1}: "
+        lines.append(f"{shown(p.file)}:{p.span.start.line + 1}:{p.span.start.character + 1}: "
                      f"{p.severity.value} [{p.code}] {p.message}")
     counts = severity_counts(failed)
     passed = sum(1 for f in report.findings if f.result is Result.PASSED)
-    skipped = sum(1 for f in report.findings if f.result is Result.SKIPPED)
+    skipped = len(skipped_findings)
     summary = ", ".join(f"{counts[s]} {s.value.lower()}" for s in Severity if counts[s])
     baselined = "" if baseline_state is None else f" new, {len(all_failed) - len(failed)} baselined (not shown)"
     lines.append(
@@ -339,7 +363,6 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
         "runs": [
             {
                 "tool": {"driver": {"name": "tfguard", "version": __version__, "semanticVersion": __version__,
-                                    "informationUri": "https://github.com/tfguard/tfguard",
                                     "rules": list(rules.values())}},
                 "originalUriBaseIds": {SRCROOT: {"uri": _file_uri(root).rstrip("/") + "/"}},
                 "columnKind": "unicodeCodePoints",

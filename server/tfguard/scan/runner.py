@@ -31,6 +31,7 @@ from tfguard.scan import pool
 from tfguard.scan.cache import ResultCache
 from tfguard.scan.inputs import is_plan_file
 from tfguard.scan.plan import add_plan
+from tfguard.scan.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,16 @@ def resolve_cache_dir(cache_dir: str | None) -> str | None:
 
 
 def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
-         workers: int | None = None, plan_repo_root: str | None = None) -> ScanReport:
+         workers: int | None = None, plan_repo_root: str | None = None,
+         progress: Progress | None = None) -> ScanReport:
     """``tfguard scan paths``: Checkov's runner on each directory (as ``checkov -d``), plus problems.
 
     ``cache_dir``: None for the default (``$TFGUARD_CACHE_DIR``, ``$XDG_CACHE_HOME/tfguard``), ""
     for none. ``workers``: worker processes for the units (None: one per core). A Terraform plan
     among the paths is scanned by Checkov's plan runner (:mod:`tfguard.scan.plan`), its findings
     mapped to the ``.tf`` source under ``plan_repo_root`` (None: left on the plan); a scan with a
-    plan is not cached (its mapping depends on the whole repository).
+    plan is not cached (its mapping depends on the whole repository). ``progress``: told how many
+    units are done as they finish (see :mod:`tfguard.scan.progress`).
     """
     paths = list(paths)
     has_plan = any(os.path.isfile(p) and is_plan_file(p) for p in paths)
@@ -65,7 +68,7 @@ def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
         if cached is not None:
             _add_config_problems(engine, paths, cached)
             return cached
-    report = _scan_uncached(engine, paths, cache, workers, plan_repo_root)
+    report = _scan_uncached(engine, paths, cache, workers, plan_repo_root, progress)
     try:
         return _finish(engine, report, key, cache)
     finally:
@@ -115,6 +118,13 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
     h.update(code_fingerprint().encode())
     h.update(f"|var-file={engine.var_files_override}|skip-path={engine.skip_paths_override}".encode())
     inputs: set[str] = set()
+    overrides = engine.index.checkov_overrides  # Checkov's command-line options (--check, --config-file …)
+    if overrides is not None:
+        h.update(overrides.digest.encode())
+        if overrides.config_file:
+            inputs.add(overrides.config_file)
+        for d in overrides.external_checks_dirs or ():
+            inputs.update(iter_files(d, (".yaml", ".yml", ".json")))
     for p in paths:
         p = os.path.abspath(p)
         walk_root = p if os.path.isdir(p) else os.path.dirname(p)
@@ -152,7 +162,7 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
 
 
 def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers: int | None,
-                   plan_repo_root: str | None = None) -> ScanReport:
+                   plan_repo_root: str | None = None, progress: Progress | None = None) -> ScanReport:
     report = ScanReport(root=os.path.abspath(paths[0]) if paths else os.getcwd())
     for p in paths:
         p = os.path.abspath(p)
@@ -161,13 +171,14 @@ def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers
         elif os.path.isfile(p):
             _scan_files(engine, report, [p])
         elif os.path.isdir(p):
-            _scan_dir(engine, report, p, cache, workers)
+            _scan_dir(engine, report, p, cache, workers, progress)
         else:
             report.problems.append(Problem(p, Span.of(0, 0, 0, 0), "no such file or directory", "read"))
     return report
 
 
-def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None) -> None:
+def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None,
+              progress: Progress | None = None) -> None:
     """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool)."""
     cfg = engine.checkov_config(d)
     # Checkov's --skip-path / skip-path, tested as `checkov -d d` tests them; .tfguard.yaml exclude globs
@@ -238,7 +249,7 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
     # policy files are not part of the unit key: no unit cache with policy directories
     unit_cache = ResultCache(None) if policy_dirs else cache
     runs, failures = pool.run_units(units, CheckSelection(cfg.checks, cfg.skip_checks), cache=unit_cache,
-                               max_workers=workers, prepare=load_policies)
+                               max_workers=workers, prepare=load_policies, progress=progress)
     for root, error in failures:
         report.problems.append(Problem(root, Span.of(0, 0, 0, 1),
                                        f"Checkov failed on this directory: {error}", "engine"))
