@@ -831,7 +831,7 @@ def serve_request(argv: Sequence[str], invocation: Invocation) -> int:
     return _run(list(argv), invocation, forward=False)
 
 
-COMMANDS = ("scan", "suppressions", "daemon", "serve")
+COMMANDS = ("scan", "suppressions", "plan-review", "daemon", "serve")
 
 
 def checkov_style(argv: list[str]) -> list[str]:

@@ -169,10 +169,15 @@ def test_quiet_names_no_skipped_checks() -> None:
     assert "SKIPPED" not in out and "CKV_AWS_18" in out
 
 
-def test_framework_terraform_plan_exits_2_saying_so() -> None:
-    code, out, err = scan("-d", "examples/dev", "--framework", "terraform,terraform_plan")
+def test_framework_selects_what_is_scanned_and_refuses_what_it_would_pass_over(tmp_path: Path) -> None:
+    code, out, err = scan("-d", "examples/dev", "--framework", "terraform_plan")
     assert code == 2 and out == ""
-    assert "plan scanning is not supported yet" in err
+    assert "--framework terraform_plan scans plan files; examples/dev is not one" in err
+    plan = tmp_path / "tfplan.json"
+    plan.write_text('{"format_version": "1.2", "terraform_version": "1.6.0", "planned_values": {}, '
+                    '"resource_changes": []}')
+    code, _, err = scan("-f", str(plan), "--framework", "terraform")
+    assert code == 2 and "is a Terraform plan: add --framework terraform_plan" in err
     code, _, err = scan("-d", "examples/dev", "--framework", "kubernetes")
     assert code == 2 and "Terraform only" in err
     assert scan("-d", "examples/dev", "--framework", "terraform", "-o", "compact", **_cache_env())[0] == 1
