@@ -29,7 +29,7 @@ from tfguard.scan.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
-REPORT_FORMAT = 1  # bump when the report's JSON or what a scan computes changes
+REPORT_FORMAT = 2  # bump when the report's JSON or what a scan computes changes
 _CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES)
 _SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".yaml", ".yml", ".json")
 
