@@ -108,6 +108,7 @@ def finding_json(f: Finding, root: str, fingerprint: str | None = None,
         "result": f.result.value,
         "severity": f.severity.value,
         "priority": f.priority,
+        "risk_class": f.risk_class or None,
         "context": list(f.context),
         "file": _rel(f.file, root),
         "file_abs_path": f.file,
@@ -325,7 +326,7 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
             "locations": [_sarif_location(f, root)],
             "partialFingerprints": {FINGERPRINT_KIND: f"{fp}:{occurrence}"},
             "properties": {"severity": f.severity.value, "priority": f.priority, "resource": f.resource,
-                           "context": list(f.context)},
+                           "risk_class": f.risk_class or None, "context": list(f.context)},
         }
         if baseline_state is not None:
             result["baselineState"] = baseline_state.get(id(f), "new")
