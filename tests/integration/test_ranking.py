@@ -59,7 +59,8 @@ def test_ssh_open_to_the_world_is_critical_and_says_why(repo: Path) -> None:
 
 def test_a_public_database_ranks_above_its_private_twin_for_the_same_check(repo: Path) -> None:
     failed = _failed(_scan(repo))
-    public, private = failed[("CKV_AWS_16", "aws_db_instance.public")], failed[("CKV_AWS_16", "aws_db_instance.private")]
+    public = failed[("CKV_AWS_16", "aws_db_instance.public")]
+    private = failed[("CKV_AWS_16", "aws_db_instance.private")]
     assert public["risk_class"] == private["risk_class"] == "data-protection"
     assert (public["severity"], private["severity"]) == ("MEDIUM", "LOW")
     assert public["priority"] > private["priority"]

@@ -10,8 +10,14 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import SERVER_COMMAND, codes, init_params, open_document, serve_client_requests, \
-    wait_for_diagnostics
+from tests.lsp.conftest import (
+    SERVER_COMMAND,
+    codes,
+    init_params,
+    open_document,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
