@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "server"))
 
 from bench.ranking_labels import pairwise_agreement  # noqa: E402
+
 from tfguard import wiring  # noqa: E402
 from tfguard.model import Finding, Result  # noqa: E402
 from tfguard.priority import PriorityConfig, assess, rank  # noqa: E402

@@ -81,6 +81,8 @@ def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParse
     scan.add_argument("--allow-python-checks", action="append", default=[], metavar="DIR",
                       help="also load Python custom checks (code!) from DIR; never read from workspace files")
     scan.add_argument("--show-passed", action="store_true", help="list passed checks too (text format)")
+    scan.add_argument("--group-by", choices=("file", "owner"), default="file",
+                      help="text format: group findings by file (default) or by CODEOWNERS owner")
     scan.add_argument("--create-baseline", metavar="FILE",
                       help="record the failed findings of this scan in FILE (a baseline; commit it)")
     scan.add_argument("--baseline", metavar="FILE",
@@ -261,7 +263,8 @@ def cmd_scan(args: argparse.Namespace, invocation: Invocation | None = None) -> 
         out = render_sarif(report, baseline_state=state)
     else:
         color = args.output is None and inv.stdout_isatty
-        out = render_text(report, show_passed=args.show_passed, color=color, baseline_state=state)
+        out = render_text(report, show_passed=args.show_passed, color=color, baseline_state=state,
+                          group_by=args.group_by)
     _write(out, args.output, inv)
     from tfguard.checks.checkov_env import checkov_warning_summary  # no Checkov import: a cached scan stays fast
     if (warned := checkov_warning_summary(report.checkov_warnings)) is not None:

@@ -96,3 +96,19 @@ def test_sarif_results_carry_the_class(repo: Path) -> None:
     ssh = next(r for r in results if r["ruleId"] == "CKV_AWS_24")
     assert ssh["properties"]["risk_class"] == "public-exposure"
     assert any("port 22 (SSH)" in c for c in ssh["properties"]["context"])
+
+
+def test_codeowners_in_json_sarif_and_the_text_report_by_owner(repo: Path) -> None:
+    (repo / ".github").mkdir()
+    (repo / ".github" / "CODEOWNERS").write_text("* @acme/platform\n/infra/ @acme/secops @alice\n")
+    report = _scan(repo)
+    assert {tuple(f["owners"]) for f in report["findings"]} == {("@acme/secops", "@alice")}
+    sarif = _scan(repo, "sarif")
+    assert all(r["properties"]["owners"] == ["@acme/secops", "@alice"] for r in sarif["runs"][0]["results"])
+    text = _scan(repo, "text", "--group-by", "owner")
+    lines = text.splitlines()
+    assert "@acme/secops" in lines and "@alice" in lines
+    assert text.count("CKV_AWS_24") == 2  # listed under each owner
+    # a CODEOWNERS edit reaches the next scan (the scan cache keys on it): last match wins
+    (repo / ".github" / "CODEOWNERS").write_text("/infra/ @acme/secops\n* @acme/platform\n")
+    assert {tuple(f["owners"]) for f in _scan(repo)["findings"]} == {("@acme/platform",)}

@@ -1,4 +1,4 @@
-"""Issue #18 over real LSP stdio: the hover shows the risk class and why the finding was raised."""
+"""Issue #18 over real LSP stdio: the hover shows the risk class, why the finding was raised and its owners."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ async def client(lsp_client: LanguageClient, tmp_path: Path):
     ws = tmp_path / "ws"
     shutil.copytree(FIXTURE, ws)
     (ws / ".git").mkdir()
+    (ws / "CODEOWNERS").write_text("* @acme/platform\n/infra/*.tf @acme/secops\n")
     serve_client_requests(lsp_client)
     await lsp_client.initialize_session(init_params(ws, client_capabilities("visual_studio_code"),
                                                     {"indexWorkspace": False, "idleDelayMs": 150}))
@@ -53,6 +54,7 @@ async def test_hover_shows_class_floor_and_exposure(client: LanguageClient):
     text = await _hover(client, uri, ssh)
     assert "**CRITICAL · CKV_AWS_24**" in text
     assert "Risk class: public-exposure" in text
+    assert "Owners: @acme/secops" in text and "@acme/platform" not in text  # the last match wins
     assert "publicly exposed: aws_security_group.web allows 0.0.0.0/0 on port 22 (SSH): +1 level" in text
 
     lines = path.read_text().splitlines()

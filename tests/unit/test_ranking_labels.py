@@ -4,6 +4,7 @@ fixed inputs: the order the default ranking gives it."""
 from __future__ import annotations
 
 from bench.ranking_labels import LABELS, pairwise_agreement, ranked
+
 from tfguard.priority import PriorityConfig
 
 URGENT_TIERS = (1, 2, 3)

@@ -170,6 +170,9 @@ def hover_markdown(findings: list[Finding]) -> str:
         if f.risk_class:
             lines.append("")
             lines.append(f"Risk class: {f.risk_class}")
+        if f.owners:
+            lines.append("")
+            lines.append("Owners: " + ", ".join(f.owners))
         if f.context:
             lines.append("")
             lines.append("Priority: " + "; ".join(f.context))

@@ -49,8 +49,11 @@ def report_root(report: ScanReport) -> str:
 
 
 def render_text(report: ScanReport, show_passed: bool = False, color: bool = False,
-                baseline_state: Mapping[int, str] | None = None) -> str:
+                baseline_state: Mapping[int, str] | None = None, group_by: str = "file") -> str:
     """Readable terminal output: files by their worst finding, findings by priority.
+
+    ``group_by="owner"``: one section per CODEOWNERS owner (a finding with several owners is
+    listed under each; ``(no owner)`` last), by the section's most urgent finding.
 
     ``baseline_state`` (``id(finding) -> "new" | "unchanged"``, from
     :meth:`tfguard.scan.baseline.Baseline.classify`): baselined findings are counted, not listed.
@@ -68,9 +71,21 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
 
     colors = {Severity.CRITICAL: "1;31", Severity.HIGH: "31", Severity.MEDIUM: "33", Severity.LOW: "36",
               Severity.INFO: "2"}
-    for file, items in sorted(by_file.items(), key=lambda kv: (-kv[1][0].priority, kv[0])):
-        lines.append(paint(_rel(file, root), "1"))
+    groups: list[tuple[str, list[Finding]]]
+    if group_by == "owner":
+        by_owner: dict[str, list[Finding]] = defaultdict(list)
+        for f in failed:
+            for owner in f.owners or ("(no owner)",):
+                by_owner[owner].append(f)
+        groups = sorted(by_owner.items(), key=lambda kv: (kv[0] == "(no owner)", -kv[1][0].priority, kv[0]))
+    else:
+        groups = [(_rel(file, root), items)
+                  for file, items in sorted(by_file.items(), key=lambda kv: (-kv[1][0].priority, kv[0]))]
+    for title, items in groups:
+        lines.append(paint(title, "1"))
         for f in items:
+            if group_by == "owner":
+                lines.append(f"  {_rel(f.file, root)}")
             pos = f"{f.span.start.line + 1}:{f.span.start.character + 1}"
             sev = paint(f"{f.severity.value:<8}", colors[f.severity])
             lines.append(f"  {pos:>8}  {sev} {f.check_id:<14} {f.resource}")
@@ -109,6 +124,7 @@ def finding_json(f: Finding, root: str, fingerprint: str | None = None,
         "severity": f.severity.value,
         "priority": f.priority,
         "risk_class": f.risk_class or None,
+        "owners": list(f.owners),
         "context": list(f.context),
         "file": _rel(f.file, root),
         "file_abs_path": f.file,
@@ -326,7 +342,8 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
             "locations": [_sarif_location(f, root)],
             "partialFingerprints": {FINGERPRINT_KIND: f"{fp}:{occurrence}"},
             "properties": {"severity": f.severity.value, "priority": f.priority, "resource": f.resource,
-                           "risk_class": f.risk_class or None, "context": list(f.context)},
+                           "risk_class": f.risk_class or None, "owners": list(f.owners),
+                           "context": list(f.context)},
         }
         if baseline_state is not None:
             result["baselineState"] = baseline_state.get(id(f), "new")
