@@ -7,11 +7,11 @@ Syntax: ``pattern owner...`` per line; ``#`` starts a comment (``\\#`` is a lite
 are ``@user``, ``@org/team``, ``@group/subgroup`` or e-mail addresses. Patterns follow
 ``.gitignore``: a leading ``/`` anchors to the root, a pattern with no other ``/`` matches at any
 depth, a trailing ``/`` (or a directory) matches everything below, ``*`` stays within one path
-segment (``docs/*`` matches no deeper file), ``**`` spans segments. **The last matching line wins.** A line with a pattern and no owners
-makes the file unowned (GitHub). GitLab sections (``[Name]``, ``^[Name]``, ``[Name][2]``,
-optionally followed by default owners) are independent: the last match of each section counts and
-the owners of all sections are combined; a line of a section without owners takes the section's
-default owners.
+segment (``docs/*`` matches no deeper file), ``**`` spans segments. **The last matching line
+wins.** A line with a pattern and no owners makes the file unowned (GitHub). GitLab sections
+(``[Name]``, ``^[Name]``, ``[Name][2]``, optionally followed by default owners) are independent:
+the last match of each section counts and the owners of all sections are combined; a line of a
+section without owners takes the section's default owners.
 
 Pure apart from reading the one file (cached by modification time).
 """
