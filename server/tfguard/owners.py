@@ -21,11 +21,13 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS")
 _MAX_BYTES = 1 << 20
+RECHECK_SECONDS = 1.0
 _SECTION = re.compile(r"^\^?\[([^\]]+)\](?:\[\d+\])?\s*(.*)$")
 
 
@@ -142,6 +144,7 @@ class Owners:
         self.root = os.path.abspath(root)
         self._lock = threading.Lock()
         self._cached: tuple[tuple[str, int, int] | None, tuple[Rule, ...]] = (None, ())
+        self._checked = float("-inf")
 
     def file(self) -> str | None:
         """The CODEOWNERS file in use, or None."""
@@ -152,9 +155,17 @@ class Owners:
         return None
 
     def rules(self) -> tuple[Rule, ...]:
-        """The parsed rules (empty without a CODEOWNERS file)."""
+        """The parsed rules (empty without a CODEOWNERS file); the disk is looked at most every
+        ``RECHECK_SECONDS`` (every finding asks)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked < RECHECK_SECONDS:
+                return self._cached[1]
+            self._checked = now
         path = self.file()
         if path is None:
+            with self._lock:
+                self._cached = (None, ())
             return ()
         try:
             st = os.stat(path)

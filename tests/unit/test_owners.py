@@ -63,7 +63,8 @@ envs/ @env-owners
     assert owners_of(rules, "modules/x.tf") == ("@platform",)
 
 
-def test_lookup_order_and_changes(tmp_path: Path) -> None:
+def test_lookup_order_and_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tfguard.owners.RECHECK_SECONDS", 0.0)  # look at the disk on every call
     owners = Owners(str(tmp_path))
     assert owners.for_file(str(tmp_path / "main.tf")) == ()
     (tmp_path / "docs").mkdir()
