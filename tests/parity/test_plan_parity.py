@@ -84,7 +84,7 @@ def run_checkov(plan: Path, repo_root: Path | None) -> str:
 
 
 def run_tfguard(plans: list[Path], repo_root: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tfguard", "scan", "--no-daemon", *map(str, plans), "--format",
+    return subprocess.run([sys.executable, "-m", "tfguard", "scan", "--no-daemon", *map(str, plans), "-o",
                            "json", "--repo-root", str(repo_root)], capture_output=True, text=True, timeout=600,
                           cwd=cwd)
 
