@@ -570,15 +570,26 @@ class Controller implements vscode.Disposable {
         }
     }
 
-    private async showInstallCommands(candidates: InterpreterCandidate[]): Promise<void> {
+    /** The first usable interpreter and its install plan; undefined (the user told why) when there is none. */
+    private async installPlan(
+        candidates: InterpreterCandidate[],
+    ): Promise<{ base: InterpreterCandidate; plan: PrivateInstallPlan } | undefined> {
         const { base, problems } = await this.baseInterpreter(candidates);
         if (!base) {
             await this.noPython(problems);
-            return;
+            return undefined;
         }
         const { plan, problem } = this.plan(base);
         if (!plan) {
             await this.showError(`tfguard cannot be installed: ${problem}`);
+            return undefined;
+        }
+        return { base, plan };
+    }
+
+    private async showInstallCommands(candidates: InterpreterCandidate[]): Promise<void> {
+        const { plan } = (await this.installPlan(candidates)) ?? {};
+        if (!plan) {
             return;
         }
         if (plan.requirementsText !== undefined) {
@@ -606,16 +617,11 @@ class Controller implements vscode.Disposable {
     }
 
     private async doInstall(candidates: InterpreterCandidate[]): Promise<void> {
-        const { base, problems } = await this.baseInterpreter(candidates);
-        if (!base) {
-            await this.noPython(problems);
+        const ready = await this.installPlan(candidates);
+        if (!ready) {
             return;
         }
-        const { plan, problem } = this.plan(base);
-        if (!plan) {
-            await this.showError(`tfguard cannot be installed: ${problem}`);
-            return;
-        }
+        const { base, plan } = ready;
         const venvDir = this.privateEnvironmentDir();
         const manual = manualCommands(plan, this.requirementsFile(), process.platform);
         this.setStatus('$(sync~spin) tfguard: installing', `Installing ${plan.what} into ${venvDir}`, 'tfguard.showOutput');
