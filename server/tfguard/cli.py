@@ -614,7 +614,7 @@ def _selected(check_id: str, checks: tuple[str, ...] | None, skip_checks: tuple[
 def _split(values: list[str] | None) -> tuple[str, ...] | None:
     if values is None:
         return None
-    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+    return tuple(v for value in values for v in _csv_list(value))
 
 
 def _gate_options(args: argparse.Namespace, cfg: CheckovConfig) -> GateOptions:
