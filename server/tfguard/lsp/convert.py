@@ -7,6 +7,7 @@ the findings were computed on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -67,9 +68,27 @@ def range_to_client(span: Span, lines: Sequence[str], encoding: str) -> lsp.Rang
     return lsp.Range(start=to_client(span.start, lines, encoding), end=to_client(span.end, lines, encoding))
 
 
+_EOL = re.compile(r"\r\n|\r|\n")
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def has_lone_cr(text: str) -> bool:
+    """True when ``text`` has an old-Mac line end (a ``\\r`` not followed by ``\\n``)."""
+    return "\r" in text and _LONE_CR.search(text) is not None
+
+
 def split_lines(text: str) -> list[str]:
-    """Lines as the client sees them (``\\r\\n`` and ``\\n``; ``\\r`` was normalised on input)."""
-    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+    """Lines as the client sees them: the LSP specification's line ends, ``\\r\\n``, ``\\n`` and a lone ``\\r``.
+
+    ``text`` is the client's own text (the document as the editor holds it). The engine reads a lone
+    ``\\r`` as a line end too, as Checkov does (it opens files with universal newlines), so an engine
+    line is a client line and columns match character for character.
+    """
+    if "\r" not in text:
+        return text.split("\n")
+    if not has_lone_cr(text):
+        return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+    return _EOL.split(text)
 
 
 class LazyLines(Sequence[str]):
@@ -84,8 +103,9 @@ class LazyLines(Sequence[str]):
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._all: list[str] | None = None
-        self._n: int | None = None
+        # a lone \r is a line end for the client: such a (rare) text is split whole at once
+        self._all: list[str] | None = split_lines(text) if has_lone_cr(text) else None
+        self._n: int | None = len(self._all) if self._all is not None else None
         self._reads = 0
 
     def __len__(self) -> int:
