@@ -799,7 +799,11 @@ def main(argv: Sequence[str] | None = None, invocation: Invocation | None = None
     if invocation is None and argv is None and "_ARGCOMPLETE" in os.environ:
         _complete()  # shell completion: answers and exits
     inv = Invocation.from_process() if invocation is None else invocation
-    return _run(list(sys.argv[1:] if argv is None else argv), inv, forward=True)
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv), inv, forward=True)
+    except Exception as e:  # outside the command's own guard (logging setup, --log-file): still not 1
+        print(f"tfguard: error: {type(e).__name__}: {e}", file=inv.stderr)
+        return EXIT_USAGE
 
 
 def _complete() -> None:
@@ -828,7 +832,11 @@ def serve_request(argv: Sequence[str], invocation: Invocation) -> int:
     if not argv or argv[0] != "scan":
         print("tfguard: error: only `tfguard scan` runs in the daemon", file=invocation.stderr)
         return EXIT_USAGE
-    return _run(list(argv), invocation, forward=False)
+    try:
+        return _run(list(argv), invocation, forward=False)
+    except Exception as e:  # as in main: a crash is never "findings" (1)
+        print(f"tfguard: error: {type(e).__name__}: {e}", file=invocation.stderr)
+        return EXIT_USAGE
 
 
 COMMANDS = ("scan", "suppressions", "plan-review", "daemon", "serve")
