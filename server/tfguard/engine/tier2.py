@@ -291,9 +291,14 @@ class Tier2:
         masked = {f: m for f, st in states.items() if (m := masked_text(st)) is not None}
         with self._mirror_lock:
             overlays = index.texts.overlays()
+            # unsaved text tfguard does not analyse (over maxFileBytes or the size budget) is never
+            # handed to Checkov: left out of the mirror, and the mirror used so its disk text is not read
+            refused = [p for p in overlays if index.texts.read(p)[0] is None]
+            for p in refused:
+                del overlays[p]
             root, path_map, renamed = module_dir, None, None
             mirror: Mirror | None = None
-            if overlays or masked:
+            if overlays or masked or refused:
                 overlays.update(masked)  # Checkov sees the blocks that parse, at their own lines
                 mirror_root = self.root or module_dir
                 mirror = self._mirror_at(mirror_root)
