@@ -16,7 +16,8 @@ import os
 import stat
 from typing import Any
 
-from tfguard.files import DEFAULT_MAX_FILE_BYTES, is_inside, outside_message, repository_root
+from tfguard.budget import BUDGET_MESSAGE, max_braces, over_budget
+from tfguard.files import DEFAULT_MAX_FILE_BYTES, FileRefused, is_inside, outside_message, read_regular, repository_root
 
 log = logging.getLogger(__name__)
 _installed = False
@@ -34,6 +35,14 @@ def refusal(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str | None:
         return f"{st.st_size} bytes is over the {max_bytes}-byte limit: not read"
     if not is_inside(path, repository_root(path)):
         return outside_message(path)
+    limit = max_braces()
+    if limit and st.st_size > limit:  # smaller files cannot be over the size budget (tfguard.budget)
+        try:
+            data = read_regular(path, max_bytes)
+        except FileRefused as e:
+            return e.message
+        if over_budget(path, data, limit) is not None:
+            return BUDGET_MESSAGE
     return None
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 
+from tfguard.budget import over_budget
 from tfguard.files import is_terraform_file, normalize_newlines, read_disk, too_large
 from tfguard.model import Problem
 
@@ -61,5 +62,11 @@ class Texts:
         if text is not None:
             if len(text) > self.max_file_bytes:
                 return None, too_large(path, len(text), self.max_file_bytes)
-            return text, None
-        return read_disk(path, self.max_file_bytes)
+        else:
+            text, problem = read_disk(path, self.max_file_bytes)
+            if text is None:
+                return None, problem
+        over = over_budget(path, text)  # counted before anything is split or parsed (tfguard.budget)
+        if over is not None:
+            return None, over
+        return text, None

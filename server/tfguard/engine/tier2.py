@@ -311,6 +311,7 @@ class Tier2:
                 mirror.sync(_dir_contents(tofu_dirs))
             if mirror is not None:
                 root = mirror.path_for(module_dir)
+                os.makedirs(root, mode=0o700, exist_ok=True)  # every file refused: Checkov runs on nothing
                 path_map, renamed = mirror.path_map, mirror.renamed
                 # a variables file inside the mirrored tree is read from the mirror (its unsaved text)
                 var_files = tuple(mirror.path_for(f) if is_inside(f, mirror.real_root) and os.path.isfile(

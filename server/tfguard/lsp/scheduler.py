@@ -2,7 +2,9 @@
 
 - Tier 1: a change marks its document dirty; one coalescing loop per document analyses the newest
   text, publishes it, and goes round again while edits arrived meanwhile (a burst of edits yields
-  one analysis of the newest text, never a queue of stale ones).
+  one analysis of the newest text, never a queue of stale ones). Modules whose files are large
+  (:func:`tfguard.budget.is_heavy`) have their own lane: their analyses never delay another module's;
+  a file over the size budget is not analysed at all (one located problem, ``tfguard.budget``).
 - Tier 2: a debounce timer per module (``idleDelayMs`` after the last edit, at once on save); a
   module whose run is still going is run again when it ends, never twice at the same time.
 - Indexing: tier 2 over every module of every workspace folder, with work-done progress.
@@ -12,7 +14,7 @@
 
 Threads. The event loop owns all server state: what was published and its versions, the
 diagnostics caches, the tier-2 timers, the dirty/running sets, the settings and the engines
-table. The two executors (``tier1``, ``tier2``; one worker each) only run engine calls
+table. The executors (``tier1``, ``tier1_heavy``, ``tier2``; one worker each) only run engine calls
 (``analyze_file``, ``analyze_module_bounded``) and return their values; the loop applies them
 (staleness check, publish, caches) after the ``await``. Nothing called in an executor reads or
 writes server state; the only other code on other threads that concerns the server, the client
@@ -35,6 +37,7 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
 from tfguard import gctuning
+from tfguard.budget import is_heavy
 from tfguard.engine import Engine, FileAnalysis
 from tfguard.files import is_terraform_file, module_dirs, normalize_newlines, text_digest
 from tfguard.lsp.publish import Publisher
@@ -58,6 +61,8 @@ class Scheduler:
         self.ls = ls
         self.publisher = publisher
         self.tier1 = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier1")
+        # tier 1 of modules whose files are large (tfguard.budget.is_heavy): they never hold up the others
+        self.tier1_heavy = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier1-heavy")
         self.tier2 = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfguard-tier2")
         self._dirty: dict[str, bool] = {}  # uri -> edited since its tier-1 loop read the text
         self._running: set[str] = set()  # uris with a tier-1 loop
@@ -99,8 +104,10 @@ class Scheduler:
                 version, text = doc.version, doc.source
                 engine = ls.engine_for(path)
                 engine.set_overlay(path, text)
+                lane = self.tier1_heavy if is_heavy(os.path.dirname(os.path.abspath(path)), engine.overlays()) \
+                    else self.tier1
                 try:
-                    fa = await loop.run_in_executor(self.tier1, engine.analyze_file, path)
+                    fa = await loop.run_in_executor(lane, engine.analyze_file, path)
                 except Exception as e:
                     log.exception("analysis failed for %s", path)
                     ls.report_once(f"tier1:{type(e).__name__}", f"analysis failed for {os.path.basename(path)}: {e}")
@@ -256,4 +263,5 @@ class Scheduler:
         if self._gc_handle is not None:
             self._gc_handle.cancel()
         self.tier1.shutdown(wait=False, cancel_futures=True)
+        self.tier1_heavy.shutdown(wait=False, cancel_futures=True)
         self.tier2.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,89 @@
+"""The size budget of one file: what tfguard refuses to analyse before parsing it, and the lanes of tier 1.
+
+Parsing is where time and memory go (a 3.7 MB file of 100,000 one-line resources takes the block
+splitter alone 30 s and 240 MB, then a parse and the checks per block; the server reached 2.4 GB).
+So the budget is counted *before* anything is split or parsed, in one C-level pass: the number of
+``{`` in the text, an upper bound of the blocks, nested blocks and objects the parser would build
+(every block has one; a one-line file cannot hide its blocks from it). The largest real files of
+the corpora hold under 300 (``terraform-aws-vpc/variables.tf``: 296; the largest module: 666).
+
+- :func:`over_budget`: a file over :data:`MAX_BRACES_PER_FILE` is *not analysed* by either tier: one
+  located problem (code ``too-large``, so ``tfguard scan`` fails closed with exit 2), as for a file
+  over ``maxFileBytes``. Checkov does not read it either (``checks/readguard.py``).
+- :func:`is_heavy`: a module whose files add up to more than :data:`HEAVY_MODULE_BYTES` is analysed by
+  the language server's second tier-1 lane, so it never holds up the edits of other modules.
+
+``$TFGUARD_MAX_BRACES`` sets the per-file budget (0: none). Imported by the engine (:mod:`tfguard.engine.texts`),
+Checkov's read guard (:mod:`tfguard.checks.readguard`) and the language server's scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tfguard.files import is_terraform_file
+from tfguard.model import Problem, Severity, Span
+
+MAX_BRACES_PER_FILE = 5_000  # ~17 times the largest real file of the corpora
+HEAVY_MODULE_BYTES = 64 * 1024  # terraform-aws-vpc (144 KB) is heavy: it only shares its lane with other heavy ones
+BUDGET_MESSAGE = "not analysed: over the time/size budget"
+
+
+def max_braces() -> int:
+    """The per-file budget in force (``$TFGUARD_MAX_BRACES``, else :data:`MAX_BRACES_PER_FILE`; 0: none)."""
+    raw = os.environ.get("TFGUARD_MAX_BRACES", "")
+    try:
+        return max(0, int(raw)) if raw.strip() else MAX_BRACES_PER_FILE
+    except ValueError:
+        return MAX_BRACES_PER_FILE
+
+
+def braces(text: str | bytes) -> int:
+    """The budget's measure of ``text``: its ``{`` (one pass, no allocation)."""
+    if isinstance(text, bytes):
+        return text.count(b"{")
+    return text.count("{")
+
+
+def over_budget(path: str, text: str | bytes, limit: int | None = None) -> Problem | None:
+    """The problem of a file over the budget (it is not analysed), or None when it is within it."""
+    limit = max_braces() if limit is None else limit
+    if limit <= 0 or len(text) <= limit:  # fewer characters than the budget: within it, not even counted
+        return None
+    n = braces(text)
+    if n <= limit:
+        return None
+    return Problem(path, Span.of(0, 0, 0, 1),
+                   f"File {BUDGET_MESSAGE} ({n:,} blocks or objects, over the {limit:,} a file may hold; "
+                   "$TFGUARD_MAX_BRACES): no findings are shown for it", "too-large", Severity.MEDIUM)
+
+
+def module_bytes(module_dir: str, overlays: dict[str, str] | None = None) -> int:
+    """Bytes of the Terraform files directly in ``module_dir`` (unsaved text counted instead of the disk's)."""
+    total = 0
+    seen: set[str] = set()
+    for path, text in (overlays or {}).items():
+        if os.path.dirname(path) == module_dir and is_terraform_file(path):
+            total += len(text)
+            seen.add(path)
+    try:
+        with os.scandir(module_dir) as it:
+            for e in it:
+                if e.path not in seen and is_terraform_file(e.name):
+                    try:
+                        if e.is_file():
+                            total += e.stat().st_size
+                    except OSError:
+                        continue
+    except OSError:
+        pass
+    return total
+
+
+def is_heavy(module_dir: str, overlays: dict[str, str] | None = None) -> bool:
+    """True when tier 1 of ``module_dir`` belongs in the heavy lane (its files are large)."""
+    return module_bytes(module_dir, overlays) > HEAVY_MODULE_BYTES
+
+
+__all__ = ["BUDGET_MESSAGE", "HEAVY_MODULE_BYTES", "MAX_BRACES_PER_FILE", "braces", "is_heavy", "max_braces",
+           "module_bytes", "over_budget"]
