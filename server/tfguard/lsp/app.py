@@ -8,7 +8,7 @@ from lsprotocol import types as lsp
 
 from tfguard.lsp import features
 from tfguard.lsp.server import TfguardServer
-from tfguard.lsp.transport import serve_stdio
+from tfguard.lsp.transport import serve_stdio, serve_tcp
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def start(tcp: str | None = None) -> None:
     try:
         if tcp:
             host, _, port = tcp.rpartition(":")
-            server.start_tcp(host or "127.0.0.1", int(port))
+            serve_tcp(server, host.strip("[]") or "127.0.0.1", int(port))  # the hardened reader, loopback only
         else:
             serve_stdio(server)  # pygls' own reader can be desynchronised for good (see transport.py)
     finally:

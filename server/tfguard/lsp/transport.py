@@ -25,6 +25,9 @@ structure_message`` (used on a parsed dict, not as ``json.loads``' hook), ``hand
 ``thread_pool`` and ``shutdown()``, ``pygls.io_.StdoutWriter``, and pygls' exception classes.
 Everything runs on the event loop, as pygls' own loop does; only the blocking ``read1`` of stdin
 runs in pygls' thread pool.
+
+:func:`serve_tcp` (``tfguard serve --tcp HOST:PORT``) runs the same reader on a TCP connection
+instead of pygls' ``start_tcp`` (whose reader is the one above): loopback addresses only, one client.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import logging
 import re
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any, BinaryIO
 
 from pygls.exceptions import JsonRpcException
@@ -247,13 +251,12 @@ class Dispatcher:
             log.debug("could not write an error response", exc_info=True)
 
 
-async def _read_loop(server: Any, stdin: BinaryIO, stop: threading.Event) -> None:
-    loop = asyncio.get_running_loop()
+async def _pump(server: Any, read: Callable[[], Awaitable[bytes]], stop: threading.Event) -> None:
+    """Read chunks with ``read`` until EOF or ``stop``, handing every framed body to the protocol."""
     reader = FrameReader()
     dispatcher = Dispatcher(server)
-    read1 = getattr(stdin, "read1", None) or stdin.read
     while not stop.is_set():
-        data = await loop.run_in_executor(server.thread_pool, read1, CHUNK)
+        data = await read()
         if not data:
             break
         reader.feed(data)
@@ -266,6 +269,12 @@ async def _read_loop(server: Any, stdin: BinaryIO, stop: threading.Event) -> Non
             dispatcher.dispatch(body)
             if stop.is_set():
                 return
+
+
+async def _read_loop(server: Any, stdin: BinaryIO, stop: threading.Event) -> None:
+    loop = asyncio.get_running_loop()
+    read1 = getattr(stdin, "read1", None) or stdin.read
+    await _pump(server, lambda: loop.run_in_executor(server.thread_pool, read1, CHUNK), stop)
 
 
 def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
@@ -283,4 +292,62 @@ def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | N
         server.shutdown()
 
 
-__all__ = ["MAX_BODY_BYTES", "Dispatcher", "FrameReader", "JsonRpcException", "serve_stdio"]
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def check_tcp_host(host: str) -> None:
+    """Refuse a listening address other than loopback (ValueError): a language server on the network
+    would let anyone who reaches it open files, read the workspace and name Python check folders."""
+    if host not in LOOPBACK:
+        raise ValueError(f"--tcp listens on loopback only (127.0.0.1, ::1, localhost), not {host!r}; "
+                         "use stdio, or a tunnel, to reach it from elsewhere")
+
+
+def serve_tcp(server: Any, host: str, port: int, ready: Callable[[int], None] | None = None) -> None:
+    """Run ``server`` on TCP ``host:port`` (loopback only) with the same hardened reader as stdio.
+
+    One client at a time: a second connection while one is served is closed at once (logged); the
+    server ends when its client disconnects or sends ``exit``, as pygls' ``start_tcp`` does. ``ready``
+    is called with the bound port (``port`` 0: the system's choice) once the listener is up.
+    """
+    check_tcp_host(host)
+    stop = threading.Event()
+    server._stop_event = stop  # noqa: SLF001 - pygls' shutdown() sets it
+
+    async def main() -> None:
+        finished = asyncio.Event()
+        serving = False
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal serving
+            if serving or finished.is_set():
+                log.warning("TCP: a second client connected while one is served; closed")
+                writer.close()
+                return
+            serving = True
+            server.protocol.set_writer(writer)
+            try:
+                await _pump(server, lambda: reader.read(CHUNK), stop)
+            except (ConnectionError, BrokenPipeError):
+                log.error("connection to the client is lost; shutting down")
+            finally:
+                finished.set()
+
+        listener = await asyncio.start_server(connection, host, port)
+        bound = listener.sockets[0].getsockname()[1]
+        log.info("tfguard: serving LSP on %s:%d (one client)", host, bound)
+        if ready is not None:
+            ready(bound)
+        async with listener:
+            await finished.wait()
+
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()
+
+
+__all__ = ["MAX_BODY_BYTES", "Dispatcher", "FrameReader", "JsonRpcException", "check_tcp_host", "serve_stdio",
+           "serve_tcp"]
