@@ -33,8 +33,8 @@ def peak_rss_mb(pid: int) -> float:
 class HostileServer(RawServer):
     """:class:`RawServer` with the waits the hostile cases need."""
 
-    def __init__(self, ws: Path, options: dict[str, Any] | None = None) -> None:
-        super().__init__(ws, stderr_path=ws.parent / f"{ws.name}-server.err")
+    def __init__(self, ws: Path, options: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> None:
+        super().__init__(ws, env=env, stderr_path=ws.parent / f"{ws.name}-server.err")
         self.ws = ws
         self.initialize(ws, options)
 

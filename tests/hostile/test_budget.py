@@ -74,6 +74,7 @@ def test_a_file_over_the_budget_is_said_and_the_others_go_on(tmp_path: Path, cas
                          if n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == big]
         assert all(codes(d) == {"tfguard.too-large"} for d in big_publishes), "never analysed, by either tier"
         rss = server.peak_rss_mb()
+        print(f"peak RSS {rss:.0f} MB (bound {OVER_BUDGET_RSS_MB:.0f})")
         assert rss < OVER_BUDGET_RSS_MB, f"peak RSS {rss:.0f} MB"
     finally:
         server.close()
@@ -98,6 +99,7 @@ def test_a_slow_module_does_not_hold_up_an_edit_in_another(tmp_path: Path) -> No
         assert "tfguard.too-large" not in codes(diags)
         server.assert_hears()
         rss = server.peak_rss_mb()
+        print(f"peak RSS {rss:.0f} MB (bound {UNDER_BUDGET_RSS_MB:.0f})")
         assert rss < UNDER_BUDGET_RSS_MB, f"peak RSS {rss:.0f} MB"
     finally:
         server.close()

@@ -148,7 +148,9 @@ class Index:
         files: set[str] = set()
         try:
             for entry in os.scandir(module_dir):
-                if entry.is_file() and is_terraform_file(entry.name):
+                # a FIFO, device or dangling link named *.tf is a file of the module too: read_disk says
+                # why it is not read (a located problem), never a hang (tfguard.files.read_regular)
+                if is_terraform_file(entry.name) and not entry.is_dir():
                     files.add(entry.path)
         except OSError:
             pass
@@ -273,6 +275,10 @@ class Index:
         """Configuration problems seen so far (each once, at most :data:`MAX_CONFIG_PROBLEMS`), a copy."""
         with self._lock:
             return list(self._config_problems)
+
+    def record_config_problem(self, problem: Problem) -> None:
+        """Record a configuration problem found elsewhere (a policy folder tier 2 refused), once."""
+        self._config_problem(problem)
 
     def _config_problem(self, problem: Problem) -> None:
         """Record a configuration problem once (it is looked up on every analysis)."""

@@ -26,7 +26,7 @@ from tfguard.engine.pipeline import BlockContext, Pipeline
 from tfguard.engine.tier1 import FileAnalysis, GraphSnapshot, Tier1, block_key, locate, reposition
 from tfguard.files import TF_SUFFIXES, dir_has_tofu, is_inside, iter_terraform_files, text_digest
 from tfguard.hcl.modules import local_module_dirs
-from tfguard.model import Finding, Result
+from tfguard.model import Finding, Problem, Result, Span
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,20 @@ def masked_text(st: FileState) -> str | None:
             cursor = at + len(btext)
     out.append(text[cursor:])
     return "".join(out)
+
+
+_POLICY_AT = re.compile(r"^policy (?P<path>/.+?)(?::(?P<line>\d+))?: ")
+
+
+def policy_problem(line: str, fallback: str) -> Problem:
+    """A policy folder's problem line (:func:`~tfguard.checks.graph.use_policy_dirs`) as a located
+    configuration problem: on the policy file and line it names, else on ``fallback`` (the
+    ``.checkov.yaml`` or the module folder), as ``tfguard scan`` reports it."""
+    m = _POLICY_AT.match(line)
+    if m is None:
+        return Problem(fallback, Span.of(0, 0, 0, 1), line, "config")
+    at = max(0, int(m.group("line") or 1) - 1)
+    return Problem(m.group("path"), Span.of(at, 0, at, 1), line, "config")
 
 
 class CheckovBusy:
@@ -288,6 +302,7 @@ class Tier2:
         var_files = self.var_files(module_dir)
         for problem_line in use_policy_dirs(cfg.external_checks_dirs + self.extra_policy_dirs(module_dir)):
             log.warning("%s", problem_line)
+            index.record_config_problem(policy_problem(problem_line, cfg.path or module_dir))
         masked = {f: m for f, st in states.items() if (m := masked_text(st)) is not None}
         with self._mirror_lock:
             overlays = index.texts.overlays()

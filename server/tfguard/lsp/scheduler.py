@@ -218,6 +218,7 @@ class Scheduler:
             files += len(result)
             findings += sum(1 for fa in result.values() for f in fa.findings if f.result is Result.FAILED)
             self.publish_module_result(engine, result)
+            self.publisher.publish_config_problems()  # what this run found (a refused policy folder)
             if progress is not None:
                 ls.work_done_progress.report(progress, lsp.WorkDoneProgressReport(
                     percentage=int(100 * (i + 1) / max(1, len(dirs))),
