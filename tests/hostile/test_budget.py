@@ -4,6 +4,8 @@
   over the per-file budget (``tfguard.budget``: counted before anything is parsed), so not analysed by
   either tier: one located ``too-large`` diagnostic "not analysed: over the time/size budget"; a
   one-line edit in another module is published at once; peak RSS near the idle server's.
+- Five files of 4,500 resources: each within the file budget, their module over the module budget:
+  every file of it is said not analysed, likewise.
 - 1,500 buckets (under the budget, a few seconds of tier 1): analysed in the heavy lane; an edit in
   another module made while it runs is published before it (it used to wait for it: 107 s behind the
   20,000 buckets, measured with this suite's server).
@@ -36,13 +38,22 @@ def _buckets(n: int) -> str:
     return "".join(f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "b{i}"\n}}\n\n' for i in range(n))
 
 
-def _workspace(tmp_path: Path, big: str) -> Path:
+def _workspace(tmp_path: Path, big: str, siblings: int = 0) -> Path:
     ws = tmp_path / "ws"
     for d in ("big", "small"):
         (ws / d).mkdir(parents=True)
     (ws / "big" / "main.tf").write_text(big)
+    for i in range(siblings):  # more files like main.tf: the module is over budget, each file within it
+        (ws / "big" / f"more{i}.tf").write_text(big.replace('"q', f'"m{i}q'))
     (ws / "small" / "main.tf").write_text(SMALL)
     return ws
+
+
+CASES = {  # case: (main.tf's text, how many more files like it in its module)
+    "100000 resources": (lambda: _queues(100_000), 0),
+    "20000 buckets": (lambda: _buckets(20_000), 0),
+    "5 files of 4500 resources": (lambda: _queues(4_500), 4),
+}
 
 
 def _edit_small(server: HostileServer, uri: str, version: int) -> float:
@@ -54,10 +65,11 @@ def _edit_small(server: HostileServer, uri: str, version: int) -> float:
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("case", ["100000 resources", "20000 buckets"])
+@pytest.mark.parametrize("case", list(CASES))
 def test_a_file_over_the_budget_is_said_and_the_others_go_on(tmp_path: Path, case: str) -> None:
-    big_text = _queues(100_000) if case == "100000 resources" else _buckets(20_000)
-    ws = _workspace(tmp_path, big_text)
+    make, siblings = CASES[case]
+    big_text = make()
+    ws = _workspace(tmp_path, big_text, siblings)
     server = HostileServer(ws, {"idleDelayMs": 100})
     try:
         small = server.open(ws / "small" / "main.tf", SMALL)
@@ -106,8 +118,12 @@ def test_a_slow_module_does_not_hold_up_an_edit_in_another(tmp_path: Path) -> No
 
 
 @pytest.mark.timeout(120)
-def test_the_cli_reports_the_file_over_the_budget_and_exits_2(planted: Planted) -> None:
-    planted.write("big/main.tf", _queues(100_000))
+@pytest.mark.parametrize("case", ["100000 resources", "5 files of 4500 resources"])
+def test_the_cli_reports_the_file_over_the_budget_and_exits_2(planted: Planted, case: str) -> None:
+    make, siblings = CASES[case]
+    planted.write("big/main.tf", make())
+    for i in range(siblings):
+        planted.write(f"big/more{i}.tf", make().replace('"q', f'"m{i}q'))
     planted.write("main.tf", SMALL)
     proc = planted.tfguard("scan", ".", "-o", "json", timeout=100)
     assert proc.returncode == 2, proc.stderr[-2000:]

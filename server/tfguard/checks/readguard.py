@@ -16,7 +16,7 @@ import os
 import stat
 from typing import Any
 
-from tfguard.budget import BUDGET_MESSAGE, max_braces, over_budget
+from tfguard.budget import BUDGET_MESSAGE, max_braces, module_over_budget, over_budget
 from tfguard.files import DEFAULT_MAX_FILE_BYTES, FileRefused, is_inside, outside_message, read_regular, repository_root
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ def refusal(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str | None:
             return e.message
         if over_budget(path, data, limit) is not None:
             return BUDGET_MESSAGE
+    if module_over_budget(path) is not None:
+        return BUDGET_MESSAGE
     return None
 
 

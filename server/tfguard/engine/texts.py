@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 
-from tfguard.budget import over_budget
+from tfguard.budget import module_over_budget, over_budget
 from tfguard.files import is_terraform_file, normalize_newlines, read_disk, too_large
 from tfguard.model import Problem
 
@@ -66,7 +66,12 @@ class Texts:
             text, problem = read_disk(path, self.max_file_bytes)
             if text is None:
                 return None, problem
-        over = over_budget(path, text)  # counted before anything is split or parsed (tfguard.budget)
+        # counted before anything is split or parsed (tfguard.budget): the file, then its module
+        over = over_budget(path, text)
+        if over is None and is_terraform_file(path):
+            with self._lock:
+                unsaved = {p: t for p, t in self._overlays.items() if os.path.dirname(p) == os.path.dirname(path)}
+            over = module_over_budget(path, unsaved)
         if over is not None:
             return None, over
         return text, None
