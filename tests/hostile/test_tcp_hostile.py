@@ -127,9 +127,13 @@ def test_an_oversized_body_over_tcp_is_refused_without_buffering_it(tcp: tuple[A
 def test_a_second_client_is_turned_away(tcp: tuple[Any, TcpClient, int]) -> None:
     proc, client, port = tcp
     with socket.create_connection(("127.0.0.1", port), timeout=10) as other:
-        other.sendall(_frame({"jsonrpc": "2.0", "id": 1, "method": "shutdown"}))
-        other.settimeout(10)
-        assert other.recv(100) == b"", "a second client is closed at once, unanswered"
+        try:
+            other.sendall(_frame({"jsonrpc": "2.0", "id": 1, "method": "shutdown"}))
+            other.settimeout(10)
+            got = other.recv(100)
+        except (ConnectionResetError, BrokenPipeError):  # closed before it read what was sent: a reset
+            got = b""
+        assert got == b"", "a second client is closed at once, unanswered"
     assert "result" in client.hover()
     assert proc.poll() is None
 
