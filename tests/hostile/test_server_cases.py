@@ -50,9 +50,7 @@ def _normal(server: HostileServer, planted: Planted, text: str = NORMAL) -> list
 @pytest.fixture(scope="module")
 def expected(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """main.tf's diagnostic codes in a clean repository (both tiers)."""
-    from tests.hostile.conftest import planted as _  # noqa: F401 - the same layout, built here
-
-    tmp = tmp_path_factory.mktemp("clean")
+    tmp = tmp_path_factory.mktemp("clean")  # the planted layout without anything planted (nor git)
     planted = Planted(tmp, tmp / "repo", tmp / "outside", tmp / "home")
     for d in (planted.repo, planted.outside, planted.home):
         d.mkdir(parents=True)
@@ -97,7 +95,7 @@ def test_typing_into_one_block_never_drops_the_other_blocks_findings(planted: Pl
             server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
                                                      "contentChanges": [{"text": text[:at] + part + "\n" + text[at:]}]})
         last = len(steps) + 1
-        diags = server.diagnostics(uri, lambda ds: "tfguard.syntax" in codes(ds), version=last)
+        server.diagnostics(uri, lambda ds: "tfguard.syntax" in codes(ds), version=last)
         time.sleep(1.5)  # tier 2 of the broken text (idle delay 0.1 s) has run and been re-merged
         server.assert_hears()
         # from the first keystroke on (before it, tier 1 alone lacks the checks only Checkov's runner gives)
@@ -109,7 +107,6 @@ def test_typing_into_one_block_never_drops_the_other_blocks_findings(planted: Pl
             assert expected - {"tfguard.syntax"} <= first_block, (p.get("version"), first_block)
         syntax = [d for d in publishes[-1]["diagnostics"] if d["code"] == "tfguard.syntax"]
         assert syntax and all(d["range"]["start"]["line"] >= 5 for d in syntax), syntax
-        del diags
         _finish(server, BASELINE_RSS_MB)
     finally:
         server.close()
