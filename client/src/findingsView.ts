@@ -80,18 +80,22 @@ export class FindingsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
         const uri = vscode.Uri.parse(f.uri);
         const item = new vscode.TreeItem(`${f.checkId} ${f.resource}`.trim(), vscode.TreeItemCollapsibleState.None);
         const line = f.range.start.line + 1;
+        const fromPlan = f.plan ? ' · plan' : '';
         item.description = element.by === 'severity'
-            ? `${vscode.workspace.asRelativePath(uri)}:${line}`
-            : `${normalizeSeverity(f.severity)} · line ${line}`;
+            ? `${vscode.workspace.asRelativePath(uri)}:${line}${fromPlan}`
+            : `${normalizeSeverity(f.severity)} · line ${line}${fromPlan}`;
         item.iconPath = severityIcon(f.severity);
         const tooltip = new vscode.MarkdownString();
         tooltip.appendMarkdown(`**${escapeMd(f.checkId)}** (${escapeMd(normalizeSeverity(f.severity))}, priority ${f.priority})\n\n`);
         tooltip.appendText(f.message || f.checkName);
+        if (f.plan) {
+            tooltip.appendMarkdown('\n\n*From the reviewed plan* ("tfguard: Clear Plan Review" removes it)');
+        }
         if (f.guideline) {
             tooltip.appendMarkdown(`\n\n[Guideline](${f.guideline})`);
         }
         item.tooltip = tooltip;
-        item.contextValue = 'tfguard.finding';
+        item.contextValue = f.plan ? 'tfguard.planFinding' : 'tfguard.finding';
         item.command = {
             command: 'vscode.open',
             title: 'Open finding',
