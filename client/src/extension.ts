@@ -916,6 +916,7 @@ class Controller implements vscode.Disposable {
             this.planDiagnostics.set(entries);
         }
         this.planUri = entries.length ? planUri : undefined;
+        this.tree.setPlanName(this.planUri ? path.basename(vscode.Uri.parse(this.planUri).fsPath) : '');
         void vscode.commands.executeCommand('setContext', 'tfguard.planLoaded', this.planUri !== undefined);
         this.scheduleRefresh();
     }
@@ -965,8 +966,10 @@ class Controller implements vscode.Disposable {
         if (!this.client || this.client.state !== State.Running) {
             return;
         }
-        const counts = countBySeverity(this.tree.all);
-        const summary = summarizeCounts(counts);
+        // The live findings; a reviewed plan's are told apart ("plan N"), never added into these counts.
+        const counts = countBySeverity(this.tree.live);
+        const planned = this.tree.all.length - this.tree.live.length;
+        const summary = summarizeCounts(counts) + (planned ? ` · plan ${planned}` : '');
         const total = this.tree.all.length;
         const restricted = vscode.workspace.isTrusted ? '' : ' (Restricted Mode)';
         const restrictedTip = vscode.workspace.isTrusted ? '' : `\n\nRestricted Mode: tfguard checks this workspace but ignores its values of ${RESTRICTED_SETTINGS.join(', ')} (they point at programs or files outside it); your user settings apply.`;

@@ -464,15 +464,28 @@ async function scenarioPlanReview() {
         && planFiles.find((f) => /^iam\.tf/.test(f.file)).rows.some((r) => /tfguard \(plan\) CKV_AWS_63 \[Ln 5,/.test(r.text))
         && onPlanFile.every((r) => /TFG_PROV_1/.test(r.text)),
         planFiles.map((f) => `${f.file}: ${f.rows.map((r) => /(CKV\w*|TFG\w*) \[Ln \d+/.exec(r.text)?.[0]).join(', ')}`).join('; '));
+    // The Findings view keeps the plan's findings in a group of their own, apart from the live groups.
     const viewRows = await waitFor(async () => {
         const rows = await findingsViewRows();
-        return rows.some((r) => /CKV_AWS_21 aws_s3_bucket\.test-bucket1 \| s3\.tf:\d+ · plan$/.test(r)) ? rows : undefined;
-    }, 'the plan\'s findings in the tfguard Findings view').catch(async () => findingsViewRows());
+        return rows.some((r) => /^Plan review: tfplan\.json \| \d+$/.test(r)) ? rows : undefined;
+    }, 'the plan\'s group in the tfguard Findings view').catch(async () => findingsViewRows());
     fs.writeFileSync(path.join(outDir, 'plan-review-findings-view.txt'), viewRows.join('\n'));
-    check('plan review: the Findings view lists the plan\'s findings, marked "plan", beside the live ones',
-        viewRows.some((r) => new RegExp(`CKV_AWS_21 aws_s3_bucket\\.test-bucket1 \\| s3\\.tf:${planLine} · plan$`).test(r))
-        && viewRows.some((r) => /^CKV_AWS_21 aws_s3_bucket\.test-bucket1 \| s3\.tf:\d+$/.test(r)),
-        viewRows.filter((r) => /CKV_AWS_21/.test(r)).join(' / '));
+    const planGroupAt = viewRows.findIndex((r) => /^Plan review: tfplan\.json \| \d+$/.test(r));
+    const inPlanGroup = planGroupAt >= 0 ? viewRows.slice(planGroupAt + 1) : [];
+    const liveGroups = (planGroupAt >= 0 ? viewRows.slice(0, planGroupAt) : viewRows);
+    check('plan review: the Findings view shows the plan\'s findings in their own group "Plan review: tfplan.json", the live ones apart',
+        inPlanGroup.some((r) => new RegExp(`^CKV_AWS_21 aws_s3_bucket\\.test-bucket1 \\| LOW · s3\\.tf:${planLine}$`).test(r))
+        && liveGroups.some((r) => /^CKV_AWS_21 aws_s3_bucket\.test-bucket1 \| s3\.tf:\d+$/.test(r))
+        && Number(/\| (\d+)$/.exec(viewRows[planGroupAt] ?? '')?.[1]) === inPlanGroup.filter((r) => /^(CKV|TFG)/.test(r)).length,
+        `${viewRows[planGroupAt]}; ${viewRows.filter((r) => /CKV_AWS_21/.test(r)).join(' / ')}`);
+    // The status item counts the live findings and tells the plan's apart; together they are the Problems panel's.
+    const planStatus = await waitFor(async () => {
+        const st = await tfguardStatus();
+        const m = /· plan (\d+)/.exec(st);
+        const p = await problemsTotal();
+        return m && sum(statusCounts(st)) + Number(m[1]) === p.total ? `${st.trim()} = ${p.label}` : undefined;
+    }, 'the status item to count the live findings and the plan\'s apart').catch(async () => `${await tfguardStatus()} vs ${(await problemsTotal()).label}`);
+    check('plan review: the status item counts live findings and "plan N" apart, adding up to the Problems panel', /=/.test(planStatus), planStatus);
     await shot('12-review-plan-problems-findings');
 
     // ---- the plan file changes on disk (a new `terraform show -json`): its findings are withdrawn, never stale
