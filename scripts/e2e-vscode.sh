@@ -11,7 +11,9 @@
 # 3. packages the extension with its bundled server (npm run package) into CACHE/tfguard-e2e.vsix;
 # 4. runs tests/e2e/vscode-e2e.mjs: a new user (fresh profile, nothing preset but tfguard.wheelhouse,
 #    no tfguard on PATH) clicks "Install into private environment" and gets squiggles; then Problems,
-#    hover, Findings view, quick fix; workspace catalogue/policyDirs; two folders; Restricted Mode.
+#    hover, Findings view, quick fix; workspace catalogue/policyDirs; two folders; Restricted Mode;
+#    "tfguard: Review Plan…" beside another extension claiming `terraform`; repair of a broken private
+#    environment; an interpreter the bundled lock does not serve (Python 3.12).
 #
 # Screenshots and logs: .cache/e2e/out/. With TFGUARD_E2E_UPDATE_DOC=1 the representative
 # screenshot is also copied to docs/images/vscode-findings.png.

@@ -17,22 +17,31 @@ import {
     DIAGNOSTIC_SOURCE,
     DiagnosticLike,
     GroupBy,
+    PLAN_DIAGNOSTICS_NOTIFICATION,
+    PLAN_DIAGNOSTIC_SOURCE,
+    SERVER_CLEAR_PLAN_COMMAND,
+    SERVER_REVIEW_PLAN_COMMAND,
     SERVER_SCAN_COMMAND,
     SERVER_SUPPRESS_COMMAND,
     countBySeverity,
     findingsFromDiagnostics,
     isSuppressArgs,
+    parsePlanPayload,
+    planSummary,
     summarizeCounts,
 } from './findings';
 import { FindingsTreeProvider } from './findingsView';
 import {
     Bundle,
     PrivateInstallPlan,
+    VERSION_PROBE_ARGS,
+    checkLockTarget,
     checkPythonVersion,
     manualCommands,
     parseManifest,
     parseServerVersion,
     privateInstallPlan,
+    unsupportedPlatformHelp,
 } from './install';
 import {
     InterpreterCandidate,
@@ -107,6 +116,10 @@ class Controller implements vscode.Disposable {
     private readonly shownProblems = new Set<string>();
     private installing: Promise<void> | undefined;
     private readonly watchers: vscode.FileSystemWatcher[];
+    /** Diagnostics of the reviewed plan ("tfguard (plan)"), apart from the live ones. */
+    private readonly planDiagnostics: vscode.DiagnosticCollection;
+    /** The plan shown (its URI as the server names it), if any. */
+    private planUri: string | undefined;
     /** The extension's version: the only server version it runs. */
     private readonly version: string;
 
@@ -120,7 +133,8 @@ class Controller implements vscode.Disposable {
         this.version = typeof version === 'string' ? version : '';
         this.watchers = ['**/*.tf', '**/*.tofu', '**/*.tf.json', '**/*.tfvars', '**/.tfguard.yaml', '**/.checkov.yaml']
             .map((glob) => vscode.workspace.createFileSystemWatcher(glob));
-        this.disposables.push(this.log, this.status, this.tree, this.view, ...this.watchers);
+        this.planDiagnostics = vscode.languages.createDiagnosticCollection('tfguard-plan');
+        this.disposables.push(this.log, this.status, this.tree, this.view, this.planDiagnostics, ...this.watchers);
         this.setStatus('$(sync~spin) tfguard', 'tfguard: starting', 'tfguard.showOutput');
         this.status.show();
     }
@@ -140,6 +154,9 @@ class Controller implements vscode.Disposable {
         reg('tfguard.findings.groupByFile', () => this.setGroupBy('file'));
         // Target of the server's "suppress" code action: ask for a reason, then let the server edit.
         reg('tfguard.suppress', (arg: unknown) => this.suppress(arg));
+        // A plan JSON from a file dialog, or the URI/path given (explorer context menu, keybinding args, tests).
+        reg('tfguard.reviewPlan', (arg: unknown) => this.reviewPlan(arg));
+        reg('tfguard.clearPlan', () => this.clearPlan());
 
         this.disposables.push(
             vscode.workspace.onDidChangeConfiguration((e) => {
@@ -414,6 +431,10 @@ class Controller implements vscode.Disposable {
 
         const client = new LanguageClient(SECTION, 'tfguard', serverOptions, clientOptions);
         this.client = client;
+        // Loaded, cleared, or the plan file changed on disk (the server then sends no files).
+        client.onNotification(PLAN_DIAGNOSTICS_NOTIFICATION, (payload: unknown) => {
+            void this.applyPlan(client, payload);
+        });
         client.onDidChangeState((e) => {
             if (e.newState === State.Running) {
                 this.updateStatusFromFindings();
@@ -436,6 +457,7 @@ class Controller implements vscode.Disposable {
     async stop(): Promise<void> {
         const client = this.client;
         this.client = undefined;
+        this.setPlan(undefined); // a new server knows no plan
         if (client) {
             try {
                 await client.stop();
@@ -501,25 +523,40 @@ class Controller implements vscode.Disposable {
         });
     }
 
-    /** The first candidate that runs a Python >= 3.11 (the private environment's own python excluded). */
-    private async baseInterpreter(candidates: InterpreterCandidate[]): Promise<{ base?: InterpreterCandidate; problems: string[] }> {
+    /**
+     * The first candidate that runs a Python >= 3.11 (the private environment's own python excluded),
+     * preferring one the bundled lock serves (`lockTarget`, e.g. CPython 3.11 on Linux x86_64);
+     * `lockProblem` says why the chosen one does not fit the lock (then only an explicit
+     * tfguard.installSource can be installed with it).
+     */
+    private async baseInterpreter(
+        candidates: InterpreterCandidate[], lockTarget: string,
+    ): Promise<{ base?: InterpreterCandidate; problems: string[]; lockProblem?: string }> {
         const problems: string[] = [];
+        let fallback: { base: InterpreterCandidate; lockProblem: string } | undefined;
         for (const c of candidates) {
             if (c.source === 'privateEnvironment') {
                 continue;
             }
-            const result = await run(c.command, [...c.args, '-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { timeoutMs: 30_000 });
+            const result = await run(c.command, [...c.args, ...VERSION_PROBE_ARGS], { timeoutMs: 30_000 });
             if (result.code !== 0) {
                 continue;
             }
-            const check = checkPythonVersion(result.stdout, [c.command, ...c.args].join(' '));
-            if (check.ok) {
+            const name = [c.command, ...c.args].join(' ');
+            const check = checkPythonVersion(result.stdout, name);
+            if (!check.ok) {
+                problems.push(check.problem ?? '');
+                this.log.info(check.problem ?? '');
+                continue;
+            }
+            const lockProblem = checkLockTarget(result.stdout, lockTarget, name);
+            if (!lockProblem) {
                 return { base: c, problems };
             }
-            problems.push(check.problem ?? '');
-            this.log.info(check.problem ?? '');
+            this.log.info(lockProblem);
+            fallback ??= { base: c, lockProblem };
         }
-        return { problems };
+        return fallback ? { ...fallback, problems } : { problems };
     }
 
     private async promptInstall(candidates: InterpreterCandidate[], otherVersion?: { candidate: InterpreterCandidate; version: string }): Promise<void> {
@@ -574,7 +611,8 @@ class Controller implements vscode.Disposable {
     private async installPlan(
         candidates: InterpreterCandidate[],
     ): Promise<{ base: InterpreterCandidate; plan: PrivateInstallPlan } | undefined> {
-        const { base, problems } = await this.baseInterpreter(candidates);
+        const lockTarget = this.bundle().bundle?.lockTarget ?? '';
+        const { base, problems, lockProblem } = await this.baseInterpreter(candidates, lockTarget);
         if (!base) {
             await this.noPython(problems);
             return undefined;
@@ -584,7 +622,27 @@ class Controller implements vscode.Disposable {
             await this.showError(`tfguard cannot be installed: ${problem}`);
             return undefined;
         }
+        if (lockProblem && plan.requirementsText !== undefined) {
+            // Checked before anything is installed: pip would only fail on a missing wheel minutes later.
+            await this.unsupportedPlatform(lockProblem, lockTarget);
+            return undefined;
+        }
         return { base, plan };
+    }
+
+    private async unsupportedPlatform(problem: string, lockTarget: string): Promise<void> {
+        const help = unsupportedPlatformHelp(lockTarget);
+        this.log.error(`tfguard cannot install its bundled server here: ${problem}\n${help}`);
+        this.setStatus('$(warning) tfguard: not installed', `Unsupported interpreter or platform for the bundled server: ${problem}`, 'tfguard.showOutput');
+        const choice = await vscode.window.showErrorMessage(
+            `tfguard cannot install its bundled server: ${problem} ${help}`,
+            'Open Settings', 'Show Output',
+        );
+        if (choice === 'Open Settings') {
+            await vscode.commands.executeCommand('workbench.action.openSettings', 'tfguard.interpreter');
+        } else if (choice === 'Show Output') {
+            this.log.show(true);
+        }
     }
 
     private async showInstallCommands(candidates: InterpreterCandidate[]): Promise<void> {
@@ -754,6 +812,115 @@ class Controller implements vscode.Disposable {
         }
     }
 
+    // -------------------------------------------------------------- plan review
+
+    private async reviewPlan(arg: unknown): Promise<void> {
+        if (!vscode.workspace.isTrusted) {
+            // The command reads a file the workspace may point at and runs every check on it:
+            // like the settings that point at files, not in Restricted Mode (package.json enablement too).
+            await vscode.window.showWarningMessage('tfguard: Review Plan needs a trusted workspace (it reads the plan file you give it).', 'Manage Workspace Trust')
+                .then((choice) => choice ? vscode.commands.executeCommand('workbench.trust.manage') : undefined);
+            return;
+        }
+        const client = this.requireClient();
+        if (!client) {
+            return;
+        }
+        let plan = planArgument(arg);
+        if (!plan) {
+            const picked = await vscode.window.showOpenDialog({
+                title: 'tfguard: Review a Terraform plan (terraform show -json tfplan > tfplan.json)',
+                openLabel: 'Review Plan',
+                canSelectFiles: true,
+                canSelectFolders: false,
+                canSelectMany: false,
+                defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+                filters: { 'Terraform plan (JSON)': ['json'], 'All files': ['*'] },
+            });
+            plan = picked?.[0];
+        }
+        if (!plan) {
+            return; // dismissed
+        }
+        const name = path.basename(plan.fsPath);
+        try {
+            const result: unknown = await vscode.window.withProgress(
+                { location: vscode.ProgressLocation.Notification, title: `tfguard: reviewing ${name}` },
+                () => client.sendRequest(ExecuteCommandRequest.type, {
+                    command: SERVER_REVIEW_PLAN_COMMAND,
+                    arguments: [{ plan: plan.toString() }],
+                }),
+            );
+            const payload = await this.applyPlan(client, result);
+            if (!payload) {
+                throw new Error(`unexpected answer ${JSON.stringify(result)}`);
+            }
+            const text = planSummary(payload, name);
+            this.log.info(text);
+            if (payload.error) {
+                await this.showError(text);
+                return;
+            }
+            const choice = await vscode.window.showInformationMessage(text, 'Show Findings', 'Clear Plan Review');
+            if (choice === 'Show Findings') {
+                await this.showFindings();
+            } else if (choice === 'Clear Plan Review') {
+                await this.clearPlan();
+            }
+        } catch (error) {
+            this.log.error(`Reviewing ${plan.fsPath} failed: ${String(error)}`);
+            await this.showError(`tfguard could not review ${name}.`);
+        }
+    }
+
+    private async clearPlan(): Promise<void> {
+        const client = this.client && this.client.state === State.Running ? this.client : undefined;
+        if (client) {
+            try {
+                await this.applyPlan(client, await client.sendRequest(ExecuteCommandRequest.type, { command: SERVER_CLEAR_PLAN_COMMAND, arguments: [] }));
+            } catch (error) {
+                this.log.warn(`Clearing the plan review on the server: ${String(error)}`);
+            }
+        }
+        this.setPlan(undefined);
+    }
+
+    /** Shows a plan payload (command result or notification) in the plan's own diagnostic collection. */
+    private async applyPlan(client: LanguageClient, value: unknown): Promise<ReturnType<typeof parsePlanPayload>> {
+        const payload = parsePlanPayload(value);
+        if (!payload || client !== this.client) {
+            return payload;
+        }
+        if (payload.files.length === 0) {
+            if (payload.reason === 'changed') {
+                this.log.info(`${payload.plan ?? 'The plan'} changed on disk: its findings are cleared; review it again to see them.`);
+            }
+            this.setPlan(undefined);
+            return payload;
+        }
+        const entries: [vscode.Uri, vscode.Diagnostic[]][] = [];
+        for (const file of payload.files) {
+            const diagnostics = await client.protocol2CodeConverter.asDiagnostics(file.diagnostics as Parameters<typeof client.protocol2CodeConverter.asDiagnostics>[0]);
+            for (const d of diagnostics) {
+                d.source = PLAN_DIAGNOSTIC_SOURCE;
+            }
+            entries.push([client.protocol2CodeConverter.asUri(file.uri), diagnostics]);
+        }
+        this.setPlan(payload.plan ?? undefined, entries);
+        return payload;
+    }
+
+    private setPlan(planUri: string | undefined, entries: [vscode.Uri, vscode.Diagnostic[]][] = []): void {
+        this.planDiagnostics.clear();
+        if (entries.length) {
+            this.planDiagnostics.set(entries);
+        }
+        this.planUri = entries.length ? planUri : undefined;
+        this.tree.setPlanName(this.planUri ? path.basename(vscode.Uri.parse(this.planUri).fsPath) : '');
+        void vscode.commands.executeCommand('setContext', 'tfguard.planLoaded', this.planUri !== undefined);
+        this.scheduleRefresh();
+    }
+
     private async showFindings(): Promise<void> {
         await vscode.commands.executeCommand(`${VIEW_ID}.focus`);
         await this.refreshFindings();
@@ -799,8 +966,10 @@ class Controller implements vscode.Disposable {
         if (!this.client || this.client.state !== State.Running) {
             return;
         }
-        const counts = countBySeverity(this.tree.all);
-        const summary = summarizeCounts(counts);
+        // The live findings; a reviewed plan's are told apart ("plan N"), never added into these counts.
+        const counts = countBySeverity(this.tree.live);
+        const planned = this.tree.all.length - this.tree.live.length;
+        const summary = summarizeCounts(counts) + (planned ? ` · plan ${planned}` : '');
         const total = this.tree.all.length;
         const restricted = vscode.workspace.isTrusted ? '' : ' (Restricted Mode)';
         const restrictedTip = vscode.workspace.isTrusted ? '' : `\n\nRestricted Mode: tfguard checks this workspace but ignores its values of ${RESTRICTED_SETTINGS.join(', ')} (they point at programs or files outside it); your user settings apply.`;
@@ -840,6 +1009,21 @@ function isExecutable(file: string): boolean {
     } catch {
         return false;
     }
+}
+
+/** The plan named by a command argument: a vscode.Uri, a `file:` URI string or a path (else undefined). */
+function planArgument(arg: unknown): vscode.Uri | undefined {
+    const value: unknown = Array.isArray(arg) ? (arg as unknown[])[0] : arg;
+    if (value instanceof vscode.Uri) {
+        return value;
+    }
+    if (typeof value === 'string' && value.trim()) {
+        return /^[a-z][a-z0-9+.-]+:\/\//i.test(value) ? vscode.Uri.parse(value) : vscode.Uri.file(value);
+    }
+    if (typeof value === 'object' && value !== null && typeof (value as { plan?: unknown }).plan === 'string') {
+        return planArgument((value as { plan: string }).plan);
+    }
+    return undefined;
 }
 
 function lastLine(text: string): string {

@@ -8,6 +8,12 @@ export const FINDINGS_REQUEST = 'tfguard/findings';
 export const SERVER_SCAN_COMMAND = 'tfguard.server.scanWorkspace';
 export const SERVER_SUPPRESS_COMMAND = 'tfguard.server.suppress';
 export const DIAGNOSTIC_SOURCE = 'tfguard';
+/** Source label of the diagnostics of a reviewed plan (server: tfguard.scan.plan.PLAN_SOURCE_LABEL). */
+export const PLAN_DIAGNOSTIC_SOURCE = 'tfguard (plan)';
+export const SERVER_REVIEW_PLAN_COMMAND = 'tfguard.server.reviewPlan';
+export const SERVER_CLEAR_PLAN_COMMAND = 'tfguard.server.clearPlan';
+/** Sent by the server when a plan is loaded, cleared, or changed on disk (server/tfguard/lsp/features/plan.py). */
+export const PLAN_DIAGNOSTICS_NOTIFICATION = 'tfguard/planDiagnostics';
 
 export interface Position {
     line: number;
@@ -30,6 +36,8 @@ export interface Finding {
     resource: string;
     message: string;
     guideline: string;
+    /** From a reviewed plan (source "tfguard (plan)"), not from the live check of the files. */
+    plan?: boolean;
 }
 
 export interface FindingsResponse {
@@ -191,14 +199,16 @@ export const HINT_SEVERITY = 3;
 
 /**
  * The findings the Problems panel shows, from the diagnostics VS Code holds (pushed or pulled):
- * tfguard's diagnostics that carry a check id, without hints (baselined findings in "hint" mode,
+ * tfguard's diagnostics that carry a check id (live ones, and those of a reviewed plan marked `plan`),
+ * without hints (baselined findings in "hint" mode,
  * which the Problems panel does not list). Highest priority first.
  */
 export function findingsFromDiagnostics(entries: readonly (readonly [string, readonly DiagnosticLike[]])[]): Finding[] {
     const out: Finding[] = [];
     for (const [uri, diagnostics] of entries) {
         for (const d of diagnostics) {
-            if (d.source !== DIAGNOSTIC_SOURCE || d.severity === HINT_SEVERITY || !isDiagnosticData(d.data)) {
+            const plan = d.source === PLAN_DIAGNOSTIC_SOURCE;
+            if ((d.source !== DIAGNOSTIC_SOURCE && !plan) || d.severity === HINT_SEVERITY || !isDiagnosticData(d.data)) {
                 continue;
             }
             const data = d.data;
@@ -215,8 +225,59 @@ export function findingsFromDiagnostics(entries: readonly (readonly [string, rea
                 resource: typeof data.resource === 'string' ? data.resource : '',
                 message: d.message,
                 guideline: typeof d.code === 'object' && d.code !== null ? d.code.target.toString() : '',
+                ...(plan ? { plan: true } : {}),
             });
         }
     }
     return out.sort((a, b) => b.priority - a.priority);
+}
+
+/** One file of a plan review: its diagnostics as the server sent them (LSP JSON). */
+export interface PlanFile {
+    uri: string;
+    diagnostics: unknown[];
+}
+
+/** The `tfguard.server.reviewPlan` / `tfguard.server.clearPlan` result and the `tfguard/planDiagnostics` notification. */
+export interface PlanPayload {
+    plan: string | null;
+    reason: string;
+    files: PlanFile[];
+    failed: number;
+    error?: string;
+}
+
+/** Guard for a plan payload; undefined when it is not one (a malformed file entry is dropped). */
+export function parsePlanPayload(value: unknown): PlanPayload | undefined {
+    if (!isRecord(value) || !Array.isArray(value.files)) {
+        return undefined;
+    }
+    const files: PlanFile[] = [];
+    for (const f of value.files as unknown[]) {
+        if (isRecord(f) && typeof f.uri === 'string' && Array.isArray(f.diagnostics)) {
+            files.push({ uri: f.uri, diagnostics: f.diagnostics as unknown[] });
+        }
+    }
+    const summary = isRecord(value.summary) ? value.summary : {};
+    const out: PlanPayload = {
+        plan: typeof value.plan === 'string' ? value.plan : null,
+        reason: typeof value.reason === 'string' ? value.reason : '',
+        files,
+        failed: typeof summary.failed === 'number' ? summary.failed : files.reduce((n, f) => n + f.diagnostics.length, 0),
+    };
+    if (typeof value.error === 'string' && value.error) {
+        out.error = value.error;
+    }
+    return out;
+}
+
+/** The one-line message after a plan review, e.g. `tfguard plan review of tfplan.json: 10 findings in 3 files.` */
+export function planSummary(payload: PlanPayload, planName: string): string {
+    if (payload.error) {
+        return `tfguard cannot review ${planName}: ${payload.error}`;
+    }
+    const n = payload.failed;
+    const files = payload.files.length;
+    return `tfguard plan review of ${planName}: ${n} finding${n === 1 ? '' : 's'}`
+        + (files ? ` in ${files} file${files === 1 ? '' : 's'} (source "${PLAN_DIAGNOSTIC_SOURCE}").` : '.');
 }

@@ -4,7 +4,8 @@ import { Finding, FindingGroup, GroupBy, groupFindings, normalizeSeverity } from
 
 type Node =
     | { kind: 'group'; group: FindingGroup; by: GroupBy }
-    | { kind: 'finding'; finding: Finding; by: GroupBy };
+    | { kind: 'plan'; findings: Finding[] }
+    | { kind: 'finding'; finding: Finding; by: GroupBy | 'plan' };
 
 function severityIcon(severity: string): vscode.ThemeIcon {
     switch (normalizeSeverity(severity)) {
@@ -26,6 +27,8 @@ export function toVsRange(finding: Finding): vscode.Range {
 export class FindingsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     private findings: Finding[] = [];
     private groupBy: GroupBy;
+    /** The reviewed plan's file name, shown on its group (the plan's findings are never mixed into the live groups). */
+    private planName = '';
     private readonly changed = new vscode.EventEmitter<Node | undefined>();
     readonly onDidChangeTreeData = this.changed.event;
 
@@ -35,6 +38,16 @@ export class FindingsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
 
     get all(): readonly Finding[] {
         return this.findings;
+    }
+
+    /** The live findings (what the status item counts), without a reviewed plan's. */
+    get live(): readonly Finding[] {
+        return this.findings.filter((f) => !f.plan);
+    }
+
+    setPlanName(name: string): void {
+        this.planName = name;
+        this.changed.fire(undefined);
     }
 
     setFindings(findings: Finding[]): void {
@@ -52,15 +65,33 @@ export class FindingsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
     getChildren(element?: Node): Node[] {
         if (!element) {
             const by = this.groupBy;
-            return groupFindings(this.findings, by).map((group) => ({ kind: 'group', group, by }));
+            const nodes: Node[] = groupFindings(this.live, by).map((group) => ({ kind: 'group', group, by }));
+            const plan = this.findings.filter((f) => f.plan);
+            if (plan.length) {
+                nodes.push({ kind: 'plan', findings: plan });
+            }
+            return nodes;
         }
         if (element.kind === 'group') {
             return element.group.findings.map((finding) => ({ kind: 'finding', finding, by: element.by }));
+        }
+        if (element.kind === 'plan') {
+            return element.findings.map((finding) => ({ kind: 'finding', finding, by: 'plan' }));
         }
         return [];
     }
 
     getTreeItem(element: Node): vscode.TreeItem {
+        if (element.kind === 'plan') {
+            const n = element.findings.length;
+            const item = new vscode.TreeItem(`Plan review: ${this.planName || 'plan'}`, vscode.TreeItemCollapsibleState.Expanded);
+            item.description = `${n}`;
+            item.id = 'plan';
+            item.iconPath = new vscode.ThemeIcon('checklist');
+            item.tooltip = `${n} finding${n === 1 ? '' : 's'} of the reviewed plan (source "tfguard (plan)"); "tfguard: Clear Plan Review" removes them`;
+            item.contextValue = 'tfguard.planGroup';
+            return item;
+        }
         if (element.kind === 'group') {
             const { group, by } = element;
             const label = by === 'severity' ? group.key : vscode.workspace.asRelativePath(vscode.Uri.parse(group.key));
@@ -82,16 +113,21 @@ export class FindingsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
         const line = f.range.start.line + 1;
         item.description = element.by === 'severity'
             ? `${vscode.workspace.asRelativePath(uri)}:${line}`
-            : `${normalizeSeverity(f.severity)} · line ${line}`;
+            : element.by === 'plan'
+                ? `${normalizeSeverity(f.severity)} · ${vscode.workspace.asRelativePath(uri)}:${line}`
+                : `${normalizeSeverity(f.severity)} · line ${line}`;
         item.iconPath = severityIcon(f.severity);
         const tooltip = new vscode.MarkdownString();
         tooltip.appendMarkdown(`**${escapeMd(f.checkId)}** (${escapeMd(normalizeSeverity(f.severity))}, priority ${f.priority})\n\n`);
         tooltip.appendText(f.message || f.checkName);
+        if (f.plan) {
+            tooltip.appendMarkdown('\n\n*From the reviewed plan* ("tfguard: Clear Plan Review" removes it)');
+        }
         if (f.guideline) {
             tooltip.appendMarkdown(`\n\n[Guideline](${f.guideline})`);
         }
         item.tooltip = tooltip;
-        item.contextValue = 'tfguard.finding';
+        item.contextValue = f.plan ? 'tfguard.planFinding' : 'tfguard.finding';
         item.command = {
             command: 'vscode.open',
             title: 'Open finding',

@@ -53,8 +53,53 @@ export function parseManifest(text: string, dir: string): { bundle?: Bundle; pro
     };
 }
 
-/** Arguments that print the interpreter's version as `major.minor.micro`. */
-export const VERSION_PROBE_ARGS = ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'];
+/**
+ * Arguments that print the interpreter's version as `major.minor.micro`, then its implementation and
+ * platform (`3.11.7 cpython linux-x86_64`): what {@link checkPythonVersion} and {@link checkLockTarget} read.
+ */
+export const VERSION_PROBE_ARGS = ['-c', 'import sys, sysconfig; print("%d.%d.%d" % sys.version_info[:3], sys.implementation.name, sysconfig.get_platform())'];
+
+/** The interpreter and platform the bundled lock was made for (manifest lockTarget, e.g. `CPython 3.11, Linux x86_64`). */
+export interface LockTarget {
+    implementation: string;
+    python: string;
+    platform: string;
+    text: string;
+}
+
+export function parseLockTarget(text: string): LockTarget | undefined {
+    const m = /^\s*(\w+) (\d+\.\d+), (\w+) (\w+)\s*$/.exec(text);
+    return m ? { implementation: m[1].toLowerCase(), python: m[2], platform: `${m[3].toLowerCase()}-${m[4].toLowerCase()}`, text: text.trim() } : undefined;
+}
+
+/**
+ * Whether the interpreter that would create the private environment (the output of
+ * {@link VERSION_PROBE_ARGS}) is the one the bundled hash-pinned lock serves: its binary wheels
+ * exist for that implementation, Python minor version and platform only. Undefined when it is, or
+ * when the lock names no target; else the one-line reason.
+ */
+export function checkLockTarget(stdout: string, lockTarget: string, command: string): string | undefined {
+    const target = parseLockTarget(lockTarget);
+    if (!target) {
+        return undefined;
+    }
+    const m = /(\d+)\.(\d+)\.\d+\s+(\S+)\s+(\S+)/.exec(stdout.trim());
+    if (!m) {
+        return `${command} did not report its implementation and platform; the server bundled with this extension is locked for ${target.text}.`;
+    }
+    const [python, implementation, platform] = [`${m[1]}.${m[2]}`, m[3].toLowerCase(), m[4].toLowerCase().replace(/_/g, '-').replace('x86-64', 'x86_64')];
+    if (python === target.python && implementation === target.implementation && platform === target.platform) {
+        return undefined;
+    }
+    return `the server bundled with this extension is locked for ${target.text} (its binary wheels are specific to it), and ${command} is ${m[3]} ${python} on ${m[4]}.`;
+}
+
+/** The manual alternative when the bundled lock does not fit this machine (never "pip install tfguard" from an index). */
+export function unsupportedPlatformHelp(target: string): string {
+    return `Either install Python ${parseLockTarget(target)?.python ?? '3.11'} (${target}) and run "tfguard: Install Server into Private Environment" again, `
+        + 'or install tfguard from its source or a wheel built for your platform into an environment of your own '
+        + '(python -m pip install /path/to/tfguard) and set "tfguard.interpreter" to that python; or set "tfguard.installSource" to that wheel or source folder.';
+}
 
 export interface VersionCheck {
     ok: boolean;

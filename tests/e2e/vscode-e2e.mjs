@@ -343,6 +343,259 @@ async function problemsFor(filter, fileRe, present = true) {
         return present ? (hit.length && hit.every((f) => f.rows.length > 0) ? g : undefined) : (hit.length === 0 ? g : undefined);
     }, `${filter} ${present ? 'in' : 'absent from'} the Problems panel for ${fileRe}`);
 }
+// ------------------------------------------------- plan review, repair, coexistence (issues #16, #17)
+// Kept apart from the scenarios above (other branches change their severity expectations).
+
+/** Notification toasts' texts. */
+async function toastTexts() {
+    return page.locator('.notification-toast').evaluateAll((ts) => ts.map((t) => t.innerText.replace(/\s+/g, ' ').trim()));
+}
+
+/** Problems panel rows (every file) whose text matches `re`, with their file group. */
+async function problemRowsMatching(re) {
+    return groupProblems(await problemRows()).flatMap((g) => g.rows.filter((r) => re.test(r.text)).map((r) => ({ file: g.file, ...r })));
+}
+
+const lineOf = (row) => Number(/\[Ln (\d+), Col \d+\]/.exec(row.text)?.[1] ?? 0);
+
+/** A tiny extension that claims the `terraform` and `terraform-vars` ids as the HashiCorp Terraform extension does. */
+function installLanguageStandIn() {
+    const dir = path.join(tmp, 'terraform-standin');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
+        name: 'terraform-standin', displayName: 'Terraform language stand-in (tfguard e2e)', publisher: 'e2e', version: '0.0.1',
+        description: 'e2e only: contributes the terraform (.tf) and terraform-vars (.tfvars) language ids, as hashicorp.terraform does',
+        engines: { vscode: '^1.85.0' }, categories: ['Programming Languages'],
+        contributes: { languages: [
+            { id: 'terraform', aliases: ['Terraform', 'terraform'], extensions: ['.tf'] },
+            { id: 'terraform-vars', aliases: ['Terraform Variables'], extensions: ['.tfvars'] },
+        ] },
+    }, null, 2));
+    fs.writeFileSync(path.join(dir, 'README.md'), '# stand-in\n');
+    const out = path.join(tmp, 'terraform-standin.vsix');
+    const pack = spawnSync(path.join(repo, 'node_modules', '.bin', 'vsce'), ['package', '--allow-missing-repository', '--skip-license', '-o', out],
+        { cwd: dir, encoding: 'utf8' });
+    if (pack.status !== 0) throw new Error(`vsce package (stand-in) failed: ${pack.stderr || pack.stdout}`);
+    const inst = spawnSync(process.execPath, [codeServerEntry, '--user-data-dir', userData, '--extensions-dir', extDir,
+        '--install-extension', out], { env: csEnv, encoding: 'utf8' });
+    if (inst.status !== 0) throw new Error(`--install-extension (stand-in) failed: ${inst.stderr || inst.stdout}`);
+    return fs.readdirSync(extDir).filter((d) => d.startsWith('e2e.terraform-standin')).join(', ');
+}
+
+/**
+ * Scenario 5 (#17): "tfguard: Review Plan…" as a user runs it: the command palette, the file dialog
+ * (typing the plan's path), then the plan's findings on the .tf lines with the source label
+ * "tfguard (plan)" in the Problems panel and the Findings view; "tfguard: Clear Plan Review" removes
+ * them and only them. Another extension claims the `terraform` language id meanwhile (#16): tfguard
+ * still checks .tf files.
+ */
+async function scenarioPlanReview() {
+    const standIn = installLanguageStandIn();
+    check('coexistence: another extension claiming the terraform / terraform-vars ids installs beside tfguard', standIn !== '', standIn);
+    const ws5 = copyFixture('e2e-plan', 'plan-ws');
+    const planPath = path.join(ws5, 'tfplan.json');
+    // The same command with a path argument, bound to a key: used only if the file dialog cannot be driven.
+    fs.writeFileSync(path.join(userData, 'User', 'keybindings.json'), JSON.stringify([
+        { key: 'ctrl+alt+shift+r', command: 'tfguard.reviewPlan', args: planPath },
+    ], null, 2));
+    await openSession(ws5);
+    await openFile('s3.tf');
+    const mode5 = await page.locator('#status\\.editor\\.mode').innerText().catch(() => '');
+    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-error, .monaco-editor .squiggly-warning, .monaco-editor .squiggly-info').count()) > 0,
+        'live squiggles in s3.tf beside the stand-in extension');
+    check('coexistence: with another extension claiming terraform, s3.tf is Terraform and tfguard shows its findings',
+        /terraform/i.test(mode5), `language status "${mode5.trim()}"`);
+    await page.keyboard.press(`${mod}+Shift+M`);
+    await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: STEP });
+    await setProblemsFilter('CKV_AWS_21');
+    const live = await waitFor(async () => {
+        const rows = await problemRowsMatching(/CKV_AWS_21/);
+        return rows.length && rows.every((r) => !/tfguard \(plan\)/.test(r.text)) ? rows : undefined;
+    }, 'the live CKV_AWS_21 of s3.tf in the Problems panel');
+    check('plan review: before it, no "tfguard (plan)" diagnostic', true, live.map((r) => r.text).join(' / '));
+
+    // ---- the command palette and the file dialog
+    await runCommandKeepOpen('tfguard: Review Plan');
+    let via = 'file dialog';
+    try {
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 15_000 });
+        await waitFor(async () => (await input.inputValue()).startsWith('/'), 'the file dialog\'s path box', 15_000);
+        await shot('10-review-plan-dialog');
+        await input.fill(planPath);
+        await page.waitForTimeout(500);
+        await page.keyboard.press('Enter');
+        await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
+    } catch (e) {
+        via = `keybinding with a path argument (the file dialog could not be driven: ${e.message.split('\n')[0]})`;
+        await page.keyboard.press('Escape').catch(() => {});
+        await page.keyboard.press('Control+Alt+Shift+R');
+    }
+    const summary = await waitFor(async () => (await toastTexts()).find((t) => /tfguard plan review of tfplan\.json/.test(t)),
+        'the plan review notification', 180_000, 500);
+    check('plan review: "tfguard: Review Plan…" picks the plan through the file dialog', via === 'file dialog', via);
+    check('plan review: the notification tells the findings and the files', /\d+ findings? in \d+ files? \(source "tfguard \(plan\)"\)/.test(summary), summary);
+    await shot('11-review-plan-loaded');
+    const planRows = await waitFor(async () => {
+        const rows = await problemRowsMatching(/tfguard \(plan\) CKV_AWS_21/);
+        return rows.length ? rows : undefined;
+    }, 'the plan\'s CKV_AWS_21 ("tfguard (plan)") in the Problems panel');
+    const liveRow = (await problemRowsMatching(/CKV_AWS_21/)).find((r) => !/tfguard \(plan\)/.test(r.text));
+    fs.writeFileSync(path.join(outDir, 'plan-review-problems.txt'), JSON.stringify(await problemRowsMatching(/./), null, 2));
+    const planLine = lineOf(planRows[0]);
+    // aws_s3_bucket.test-bucket1 is the block of s3.tf lines 1-17: the plan's finding is on that block's
+    // line, the one the live check of the same file puts its CKV_AWS_21 on, not on a line of tfplan.json.
+    check('plan review: the plan\'s CKV_AWS_21 is on s3.tf, on the bucket block\'s line, source "tfguard (plan)"',
+        planRows.length === 1 && /s3\.tf/.test(planRows[0].file) && planLine >= 1 && planLine <= 17 && liveRow !== undefined
+        && lineOf(liveRow) === planLine,
+        `${planRows[0].file}: ${planRows[0].text}; live: ${liveRow?.text}`);
+    await setProblemsFilter('tfguard (plan)');
+    // The resources' findings land on their blocks in s3.tf and iam.tf (dynamodb.tf's are INFO: hints,
+    // which the Problems panel does not list); only TFG_PROV_1 of the two provider configurations, which
+    // have no block in these sources, stays on tfplan.json's lines.
+    const planFiles = await waitFor(async () => {
+        const g = groupProblems(await problemRows()).filter((f) => f.rows.some((r) => /tfguard \(plan\)/.test(r.text)));
+        return g.some((f) => /^s3\.tf/.test(f.file)) && g.some((f) => /^iam\.tf/.test(f.file)) ? g : undefined;
+    }, 'plan findings on s3.tf and iam.tf').catch(async () => groupProblems(await problemRows()));
+    fs.writeFileSync(path.join(outDir, 'plan-review-problems-plan.txt'), JSON.stringify(planFiles, null, 2));
+    const onPlanFile = planFiles.filter((f) => /^tfplan\.json/.test(f.file)).flatMap((f) => f.rows);
+    check('plan review: resource findings on the mapped .tf files (s3.tf, iam.tf); on tfplan.json only the providers\' TFG_PROV_1',
+        planFiles.some((f) => /^s3\.tf/.test(f.file)) && planFiles.some((f) => /^iam\.tf/.test(f.file))
+        && planFiles.find((f) => /^iam\.tf/.test(f.file)).rows.some((r) => /tfguard \(plan\) CKV_AWS_63 \[Ln 5,/.test(r.text))
+        && onPlanFile.every((r) => /TFG_PROV_1/.test(r.text)),
+        planFiles.map((f) => `${f.file}: ${f.rows.map((r) => /(CKV\w*|TFG\w*) \[Ln \d+/.exec(r.text)?.[0]).join(', ')}`).join('; '));
+    // The Findings view keeps the plan's findings in a group of their own, apart from the live groups.
+    const viewRows = await waitFor(async () => {
+        const rows = await findingsViewRows();
+        return rows.some((r) => /^Plan review: tfplan\.json \| \d+$/.test(r)) ? rows : undefined;
+    }, 'the plan\'s group in the tfguard Findings view').catch(async () => findingsViewRows());
+    fs.writeFileSync(path.join(outDir, 'plan-review-findings-view.txt'), viewRows.join('\n'));
+    const planGroupAt = viewRows.findIndex((r) => /^Plan review: tfplan\.json \| \d+$/.test(r));
+    const inPlanGroup = planGroupAt >= 0 ? viewRows.slice(planGroupAt + 1) : [];
+    const liveGroups = (planGroupAt >= 0 ? viewRows.slice(0, planGroupAt) : viewRows);
+    check('plan review: the Findings view shows the plan\'s findings in their own group "Plan review: tfplan.json", the live ones apart',
+        inPlanGroup.some((r) => new RegExp(`^CKV_AWS_21 aws_s3_bucket\\.test-bucket1 \\| LOW · s3\\.tf:${planLine}$`).test(r))
+        && liveGroups.some((r) => /^CKV_AWS_21 aws_s3_bucket\.test-bucket1 \| s3\.tf:\d+$/.test(r))
+        && Number(/\| (\d+)$/.exec(viewRows[planGroupAt] ?? '')?.[1]) === inPlanGroup.filter((r) => /^(CKV|TFG)/.test(r)).length,
+        `${viewRows[planGroupAt]}; ${viewRows.filter((r) => /CKV_AWS_21/.test(r)).join(' / ')}`);
+    // The status item counts the live findings and tells the plan's apart; together they are the Problems panel's.
+    const planStatus = await waitFor(async () => {
+        const st = await tfguardStatus();
+        const m = /· plan (\d+)/.exec(st);
+        const p = await problemsTotal();
+        return m && sum(statusCounts(st)) + Number(m[1]) === p.total ? `${st.trim()} = ${p.label}` : undefined;
+    }, 'the status item to count the live findings and the plan\'s apart').catch(async () => `${await tfguardStatus()} vs ${(await problemsTotal()).label}`);
+    check('plan review: the status item counts live findings and "plan N" apart, adding up to the Problems panel', /=/.test(planStatus), planStatus);
+    await shot('12-review-plan-problems-findings');
+
+    // ---- the plan file changes on disk (a new `terraform show -json`): its findings are withdrawn, never stale
+    await setProblemsFilter('CKV_AWS_21');
+    fs.appendFileSync(planPath, '\n');
+    const afterChange = await waitFor(async () => {
+        const rows = await problemRowsMatching(/CKV_AWS_21/);
+        return rows.length && !rows.some((r) => /tfguard \(plan\)/.test(r.text)) ? rows : undefined;
+    }, 'the plan\'s findings to leave when tfplan.json changes').catch(async () => problemRowsMatching(/CKV_AWS_21/));
+    check('plan review: when tfplan.json changes on disk, its findings are withdrawn (the live ones stay)',
+        afterChange.length > 0 && !afterChange.some((r) => /tfguard \(plan\)/.test(r.text)), afterChange.map((r) => r.text).join(' / '));
+    // ---- the same command with the plan's path as its argument (a keybinding's args, as other extensions or tasks call it)
+    await page.keyboard.press('Control+Alt+Shift+R');
+    const again = await waitFor(async () => {
+        const rows = await problemRowsMatching(/tfguard \(plan\) CKV_AWS_21/);
+        return rows.length ? rows : undefined;
+    }, 'the plan reviewed again through the command\'s argument').catch(() => []);
+    check('plan review: "tfguard.reviewPlan" with a path argument loads the plan again', again.length === 1 && lineOf(again[0]) === planLine,
+        again.map((r) => r.text).join(' / '));
+
+    // ---- clear
+    await runCommand('tfguard: Clear Plan Review');
+    await setProblemsFilter('CKV_AWS_21');
+    const afterClear = await waitFor(async () => {
+        const rows = await problemRowsMatching(/CKV_AWS_21/);
+        return rows.length && !rows.some((r) => /tfguard \(plan\)/.test(r.text)) ? rows : undefined;
+    }, 'the plan\'s findings to leave the Problems panel, the live ones staying').catch(async () => problemRowsMatching(/CKV_AWS_21/));
+    check('plan review: "tfguard: Clear Plan Review" removes the plan\'s findings only',
+        afterClear.length > 0 && !afterClear.some((r) => /tfguard \(plan\)/.test(r.text)), afterClear.map((r) => r.text).join(' / '));
+    await setProblemsFilter('');
+    await shot('13-review-plan-cleared');
+}
+
+/** Like runCommand, but leaves the quick input open (the command opens one of its own: a file dialog). */
+async function runCommandKeepOpen(title) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: STEP });
+    await input.fill(`>${title}`);
+    await waitFor(async () => (await page.locator('.quick-input-widget .monaco-list-row').first().innerText()).includes(title.split(': ').pop()),
+        `command "${title}" in the palette`);
+    await page.keyboard.press('Enter');
+}
+
+/**
+ * Scenario 6 (#16), same window as scenario 5: the private environment loses its tfguard (a broken
+ * or half-removed install); "tfguard: Restart Server" offers the install again, the click repairs
+ * the environment in place from the bundled wheel, and squiggles come back without a reload.
+ */
+async function scenarioRepair() {
+    const venvPy = path.join(userData, 'User', 'globalStorage', 'tfguard.tfguard', 'venv', 'bin', 'python');
+    const un = spawnSync(venvPy, ['-m', 'pip', 'uninstall', '-y', '--disable-pip-version-check', 'tfguard'], { encoding: 'utf8' });
+    const gone = spawnSync(venvPy, ['-c', 'import tfguard'], { encoding: 'utf8' }).status !== 0;
+    check('repair: tfguard removed from the private environment (set-up)', un.status === 0 && gone, (un.stdout + un.stderr).trim().split('\n').pop());
+    await runCommand('tfguard: Restart Server');
+    const offer = page.locator('.notification-toast').filter({ hasText: /tfguard needs its language server/ }).first();
+    await offer.waitFor({ state: 'visible', timeout: STEP });
+    const button = offer.locator('.monaco-button', { hasText: 'Install into private environment' }).first();
+    await button.waitFor({ state: 'visible', timeout: STEP });
+    await shot('14-repair-offer');
+    const t = Date.now();
+    await button.click();
+    await waitFor(async () => (await toastTexts()).some((x) => /is installed; starting the server/.test(x)), 'the "installed" notification', 300_000, 500);
+    await openFile('s3.tf');
+    const status = await waitFor(async () => {
+        const st = await tfguardStatus();
+        return /tfguard: \d+ (CRITICAL|HIGH|MEDIUM|LOW|INFO)/.test(st) ? st : undefined;
+    }, 'the status item with counts after the repair', 120_000);
+    const back = spawnSync(venvPy, ['-c', 'import tfguard; print(tfguard.__version__)'], { encoding: 'utf8' });
+    check('repair: one click reinstalls the bundled server into the same environment; findings come back without a reload',
+        back.status === 0 && (await page.locator('.monaco-editor .squiggly-error, .monaco-editor .squiggly-warning, .monaco-editor .squiggly-info').count()) > 0,
+        `${((Date.now() - t) / 1000).toFixed(0)} s; tfguard ${back.stdout.trim()}; status "${status.trim()}"`);
+    await shot('15-repaired');
+}
+
+/**
+ * Scenario 7 (#16): an interpreter the bundled lock does not serve (Python 3.12 here; the lock is for
+ * CPython 3.11 on Linux x86_64). "Install Server into Private Environment" says so in one notification
+ * with the manual alternative, before installing anything.
+ */
+async function scenarioUnsupportedInterpreter(python312) {
+    const cfg = path.join(userData, 'User', 'globalStorage', 'tfguard.tfguard', 'venv', 'pyvenv.cfg');
+    const before = fs.existsSync(cfg) ? fs.statSync(cfg).mtimeMs : 0;
+    fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify({
+        'tfguard.wheelhouse': wheelhouse, 'tfguard.interpreter': python312,
+    }, null, 2));
+    const ws7 = copyFixture('e2e-plan', 'unsupported-ws');
+    await openSession(ws7);
+    await openFile('s3.tf');
+    await page.locator('.notification-toast').filter({ hasText: /tfguard\.interpreter/ }).first().waitFor({ state: 'visible', timeout: STEP });
+    await runCommand('tfguard: Install Server into Private Environment');
+    const text = await waitFor(async () => (await toastTexts()).find((x) => /cannot install its bundled server/.test(x)), 'the unsupported-interpreter notification');
+    await shot('16-unsupported-interpreter');
+    const after = fs.existsSync(cfg) ? fs.statSync(cfg).mtimeMs : 0;
+    check('unsupported interpreter: one notification names the lock\'s target, the interpreter and the manual way; nothing installed',
+        /locked for CPython 3\.11, Linux x86_64/.test(text) && /3\.12/.test(text) && /tfguard\.interpreter/.test(text)
+        && !/pip install (--upgrade )?tfguard\b/.test(text) && before === after && (await toastTexts()).filter((x) => /Installing tfguard/.test(x)).length === 0,
+        text.slice(0, 300));
+    fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify({ 'tfguard.wheelhouse': wheelhouse }, null, 2));
+}
+
+async function runScenario(name, fn) {
+    try {
+        await fn();
+    } catch (e) {
+        check(`${name}: ran to the end`, false, String(e.stack ?? e).split('\n').slice(0, 3).join(' | '));
+        await shot(`99-${name.replace(/\W+/g, '-')}`);
+    }
+}
+
 // ------------------------------------------------------------------- run
 let failed = false;
 try {
@@ -624,6 +877,22 @@ try {
     await setProblemsFilter('');
     await shot('09-restricted-mode');
     await closeSession();
+
+    // ================= scenarios 5-7 (plan review, repair, coexistence, unsupported interpreter)
+    writeUserSettings();
+    await runScenario('plan review', async () => {
+        await scenarioPlanReview();
+        await scenarioRepair();
+    });
+    await closeSession();
+    const python312 = ['/root/.pyenv/versions/3.12.1/bin/python3.12', '/usr/bin/python3.12', '/usr/local/bin/python3.12']
+        .find((p) => fs.existsSync(p)) ?? spawnSync('sh', ['-c', 'command -v python3.12 || command -v python3.13'], { encoding: 'utf8' }).stdout.trim();
+    if (python312) {
+        await runScenario('unsupported interpreter', () => scenarioUnsupportedInterpreter(python312));
+        await closeSession();
+    } else {
+        check('unsupported interpreter: a Python 3.12 or 3.13 to try it with', false, 'none on this machine');
+    }
 
     if (docImage) {
         fs.mkdirSync(path.dirname(docImage), { recursive: true });

@@ -1,6 +1,9 @@
 """The JSON Schema of .tfguard.yaml (server/tfguard/data/tfguard.schema.json, registered for the YAML
-extension through package.json contributes.yamlValidation) and the server's own validator
-(tfguard.config.tfguard.parse_config) agree: same keys, and they accept and refuse the same files."""
+extension through package.json contributes.yamlValidation, and run by the server at run time with
+jsonschema: tfguard.config.tfguard.schema_error) and the server's hand validator
+(parse_config(..., schema=False)) agree: same keys; each alone accepts and refuses the same files, and
+locates a refusal on the same line. And the schema really runs: a file only it refuses is refused, located,
+in the editor's parse and in the CLI's preflight (exit 2, one located line)."""
 
 from __future__ import annotations
 
@@ -11,24 +14,31 @@ import jsonschema
 import pytest
 import yaml
 
+from tfguard.config import tfguard as tfconfig
 from tfguard.config.checkov import ConfigError
-from tfguard.config.tfguard import KEYS, parse_config
+from tfguard.config.tfguard import KEYS, parse_config, schema_problem
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "server" / "tfguard" / "data" / "tfguard.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
 
 
-def _server_ok(text: str) -> bool:
+def _hand_error(text: str) -> ConfigError | None:
     try:
-        parse_config(text, "/ws/.tfguard.yaml")
-    except ConfigError:
-        return False
-    return True
+        parse_config(text, "/ws/.tfguard.yaml", schema=False)
+    except ConfigError as e:
+        return e
+    return None
+
+
+def _server_ok(text: str) -> bool:
+    return _hand_error(text) is None
 
 
 def _schema_ok(text: str) -> bool:
-    return not list(VALIDATOR.iter_errors(yaml.safe_load(text)))
+    plain = not list(VALIDATOR.iter_errors(yaml.safe_load(text)))
+    assert plain == (schema_problem(text, "/ws/.tfguard.yaml") is None)  # the run-time check is this schema
+    return plain
 
 
 def test_schema_is_valid_and_registered():
@@ -84,6 +94,18 @@ INVALID = [
     "suppressions: {not_suppressible: CKV_AWS_24}\n",
     "suppressions: {owner: me}\n",
     "- a list\n",
+    # values YAML reads as numbers, booleans or dates where text is expected
+    "environments:\n  - pattern: '**/prod/**'\n    label: 5\n",
+    "checks:\n  enable: [CKV_AWS_20, 5]\n",
+    "exclude:\n  - legacy/**\n  - 2024-01-01\n",
+    "required_tags:\n  all: [owner, true]\n",
+    "minimum_severity: 3\n",
+    "catalogue: 12\n",
+    # located deeper in a longer file
+    "version: 1\nchecks:\n  disable: [CKV_AWS_144]\nsecrets:\n  enabled: maybe\n",
+    "version: 1\nrequired_tags:\n  all: [owner]\n  by_type:\n    aws_s3_bucket: data-classification\n",
+    "version: 1\nenvironments:\n  - {pattern: '**/prod/**', adjust: +1}\n  - {pattern: '**/dev/**', adjust: -7}\n",
+    "version: 1\nsuppressions:\n  ticket_pattern: 'SEC-\\d+'\n  owners: [me]\n",
 ]
 
 
@@ -97,3 +119,43 @@ def test_both_accept(text):
 def test_both_refuse(text):
     assert not _server_ok(text), "server accepts"
     assert not _schema_ok(text), "schema accepts"
+
+
+@pytest.mark.parametrize("text", INVALID)
+def test_both_locate_a_refusal_on_the_same_line(text):
+    hand, schema = _hand_error(text), schema_problem(text, "/ws/.tfguard.yaml")
+    assert hand is not None and schema is not None
+    assert hand.line == schema.line, (str(hand), str(schema))
+
+
+STRICTER = {**SCHEMA, "required": ["version"]}  # a schema that refuses what the hand validator accepts
+
+
+def test_the_schema_runs_at_run_time_a_refusal_only_it_makes_is_located(monkeypatch, tmp_path):
+    monkeypatch.setattr(tfconfig, "_schema_validator", lambda: jsonschema.Draft7Validator(STRICTER))
+    text = "minimum_severity: LOW\nchecks:\n  disable: [CKV_AWS_144]\n"
+    assert _server_ok(text)  # the hand validator alone accepts it
+    with pytest.raises(ConfigError) as got:
+        parse_config(text, "/ws/.tfguard.yaml")
+    assert (got.value.line, got.value.column) == (0, 0) and "version" in str(got.value)
+    monkeypatch.setattr(tfconfig, "_schema_validator", lambda: jsonschema.Draft7Validator(
+        {**SCHEMA, "properties": {**SCHEMA["properties"], "checks": {"type": "object", "additionalProperties": False,
+                                                                       "properties": {"enable": {}}}}}))
+    with pytest.raises(ConfigError) as got:
+        parse_config(text, "/ws/.tfguard.yaml")
+    assert (got.value.line, got.value.column) == (2, 2)  # the unknown key `disable`, not its mapping
+    assert str(got.value) == "/ws/.tfguard.yaml:3: checks: unknown key 'disable' (expected enable)"
+
+
+def test_a_schema_refusal_fails_the_cli_preflight_with_one_located_line(monkeypatch, tmp_path, capsys):
+    from tfguard.cli import main
+
+    monkeypatch.setattr(tfconfig, "_schema_validator", lambda: jsonschema.Draft7Validator(STRICTER))
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n')
+    (repo / ".tfguard.yaml").write_text("minimum_severity: LOW\n")
+    capsys.readouterr()
+    assert main(["scan", "--no-daemon", str(repo)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if ".tfguard.yaml" in line]
+    assert len(err) == 1 and ".tfguard.yaml:1" in err[0] and "version" in err[0], err

@@ -67,3 +67,34 @@ test('findings come from the diagnostics VS Code holds: tfguard only, hints (bas
     assert.equal(found[0].uri, 'file:///w/main.tf');
     assert.equal(found[0].resource, 'aws_s3_bucket.a');
 });
+
+test('a reviewed plan\'s diagnostics ("tfguard (plan)") are findings marked plan; live ones are not', async () => {
+    const { findingsFromDiagnostics } = await import('../findings');
+    const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 8 } };
+    const data = { checkId: 'CKV_AWS_21', severity: 'LOW', priority: 10, resource: 'aws_s3_bucket.b', fixable: false };
+    const found = findingsFromDiagnostics([['file:///w/s3.tf', [
+        { range, message: 'live', severity: 2, source: 'tfguard', data },
+        { range, message: 'planned', severity: 2, source: 'tfguard (plan)', data },
+    ]]]);
+    assert.deepEqual(found.map((f) => [f.message, f.plan ?? false]), [['live', false], ['planned', true]]);
+});
+
+test('plan payloads: files kept, malformed entries dropped, summary and error told in one line', async () => {
+    const { parsePlanPayload, planSummary } = await import('../findings');
+    const p = parsePlanPayload({
+        plan: 'file:///w/tfplan.json', source: 'tfguard (plan)', reason: 'loaded',
+        files: [{ uri: 'file:///w/s3.tf', diagnostics: [{}, {}] }, { uri: 3 }, { uri: 'file:///w/iam.tf', diagnostics: [{}] }],
+        summary: { failed: 3, skipped: 1 },
+    });
+    assert.ok(p);
+    assert.deepEqual(p.files.map((f) => f.uri), ['file:///w/s3.tf', 'file:///w/iam.tf']);
+    assert.equal(planSummary(p, 'tfplan.json'), 'tfguard plan review of tfplan.json: 3 findings in 2 files (source "tfguard (plan)").');
+    const bad = parsePlanPayload({ plan: 'x', reason: 'loaded', files: [], summary: { failed: 0 }, error: 'not valid JSON' });
+    assert.ok(bad);
+    assert.equal(planSummary(bad, 'x.json'), 'tfguard cannot review x.json: not valid JSON');
+    assert.equal(parsePlanPayload(null), undefined);
+    assert.equal(parsePlanPayload({ files: 'no' }), undefined);
+    const cleared = parsePlanPayload({ plan: null, reason: 'changed', files: [], summary: { failed: 0 } });
+    assert.equal(cleared?.reason, 'changed');
+    assert.equal(cleared?.files.length, 0);
+});

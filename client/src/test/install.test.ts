@@ -121,3 +121,21 @@ test('installSource must name a file or folder: a bare package name is refused',
     assert.ok(privateInstallPlan({ ...common, installSource: './dist/tfguard-0.1.0-py3-none-any.whl' }).plan);
     assert.ok(privateInstallPlan({ ...common, installSource: 'tfguard-0.1.0-py3-none-any.whl' }).plan);
 });
+
+test('the bundled lock serves only its own interpreter and platform; anything else is told before installing', async () => {
+    const { checkLockTarget, parseLockTarget, unsupportedPlatformHelp } = await import('../install');
+    const lock = 'CPython 3.11, Linux x86_64';
+    assert.deepEqual(parseLockTarget(lock), { implementation: 'cpython', python: '3.11', platform: 'linux-x86_64', text: lock });
+    assert.equal(checkLockTarget('3.11.7 cpython linux-x86_64\n', lock, 'python3'), undefined);
+    assert.match(checkLockTarget('3.12.1 cpython linux-x86_64', lock, '/usr/bin/python3.12') ?? '',
+        /locked for CPython 3\.11, Linux x86_64 .* \/usr\/bin\/python3\.12 is cpython 3\.12 on linux-x86_64\.$/);
+    assert.match(checkLockTarget('3.11.7 cpython macosx-14.0-arm64', lock, 'python3') ?? '', /on macosx-14\.0-arm64/);
+    assert.match(checkLockTarget('3.11.7 cpython linux-aarch64', lock, 'python3') ?? '', /linux-aarch64/);
+    assert.match(checkLockTarget('3.11.7 cpython win-amd64', lock, 'py') ?? '', /win-amd64/);
+    assert.match(checkLockTarget('3.11.7 pypy linux-x86_64', lock, 'pypy3') ?? '', /is pypy 3\.11/);
+    assert.match(checkLockTarget('3.11.7', lock, 'python3') ?? '', /did not report its implementation/);
+    assert.equal(checkLockTarget('3.12.0 cpython win-amd64', '', 'py'), undefined, 'no target named: nothing to check');
+    const help = unsupportedPlatformHelp(lock);
+    assert.match(help, /tfguard\.interpreter/);
+    assert.ok(!/pip install (--upgrade )?tfguard\b/.test(help), 'never a package name from an index');
+});

@@ -50,3 +50,21 @@ test('languages use the HashiCorp ids: .tfvars is terraform-vars, never terrafor
     assert.ok(!byId.get('terraform')?.includes('.tfvars'));
     assert.deepEqual(byId.get('terraform-vars'), ['.tfvars']);
 });
+
+test('plan review commands are declared; Review Plan only in trusted workspaces; every registered command is declared', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+        contributes: { commands: { command: string; title: string; enablement?: string }[]; menus: Record<string, { command: string; when?: string }[]> };
+    };
+    const byId = new Map(manifest.contributes.commands.map((c) => [c.command, c]));
+    assert.equal(byId.get('tfguard.reviewPlan')?.title, 'Review Plan…');
+    assert.equal(byId.get('tfguard.reviewPlan')?.enablement, 'isWorkspaceTrusted');
+    assert.equal(byId.get('tfguard.clearPlan')?.title, 'Clear Plan Review');
+    const explorer = manifest.contributes.menus['explorer/context'] ?? [];
+    assert.ok(explorer.some((m) => m.command === 'tfguard.reviewPlan' && /isWorkspaceTrusted/.test(m.when ?? '')));
+    const source = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'extension.ts'), 'utf8');
+    const registered = [...source.matchAll(/reg\('([^']+)'/g)].map((m) => m[1]).filter((id) => id !== 'tfguard.suppress');
+    assert.ok(registered.length >= 10);
+    for (const id of registered) {
+        assert.ok(byId.has(id), `${id} is registered but not declared in package.json`);
+    }
+});

@@ -18,6 +18,14 @@ Keys (all optional; see docs/policies.md)::
     var_files: [prod.tfvars]           # Terraform variables files, as Checkov's --var-file (relative to this file)
     exclude: ["legacy/**"]             # glob patterns relative to the repository root: never scanned
 
+Two validators, one verdict: the hand validator below (:func:`parse_config`: messages in the words of
+the keys, paths inside the repository, files that must exist, regular expressions that must compile) and
+the configuration's JSON Schema, ``tfguard/data/tfguard.schema.json`` (the one ``package.json`` registers
+for the YAML extension), run at run time with ``jsonschema`` on the same composed document after the hand
+validator (:func:`schema_error`: the error located at the YAML node its JSON path names). A file one of
+them refuses is refused; tests/unit/test_tfguard_schema.py checks on a corpus of good and bad files that
+each gives the same verdict alone, at the same line.
+
 ``python_checks`` is refused: Python checks are code, and a workspace file must not make the
 editor run code. Use ``tfguard scan --allow-python-checks DIR`` or the user setting instead.
 
@@ -40,6 +48,8 @@ error (:meth:`ConfigResolver.errors`).
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import re
@@ -145,9 +155,9 @@ class _Reader:
 
     def text(self, node: yaml.Node, what: str) -> str:
         value = self.scalar(node, what)
-        if value is None or isinstance(value, bool) or str(value).strip() == "":
+        if not isinstance(value, str) or value.strip() == "":  # 5, true, 2024-01-01: not text (as the schema says)
             raise self.error(node, f"{what}: expected text")
-        return str(value)
+        return value
 
     def boolean(self, node: yaml.Node, what: str) -> bool:
         value = self.scalar(node, what)
@@ -206,13 +216,105 @@ def _kind(node: yaml.Node) -> str:
     return "single value"
 
 
-def parse_config(text: str, path: str) -> ConfigLayer:
-    """Validate the text of a ``.tfguard.yaml``; raise ConfigError at the offending node."""
+def parse_config(text: str, path: str, *, schema: bool = True) -> ConfigLayer:
+    """Validate the text of a ``.tfguard.yaml``; raise ConfigError at the offending node.
+
+    The hand validator first, then the JSON Schema (:func:`schema_error`). ``schema=False``: the hand
+    validator alone (the drift test compares the two).
+    """
     root, loader = compose_yaml(text, path)
     try:
-        return _parse_root(_Reader(path, loader), root)
+        layer = _parse_root(_Reader(path, loader), root)
+        if schema:
+            problem = schema_error(root, loader, path)
+            if problem is not None:
+                raise problem
+        return layer
     finally:
         loader.dispose()
+
+
+def schema_problem(text: str, path: str) -> ConfigError | None:
+    """The JSON Schema's verdict alone on the text of a ``.tfguard.yaml`` (a located error, or None)."""
+    root, loader = compose_yaml(text, path)
+    try:
+        return schema_error(root, loader, path)
+    finally:
+        loader.dispose()
+
+
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                           "tfguard.schema.json")
+
+
+@functools.cache
+def _schema_validator() -> Any:
+    import jsonschema  # Checkov's dependency; imported on the first configuration file
+
+    with open(SCHEMA_FILE, encoding="utf-8") as fh:
+        schema = json.load(fh)
+    return jsonschema.Draft7Validator(schema)
+
+
+def schema_error(root: yaml.Node | None, loader: yaml.SafeLoader, path: str) -> ConfigError | None:
+    """The JSON Schema's first error (in file order) on a composed ``.tfguard.yaml``, at its YAML node; or None."""
+    try:
+        instance = loader.construct_object(root, deep=True) if root is not None else None
+    except yaml.YAMLError as e:  # e.g. a mapping as a key: not a JSON document
+        mark = getattr(e, "problem_mark", None)
+        return ConfigError(path, "not a JSON-compatible document", mark.line if mark else 0, mark.column if mark else 0)
+    errors = list(_schema_validator().iter_errors(instance))
+    if not errors or root is None:
+        return ConfigError(path, "top level: expected a mapping", 0, 0) if errors else None
+    located = [(_schema_node(root, loader, e), e) for e in errors]
+    node, error = min(located, key=lambda ne: (ne[0].start_mark.line, ne[0].start_mark.column))
+    return ConfigError(path, _schema_message(error), node.start_mark.line, node.start_mark.column)
+
+
+def _schema_node(root: yaml.Node, loader: yaml.SafeLoader, error: Any) -> yaml.Node:
+    """The YAML node a schema error's path names (for an unknown key: that key)."""
+    node = root
+    parts = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties") or {}
+        extra = [k for k in error.instance if k not in known]
+        if extra:
+            parts.append((extra[0], "key"))
+    for part in parts:
+        want_key = isinstance(part, tuple)
+        name = part[0] if want_key else part
+        if isinstance(node, yaml.MappingNode):
+            hit = next(((k, v) for k, v in node.value
+                        if isinstance(k, yaml.ScalarNode) and loader.construct_object(k) == name), None)
+            if hit is None:
+                return node
+            node = hit[0] if want_key else hit[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(name, int) and 0 <= name < len(node.value):
+            node = node.value[name]
+        else:
+            return node
+    return node
+
+
+def _schema_message(error: Any) -> str:
+    where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in error.absolute_path).replace(".[", "[")
+    where = where or "top level"
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties") or {})
+        extra = next((k for k in error.instance if k not in known), "?")
+        expected = f" (expected {', '.join(known)})" if known else ""
+        return f"{where}: unknown {safeyaml.key_text(str(extra))}{expected}"
+    if kind == "type":
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        names: dict[str, str] = {"object": "a mapping", "array": "a list", "string": "text", "boolean": "true or false",
+                 "integer": "a whole number", "number": "a number", "null": "nothing"}
+        return f"{where}: expected {' or '.join(names.get(str(t), str(t)) for t in types)}"
+    if kind == "required":
+        return f"{where}: {error.message.split(' is ')[0]} is required"
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    value = safeyaml.quote(str(error.instance)) if not isinstance(error.instance, (dict, list)) else "this value"
+    return f"{where}: {value} is not allowed here" + (f" ({description})" if description else f" ({kind})")
 
 
 def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:

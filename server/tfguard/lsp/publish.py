@@ -26,6 +26,7 @@ from tfguard.engine import FileAnalysis
 from tfguard.files import MAX_CONFIG_BYTES, FileRefused, read_regular
 from tfguard.fixes import is_fixable
 from tfguard.lsp.convert import LazyLines, finding_to_diagnostic, problem_to_diagnostic, split_lines
+from tfguard.lsp.settings import folder_for
 from tfguard.model import Finding, Problem, shift_finding
 from tfguard.priority import rank, rank_key
 
@@ -158,10 +159,11 @@ class Publisher:
         lines = LazyLines(text)  # a keystroke converts only its own block's findings: a few lines
         enc = ls.encoding
         out = [problem_to_diagnostic(p, lines, enc) for p in fa.problems]
-        baseline = ls.baseline()
-        root = ls.folders()[0] if ls.folders() else os.path.dirname(fa.path)
-        generation = (enc, ls.settings, ls.settings_epoch, id(baseline))
-        levels = ls.settings_for(fa.path).severity_levels
+        baseline = ls.baseline(fa.path)  # the file's folder's (tfguard.baseline per workspace folder)
+        root = folder_for(fa.path, ls.folders()) or (ls.folders()[0] if ls.folders() else os.path.dirname(fa.path))
+        generation = (enc, ls.settings, ls.settings_epoch)
+        folder = ls.settings_for(fa.path)
+        levels = folder.severity_levels
         if self._diag_generation != generation:
             self._diag_generation = generation
             self._diag_cache.clear()
@@ -174,7 +176,7 @@ class Publisher:
             else:
                 d = finding_to_diagnostic(f, lines, enc, levels, fixable=is_fixable(f))
                 if baseline is not None and baseline.contains(f, root, text):
-                    if ls.settings.baseline_mode == "hide":
+                    if folder.baseline_mode == "hide":
                         d = None
                     else:
                         d.severity = lsp.DiagnosticSeverity.Hint
@@ -194,7 +196,7 @@ class Publisher:
         than the rest of the keystroke. Columns are unchanged because the block's text is.
         """
         ls = self.ls
-        if ls.baseline() is not None:  # baseline marks depend on the text: no shortcut
+        if ls.baseline(fa.path) is not None:  # baseline marks depend on the text: no shortcut
             return [self._diag_json(d) for d in self.diagnostics_for(text, fa)]
         lines = LazyLines(text)
         enc = ls.encoding

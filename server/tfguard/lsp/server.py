@@ -31,7 +31,7 @@ from tfguard import __version__
 from tfguard.engine import Engine
 from tfguard.lsp.publish import Published, Publisher
 from tfguard.lsp.scheduler import Scheduler
-from tfguard.lsp.settings import Settings, folder_for, install_settings_layer
+from tfguard.lsp.settings import Settings, folder_for, install_settings_layer, resolve_path
 from tfguard.model import Finding, Result
 from tfguard.wiring import make_engine
 
@@ -61,7 +61,7 @@ class TfguardServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None  # set once, in initialized
         self.client_name = ""
         self._reported: set[str] = set()
-        self._baseline: tuple[str, Any] | None = None
+        self._baselines: dict[str, Any] = {}  # baseline file -> its Baseline (None: unreadable, reported)
         self.publisher = Publisher(self)
         self.scheduler = Scheduler(self, self.publisher)
 
@@ -124,24 +124,24 @@ class TfguardServer(LanguageServer):
         """Whether a finding is shown: failed, at or above the ``minimumSeverity`` setting."""
         return f.result is Result.FAILED and f.severity.rank >= self.settings_for(f.file).minimum_severity.rank
 
-    def baseline(self) -> Any:
-        """The configured baseline (loaded once per path); a bad file is reported once."""
-        path = self.settings.baseline
-        if not path:
+    def baseline(self, path: str | None = None) -> Any:
+        """The baseline of the workspace folder holding ``path`` (``tfguard.baseline`` is a folder setting;
+        without ``path``, the first folder's), loaded once per file; a bad file is reported once."""
+        root = folder_for(path, self.folders()) if path else None
+        file = (self.folder_settings.get(root, self.settings) if root else self.settings).baseline
+        if not file:
             return None
-        if not os.path.isabs(path) and self.folders():
-            path = os.path.join(self.folders()[0], path)
-        cached = self._baseline
-        if cached is not None and cached[0] == path:
-            return cached[1]
+        file = resolve_path(file, root or (self.folders()[0] if self.folders() else None))
+        if file in self._baselines:
+            return self._baselines[file]
         from tfguard.scan.baseline import BaselineError, load_baseline
 
         try:
-            loaded = load_baseline(path)
+            loaded = load_baseline(file)
         except BaselineError as e:
-            self.report_once(f"baseline:{path}", str(e))
+            self.report_once(f"baseline:{file}", str(e))
             loaded = None
-        self._baseline = (path, loaded)
+        self._baselines[file] = loaded
         return loaded
 
     # ------------------------------------------------------------ messages

@@ -10,8 +10,13 @@ leaves open: variables, ``count``/``for_each``, module inputs, provider ``defaul
   and ``version_constraint`` against the catalogue, with the source rules' own logic.
 - TFG_PROV_1 on every provider of the plan's ``provider_config`` without a ``version_constraint``.
 
-TFG_SEC_1 (secrets) does not run on plans: a plan holds resolved values and tfguard never copies one
-into a message. Rules report tag keys, module sources and provider names only.
+- TFG_SEC_1 on the plan's ``configuration``: an attribute (or nested block attribute) whose expression
+  is a literal ``constant_value`` in the code, of every resource of every module, and the literal
+  ``default`` of a variable with a secret's name. The planned values are not read: a plan holds every
+  value resolved, and a password passed in a sensitive variable (what the rule asks for) is a
+  ``references`` expression there, not a hard-coded secret. The finding names the attribute only.
+
+Rules report tag keys, module sources, provider names and attribute names only: never a value of the plan.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from tfguard.catalogue import Catalogue
 from tfguard.config.tfguard import TfguardConfig
 from tfguard.rules.modules import outside_range, unapproved_source, unpinned
+from tfguard.rules.secrets import find_secrets
 from tfguard.rules.tags import TAGGABLE_TYPES, tag_attribute
 
 
@@ -164,8 +170,67 @@ def provider_violations(doc: dict[str, Any]) -> list[PlanViolation]:
     return out
 
 
+def _literal_body(expressions: Any) -> dict[str, Any]:
+    """The literal part of a configuration resource's ``expressions``: ``constant_value`` of each attribute,
+    nested blocks (lists of expression maps) as lists of such bodies; references and unknowns left out."""
+    body: dict[str, Any] = {}
+    if not isinstance(expressions, dict):
+        return body
+    for key, expr in expressions.items():
+        if isinstance(expr, dict) and "constant_value" in expr:
+            body[str(key)] = expr["constant_value"]
+        elif isinstance(expr, list):
+            blocks = [_literal_body(item) for item in expr if isinstance(item, dict)]
+            if any(blocks):
+                body[str(key)] = blocks
+    return body
+
+
+def _configuration_modules(module: Any, prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(module address prefix, configuration module) for the root module and every module call below it."""
+    if not isinstance(module, dict):
+        return
+    yield prefix, module
+    for name, call in (module.get("module_calls") or {}).items():
+        if isinstance(call, dict):
+            yield from _configuration_modules(call.get("module"), f"{prefix}module.{name}.")
+
+
+def secret_violations(doc: dict[str, Any], cfg: TfguardConfig) -> list[PlanViolation]:
+    """TFG_SEC_1 on the literal expressions of the plan's configuration (see the module docstring)."""
+    if not cfg.secrets_enabled:
+        return []
+    out: list[PlanViolation] = []
+    for prefix, module in _configuration_modules((doc.get("configuration") or {}).get("root_module")):
+        for r in module.get("resources") or []:
+            if not isinstance(r, dict) or not r.get("type") or not r.get("name"):
+                continue
+            found = find_secrets(_literal_body(r.get("expressions")))
+            if not found:
+                continue
+            raw = f"{r['type']}.{r['name']}"
+            attrs = ", ".join(".".join(path) for path, _ in found)
+            kinds = "; ".join(sorted({kind for _, kind in found}))
+            out.append(PlanViolation(
+                "TFG_SEC_1", prefix + str(r.get("address") or raw), raw,
+                f"Hard-coded secret in {attrs} ({kinds}), planned from a literal in the code. Do not keep secrets "
+                f"in Terraform code: pass them in a sensitive variable, read them from a secret manager, and rotate "
+                f"this one since it is in version control (and in this plan file).", found[0][0][0]))
+        for name, var in (module.get("variables") or {}).items():
+            if not isinstance(var, dict) or "default" not in var or var.get("ephemeral") is True:
+                continue
+            if find_secrets({"default": var["default"]}, str(name)):
+                out.append(PlanViolation(
+                    "TFG_SEC_1", f"{prefix}var.{name}", f"variable.{name}",
+                    f"Hard-coded secret in the default of variable {name} (a literal default for a secret variable). "
+                    f"Do not keep secrets in Terraform code: give no default, pass the value at plan time, and rotate "
+                    f"this one since it is in version control (and in this plan file).", "default"))
+    return out
+
+
 def plan_violations(doc: dict[str, Any], cfg: TfguardConfig, cat: Catalogue | None,
                     anchor_of: Any) -> list[PlanViolation]:
     """Every org rule of this module on the plan ``doc``, for rules ``cfg`` enables."""
-    found = tag_violations(doc, cfg, anchor_of) + module_violations(doc, cat) + provider_violations(doc)
+    found = (tag_violations(doc, cfg, anchor_of) + module_violations(doc, cat) + provider_violations(doc)
+             + secret_violations(doc, cfg))
     return [v for v in found if cfg.is_enabled(v.rule_id)]

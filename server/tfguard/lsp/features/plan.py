@@ -122,11 +122,17 @@ async def _watch(ls: TfguardServer, plan: str) -> None:
     caps = ls.client_capabilities.workspace if ls.client_capabilities else None
     if not (caps and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration):
         return
+    # A pattern relative to the plan's folder where the client supports it (VS Code does: an absolute path
+    # as a plain glob is matched against workspace-relative paths by some clients), else the absolute path.
+    glob: lsp.GlobPattern = plan.replace(os.sep, "/")
+    if caps.did_change_watched_files.relative_pattern_support:
+        glob = lsp.RelativePattern(base_uri=from_fs_path(os.path.dirname(plan)) or os.path.dirname(plan),
+                                   pattern=os.path.basename(plan))
     try:
         await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[
             lsp.Registration(id=_WATCH_ID, method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                              register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
-                                 watchers=[lsp.FileSystemWatcher(glob_pattern=plan.replace(os.sep, "/"))]))]))
+                                 watchers=[lsp.FileSystemWatcher(glob_pattern=glob)]))]))
     except Exception:
         log.debug("could not watch %s", plan, exc_info=True)
 
