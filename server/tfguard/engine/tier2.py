@@ -393,9 +393,9 @@ class Tier2:
                 contexts[d] = index.module_context(d)
             result[f] = self._finish_file(f, st, fa, contexts[d], dropped)
         for problem in check_error_problems(errors, lambda p: index.state(p).split.blocks):
-            fa = result.get(wanted.get(os.path.realpath(problem.file), ""))
-            if fa is not None:
-                fa.problems.append(problem)
+            hit = result.get(wanted.get(os.path.realpath(problem.file), ""))
+            if hit is not None:
+                hit.problems.append(problem)
         return result
 
     def module_run(self, module_dir: str, states: dict[str, FileState] | None = None,

@@ -86,9 +86,10 @@ class LiveScan:
         """Digest of everything the unit's run depends on: the current text of every file it reads
         (unsaved included), its variables files, skip patterns, check selection and policies."""
         h = hashlib.blake2b(digest_size=20)
-        h.update(repr((unit.root, unit.recursive, unit.dirs, plan.var_files, plan.skip_paths,
+        var_files = self.var_files(plan, unit)
+        h.update(repr((unit.root, unit.recursive, unit.dirs, var_files, plan.skip_paths,
                        sorted(plan.left_out), plan.selection.digest, plan.policy_dirs)).encode())
-        files = set(pool.unit_files(unit)) | set(plan.var_files)
+        files = set(pool.unit_files(unit)) | set(var_files)
         for path in self.engine.overlays():
             if path.endswith(TF_SUFFIXES) and self.reads(unit, os.path.dirname(path)):
                 files.add(path)
@@ -96,6 +97,16 @@ class LiveScan:
             text, _ = self.engine.read(f)
             h.update(f.encode() + b"\0" + (text_digest(text) if text is not None else "-").encode() + b"\0")
         return h.hexdigest()
+
+    def var_files(self, plan: DirPlan, unit: pool.ScanUnit) -> tuple[str, ...]:
+        """The variables files of a unit's run: those in force for its own folder (a ``.tfguard.yaml``
+        ``var_files`` there applies to what the user edits there), the scan's for a recursive unit."""
+        if unit.recursive:
+            return plan.var_files
+        try:
+            return self.engine.var_files_for(unit.root)
+        except Exception:  # an unreadable configuration: the scan's (its problem is reported as data)
+            return plan.var_files
 
     def stale(self, plan: DirPlan, units: Iterable[pool.ScanUnit]) -> list[pool.ScanUnit]:
         """Those of ``units`` whose remembered run is missing or was computed on other text."""
@@ -130,7 +141,7 @@ class LiveScan:
             fp = self.fingerprint(plan, unit)
             try:
                 run = self.engine.unit_run(unit.root, selection=plan.selection, recursive=unit.recursive,
-                                           var_files=plan.var_files, skip_paths=plan.skip_paths,
+                                           var_files=self.var_files(plan, unit), skip_paths=plan.skip_paths,
                                            left_out=plan.left_out, dirs=unit.dirs, policy_dirs=plan.policy_dirs,
                                            mirrored=pool.unit_has_tofu(unit))
             except Exception as e:  # one unit failing never loses the others
