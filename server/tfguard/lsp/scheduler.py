@@ -1,19 +1,22 @@
-"""When analyses run: tier 1 per document, tier 2 per module, workspace indexing, GC at idle.
+"""When analyses run: tier 1 per document, the full check per workspace folder, indexing, GC at idle.
 
 - Tier 1: a change marks its document dirty; one coalescing loop per document analyses the newest
   text, publishes it, and goes round again while edits arrived meanwhile (a burst of edits yields
   one analysis of the newest text, never a queue of stale ones).
-- Tier 2: a debounce timer per module (``idleDelayMs`` after the last edit, at once on save); a
-  module whose run is still going is run again when it ends, never twice at the same time.
-- Indexing: tier 2 over every module of every workspace folder, with work-done progress.
-- A module result is published by one helper (:meth:`Scheduler.publish_module_result`): open
-  documents are re-merged through tier 1 (their unchanged blocks now carry tier 2's findings),
-  closed files are published directly.
+- Tier 2, the authoritative result: a debounce timer per module folder (``idleDelayMs`` after the
+  last edit, at once on save) starts ``tfguard scan <workspace folder>`` on the current text
+  (:class:`tfguard.scan.live.LiveScan`), re-running only the scan units that read the edited
+  folder; one per folder at a time, folders edited meanwhile run together when it ends. Past the
+  time budget it says so (work-done progress, ``tfguard/status``, an INFO notice) and goes on.
+- Indexing: the same full check over every unit of every workspace folder, with work-done progress.
+- A full check's result is published by one helper (:meth:`Scheduler.publish_module_result`): open
+  documents are re-merged through tier 1 (their unchanged blocks now carry its findings), closed
+  files are published directly.
 
 Threads. The event loop owns all server state: what was published and its versions, the
 diagnostics caches, the tier-2 timers, the dirty/running sets, the settings and the engines
 table. The two executors (``tier1``, ``tier2``; one worker each) only run engine calls
-(``analyze_file``, ``analyze_module_bounded``) and return their values; the loop applies them
+(``analyze_file``; the full check: :class:`tfguard.scan.live.LiveScan`) and return their values; the loop applies them
 (staleness check, publish, caches) after the ``await``. Nothing called in an executor reads or
 writes server state; the only other code on other threads that concerns the server, the client
 log handler (:class:`tfguard.lsp.app.ClientLogHandler`), hands its message to the loop with
