@@ -249,11 +249,187 @@ def generated(dest: Path, lines: int = 10_000) -> Path:
     return target
 
 
+# ---------------------------------------------------------------- time to the authoritative result
+AUTH_SECTION = "## Time to the authoritative result after a save"
+
+APP_MODULE = """variable "name" {
+  type = string
+}
+
+variable "cidr" {
+  type    = string
+  default = "10.0.0.0/8"
+}
+
+resource "aws_s3_bucket" "data" {
+  bucket = var.name
+}
+
+resource "aws_s3_bucket_versioning" "data" {
+  bucket = aws_s3_bucket.data.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_security_group" "app" {
+  name        = var.name
+  description = "app"
+  ingress {
+    description = "ssh"
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = [var.cidr]
+  }
+}
+
+resource "aws_instance" "app" {
+  ami                    = "ami-123"
+  instance_type          = "t3.micro"
+  vpc_security_group_ids = [aws_security_group.app.id]
+}
+
+output "bucket" {
+  value = aws_s3_bucket.data.id
+}
+"""
+
+
+def generated_examples(dest: Path, n: int = 30) -> Path:
+    """A module repository: ``modules/app`` and ``n`` examples calling it (each its own call name)."""
+    root = dest / "examples-tree"
+    (root / "modules" / "app").mkdir(parents=True)
+    (root / "modules" / "app" / "main.tf").write_text(APP_MODULE)
+    for i in range(1, n + 1):
+        d = root / "examples" / f"ex{i:02d}"
+        d.mkdir(parents=True)
+        cidr = "0.0.0.0/0" if i % 3 == 0 else f"10.{i}.0.0/16"
+        (d / "main.tf").write_text(f'module "app_{i:02d}" {{\n  source = "../../modules/app"\n'
+                                   f'  name   = "ex{i:02d}"\n  cidr   = "{cidr}"\n}}\n')
+    return root
+
+
+def checkov_d(root: Path) -> float:
+    t = time.perf_counter()
+    subprocess.run([str(CHECKOV), "-d", str(root), "--framework", "terraform", "--skip-download", "--quiet",
+                    "-o", "json"], capture_output=True, check=False)
+    return time.perf_counter() - t
+
+
+async def save_to_authoritative(root: Path, edited: list[Path], saves: int) -> list[tuple[str, float, float, str]]:
+    """For each file of ``edited``: median and worst seconds from didSave (after an edit that changes the
+    text) to the ``idle`` status that follows the published full check, and what ran."""
+    b = Bench()
+    statuses: list[dict[str, Any]] = []
+    arrived = asyncio.Event()
+
+    @b.client.feature("tfguard/status")
+    def _status(params: Any) -> None:
+        get = params.get if isinstance(params, dict) else lambda k, d=None: getattr(params, k, d)
+        statuses.append({"state": get("state"), "message": get("message", ""), "t": time.perf_counter()})
+        arrived.set()
+
+    async def idle_after(mark: int, timeout: float) -> dict[str, Any]:
+        deadline = time.perf_counter() + timeout
+        while True:
+            for st in statuses[mark:]:
+                if st["state"] == "idle":
+                    return st
+            arrived.clear()
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"no idle status within {timeout}s")
+            try:
+                await asyncio.wait_for(arrived.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    await b.start(root, {"indexWorkspace": True, "idleDelayMs": 600000})
+    await idle_after(0, 900)  # indexing: every unit once (warm memory, as after opening the workspace)
+    out = []
+    for path in edited:
+        text = path.read_text()
+        uri = b.open(path, text)
+        times: list[float] = []
+        ran = ""
+        for v in range(2, saves + 2):
+            new = text + f"\n# edit {v}\n"  # new text: the units reading this folder are stale
+            b.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=v),
+                content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=new)]))
+            mark = len(statuses)
+            sent = time.perf_counter()
+            b.client.text_document_did_save(lsp.DidSaveTextDocumentParams(
+                text_document=lsp.TextDocumentIdentifier(uri=uri)))
+            st = await idle_after(mark, 900)
+            times.append(st["t"] - sent)
+            ran = st["message"].split(": ", 1)[-1]
+        times.sort()
+        out.append((os.path.relpath(path, root), times[len(times) // 2], times[-1], ran))
+    await b.stop()
+    return out
+
+
+async def authoritative(saves: int) -> str:
+    """The table of the time to the authoritative result, beside ``checkov -d`` of each tree (same run)."""
+    work = Path(tempfile.mkdtemp(prefix="tfguard-bench-auth-"))
+    trees: list[tuple[str, Path, list[str]]] = []
+    for name, edited in (("terraform-aws-vpc", ["examples/complete/main.tf", "main.tf"]),
+                         ("terraform-aws-s3-bucket", ["examples/complete/main.tf", "main.tf"]),
+                         ("terragoat", ["terraform/aws/s3.tf"])):
+        if (CORPORA / name).is_dir():
+            shutil.copytree(CORPORA / name, work / name)
+            root = work / name / "terraform" if name == "terragoat" else work / name
+            trees.append((name, root, [str(work / name / e) for e in edited]))
+    gen = generated_examples(work)
+    trees.append(("generated: 30 examples, one module", gen,
+                  [str(gen / "examples" / "ex07" / "main.tf"), str(gen / "modules" / "app" / "main.tf")]))
+    rows = []
+    for name, root, edited in trees:
+        ck = checkov_d(root)
+        for rel, med, worst, ran in await save_to_authoritative(root, [Path(e) for e in edited], saves):
+            rows.append((name, rel, med, worst, ck, ck / med, ran))
+            print(rows[-1], flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    lines = [AUTH_SECTION, "",
+             f"Measured by `bench/bench_lsp.py --authoritative` over real LSP stdio ({saves} saves per file, "
+             "each after an edit; 2 cores): didSave to the `tfguard/status` idle notification that follows the "
+             "published full check (`tfguard scan` of the workspace folder on the unsaved text), beside "
+             "`checkov -d` of the same tree in the same run.", "",
+             "| tree | file saved | to authoritative, median s | worst s | checkov -d s | checkov -d / median "
+             "| what ran |", "|---|---|---:|---:|---:|---:|---|"]
+    for name, rel, med, worst, ck, ratio, ran in rows:
+        lines.append(f"| {name} | {rel} | {med:.2f} | {worst:.2f} | {ck:.2f} | {ratio:.1f}x | {ran} |")
+    return "\n".join(lines)
+
+
+def write_section(path: Path, heading: str, body: str) -> None:
+    """Replace the section starting at ``heading`` (to the next ``## ``) in ``path``, or append it."""
+    text = path.read_text() if path.exists() else "# Language-server benchmark\n"
+    start = text.find(heading)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + body + "\n"
+    else:
+        nxt = text.find("\n## ", start + len(heading))
+        text = text[:start] + body + "\n" + (text[nxt + 1:] if nxt >= 0 else "")
+    path.write_text(text)
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--edits", type=int, default=40)
     ap.add_argument("--markdown", default=None)
+    ap.add_argument("--authoritative", action="store_true",
+                    help="only the time from didSave to the authoritative result (its own section of --markdown)")
+    ap.add_argument("--saves", type=int, default=3)
     args = ap.parse_args()
+    if args.authoritative:
+        table = await authoritative(args.saves)
+        print(table)
+        if args.markdown:
+            write_section(Path(args.markdown), AUTH_SECTION, table)
+        return
     if not TERRAGOAT.is_dir():
         sys.exit(f"corpora not found at {CORPORA}")
     work = Path(tempfile.mkdtemp(prefix="tfguard-bench-lsp-"))

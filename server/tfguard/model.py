@@ -112,6 +112,9 @@ class Finding:
     details: tuple[str, ...] = ()
     caller_file: str | None = None  # for resources reported through a module call
     caller_line_range: tuple[int, int] | None = None
+    # a module-instance finding shown once for all its callers: (caller file, call's first line, last line,
+    # module address), one per caller (see engine.tier2.merge_instances); empty otherwise
+    callers: tuple[tuple[str, int, int, str], ...] = ()
     plan_file: str | None = None  # a finding of a Terraform plan: the plan (``file`` is its .tf source when mapped)
     # The finding this one was moved from (the same block text, now on other lines); lets caches
     # downstream (the LSP's serialised diagnostics) reuse their work. Not part of the value.

@@ -40,7 +40,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 
-from tfguard.checks.entity import ModuleContext
+from tfguard.checks.entity import CheckSelection, ModuleContext
 from tfguard.checks.graph import GraphRecord, GraphRun
 from tfguard.config.checkov import CheckovConfig, CheckovOverrides
 from tfguard.config.paths import excluded_by_glob, skipped_by_checkov
@@ -236,6 +236,21 @@ class Engine:
         """Checkov's run on the module's current text, blocks that do not parse masked out (see
         :meth:`tfguard.engine.tier2.Tier2.module_run`): its records, before rules and hook."""
         return self.tier2.module_run(module_dir)
+
+    def unit_run(self, root: str, *, selection: CheckSelection, recursive: bool = False,
+                 var_files: tuple[str, ...] = (), skip_paths: tuple[str, ...] = (), left_out: Sequence[str] = (),
+                 dirs: Sequence[str] = (), policy_dirs: tuple[str, ...] = (), mirrored: bool = False) -> GraphRun:
+        """Checkov's run of one ``tfguard scan`` unit on the current text, unsaved included (see
+        :meth:`tfguard.engine.tier2.Tier2.unit_run`)."""
+        return self.tier2.unit_run(root, selection=selection, recursive=recursive, var_files=var_files,
+                                   skip_paths=skip_paths, left_out=left_out, dirs=dirs, policy_dirs=policy_dirs,
+                                   mirrored=mirrored)
+
+    def adopt_unit_runs(self, files: Sequence[str], runs: Sequence[GraphRun],
+                        problems: Sequence[Problem] = ()) -> dict[str, FileAnalysis]:
+        """Tier 2's result for ``files`` from the unit runs that read them, module-instance findings of every
+        caller merged (see :meth:`tfguard.engine.tier2.Tier2.adopt_unit_runs`)."""
+        return self.tier2.adopt_unit_runs(files, runs, problems)
 
     def close(self) -> None:
         """Release what the engine holds on disk (the scratch mirror). The engine stays usable."""

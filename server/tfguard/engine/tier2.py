@@ -10,6 +10,7 @@ queueing behind the lock and blowing its own budget.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -17,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from tfguard.checks.entity import CheckSelection
+from tfguard.checks.entity import CheckSelection, ModuleContext
 from tfguard.checks.errors import check_error_problems
 from tfguard.checks.graph import GraphRecord, GraphRun, Mirror, run_checkov, use_policy_dirs
 from tfguard.config.paths import anchored
@@ -59,6 +60,52 @@ def records_to_findings(recs: Iterable[GraphRecord], st: FileState | None) -> li
                 caller_line_range=rec.caller_line_range,
             )
         )
+    return out
+
+
+_MODULE_PREFIX = re.compile(r"^((?:module\.[^.\[]+(?:\[[^\]]*\])?\.)+)")
+
+
+def module_address(resource: str) -> str:
+    """The module instance a resource address is in (``module.vpc`` of ``module.vpc.aws_vpc.this[0]``), or ""."""
+    m = _MODULE_PREFIX.match(resource)
+    return m.group(1)[:-1] if m else ""
+
+
+def merge_instances(findings: Iterable[Finding], root: str | None) -> list[Finding]:
+    """One finding per (check, result, block) of a file: the module-instance findings of every caller
+    of the file's module merged into one that names the callers (``via module.vpc in examples/complete``),
+    each caller kept in :attr:`Finding.callers` (file, call lines, module address). A finding of the file
+    itself (no caller) is kept as it is when it is alone."""
+    groups: dict[tuple[str, str, tuple[int, int]], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.check_id, f.result.value, f.line_range), []).append(f)
+    out: list[Finding] = []
+    for group in groups.values():
+        if len(group) == 1 and group[0].caller_file is None:
+            out.append(group[0])
+            continue
+        group.sort(key=lambda x: (x.caller_file or "", x.caller_line_range or (0, 0), x.resource))
+        callers: dict[tuple[str, int, int, str], None] = {}
+        for x in group:
+            if x.caller_file is not None:
+                lines = x.caller_line_range or (1, 1)
+                callers[(x.caller_file, lines[0], lines[1], module_address(x.resource))] = None
+        first = group[0]
+        if not callers:
+            out.append(first)
+            continue
+
+        def where(c: tuple[str, int, int, str]) -> str:
+            d = os.path.dirname(c[0])
+            rel = os.path.relpath(d, root) if root and is_inside(d, root) else d
+            return f"{c[3] or 'module'} in {rel if rel != '.' else os.path.basename(c[0])}"
+
+        named = [where(c) for c in callers]
+        shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+        out.append(dataclasses.replace(
+            first, message=f"{first.check_name} via {shown}", callers=tuple(callers),
+            details=tuple(dict.fromkeys(d for x in group for d in x.details))))
     return out
 
 
@@ -238,47 +285,145 @@ class Tier2:
                 fa.problems.append(problem)
         ctx = index.module_context(module_dir)
         for f, fa in list(result.items()):
-            st = states.get(f) or index.state(f)
-            if os.path.realpath(f) in dropped and not st.is_json and st.read_problem is None:
-                # Checkov still dropped the file whole: never "no findings" for its good blocks. Tier 1
-                # stands in (unchanged blocks keep the last snapshot's findings); the snapshot is kept.
-                log.info("Checkov could not parse %s even with its broken blocks masked; tier 1 stands in", f)
-                t1 = self.tier1.analyze_file(f)
-                t1.tier = 2
-                result[f] = t1
-                continue
-            snapshot = GraphSnapshot(by_block={}, other=[])
-            blocks = {b.start_line: b for b in st.split.blocks}
-            for finding in fa.findings:
-                b = blocks.get(finding.line_range[0])
-                if b is None:
-                    snapshot.other.append(finding)
-                    continue
-                entry = snapshot.by_block.setdefault(block_key(b), (text_digest(b.text), b.start_line, []))
-                entry[2].append(finding)
-            for b in st.split.blocks:
-                snapshot.by_block.setdefault(block_key(b), (text_digest(b.text), b.start_line, []))
-            # graph snapshot only for blocks that parsed: a broken block keeps its older findings
-            old = self.tier1.snapshot(f)
-            for pb in st.parsed:
-                if pb.broken and old is not None and block_key(pb.block) in old.by_block:
-                    snapshot.by_block[block_key(pb.block)] = old.by_block[block_key(pb.block)]
-                    fa.findings.extend(reposition(old.by_block[block_key(pb.block)][2], pb.block))
-            self.tier1.put_snapshot(f, snapshot)
-            if not self.pipeline.active:
-                continue
-            # org rules / policies that tier 1 adds run here too
-            contexts: dict[int, BlockContext] = {}
-            for pb in st.parsed:
-                bctx = BlockContext(f, pb.block, pb.conf, ctx, self.root)
-                contexts[pb.block.start_line] = bctx
-                extra, problems = self.pipeline.rules(bctx)
-                fa.findings.extend(extra)
-                fa.problems.extend(problems)
-            fa.findings = self.pipeline.hook(fa.findings, lambda x, c=contexts: c.get(x.line_range[0]))  # type: ignore[misc]
+            result[f] = self._finish_file(f, states.get(f) or index.state(f), fa, ctx, dropped)
         for f, by in index.overridden(module_dir).items():  # what OpenTofu does not read: said, not checked
             result[f] = FileAnalysis(path=f, digest=index.state(f).digest, tier=2,
                                      problems=[overridden_problem(f, by)])
+        return result
+
+    def _finish_file(self, f: str, st: FileState, fa: FileAnalysis, ctx: ModuleContext,
+                     dropped: set[str]) -> FileAnalysis:
+        """One file's tier-2 result: its graph snapshot for tier 1, then the org rules and the finding hook.
+
+        A file Checkov dropped whole (``dropped``: real paths) gets tier 1's result, its snapshot kept.
+        """
+        if os.path.realpath(f) in dropped and not st.is_json and st.read_problem is None:
+            # Checkov still dropped the file whole: never "no findings" for its good blocks. Tier 1
+            # stands in (unchanged blocks keep the last snapshot's findings); the snapshot is kept.
+            log.info("Checkov could not parse %s even with its broken blocks masked; tier 1 stands in", f)
+            t1 = self.tier1.analyze_file(f)
+            t1.tier = 2
+            return t1
+        snapshot = GraphSnapshot(by_block={}, other=[])
+        blocks = {b.start_line: b for b in st.split.blocks}
+        for finding in fa.findings:
+            b = blocks.get(finding.line_range[0])
+            if b is None:
+                snapshot.other.append(finding)
+                continue
+            entry = snapshot.by_block.setdefault(block_key(b), (text_digest(b.text), b.start_line, []))
+            entry[2].append(finding)
+        for b in st.split.blocks:
+            snapshot.by_block.setdefault(block_key(b), (text_digest(b.text), b.start_line, []))
+        # graph snapshot only for blocks that parsed: a broken block keeps its older findings
+        old = self.tier1.snapshot(f)
+        for pb in st.parsed:
+            if pb.broken and old is not None and block_key(pb.block) in old.by_block:
+                snapshot.by_block[block_key(pb.block)] = old.by_block[block_key(pb.block)]
+                fa.findings.extend(reposition(old.by_block[block_key(pb.block)][2], pb.block))
+        self.tier1.put_snapshot(f, snapshot)
+        if not self.pipeline.active:
+            return fa
+        # org rules / policies that tier 1 adds run here too
+        contexts: dict[int, BlockContext] = {}
+        for pb in st.parsed:
+            bctx = BlockContext(f, pb.block, pb.conf, ctx, self.root)
+            contexts[pb.block.start_line] = bctx
+            extra, problems = self.pipeline.rules(bctx)
+            fa.findings.extend(extra)
+            fa.problems.extend(problems)
+        fa.findings = self.pipeline.hook(fa.findings, lambda x, c=contexts: c.get(x.line_range[0]))  # type: ignore[misc]
+        return fa
+
+    # ------------------------------------------------------- scan units
+    def unit_run(self, root: str, *, selection: CheckSelection, recursive: bool = False,
+                 var_files: tuple[str, ...] = (), skip_paths: tuple[str, ...] = (), left_out: Iterable[str] = (),
+                 dirs: Iterable[str] = (), policy_dirs: tuple[str, ...] = (), mirrored: bool = False) -> GraphRun:
+        """Checkov's run of one scan unit of ``tfguard scan`` (``root``, ``recursive``, as
+        :class:`tfguard.scan.pool.ScanUnit` says) on the current text, unsaved included.
+
+        On the disk itself when nothing is unsaved and ``mirrored`` is False (``mirrored``: the unit reads
+        OpenTofu files), else through the scratch mirror of the workspace. ``skip_paths`` are Checkov's
+        --skip-path patterns of the configuration, ``left_out`` the files tfguard leaves out (anchored in
+        whatever tree Checkov reads), ``dirs`` the directories the unit reads (the mirror must hold them).
+        """
+        for problem_line in use_policy_dirs(policy_dirs):
+            log.warning("%s", problem_line)
+        left = list(left_out)
+        index = self.index
+        # a file with blocks that do not parse is read with them blanked out, as module_run does: the
+        # blocks that parse keep their findings (Checkov drops a file it cannot parse whole)
+        masked: dict[str, str] = {}
+        for d in dict.fromkeys(dirs or (root,)):
+            for f in index.module_files(d):
+                if f not in left and (m := masked_text(index.state(f))) is not None:
+                    masked[f] = m
+        with self._mirror_lock:
+            try:
+                overlays = index.texts.overlays()
+                # unsaved text tfguard does not analyse (over maxFileBytes or the size budget) is never
+                # handed to Checkov: left out of the mirror, and the mirror used so its disk text is not read
+                refused = [p for p in overlays if index.texts.read(p)[0] is None]
+                for p in refused:
+                    del overlays[p]
+                if not overlays and not masked and not refused and not mirrored:
+                    return run_checkov(root, selection, recursive=recursive, var_files=var_files,
+                                       skip_paths=skip_paths + anchored(left))
+                overlays.update(masked)  # Checkov sees the blocks that parse, at their own lines
+                base = self.root if self.root and all(is_inside(d, self.root) for d in (root, *dirs)) \
+                    else os.path.commonpath([os.path.realpath(d) for d in (root, *dirs)])
+                mirror = self._mirror_at(base)
+                mirror.sync(self._mirror_files(base, overlays))
+                mapped_vars = tuple(mirror.path_for(f) if is_inside(f, mirror.real_root) and os.path.isfile(
+                    mirror.path_for(f)) else f for f in var_files)
+                return run_checkov(mirror.path_for(root), selection, recursive=recursive, path_map=mirror.path_map,
+                                   renamed=mirror.renamed, var_files=mapped_vars,
+                                   skip_paths=skip_paths + anchored(mirror.path_for(f) for f in left))
+            finally:
+                if self._close_after_run:
+                    self._close_mirror()
+
+    def adopt_unit_runs(self, files: Iterable[str], runs: Iterable[GraphRun],
+                        problems: Iterable[Problem] = ()) -> dict[str, FileAnalysis]:
+        """Tier 2's result for ``files`` from the runs of every scan unit that reads them: each file's own
+        records plus the module-instance records of every caller, one finding per check and block
+        (:func:`merge_instances`). Installs the graph snapshots tier 1 merges open documents with.
+
+        ``problems``: the scan plan's own (an overridden file, a missing variables file), by file.
+        """
+        index = self.index
+        wanted = {os.path.realpath(f): os.path.abspath(f) for f in files}
+        by_file: dict[str, list[GraphRecord]] = {rp: [] for rp in wanted}
+        dropped: set[str] = set()
+        errors: list[Any] = []
+        for run in runs:
+            dropped.update(os.path.realpath(p) for p in run.parsing_errors)
+            errors.extend(e for e in run.check_errors if os.path.realpath(e.file) in wanted)
+            for rec in run.records:
+                recs = by_file.get(os.path.realpath(rec.file))
+                if recs is not None:
+                    recs.append(rec)
+        result: dict[str, FileAnalysis] = {}
+        contexts: dict[str, ModuleContext] = {}
+        plan_problems: dict[str, list[Problem]] = {}
+        for p in problems:
+            plan_problems.setdefault(os.path.realpath(p.file), []).append(p)
+        for rp, f in wanted.items():
+            st = index.state(f)
+            fa = FileAnalysis(path=f, digest=st.digest, tier=2)
+            if st.read_problem is not None:
+                fa.problems.append(st.read_problem)
+            fa.problems.extend(pb.problem for pb in st.parsed if pb.problem is not None)
+            fa.problems.extend(plan_problems.get(rp, ()))
+            fa.findings.extend(merge_instances(records_to_findings(by_file[rp], st), self.root))
+            d = os.path.dirname(f)
+            if d not in contexts:
+                contexts[d] = index.module_context(d)
+            result[f] = self._finish_file(f, st, fa, contexts[d], dropped)
+        for problem in check_error_problems(errors, lambda p: index.state(p).split.blocks):
+            hit = result.get(wanted.get(os.path.realpath(problem.file), ""))
+            if hit is not None:
+                hit.problems.append(problem)
         return result
 
     def module_run(self, module_dir: str, states: dict[str, FileState] | None = None,

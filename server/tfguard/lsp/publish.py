@@ -38,6 +38,23 @@ log = logging.getLogger(__name__)
 _FRAME_HEAD = b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
 
 
+def related_callers(f: Finding) -> list[lsp.DiagnosticRelatedInformation] | None:
+    """A module-instance finding's callers as related information: each module call, on its first line."""
+    if not f.callers:
+        return None
+    out = []
+    for file, first, _last, address in f.callers:
+        uri = from_fs_path(file)
+        if uri is None:
+            continue
+        line = max(0, first - 1)
+        out.append(lsp.DiagnosticRelatedInformation(
+            location=lsp.Location(uri=uri, range=lsp.Range(start=lsp.Position(line=line, character=0),
+                                                             end=lsp.Position(line=line + 1, character=0))),
+            message=f"called here as {address or 'a module'}"))
+    return out or None
+
+
 @dataclass
 class Published:
     """What the client was last given for one document (for hover, code actions, findings view)."""
@@ -175,6 +192,7 @@ class Publisher:
                 d: lsp.Diagnostic | None = hit[1]
             else:
                 d = finding_to_diagnostic(f, lines, enc, levels, fixable=is_fixable(f))
+                d.related_information = related_callers(f)
                 if baseline is not None and baseline.contains(f, root, text):
                     if folder.baseline_mode == "hide":
                         d = None
@@ -226,6 +244,7 @@ class Publisher:
     def _template(self, f: Finding, lines: LazyLines, enc: str) -> tuple[int, int, int, str]:
         """(start column, line count - 1, end column, JSON between the range and blockStartLine)."""
         d = finding_to_diagnostic(f, lines, enc, self.ls.settings_for(f.file).severity_levels, fixable=is_fixable(f))
+        d.related_information = related_callers(f)
         data = self.ls.protocol._converter.unstructure(d, lsp.Diagnostic)  # noqa: SLF001
         rng = data.pop("range")
         extra = data.pop("data")

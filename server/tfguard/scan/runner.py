@@ -177,9 +177,27 @@ def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers
     return report
 
 
-def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None,
-              progress: Progress | None = None) -> None:
-    """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool)."""
+@dataclasses.dataclass
+class DirPlan:
+    """What ``checkov -d d`` runs, split into units (see :mod:`tfguard.scan.pool`): the one plan the CLI's
+    scan and the editor's authoritative result (:mod:`tfguard.scan.live`) share."""
+
+    root: str
+    files: list[str]  # the Terraform files scanned (none left out, none overridden by OpenTofu)
+    units: list[pool.ScanUnit]
+    selection: CheckSelection
+    policy_dirs: tuple[str, ...]
+    var_files: tuple[str, ...]
+    skip_paths: tuple[str, ...]  # Checkov's --skip-path patterns (configuration)
+    left_out: list[str]  # files tfguard leaves out that Checkov must not read (anchored per unit run)
+    problems: list[Problem]  # overridden files, missing variables files
+    config_path: str | None = None
+    complete: bool = True  # False: a variables file is missing, nothing may be scanned
+
+
+def plan_dir(engine: Engine, d: str) -> DirPlan:
+    """The units of ``checkov -d d``: one per directory no other directory calls, or one recursive run
+    when module call names collide or variables files meet local modules (as ``checkov -d`` needs)."""
     cfg = engine.checkov_config(d)
     # Checkov's --skip-path / skip-path, tested as `checkov -d d` tests them; .tfguard.yaml exclude globs
     skip_paths, _ = engine.skip_paths_for(d, walk_root=d)
@@ -188,35 +206,25 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
                     if skipped_by_checkov(f, skip_paths, d) or engine.excluded_by_config(f)]
     left_out = set(excluded)
     files = [f for f in iter_terraform_files(d) if f not in left_out]
+    problems: list[Problem] = []
     overridden = tofu_overridden(files)
     if overridden:  # OpenTofu reads x.tofu, not the x.tf beside it: neither does the scan
         files = [f for f in files if f not in overridden]
-        report.problems.extend(overridden_problem(f, by) for f, by in overridden.items())
+        problems.extend(overridden_problem(f, by) for f, by in overridden.items())
     # Checkov must not read what tfguard leaves out: the globs' files as anchored patterns
-    unit_skip = skip_paths + anchored(f for f in excluded if not skipped_by_checkov(f, skip_paths, d))
+    unit_left_out = [f for f in excluded if not skipped_by_checkov(f, skip_paths, d)]
+    unit_skip = skip_paths + anchored(unit_left_out)
     var_files = engine.var_files_for(d)
     for vf in var_files:  # fail closed: a variables file that is not there is not "no variables"
         if not os.path.isfile(vf):
-            report.problems.append(Problem(vf, Span.of(0, 0, 0, 1), "variables file (--var-file) not found: "
-                                           "not scanned without it", "read"))
-    if any(not os.path.isfile(vf) for vf in var_files):
-        return
-    report.files_scanned += len(files)
-    policy_dirs = cfg.external_checks_dirs + engine.extra_policy_dirs(d)
-
-    def load_policies() -> None:  # only when Checkov runs: a fully cached scan never imports it
-        for line in use_policy_dirs(policy_dirs):
-            report.problems.append(Problem(cfg.path or d, Span.of(0, 0, 0, 0), line, "config"))
-
-    states: dict[str, FileState] = {}
-    for f in files:
-        st = engine.state(f)
-        states[os.path.realpath(f)] = st
-        if st.read_problem is not None:
-            report.problems.append(st.read_problem)
-        report.problems.extend(pb.problem for pb in st.parsed if pb.problem is not None)
-    if not files:
-        return
+            problems.append(Problem(vf, Span.of(0, 0, 0, 1), "variables file (--var-file) not found: "
+                                    "not scanned without it", "read"))
+    plan = DirPlan(root=d, files=files, units=[], selection=CheckSelection(cfg.checks, cfg.skip_checks),
+                   policy_dirs=cfg.external_checks_dirs + engine.extra_policy_dirs(d), var_files=var_files,
+                   skip_paths=skip_paths, left_out=unit_left_out, problems=problems, config_path=cfg.path,
+                   complete=all(os.path.isfile(vf) for vf in var_files))
+    if not plan.complete or not files:
+        return plan
 
     module_confs: dict[str, list[dict]] = {}  # a module called by many units is read once
 
@@ -246,9 +254,37 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
         # reaches it before its caller: only the one recursive run reproduces that.
         log.info("variables files and local modules inside %s: scanning it in one run, as `checkov -d` does", d)
         units = [pool.whole_tree_unit(d, units, var_files, unit_skip)]
+    plan.units = units
+    return plan
+
+
+def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None,
+              progress: Progress | None = None) -> None:
+    """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool)."""
+    plan = plan_dir(engine, d)
+    report.problems.extend(plan.problems)
+    if not plan.complete:
+        return
+    files, units, policy_dirs = plan.files, plan.units, plan.policy_dirs
+    report.files_scanned += len(files)
+
+    def load_policies() -> None:  # only when Checkov runs: a fully cached scan never imports it
+        for line in use_policy_dirs(policy_dirs):
+            report.problems.append(Problem(plan.config_path or d, Span.of(0, 0, 0, 0), line, "config"))
+
+    states: dict[str, FileState] = {}
+    for f in files:
+        st = engine.state(f)
+        states[os.path.realpath(f)] = st
+        if st.read_problem is not None:
+            report.problems.append(st.read_problem)
+        report.problems.extend(pb.problem for pb in st.parsed if pb.problem is not None)
+    if not files:
+        return
+    var_files = plan.var_files
     # policy files are not part of the unit key: no unit cache with policy directories
     unit_cache = ResultCache(None) if policy_dirs else cache
-    runs, failures = pool.run_units(units, CheckSelection(cfg.checks, cfg.skip_checks), cache=unit_cache,
+    runs, failures = pool.run_units(units, plan.selection, cache=unit_cache,
                                max_workers=workers, prepare=load_policies, progress=progress)
     for root, error in failures:
         report.problems.append(Problem(root, Span.of(0, 0, 0, 1),
