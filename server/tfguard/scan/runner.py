@@ -22,7 +22,7 @@ from tfguard.checks.graph import GraphRecord, use_policy_dirs
 from tfguard.config.checkov import CHECKOV_CONFIG_NAMES
 from tfguard.config.paths import anchored, skipped_by_checkov
 from tfguard.engine import BlockContext, Engine, FileState, masked_text, overridden_problem
-from tfguard.files import content_key, iter_files, iter_terraform_files, tofu_overridden
+from tfguard.files import TERRAFORM_SUFFIXES, content_key, is_inside, iter_files, iter_terraform_files, tofu_overridden
 from tfguard.hcl.modules import local_module_dirs, module_calls
 from tfguard.hcl.parse import merge_confs
 from tfguard.identity import code_fingerprint
@@ -195,6 +195,18 @@ class DirPlan:
     complete: bool = True  # False: a variables file is missing, nothing may be scanned
 
 
+def _unsaved_only(engine: Engine, d: str) -> list[str]:
+    """Unsaved Terraform documents under ``d`` (outside hidden directories) that are not on disk."""
+    out = []
+    for p in engine.overlays():
+        if not p.endswith(TERRAFORM_SUFFIXES) or os.path.exists(p) or not is_inside(p, d):
+            continue
+        rel = os.path.relpath(os.path.dirname(os.path.abspath(p)), os.path.abspath(d))
+        if rel == "." or not any(part.startswith(".") for part in rel.split(os.sep)):
+            out.append(os.path.abspath(p))
+    return out
+
+
 def plan_dir(engine: Engine, d: str) -> DirPlan:
     """The units of ``checkov -d d``: one per directory no other directory calls, or one recursive run
     when module call names collide or variables files meet local modules (as ``checkov -d`` needs)."""
@@ -206,6 +218,9 @@ def plan_dir(engine: Engine, d: str) -> DirPlan:
                     if skipped_by_checkov(f, skip_paths, d) or engine.excluded_by_config(f)]
     left_out = set(excluded)
     files = [f for f in iter_terraform_files(d) if f not in left_out]
+    # documents open in the editor and not on disk yet (a new file): the scan of the current text reads
+    # them as if saved (the CLI has none)
+    files += sorted(p for p in _unsaved_only(engine, d) if p not in left_out and not engine.excluded_by_config(p))
     problems: list[Problem] = []
     overridden = tofu_overridden(files)
     if overridden:  # OpenTofu reads x.tofu, not the x.tf beside it: neither does the scan
