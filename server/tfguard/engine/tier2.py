@@ -347,10 +347,12 @@ class Tier2:
         --skip-path patterns of the configuration, ``left_out`` the files tfguard leaves out (anchored in
         whatever tree Checkov reads), ``dirs`` the directories the unit reads (the mirror must hold them).
         """
+        index = self.index
         for problem_line in use_policy_dirs(policy_dirs):
             log.warning("%s", problem_line)
+            # a refused policy folder is a located problem on the policy file, as tfguard scan reports it
+            index.record_config_problem(policy_problem(problem_line, index.checkov_config(root).path or root))
         left = list(left_out)
-        index = self.index
         # a file with blocks that do not parse is read with them blanked out, as module_run does: the
         # blocks that parse keep their findings (Checkov drops a file it cannot parse whole)
         masked: dict[str, str] = {}
