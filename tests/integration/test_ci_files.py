@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.unit.test_cli_formats import GITLAB_SAST_REQUIRED
+from tests.unit.test_cli_formats import GITLAB_SAST_SCHEMA
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -145,7 +145,7 @@ def test_the_gitlab_template_publishes_a_sast_report_and_gates(work: Path) -> No
     codes = [_bash(line, work, env).returncode for line in job["script"]]
     assert codes == [1], "examples have HIGH findings: the job fails"
     report = json.loads((work / "gl-sast-report.json").read_text())
-    assert not list(jsonschema.Draft202012Validator(GITLAB_SAST_REQUIRED).iter_errors(report))
+    assert not list(jsonschema.Draft7Validator(GITLAB_SAST_SCHEMA).iter_errors(report))
     assert report["vulnerabilities"] and {v["location"]["file"].split("/")[0] for v in report["vulnerabilities"]} \
         <= {"dev", "prod"}
     assert ET.parse(work / "tfguard-junit.xml").getroot().tag == "testsuites"
