@@ -353,6 +353,13 @@ def _frameworks(args: argparse.Namespace, paths: list[str], given: list[str]) ->
 
 
 def _output_plan(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, str | None]]:
+    """:func:`_planned_outputs`, the cli format made ``compact`` by ``--compact`` wherever it is (Checkov's
+    --compact shapes the cli output whatever other formats are asked for; its file keeps the cli name)."""
+    plan = _planned_outputs(args, notes)
+    return [("compact" if args.compact and f == "cli" else f, d) for f, d in plan]
+
+
+def _planned_outputs(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, str | None]]:
     """Each report to write: (format, destination path or None for stdout), by Checkov's rules.
 
     ``-o`` values that are format names are formats; another value is the old ``-o FILE``
@@ -381,8 +388,6 @@ def _output_plan(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, 
             formats.insert(0, name)
     if not formats:
         formats = ["cli"]
-    if args.compact and formats == ["cli"]:
-        formats = ["compact"]
     target = args.output_file_path
     if legacy_file is not None:
         if target is not None:

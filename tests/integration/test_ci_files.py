@@ -1,9 +1,17 @@
-"""The CI files tfguard ships, run as CI would run them: the composite Action's shell steps (action.yml) with
-a GitHub-like environment (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP, GITHUB_ACTION_PATH), and the
-GitLab template's script lines (ci/tfguard.gitlab-ci.yml) with its variables.
+"""The CI files tfguard ships, run as CI would run them: the composite Action's steps (action.yml) in order,
+with the environment a GitHub runner gives a composite action's ``run`` steps (GITHUB_OUTPUT,
+GITHUB_STEP_SUMMARY, RUNNER_TEMP, GITHUB_ACTION_PATH, GITHUB_WORKSPACE, ``bash --noprofile --norc -eo
+pipefail`` on a script file), the runner's rules for ``if:`` (success() unless always()), ``continue-on-error``
+and the job's result; and the GitLab template's script lines (ci/tfguard.gitlab-ci.yml) with its variables.
 
-Not run: steps that reach the network (actions/setup-python, the pip install of the action's checkout or of
-TFGUARD_PACKAGE, github/codeql-action/upload-sarif); the tfguard of this checkout is on PATH instead.
+What is stood in for, because it needs the network:
+- ``actions/setup-python``: a fresh virtual environment from this machine's Python; Checkov and the other
+  dependencies are made visible to it from the test's environment (a .pth file) instead of downloaded. The
+  "Install tfguard" step then runs for real: ``pip install "$GITHUB_ACTION_PATH"`` builds and installs this
+  checkout into that environment, and the later steps run the ``tfguard`` it installed.
+- ``github/codeql-action/upload-sarif`` (GitHub's API): not run; its outcome is set by each test (success,
+  or failure as on a repository without code scanning) so that the steps depending on it are exercised.
+- the GitLab template's ``pip install "$TFGUARD_PACKAGE"``: the tfguard of this checkout is on PATH.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ SARIF_SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 GITLAB = yaml.safe_load((REPO / "ci" / "tfguard.gitlab-ci.yml").read_text())
 EXPR = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+BROKEN = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\nresource "aws_s3_bucket" "c" {\n  bucket =\n'
 
 
 @pytest.fixture()
@@ -45,13 +54,24 @@ def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPr
                           text=True, timeout=600, check=False)
 
 
+def _path_without_test_venv() -> str:
+    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p) != VENV_BIN)
+
+
 class Runner:
     """The Action's steps in order, as the runner does: expressions of ``inputs`` and ``steps.*.outputs``
-    substituted, ``if`` conditions evaluated (the few forms action.yml uses), outputs read back."""
+    substituted, ``if`` conditions evaluated (the forms action.yml uses; no ``if``: ``success()``), outputs
+    read back, ``continue-on-error`` honoured, the job's result kept in :attr:`job_failed`."""
 
-    def __init__(self, work: Path, tmp: Path, inputs: dict[str, str]) -> None:
+    def __init__(self, work: Path, tmp: Path, python_env: Path, inputs: dict[str, str], *,
+                 upload: str = "success", action_path: Path = REPO) -> None:
         self.work = work
+        unknown = set(inputs) - set(ACTION["inputs"])
+        assert not unknown, f"not inputs of action.yml: {unknown}"
         self.inputs = {k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()} | inputs
+        self.python_env = python_env
+        self.upload = upload
+        self.action_path = action_path
         self.outputs: dict[str, dict[str, str]] = {}
         self.outcomes: dict[str, str] = {}
         self.summary = tmp / "summary.md"
@@ -59,6 +79,7 @@ class Runner:
         self.runner_temp = tmp / "runner-temp"
         self.runner_temp.mkdir()
         self.logs: dict[str, subprocess.CompletedProcess[str]] = {}
+        self.job_failed = False
 
     def value(self, expr: str) -> str:
         if expr.startswith("inputs."):
@@ -70,62 +91,157 @@ class Runner:
             return self.outputs.get(m.group(1), {}).get(m.group(3), "")
         raise AssertionError(f"expression not understood by the test: {expr}")
 
-    def condition(self, cond: str) -> bool:
-        expr = EXPR.sub(lambda m: m.group(1), cond)
-        expr = expr.replace("always()", "True").replace("&&", " and ").replace("||", " or ")
+    def condition(self, cond: str | None) -> bool:
+        expr = EXPR.sub(lambda m: m.group(1), cond or "success()")
+        if "always()" not in expr and "failure()" not in expr and "success()" not in expr:
+            expr = f"success() && ({expr})"
+        expr = (expr.replace("always()", "True").replace("success()", repr(not self.job_failed))
+                .replace("failure()", repr(self.job_failed)).replace("&&", " and ").replace("||", " or "))
         expr = re.sub(r"(inputs\.[\w-]+|steps\.[\w-]+\.(?:outputs\.[\w-]+|outcome))",
                       lambda m: repr(self.value(m.group(1))), expr)
-        return bool(eval(expr, {"__builtins__": {}}, {"True": True}))  # noqa: S307 (the test's own file)
+        return bool(eval(expr, {"__builtins__": {}}, {"True": True, "False": False}))  # noqa: S307 (test's own)
 
-    def run(self) -> None:
+    def _env(self, step: dict[str, Any], out_file: Path) -> dict[str, str]:
+        env = dict(os.environ, PATH=f"{self.python_env / 'bin'}{os.pathsep}{_path_without_test_venv()}",
+                   GITHUB_OUTPUT=str(out_file), GITHUB_STEP_SUMMARY=str(self.summary),
+                   RUNNER_TEMP=str(self.runner_temp), GITHUB_ACTION_PATH=str(self.action_path),
+                   GITHUB_WORKSPACE=str(self.work), GITHUB_ACTIONS="true", CI="true", RUNNER_OS="Linux")
+        env.pop("VIRTUAL_ENV", None)
+        env.update({k: EXPR.sub(lambda m: self.value(m.group(1)), str(v)) for k, v in step.get("env", {}).items()})
+        return env
+
+    def run(self) -> Runner:
         for step in ACTION["runs"]["steps"]:
             name = step.get("name", step.get("uses"))
-            if "if" in step and not self.condition(str(step["if"])):
+            sid = step.get("id", name)
+            if not self.condition(step.get("if")):
+                self.outcomes[sid] = "skipped"
                 continue
-            if "uses" in step:  # network: not run (see the module docstring); upload marked as not done
-                self.outcomes[step.get("id", name)] = "skipped"
-                continue
-            if "pip install" in step["run"]:
-                assert '"$GITHUB_ACTION_PATH"' in step["run"] and (REPO / "pyproject.toml").is_file()
-                continue
-            out_file = self.runner_temp / f"out-{len(self.logs)}"
-            env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", GITHUB_OUTPUT=str(out_file),
-                       GITHUB_STEP_SUMMARY=str(self.summary), RUNNER_TEMP=str(self.runner_temp),
-                       GITHUB_ACTION_PATH=str(REPO), GITHUB_WORKSPACE=str(self.work), GITHUB_ACTIONS="true")
-            env.update({k: EXPR.sub(lambda m: self.value(m.group(1)), str(v)) for k, v in step.get("env", {}).items()})
-            proc = _bash(step["run"], self.work, env)
-            self.logs[name] = proc
-            self.outcomes[step.get("id", name)] = "success" if proc.returncode == 0 else "failure"
-            if out_file.exists():
-                self.outputs[step.get("id", name)] = dict(
-                    line.split("=", 1) for line in out_file.read_text().splitlines() if "=" in line)
+            if "uses" in step:
+                if step["uses"].startswith("actions/setup-python@"):
+                    outcome = "success"  # stood in for by the python_env fixture
+                else:
+                    assert step["uses"].startswith("github/codeql-action/upload-sarif@")
+                    assert Path(EXPR.sub(lambda m: self.value(m.group(1)), step["with"]["sarif_file"])).is_file()
+                    outcome = self.upload
+            else:
+                assert "${{" not in step["run"], "inputs reach scripts through env only (no script injection)"
+                out_file = self.runner_temp / f"out-{len(self.logs)}"
+                script = self.runner_temp / f"step-{len(self.logs)}.sh"
+                script.write_text(step["run"])
+                proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                                      cwd=self.work, env=self._env(step, out_file), capture_output=True, text=True,
+                                      timeout=600, check=False)
+                self.logs[name] = proc
+                outcome = "success" if proc.returncode == 0 else "failure"
+                if out_file.exists():
+                    self.outputs[sid] = dict(line.split("=", 1) for line in out_file.read_text().splitlines()
+                                             if "=" in line)
+            self.outcomes[sid] = outcome
+            if outcome == "failure" and not step.get("continue-on-error", False):
+                self.job_failed = True
+        return self
 
 
-def test_the_action_gates_uploads_or_annotates_and_writes_the_summary(work: Path, tmp_path: Path) -> None:
-    action = Runner(work, tmp_path, {"fail-on": "HIGH", "code-scanning": "false", "format": "json"})
-    action.run()
+def _annotations(runner: Runner) -> list[str]:
+    return runner.logs["Annotations"].stdout.splitlines() if "Annotations" in runner.logs else []
+
+
+def test_the_action_installs_itself_gates_annotates_and_writes_the_summary(
+        work: Path, tmp_path: Path, python_env: Path) -> None:
+    action = Runner(work, tmp_path, python_env, {"fail-on": "HIGH", "code-scanning": "false",
+                                                  "format": "json"}).run()
+    assert action.outcomes["Install tfguard"] == "success", action.logs["Install tfguard"].stderr[-2000:]
+    assert (python_env / "bin" / "tfguard").is_file(), "the install step put tfguard on PATH"
     assert action.outputs["scan"]["exit-code"] == "1"
     sarif = json.loads(Path(action.outputs["scan"]["sarif"]).read_text())
     assert not list(jsonschema.Draft7Validator(SARIF_SCHEMA).iter_errors(sarif)) and sarif["runs"][0]["results"]
     assert action.summary.read_text().startswith("## tfguard\n")
     assert "| Severity | Check |" in action.summary.read_text()
-    annotations = action.logs["Annotations"].stdout.splitlines()  # code scanning off: workflow commands
+    annotations = _annotations(action)  # code scanning off: workflow commands
     assert annotations and all(re.match(r"^::(error|warning|notice) file=(dev|prod)/[\w.]+\.tf,line=\d+,", a)
                                for a in annotations)
     assert json.loads((work / "tfguard-report.json").read_text())["findings"]
-    assert action.logs["Gate"].returncode == 1, "the job fails on HIGH findings"
+    assert action.logs["Gate"].returncode == 1 and action.job_failed, "the job fails on HIGH findings"
 
 
-def test_the_action_with_code_scanning_passes_on_a_clean_tree(tmp_path: Path) -> None:
+def test_the_action_with_code_scanning_passes_on_a_clean_tree(tmp_path: Path, python_env: Path) -> None:
     clean = tmp_path / "clean"
     clean.mkdir()
     (clean / "main.tf").write_text('variable "region" {\n  default = "eu-west-1"\n}\n')
-    action = Runner(clean, tmp_path, {})
-    action.run()
+    action = Runner(clean, tmp_path, python_env, {}).run()
     assert action.outputs["scan"]["exit-code"] == "0"
-    assert "Annotations" not in action.logs, "code scanning gets the SARIF file (the upload step)"
-    assert action.logs["Gate"].returncode == 0
+    assert action.outcomes["upload"] == "success" and action.outcomes["Annotations"] == "skipped"
+    assert action.logs["Gate"].returncode == 0 and not action.job_failed
     assert "No failed checks" in action.summary.read_text()
+
+
+def test_the_action_annotates_when_the_sarif_upload_fails(work: Path, tmp_path: Path, python_env: Path) -> None:
+    """A private repository without code scanning: the upload fails (continue-on-error), annotations follow."""
+    action = Runner(work, tmp_path, python_env, {"soft_fail": "true"}, upload="failure").run()
+    assert action.outcomes["upload"] == "failure"
+    assert _annotations(action), "findings are shown as annotations instead"
+    assert action.outputs["scan"]["exit-code"] == "0" and not action.job_failed, "soft_fail: the job passes"
+
+
+def test_the_action_takes_checkov_actions_inputs(work: Path, tmp_path: Path, python_env: Path) -> None:
+    from tfguard.cli import RESULT_FILES
+
+    (work / "ck.yaml").write_text("skip-check: [CKV_AWS_20]\n")
+    action = Runner(work, tmp_path, python_env, {
+        "directory": "dev", "check": "CKV_AWS_1*,CKV_AWS_20,ACME_AWS_1", "skip_check": "CKV_AWS_19",
+        "framework": "terraform", "config_file": "ck.yaml", "external_checks_dirs": "policies",
+        "quiet": "true", "compact": "true", "output_format": "cli,json,junitxml,gitlab_sast,csv,sarif",
+        "output_file_path": "reports", "code-scanning": "false"}).run()
+    scan = action.logs["Scan"]
+    assert action.outputs["scan"]["exit-code"] == "1", scan.stderr[-2000:]
+    names = {fmt: RESULT_FILES[fmt] for fmt in ("cli", "json", "junitxml", "gitlab_sast", "csv", "sarif")}
+    assert sorted(p.name for p in (work / "reports").iterdir()) == sorted(names.values()), \
+        "Checkov's results_<format> names in the output_file_path directory"
+    doc = json.loads((work / "reports" / names["json"]).read_text())
+    ids = {f["check_id"] for f in doc["findings"] if f["result"] == "FAILED"}
+    assert ids and "ACME_AWS_1" in ids and "CKV_AWS_19" not in ids and "CKV_AWS_20" not in ids
+    assert all(i.startswith("CKV_AWS_1") or i == "ACME_AWS_1" for i in ids), ids
+    assert Path(doc["root"]).name == "dev" and {f["file"] for f in doc["findings"]} == {"main.tf"}, \
+        "directory: only dev/ is scanned"
+    assert json.loads((work / "reports" / names["sarif"]).read_text())["runs"][0]["results"]
+    text = (work / "reports" / names["cli"]).read_text()
+    assert "SKIPPED" not in text and "guide:" not in text, "quiet and compact"
+    # a comma list: one destination per format, console for the log; the gate as the CLI's
+    (work / "prod" / "ci.tfvars").write_text('vpc_id = "vpc-123"\n')
+    second = tmp_path / "second"
+    second.mkdir()
+    inputs = {"file": "prod/main.tf", "var_file": "prod/ci.tfvars", "soft_fail_on": "LOW,MEDIUM"}
+    action = Runner(work, second, python_env, inputs | {"output_format": "compact,json",
+                                                        "output_file_path": "console,out/r.json"}).run()
+    direct = subprocess.run([str(VENV_BIN / "tfguard"), "scan", "-f", "prod/main.tf", "--var-file", "prod/ci.tfvars",
+                             "--soft-fail-on", "LOW,MEDIUM", "-o", "compact"], cwd=work, capture_output=True,
+                            text=True, env=dict(os.environ, TFGUARD_NO_DAEMON="1"), timeout=600, check=False)
+    assert action.outputs["scan"]["exit-code"] == str(direct.returncode)
+    assert direct.stdout in action.logs["Scan"].stdout, "compact in the log, as the CLI prints it"
+    assert {f["file"] for f in json.loads((work / "out" / "r.json").read_text())["findings"]} == {"main.tf"}
+
+
+@pytest.mark.parametrize("inputs", [
+    {"soft_fail": "false"},                                     # a syntax error: the result is incomplete
+    {"soft_fail": "true", "framework": "kubernetes"},           # a usage error fails even with soft_fail
+    {"output_format": "json,csv", "output_file_path": "a.json,b.csv,c"},  # destinations do not match
+], ids=["incomplete", "usage-error-with-soft-fail", "bad-output-file-path"])
+def test_the_action_fails_closed(work: Path, tmp_path: Path, python_env: Path, inputs: dict[str, str]) -> None:
+    (work / "dev" / "bad.tf").write_text(BROKEN)
+    action = Runner(work, tmp_path, python_env, inputs).run()
+    assert action.outputs["scan"]["exit-code"] == "2"
+    assert action.logs["Gate"].returncode == 2 and action.job_failed
+    assert "::error title=tfguard::the scan could not complete (exit 2)" in action.logs["Gate"].stdout
+
+
+def test_the_action_fails_when_tfguard_cannot_be_installed(work: Path, tmp_path: Path, python_env: Path) -> None:
+    empty = tmp_path / "not-an-action-checkout"
+    empty.mkdir()
+    action = Runner(work, tmp_path, python_env, {}, action_path=empty).run()
+    assert action.outcomes["Install tfguard"] == "failure"
+    assert action.outcomes["scan"] == "skipped" and action.job_failed
+    assert action.logs["Gate"].returncode == 2, "no exit code from the scan: the gate fails, never passes"
 
 
 def _gitlab_env(**variables: str) -> dict[str, str]:

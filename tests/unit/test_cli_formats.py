@@ -266,3 +266,12 @@ def test_every_scan_option_has_help() -> None:
     scan_parser = build_parser().commands["scan"]  # type: ignore[attr-defined]
     missing = [a.option_strings or a.dest for a in scan_parser._actions if not a.help]
     assert not missing
+
+
+def test_compact_shapes_the_cli_output_beside_other_formats(tmp_path: Path) -> None:
+    """Checkov's --compact applies to the cli report wherever it goes; its file keeps Checkov's cli name."""
+    code, _, _ = scan("-d", "examples/dev", "-o", "cli", "-o", "json", "--compact", "--output-file-path",
+                      str(tmp_path), **_cache_env())
+    assert code == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["results_cli.txt", "results_json.json"]
+    lines = (tmp_path / "results_cli.txt").read_text().splitlines()
+    assert lines[-1].startswith("tfguard: ") and all(LOCATION.match(ln) for ln in lines[:-1]), lines
