@@ -376,6 +376,12 @@ def _planned_outputs(args: argparse.Namespace, notes: list[str]) -> list[tuple[s
             raise _Usage(f"-o {value}: tfguard does not write software bills of materials;"
                          f" formats: {', '.join(FORMATS)}")
         elif legacy_file is None:
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, [*FORMATS, *FORMAT_ALIASES], n=1, cutoff=0.7)
+            if close and not os.path.splitext(value)[1] and "/" not in value and os.sep not in value:
+                raise _Usage(f"-o {value}: not a format; did you mean -o {close[0]}? (formats: {', '.join(FORMATS)};"
+                             " a report file is --output-file-path FILE)")
             legacy_file = value
             notes.append(f"tfguard: note: -o/--output {value}: not a format name, so written as the report file"
                          " (deprecated: -o is a FORMAT as in Checkov; use -o FORMAT --output-file-path, see --help)")
@@ -454,7 +460,11 @@ def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
         print(note, file=err)
     for p, given in zip(paths, given_paths, strict=True):
         if not os.path.exists(p):
-            print(f"tfguard: error: no such file or directory: {given}", file=err)
+            from difflib import get_close_matches
+
+            command = get_close_matches(given, COMMANDS, n=1, cutoff=0.75)  # `tfguard scna DIR`
+            hint = f" (did you mean `tfguard {command[0]}`?)" if command else ""
+            print(f"tfguard: error: no such file or directory: {given}{hint}", file=err)
             return EXIT_USAGE
     _frameworks(args, paths, given_paths)
     for p, given in zip(paths, given_paths, strict=True):

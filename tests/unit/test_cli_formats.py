@@ -275,3 +275,14 @@ def test_compact_shapes_the_cli_output_beside_other_formats(tmp_path: Path) -> N
     assert code == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["results_cli.txt", "results_json.json"]
     lines = (tmp_path / "results_cli.txt").read_text().splitlines()
     assert lines[-1].startswith("tfguard: ") and all(LOCATION.match(ln) for ln in lines[:-1]), lines
+
+
+def test_a_mistyped_format_or_command_is_refused_not_written_to_a_file(tmp_path: Path) -> None:
+    """`-o sarfi` would otherwise be the deprecated `-o FILE` and write the text report into ./sarfi."""
+    code, out, err = scan("-d", str(EXAMPLES / "dev"), "-o", "sarfi", cwd=tmp_path)
+    assert code == 2 and out == "" and "did you mean -o sarif?" in err
+    assert not (tmp_path / "sarfi").exists()
+    code, _, err = scan("scna", str(EXAMPLES / "dev"), cwd=tmp_path)
+    assert code == 2 and "no such file or directory: scna (did you mean `tfguard scan`?)" in err
+    code, _, err = scan("scan", str(EXAMPLES / "dev"), "-o", str(tmp_path / "report"), **_cache_env())
+    assert code == 1 and (tmp_path / "report").is_file() and "deprecated" in err, "a file name still works"
