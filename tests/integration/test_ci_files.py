@@ -244,22 +244,38 @@ def test_the_action_fails_when_tfguard_cannot_be_installed(work: Path, tmp_path:
     assert action.logs["Gate"].returncode == 2, "no exit code from the scan: the gate fails, never passes"
 
 
-def _gitlab_env(**variables: str) -> dict[str, str]:
+def _gitlab_env(python_env: Path, work: Path, **variables: str) -> dict[str, str]:
+    """A GitLab job's environment: the template's variables, the project's, CI=true, the image's Python
+    first on PATH (the python_env fixture, without tfguard until the job installs it)."""
     job = GITLAB["tfguard"]
-    return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "CI": "true",
-            **{k: str(v) for k, v in job["variables"].items()}, **variables}
+    env = {**os.environ, "PATH": f"{python_env / 'bin'}{os.pathsep}{_path_without_test_venv()}", "CI": "true",
+           "GITLAB_CI": "true", "CI_PROJECT_DIR": str(work), **{k: str(v) for k, v in job["variables"].items()},
+           **variables}
+    env.pop("VIRTUAL_ENV", None)
+    return env
 
 
-def test_the_gitlab_template_publishes_a_sast_report_and_gates(work: Path) -> None:
+def _gitlab_job(work: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """before_script then script, one shell, stopping at the first line that fails (as the runner does)."""
+    job = GITLAB["tfguard"]
+    return _bash("\n".join([*job["before_script"], *job["script"]]), work, env)
+
+
+def test_the_gitlab_template_installs_the_wheel_publishes_a_sast_report_and_gates(
+        work: Path, python_env: Path) -> None:
     job: dict[str, Any] = GITLAB["tfguard"]
     assert job["artifacts"]["reports"]["sast"] == "gl-sast-report.json"
-    check_package = job["before_script"][0]
-    refused = _bash(check_package, work, _gitlab_env())
+    refused = _gitlab_job(work, _gitlab_env(python_env, work))
     assert refused.returncode == 2 and "set TFGUARD_PACKAGE" in refused.stdout
-    assert _bash(check_package, work, _gitlab_env(TFGUARD_PACKAGE="tfguard.whl")).returncode == 0
-    env = _gitlab_env(TFGUARD_PACKAGE="tfguard.whl", TFGUARD_ARGS="--fail-on HIGH")
-    codes = [_bash(line, work, env).returncode for line in job["script"]]
-    assert codes == [1], "examples have HIGH findings: the job fails"
+    # docs/ci.md: a wheel built from a checkout, committed (or hosted) where the job finds it
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work / "dist"), str(REPO)],
+                   check=True, capture_output=True, timeout=600)
+    (wheel,) = (work / "dist").glob("tfguard-*.whl")
+    env = _gitlab_env(python_env, work, TFGUARD_PACKAGE=f"dist/{wheel.name}", TFGUARD_ARGS="--fail-on HIGH")
+    proc = _gitlab_job(work, env)
+    assert "Successfully installed tfguard" in proc.stdout, proc.stderr[-2000:]
+    assert proc.returncode == 1, "examples have HIGH findings: the job fails"
+    assert re.search(r"^dev/main\.tf:\d+:\d+: ", proc.stdout, flags=re.M), "the cli report in the job log"
     report = json.loads((work / "gl-sast-report.json").read_text())
     assert not list(jsonschema.Draft7Validator(GITLAB_SAST_SCHEMA).iter_errors(report))
     assert report["vulnerabilities"] and {v["location"]["file"].split("/")[0] for v in report["vulnerabilities"]} \
@@ -267,3 +283,11 @@ def test_the_gitlab_template_publishes_a_sast_report_and_gates(work: Path) -> No
     assert ET.parse(work / "tfguard-junit.xml").getroot().tag == "testsuites"
     for path in job["artifacts"]["paths"]:
         assert (work / path).is_file()
+    # fail closed: a file that does not parse fails the job with exit 2, the reports say why
+    (work / "dev" / "bad.tf").write_text(BROKEN)
+    proc = _gitlab_job(work, _gitlab_env(python_env, work, TFGUARD_PACKAGE=f"dist/{wheel.name}"))
+    assert proc.returncode == 2 and "the result is incomplete" in proc.stderr
+    messages = json.loads((work / "gl-sast-report.json").read_text())["scan"]["messages"]
+    assert any(m["level"] == "warn" and m["value"].startswith("dev/bad.tf:") for m in messages)
+    errors = [c for c in ET.parse(work / "tfguard-junit.xml").getroot().iter("testcase") if c.find("error") is not None]
+    assert [c.get("file") for c in errors] == ["dev/bad.tf"]
