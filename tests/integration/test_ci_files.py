@@ -271,6 +271,8 @@ def test_the_gitlab_template_installs_the_wheel_publishes_a_sast_report_and_gate
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work / "dist"), str(REPO)],
                    check=True, capture_output=True, timeout=600)
     (wheel,) = (work / "dist").glob("tfguard-*.whl")
+    subprocess.run([str(python_env / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "tfguard"],
+                   capture_output=True, check=False, timeout=300)  # a fresh image: the Action tests installed it
     env = _gitlab_env(python_env, work, TFGUARD_PACKAGE=f"dist/{wheel.name}", TFGUARD_ARGS="--fail-on HIGH")
     proc = _gitlab_job(work, env)
     assert "Successfully installed tfguard" in proc.stdout, proc.stderr[-2000:]
