@@ -293,3 +293,17 @@ def test_the_gitlab_template_installs_the_wheel_publishes_a_sast_report_and_gate
     assert any(m["level"] == "warn" and m["value"].startswith("dev/bad.tf:") for m in messages)
     errors = [c for c in ET.parse(work / "tfguard-junit.xml").getroot().iter("testcase") if c.find("error") is not None]
     assert [c.get("file") for c in errors] == ["dev/bad.tf"]
+
+
+def test_the_action_cuts_a_summary_over_githubs_limit(tmp_path: Path, python_env: Path) -> None:
+    """GitHub refuses a step summary over 1 MiB: 600 buckets' findings (~1.1 MB of Markdown) are cut, with a note."""
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "main.tf").write_text("".join(f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "b{i}"\n}}\n'
+                                         for i in range(600)))
+    action = Runner(big, tmp_path, python_env, {"soft_fail": "true", "code-scanning": "false"}).run()
+    assert action.outputs["scan"]["exit-code"] == "0" and not action.job_failed
+    whole = (action.runner_temp / "tfguard" / "summary.md").stat().st_size
+    summary = action.summary.read_bytes()
+    assert whole > 1_000_000 >= len(summary) - 200, (whole, len(summary))
+    assert summary.startswith(b"## tfguard\n") and summary.rstrip().endswith(b"and the Scan step log)")
