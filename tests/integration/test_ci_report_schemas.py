@@ -3,9 +3,10 @@
 - ``gitlab_sast`` against GitLab's published SAST report schema 15.0.4 (tests/data, with its origin): a
   scan with findings, one without, a Terraform plan, a tree with a syntax error, one where Checkov checks
   raise, a YAML policy whose name is longer than the schema allows, files outside the working directory.
-- ``junitxml`` read as GitLab's JUnit parser reads it (``lib/gitlab/ci/parsers/test/junit.rb``: one
-  ``testsuites`` root, ``testsuite`` > ``testcase`` with ``failure``/``error``/``skipped``); no XSD
-  validator is installed (no lxml/xmlschema), and JUnit XML has no normative schema of its own.
+- ``junitxml`` against Jenkins' JUnit schema (xunit-plugin ``junit-10.xsd``, tests/data) and as GitLab's
+  JUnit parser reads it (``lib/gitlab/ci/parsers/test/junit.rb``: one ``testsuites`` root, ``testsuite`` >
+  ``testcase`` with ``failure``/``error``/``skipped``). No XSD validator is installed (lxml, xmlschema), so
+  :class:`Xsd` implements the part of XML Schema that file uses and refuses a schema using more.
 - ``csv`` with Checkov's IaC header (``checkov/common/output/csv.py`` ``HEADER_IAC``, read from the
   installed Checkov, not copied).
 """
@@ -17,6 +18,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +36,79 @@ VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
 PLANS = REPO.parent / "shared" / "corpora" / "plans" / "plan"
 CHECK_ERRORS = REPO / "tests" / "fixtures" / "check_errors"
 BROKEN = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\nresource "aws_s3_bucket" "c" {\n  bucket =\n'
+
+
+JUNIT_XSD = (REPO / "tests" / "data" / "junit-10.xsd").read_text()
+XS = "{http://www.w3.org/2001/XMLSchema}"
+# What GitLab's test report reads beyond Jenkins' schema: the test case's file (Checkov writes it, with line).
+JUNIT_EXTENSIONS = {("testcase", "file"), ("testcase", "line")}
+
+
+class Xsd:
+    """The part of XML Schema that junit-10.xsd uses (checked on load: any other construct is refused):
+    global elements and named complex types, sequence/choice of element refs or local elements,
+    attributes (``use="required"``, a pattern-restricted simple type), mixed or element-only content."""
+
+    USED = {"schema", "simpleType", "restriction", "pattern", "complexType", "sequence", "choice", "element",
+            "attribute"}
+
+    def __init__(self, text: str) -> None:
+        root = ET.fromstring(text.encode())
+        unknown = {e.tag.removeprefix(XS) for e in root.iter() if isinstance(e.tag, str)} - self.USED
+        assert not unknown, f"XSD constructs this checker does not implement: {unknown}"
+        self.patterns = {s.get("name"): s.find(f"{XS}restriction/{XS}pattern").get("value")  # type: ignore[union-attr]
+                         for s in root.findall(f"{XS}simpleType")}
+        self.types = {c.get("name"): c for c in root.findall(f"{XS}complexType")}
+        self.elements = {e.get("name"): e for e in root.findall(f"{XS}element")}
+
+    def errors(self, el: ET.Element, decl: ET.Element | None = None, path: str = "") -> list[tuple[str, str]]:
+        """(path, message) for each way ``el`` breaks the schema."""
+        decl = self.elements.get(el.tag) if decl is None else decl
+        path = f"{path}/{el.tag}"
+        if decl is None:
+            return [(path, "element not declared")]
+        inline = decl.find(f"{XS}complexType")
+        ctype = inline if inline is not None else self.types.get(decl.get("type", ""))
+        if ctype is None:  # xs:string: text only
+            return [(path, "child elements in a text-only element")] if len(el) else []
+        out = []
+        attrs = {a.get("name"): a for a in ctype.iter(f"{XS}attribute")}
+        for name, value in el.attrib.items():
+            a = attrs.get(name)
+            if a is None:
+                out.append((path, f"attribute {name} not declared"))
+            elif a.get("type") in self.patterns and not re.fullmatch(self.patterns[a.get("type")], value):
+                out.append((path, f"attribute {name}={value!r} does not match {a.get('type')}"))
+        out += [(path, f"required attribute {n} missing") for n, a in attrs.items()
+                if a.get("use") == "required" and n not in el.attrib]
+        if ctype.get("mixed") != "true" and (el.text or "").strip():
+            out.append((path, "text in element-only content"))
+        allowed = {(c.get("ref") or c.get("name")): c for c in ctype.iter(f"{XS}element")}
+        for child in el:
+            cdecl = allowed.get(child.tag)
+            if cdecl is None:
+                out.append((path, f"child {child.tag} not allowed"))
+            else:
+                out += self.errors(child, self.elements.get(child.tag) if cdecl.get("ref") else cdecl, path)
+        return out
+
+
+def junit_schema_errors(xml: str) -> list[tuple[str, str]]:
+    """Breaches of junit-10.xsd other than :data:`JUNIT_EXTENSIONS`."""
+    return [(p, m) for p, m in Xsd(JUNIT_XSD).errors(ET.fromstring(xml.encode()))
+            if not any(p.endswith(f"/{el}") and m == f"attribute {a} not declared" for el, a in JUNIT_EXTENSIONS)]
+
+
+def test_the_junit_checker_is_live() -> None:
+    """The checker rejects what junit-10.xsd rejects (and the extensions only where allowed)."""
+    ok = '<testsuites><testsuite name="s" tests="1" failures="1" errors="0" time="0.5"><testcase name="c" ' \
+         'file="a.tf" line="3"><failure message="m" type="failure">x</failure></testcase></testsuite></testsuites>'
+    assert junit_schema_errors(ok) == []
+    for bad in (ok.replace(' tests="1"', ""), ok.replace('time="0.5"', 'time="soon"'),
+                ok.replace("<failure", "<failed").replace("</failure", "</failed"),
+                ok.replace('<testsuite name="s"', '<testsuite file="a.tf" disabled="0" name="s"'),
+                ok.replace("<testsuites>", '<testsuites line="1">')):
+        assert junit_schema_errors(bad), bad
 
 
 @pytest.fixture(scope="module")
@@ -148,11 +223,12 @@ def _gitlab_junit_cases(xml: str) -> list[dict[str, str]]:
     return cases
 
 
-def test_junitxml_as_gitlab_reads_it_shows_problems_as_errors(tmp_path: Path, cache: Path) -> None:
+def test_junitxml_is_valid_and_as_gitlab_reads_it_shows_problems_as_errors(tmp_path: Path, cache: Path) -> None:
     shutil.copy(REPO / "examples" / "dev" / "main.tf", tmp_path / "good.tf")
     (tmp_path / "bad.tf").write_text(BROKEN)
     proc = tfguard(tmp_path, cache, "scan", ".", "-o", "junitxml")
     assert proc.returncode == 2
+    assert junit_schema_errors(proc.stdout) == []
     cases = _gitlab_junit_cases(proc.stdout)
     assert all(c["name"] and c["classname"] and c["file"] in ("good.tf", "bad.tf") for c in cases)
     statuses = {c["status"] for c in cases}
@@ -164,6 +240,7 @@ def test_junitxml_as_gitlab_reads_it_shows_problems_as_errors(tmp_path: Path, ca
     clean.mkdir()
     (clean / "main.tf").write_text('variable "region" {\n  default = "eu-west-1"\n}\n')
     proc = tfguard(clean, cache, "scan", ".", "-o", "junitxml")
+    assert junit_schema_errors(proc.stdout) == []
     assert proc.returncode == 0 and not [c for c in _gitlab_junit_cases(proc.stdout) if c["status"] != "success"]
 
 
