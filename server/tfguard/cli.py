@@ -67,6 +67,7 @@ RESULT_FILES = {
     "sarif": "results_sarif.sarif", "junitxml": "results_junitxml.xml", "gitlab_sast": "results_gitlab_sast.json",
     "github": "results_github.txt", "csv": "results_csv.csv", "markdown": "results_markdown.md",
 }
+CHECKOV_RESULT_FILES = {"github_failed_only": "results_github_failed_only.md"}  # Checkov's, for an alias
 OUTPUT_DELIMITER = "\n--- OUTPUT DELIMITER ---\n"  # Checkov's, between formats printed to the console
 FRAMEWORKS = ("terraform", "terraform_plan", "all")
 
@@ -366,12 +367,15 @@ def _planned_outputs(args: argparse.Namespace, notes: list[str]) -> list[tuple[s
     (deprecated), as is ``--format``: a note for each goes to ``notes``.
     """
     formats: list[str] = []
+    files = dict(RESULT_FILES)  # a directory's file names: Checkov's name of an alias (github_failed_only)
     legacy_file: str | None = None
     for value in args.output or ():
         name = FORMAT_ALIASES.get(value, value)
         if name in FORMATS:
             if name not in formats:
                 formats.append(name)
+                if value != name and value in CHECKOV_RESULT_FILES:
+                    files[name] = CHECKOV_RESULT_FILES[value]
         elif value in UNSUPPORTED_FORMATS:
             raise _Usage(f"-o {value}: tfguard does not write software bills of materials;"
                          f" formats: {', '.join(FORMATS)}")
@@ -409,7 +413,7 @@ def _planned_outputs(args: argparse.Namespace, notes: list[str]) -> list[tuple[s
             raise _Usage(f"--output-file-path {target}: {len(dests)} destinations for {len(formats)} formats"
                          f" ({', '.join(formats)}): give one per -o, in order (`console` for stdout)")
         return [(f, None if d.strip() == "console" else d.strip()) for f, d in zip(formats, dests, strict=True)]
-    return [(f, os.path.join(target, RESULT_FILES[f])) for f in formats]
+    return [(f, os.path.join(target, files[f])) for f in formats]
 
 
 def use_color(args: argparse.Namespace, inv: Invocation) -> bool:

@@ -286,3 +286,10 @@ def test_a_mistyped_format_or_command_is_refused_not_written_to_a_file(tmp_path:
     assert code == 2 and "no such file or directory: scna (did you mean `tfguard scan`?)" in err
     code, _, err = scan("scan", str(EXAMPLES / "dev"), "-o", str(tmp_path / "report"), **_cache_env())
     assert code == 1 and (tmp_path / "report").is_file() and "deprecated" in err, "a file name still works"
+
+
+def test_github_failed_only_keeps_checkovs_file_name(tmp_path: Path) -> None:
+    code, out, _ = scan("-d", "examples/dev", "-o", "github_failed_only", "--output-file-path", str(tmp_path),
+                        **_cache_env())
+    assert code == 1 and out == "" and [p.name for p in tmp_path.iterdir()] == ["results_github_failed_only.md"]
+    assert (tmp_path / "results_github_failed_only.md").read_text().startswith("## tfguard\n")
