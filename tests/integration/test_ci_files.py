@@ -307,3 +307,19 @@ def test_the_action_cuts_a_summary_over_githubs_limit(tmp_path: Path, python_env
     summary = action.summary.read_bytes()
     assert whole > 1_000_000 >= len(summary) - 200, (whole, len(summary))
     assert summary.startswith(b"## tfguard\n") and summary.rstrip().endswith(b"and the Scan step log)")
+
+
+def test_the_action_names_output_files_as_tfguard_and_checkov_do(tmp_path: Path, python_env: Path) -> None:
+    """output_file_path DIR: every format (and alias) gets the file name `tfguard -o F --output-file-path DIR`
+    gives it, the formats the Action writes anyway (sarif, markdown, github) included."""
+    from tfguard.cli import CHECKOV_RESULT_FILES, FORMAT_ALIASES, FORMATS, RESULT_FILES
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "main.tf").write_text('variable "region" {\n  default = "eu-west-1"\n}\n')
+    names = [*FORMATS, *FORMAT_ALIASES]
+    action = Runner(clean, tmp_path, python_env, {"output_format": ",".join(names), "output_file_path": "out"}).run()
+    assert action.outputs["scan"]["exit-code"] == "0", action.logs["Scan"].stderr[-2000:]
+    expected = {CHECKOV_RESULT_FILES.get(n) or RESULT_FILES[FORMAT_ALIASES.get(n, n)] for n in names}
+    assert {p.name for p in (clean / "out").iterdir()} == expected
+    assert json.loads((clean / "out" / "results_sarif.sarif").read_text())["version"] == "2.1.0"
