@@ -67,6 +67,7 @@ RESULT_FILES = {
     "sarif": "results_sarif.sarif", "junitxml": "results_junitxml.xml", "gitlab_sast": "results_gitlab_sast.json",
     "github": "results_github.txt", "csv": "results_csv.csv", "markdown": "results_markdown.md",
 }
+CHECKOV_RESULT_FILES = {"github_failed_only": "results_github_failed_only.md"}  # Checkov's, for an alias
 OUTPUT_DELIMITER = "\n--- OUTPUT DELIMITER ---\n"  # Checkov's, between formats printed to the console
 FRAMEWORKS = ("terraform", "terraform_plan", "all")
 
@@ -353,22 +354,38 @@ def _frameworks(args: argparse.Namespace, paths: list[str], given: list[str]) ->
 
 
 def _output_plan(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, str | None]]:
+    """:func:`_planned_outputs`, the cli format made ``compact`` by ``--compact`` wherever it is (Checkov's
+    --compact shapes the cli output whatever other formats are asked for; its file keeps the cli name)."""
+    plan = _planned_outputs(args, notes)
+    return [("compact" if args.compact and f == "cli" else f, d) for f, d in plan]
+
+
+def _planned_outputs(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, str | None]]:
     """Each report to write: (format, destination path or None for stdout), by Checkov's rules.
 
     ``-o`` values that are format names are formats; another value is the old ``-o FILE``
     (deprecated), as is ``--format``: a note for each goes to ``notes``.
     """
     formats: list[str] = []
+    files = dict(RESULT_FILES)  # a directory's file names: Checkov's name of an alias (github_failed_only)
     legacy_file: str | None = None
     for value in args.output or ():
         name = FORMAT_ALIASES.get(value, value)
         if name in FORMATS:
             if name not in formats:
                 formats.append(name)
+                if value != name and value in CHECKOV_RESULT_FILES:
+                    files[name] = CHECKOV_RESULT_FILES[value]
         elif value in UNSUPPORTED_FORMATS:
             raise _Usage(f"-o {value}: tfguard does not write software bills of materials;"
                          f" formats: {', '.join(FORMATS)}")
         elif legacy_file is None:
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, [*FORMATS, *FORMAT_ALIASES], n=1, cutoff=0.7)
+            if close and not os.path.splitext(value)[1] and "/" not in value and os.sep not in value:
+                raise _Usage(f"-o {value}: not a format; did you mean -o {close[0]}? (formats: {', '.join(FORMATS)};"
+                             " a report file is --output-file-path FILE)")
             legacy_file = value
             notes.append(f"tfguard: note: -o/--output {value}: not a format name, so written as the report file"
                          " (deprecated: -o is a FORMAT as in Checkov; use -o FORMAT --output-file-path, see --help)")
@@ -381,8 +398,6 @@ def _output_plan(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, 
             formats.insert(0, name)
     if not formats:
         formats = ["cli"]
-    if args.compact and formats == ["cli"]:
-        formats = ["compact"]
     target = args.output_file_path
     if legacy_file is not None:
         if target is not None:
@@ -398,7 +413,7 @@ def _output_plan(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, 
             raise _Usage(f"--output-file-path {target}: {len(dests)} destinations for {len(formats)} formats"
                          f" ({', '.join(formats)}): give one per -o, in order (`console` for stdout)")
         return [(f, None if d.strip() == "console" else d.strip()) for f, d in zip(formats, dests, strict=True)]
-    return [(f, os.path.join(target, RESULT_FILES[f])) for f in formats]
+    return [(f, os.path.join(target, files[f])) for f in formats]
 
 
 def use_color(args: argparse.Namespace, inv: Invocation) -> bool:
@@ -449,7 +464,11 @@ def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
         print(note, file=err)
     for p, given in zip(paths, given_paths, strict=True):
         if not os.path.exists(p):
-            print(f"tfguard: error: no such file or directory: {given}", file=err)
+            from difflib import get_close_matches
+
+            command = get_close_matches(given, COMMANDS, n=1, cutoff=0.75)  # `tfguard scna DIR`
+            hint = f" (did you mean `tfguard {command[0]}`?)" if command else ""
+            print(f"tfguard: error: no such file or directory: {given}{hint}", file=err)
             return EXIT_USAGE
     _frameworks(args, paths, given_paths)
     for p, given in zip(paths, given_paths, strict=True):

@@ -8,12 +8,15 @@ import re
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
+
+from tests.integration.test_ci_files import ACTION, Runner
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "ci.md"
@@ -61,11 +64,9 @@ def valid_sarif(path: Path) -> dict[str, Any]:
     return doc
 
 
-def test_github_actions_workflow(work: Path, tmp_path: Path) -> None:
+def test_github_actions_workflow(work: Path, tmp_path: Path, python_env: Path) -> None:
     """The workflow uses the repository's own action.yml from a checkout of tfguard; its inputs are the
     Action's and the Action, run with them (tests/integration/test_ci_files.py's runner), gates and reports."""
-    from tests.integration.test_ci_files import ACTION, Runner
-
     lang, text = blocks()["github"]
     assert lang == "yaml"
     wf = yaml.safe_load(text)
@@ -78,9 +79,9 @@ def test_github_actions_workflow(work: Path, tmp_path: Path) -> None:
     action = by_name["tfguard"]
     assert action["uses"] == "./" + checkout["with"]["path"]
     assert set(action["with"]) <= set(ACTION["inputs"])
-    runner = Runner(work, tmp_path, {k: str(v) for k, v in action["with"].items()})
-    runner.run()
-    assert runner.outputs["scan"]["exit-code"] == "1" and runner.logs["Gate"].returncode == 1
+    runner = Runner(work, tmp_path, python_env, {k: str(v) for k, v in action["with"].items()}).run()
+    assert runner.outputs["scan"]["exit-code"] == "1" and runner.logs["Gate"].returncode == 1 and runner.job_failed
+    assert ET.parse(work / action["with"]["output_file_path"] / "results_junitxml.xml").getroot().tag == "testsuites"
     sarif = valid_sarif(Path(runner.outputs["scan"]["sarif"]))
     assert sarif["runs"][0]["results"]
     cmds = tfguard_commands([s["run"] for s in steps if "run" in s])

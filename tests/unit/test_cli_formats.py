@@ -1,7 +1,7 @@
 """``tfguard scan`` with Checkov's command line: each flag and each format, as a user sees them.
 
 Formats are validated: SARIF against the vendored 2.1.0 schema, JUnit XML by parsing it, the GitLab SAST
-report against the required structure of GitLab's schema 15.0.4 (see ``GITLAB_SAST_REQUIRED``), GitHub
+report against GitLab's schema 15.0.4 (vendored in tests/data), GitHub
 workflow commands by parsing each line, CSV with the csv module.
 """
 
@@ -25,53 +25,9 @@ EXAMPLES = REPO / "examples"
 SARIF_SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
 LOCATION = re.compile(r"^(?P<path>[^\s:]+\.tf):(?P<line>\d+):(?P<col>\d+): ")
 
-# The part of GitLab's SAST report schema 15.0.4 (security-report-schemas, dist/sast-report-format.json)
-# a report must satisfy to be accepted: required keys and enumerations, written from that schema.
-# The schema file itself is not vendored: it could not be obtained offline (see tests/data/README.md).
-GITLAB_SAST_REQUIRED = {
-    "type": "object",
-    "required": ["version", "vulnerabilities", "scan"],
-    "properties": {
-        "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$"},
-        "scan": {
-            "type": "object",
-            "required": ["analyzer", "scanner", "start_time", "end_time", "status", "type"],
-            "properties": {
-                "analyzer": {"$ref": "#/$defs/tool"},
-                "scanner": {"$ref": "#/$defs/tool"},
-                "start_time": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"},
-                "end_time": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"},
-                "status": {"enum": ["success", "failure"]},
-                "type": {"enum": ["sast"]},
-            },
-        },
-        "vulnerabilities": {"type": "array", "items": {
-            "type": "object",
-            "required": ["id", "identifiers", "location"],
-            "properties": {
-                "id": {"type": "string", "minLength": 1},
-                "name": {"type": "string", "maxLength": 255},
-                "description": {"type": "string", "maxLength": 1048576},
-                "severity": {"enum": ["Info", "Unknown", "Low", "Medium", "High", "Critical"]},
-                "identifiers": {"type": "array", "minItems": 1, "items": {
-                    "type": "object", "required": ["type", "name", "value"],
-                    "properties": {"type": {"type": "string", "minLength": 1},
-                                   "name": {"type": "string", "minLength": 1},
-                                   "value": {"type": "string", "minLength": 1},
-                                   "url": {"type": "string", "format": "uri"}}}},
-                "links": {"type": "array", "items": {"type": "object", "required": ["url"]}},
-                "location": {"type": "object", "properties": {
-                    "file": {"type": "string", "minLength": 1},
-                    "start_line": {"type": "integer"}, "end_line": {"type": "integer"}}},
-            },
-        }},
-    },
-    "$defs": {"tool": {"type": "object", "required": ["id", "name", "vendor", "version"],
-                       "properties": {"id": {"type": "string", "minLength": 1},
-                                      "name": {"type": "string", "minLength": 1},
-                                      "vendor": {"type": "object", "required": ["name"]},
-                                      "version": {"type": "string", "minLength": 1}}}},
-}
+# GitLab's SAST report schema 15.0.4 (security-report-schemas, dist/sast-report-format.json), vendored:
+# tests/data/README.md says where it comes from.
+GITLAB_SAST_SCHEMA = json.loads((REPO / "tests" / "data" / "gitlab-sast-report-format-15.0.4.json").read_text())
 
 
 def _inv(cwd: Path, tty: bool = False, **env: str) -> Invocation:
@@ -253,7 +209,7 @@ def test_junitxml_parses_with_failures_per_check() -> None:
 def test_gitlab_sast_is_valid() -> None:
     _, out, _ = scan("-d", "examples/dev", "-o", "gitlab_sast", **_cache_env())
     doc = json.loads(out)
-    errors = list(jsonschema.Draft202012Validator(GITLAB_SAST_REQUIRED).iter_errors(doc))
+    errors = list(jsonschema.Draft7Validator(GITLAB_SAST_SCHEMA).iter_errors(doc))
     assert not errors, errors[:3]
     assert doc["version"] == "15.0.4" and doc["scan"]["scanner"]["id"] == "tfguard"
     assert {v["location"]["file"] for v in doc["vulnerabilities"]} == {"examples/dev/main.tf"}
@@ -283,7 +239,7 @@ def test_github_workflow_commands_parse() -> None:
 def test_csv_and_markdown() -> None:
     _, out, _ = scan("-d", "examples/dev", "-o", "csv", **_cache_env())
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert rows and all(r["file"] == "examples/dev/main.tf" and int(r["line"]) >= 1 for r in rows)
+    assert rows and all(r["Path"] == "examples/dev/main.tf" and int(r["Line"]) >= 1 for r in rows)
     _, md, _ = scan("-d", "examples/dev", "-o", "markdown", **_cache_env())
     assert md.startswith("## tfguard\n") and "| Severity | Check |" in md and "[guide](https://" in md
     _, md2, _ = scan("-d", "examples/dev", "-o", "github_failed_only", **_cache_env())
@@ -310,3 +266,30 @@ def test_every_scan_option_has_help() -> None:
     scan_parser = build_parser().commands["scan"]  # type: ignore[attr-defined]
     missing = [a.option_strings or a.dest for a in scan_parser._actions if not a.help]
     assert not missing
+
+
+def test_compact_shapes_the_cli_output_beside_other_formats(tmp_path: Path) -> None:
+    """Checkov's --compact applies to the cli report wherever it goes; its file keeps Checkov's cli name."""
+    code, _, _ = scan("-d", "examples/dev", "-o", "cli", "-o", "json", "--compact", "--output-file-path",
+                      str(tmp_path), **_cache_env())
+    assert code == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["results_cli.txt", "results_json.json"]
+    lines = (tmp_path / "results_cli.txt").read_text().splitlines()
+    assert lines[-1].startswith("tfguard: ") and all(LOCATION.match(ln) for ln in lines[:-1]), lines
+
+
+def test_a_mistyped_format_or_command_is_refused_not_written_to_a_file(tmp_path: Path) -> None:
+    """`-o sarfi` would otherwise be the deprecated `-o FILE` and write the text report into ./sarfi."""
+    code, out, err = scan("-d", str(EXAMPLES / "dev"), "-o", "sarfi", cwd=tmp_path)
+    assert code == 2 and out == "" and "did you mean -o sarif?" in err
+    assert not (tmp_path / "sarfi").exists()
+    code, _, err = scan("scna", str(EXAMPLES / "dev"), cwd=tmp_path)
+    assert code == 2 and "no such file or directory: scna (did you mean `tfguard scan`?)" in err
+    code, _, err = scan("scan", str(EXAMPLES / "dev"), "-o", str(tmp_path / "report"), **_cache_env())
+    assert code == 1 and (tmp_path / "report").is_file() and "deprecated" in err, "a file name still works"
+
+
+def test_github_failed_only_keeps_checkovs_file_name(tmp_path: Path) -> None:
+    code, out, _ = scan("-d", "examples/dev", "-o", "github_failed_only", "--output-file-path", str(tmp_path),
+                        **_cache_env())
+    assert code == 1 and out == "" and [p.name for p in tmp_path.iterdir()] == ["results_github_failed_only.md"]
+    assert (tmp_path / "results_github_failed_only.md").read_text().startswith("## tfguard\n")

@@ -17,11 +17,16 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tfguard import __version__
-from tfguard.model import Finding, Result, ScanReport, Severity
+from tfguard.model import Finding, Problem, Result, ScanReport, Severity
 from tfguard.scan.report import ordered
+
+if TYPE_CHECKING:
+    from junit_xml import TestCase
 
 
 def shown_path(path: str, cwd: str) -> str:
@@ -101,19 +106,32 @@ def render_github(report: ScanReport, cwd: str, baseline_state: Mapping[int, str
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-CSV_COLUMNS = ("file", "line", "column", "severity", "check_id", "check_name", "resource", "result",
-               "message", "guideline")
+# Checkov's IaC CSV header (checkov/common/output/csv.py HEADER_IAC), then tfguard's location and message.
+CHECKOV_CSV_COLUMNS = ("Resource", "Path", "Git Org", "Git Repository", "Misconfigurations", "Severity",
+                       "Policy title", "Guideline")
+CSV_COLUMNS = (*CHECKOV_CSV_COLUMNS, "Line", "Column", "Message")
 
 
 def render_csv(report: ScanReport, cwd: str, baseline_state: Mapping[int, str] | None = None) -> str:
-    """Failed findings as CSV (RFC 4180, a header row of :data:`CSV_COLUMNS`)."""
+    """CSV (RFC 4180) with Checkov's IaC columns, as Checkov's ``-o csv`` writes them: one row per failed
+    check (``Misconfigurations`` = its id), then each resource that failed nothing once, with those
+    columns empty; ``Git Org``/``Git Repository`` are empty (Checkov fills them from ``--repo-id``).
+    ``Path`` is relative to ``cwd`` like every other format; ``Line``, ``Column``, ``Message`` follow."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for f in _by_location(_failed(report, baseline_state)):
+    failed = _by_location(_failed(report, baseline_state))
+    seen = set()
+    for f in failed:
         line, col = position(f)
-        w.writerow([shown_path(f.file, cwd), line, col, f.severity.value, f.check_id, f.check_name, f.resource,
-                    f.result.value, f.message or f.check_name, f.guideline or ""])
+        seen.add((f.file, f.resource))
+        w.writerow([f.resource, shown_path(f.file, cwd), "", "", f.check_id, f.severity.value, f.check_name,
+                    f.guideline or "", line, col, f.message or f.check_name])
+    for f in _by_location(report.findings):
+        if (f.file, f.resource) not in seen:
+            seen.add((f.file, f.resource))
+            line, col = position(f)
+            w.writerow([f.resource, shown_path(f.file, cwd), "", "", "", "", "", "", line, col, ""])
     return buf.getvalue()
 
 
@@ -147,9 +165,27 @@ def render_markdown(report: ScanReport, cwd: str, baseline_state: Mapping[int, s
     return "\n".join(out) + "\n"
 
 
+def _junit_problem(p: Problem, cwd: str) -> TestCase:
+    """A problem as a test case: an ``error`` when an input was not (fully) checked or a check or the
+    engine failed (CI test reports show the scan as broken, not green), else ``skipped`` with the message."""
+    from junit_xml import TestCase
+
+    from tfguard.scan.verdict import INCOMPLETE
+
+    line, col = p.span.start.line + 1, p.span.start.character + 1
+    where = f"{shown_path(p.file, cwd)}:{line}:{col}"
+    case = TestCase(name=f"[{p.code}] {where}", classname="tfguard.problems", file=shown_path(p.file, cwd), line=line)
+    if p.engine_failure or p.code in INCOMPLETE:
+        case.add_error_info(message=f"[{p.code}] {p.message}", output=where, error_type=p.code)
+    else:
+        case.add_skipped_info(message=f"[{p.code}] {p.message}")
+    return case
+
+
 def render_junitxml(report: ScanReport, cwd: str, baseline_state: Mapping[int, str] | None = None) -> str:
     """JUnit XML as Checkov writes it (``junit_xml``): one ``testsuite`` per check, one ``testcase`` per
-    resource it evaluated, failed ones with a ``failure`` element, skipped ones ``skipped``."""
+    resource it evaluated, failed ones with a ``failure`` element, skipped ones ``skipped``; problems in a
+    ``tfguard problems`` suite (:func:`_junit_problem`)."""
     from junit_xml import TestCase, TestSuite, to_xml_report_string
 
     suites: dict[str, list[TestCase]] = {}
@@ -172,14 +208,35 @@ def render_junitxml(report: ScanReport, cwd: str, baseline_state: Mapping[int, s
             case.add_skipped_info(message=f.suppress_comment or "skipped")
         suites.setdefault(f.check_id, []).append(case)
     ts = [TestSuite(name=f"{cid} {names[cid]}", test_cases=cases, package="tfguard") for cid, cases in suites.items()]
+    if report.problems:
+        ts.append(TestSuite(name="tfguard problems", test_cases=[_junit_problem(p, cwd) for p in report.problems],
+                            package="tfguard"))
     if not ts:
         ts = [TestSuite(name="tfguard", test_cases=[])]
-    return str(to_xml_report_string(ts, prettyprint=True, encoding="utf-8"))
+    xml = str(to_xml_report_string(ts, prettyprint=True, encoding="utf-8"))
+    # junit_xml's disabled="0" is in no JUnit schema (Jenkins' junit-10.xsd) and read by no CI: dropped
+    return re.sub(r'(<testsuites?\b[^>]*?) disabled="\d+"', r"\1", xml)
+
+
+GITLAB_NAME_MAX = 255  # the schema's maxLength of a vulnerability's name
+
+
+def _gitlab_message(p: Problem, cwd: str) -> dict[str, str]:
+    """A problem as a GitLab scan message: ``fatal`` when a check or the engine failed, ``warn`` when an
+    input was not (fully) checked (a syntax error, an unreadable file), else ``info``."""
+    from tfguard.scan.verdict import INCOMPLETE
+
+    level = "fatal" if p.engine_failure else "warn" if p.code in INCOMPLETE else "info"
+    where = f"{shown_path(p.file, cwd)}:{p.span.start.line + 1}:{p.span.start.character + 1}"
+    return {"level": level, "value": f"{where}: [{p.code}] {p.message}"}
 
 
 def render_gitlab_sast(report: ScanReport, cwd: str, baseline_state: Mapping[int, str] | None = None) -> str:
-    """A GitLab SAST report (schema 15.0.4): Checkov's ``GitLabSast`` on tfguard's failed findings, with
-    tfguard as the scanner. File paths are relative to ``cwd`` (the project directory in CI)."""
+    """A GitLab SAST report (schema 15.0.4, validated against GitLab's schema file in the tests):
+    Checkov's ``GitLabSast`` on tfguard's failed findings, with tfguard as the scanner. File paths are
+    relative to ``cwd`` (the project directory in CI), absolute for files outside it. Problems are the
+    scan's ``messages``; a check or engine failure makes the scan's status ``failure`` (as SARIF's
+    ``executionSuccessful``)."""
     import json
 
     from tfguard.checks.reporters import SastRecord, gitlab_sast
@@ -193,7 +250,12 @@ def render_gitlab_sast(report: ScanReport, cwd: str, baseline_state: Mapping[int
     doc = gitlab_sast(records, tool, complete=not report.engine_failures)
     for vuln, f in zip(doc["vulnerabilities"], failed, strict=True):
         vuln["identifiers"][0]["type"] = "tfguard" if f.source == "org" else "checkov"
+        vuln["location"]["file"] = shown_path(f.file, cwd)  # Checkov strips a leading "/" (repo-relative)
+        if len(vuln["name"]) > GITLAB_NAME_MAX:
+            vuln["name"] = vuln["name"][:GITLAB_NAME_MAX - 1] + "\u2026"
         if not f.guideline:  # Checkov writes "Further info can be found None"
             vuln["description"] = f.message or f.check_name
             vuln.pop("solution", None)
+    if report.problems:
+        doc["scan"]["messages"] = [_gitlab_message(p, cwd) for p in report.problems]
     return json.dumps(doc, indent=2) + "\n"
