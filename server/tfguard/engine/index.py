@@ -37,6 +37,7 @@ OVERRIDDEN = "overridden"  # Problem code: an x.tf that OpenTofu ignores because
 # (default_tags, TFG_TAG_1) and terraform (required_version, TFG_PROV_2). A change of such a block's value
 # re-checks the module's blocks; no other block is read beyond itself.
 MODULE_WIDE_KINDS = frozenset(("provider", "terraform"))
+_CONTEXT_KINDS = frozenset(("variable", "locals"))  # what the module context is made of
 
 
 def overridden_problem(path: str, by: str) -> Problem:
@@ -120,7 +121,10 @@ class Index:
         self._lock = lock
         self._files: dict[str, FileState] = {}
         self._contexts: dict[str, tuple[tuple[int, ...], list[dict], ModuleContext]] = {}
-        self._structures: dict[str, tuple[list[ParsedBlock], str]] = {}  # file -> (its parsed blocks, part)
+        # file -> (digest, split, blocks parsed by (text, column), blocks by kinds asked) for files read only
+        # in part (blocks_of)
+        self._partial: dict[str, tuple[str, SplitFile, dict[tuple[str, int], ParsedBlock],
+                                       dict[frozenset[str], list[ParsedBlock]]]] = {}
         # module dir -> (the context, its symbol inputs, the value digests by id of the value object)
         self._inputs: dict[str, tuple[ModuleContext, dict[str, str], dict[int, tuple[Any, str, frozenset[str]]]]] = {}
         self._config_problems: list[Problem] = []
@@ -136,7 +140,7 @@ class Index:
         p = os.path.abspath(path)
         with self._lock:
             self._files.pop(p, None)
-            self._structures.pop(p, None)
+            self._partial.pop(p, None)
 
     def state(self, path: str) -> FileState:
         """Split and parse ``path`` (only blocks whose text changed are parsed again)."""
@@ -166,6 +170,11 @@ class Index:
             # numbers are shifted when first read); only new text is parsed.
             previous = {(pb.block.text, pb.block.base_span.start.character): pb
                         for pb in (old.parsed if old is not None else ())}
+            with self._lock:
+                part = self._partial.pop(path, None)
+            if part is not None:  # blocks parsed for another file's context (blocks_of): the same confs
+                for k, pb in part[2].items():
+                    previous.setdefault(k, pb)
             parsed = []
             for b in split.blocks:
                 prev = previous.get((b.text, b.base_span.start.character))
@@ -177,6 +186,57 @@ class Index:
         with self._lock:
             self._files[path] = st
         return st
+
+    def blocks_of(self, path: str, kinds: frozenset[str]) -> list[ParsedBlock] | None:
+        """The parsed blocks of ``kinds`` in ``path``'s current text, parsing no other block (None: a
+        ``.json`` file or an unreadable one; use :meth:`state`). From the file's full state when it is
+        current; else only those blocks are parsed (module context and structure read a module's other
+        files this way: ``outputs.tf``'s blocks are not parsed to find the variables).
+
+        The blocks parsed are kept by text: the full state, when it comes, reuses them (the same
+        confs, so the module context does not change identity)."""
+        path = os.path.abspath(path)
+        if path.endswith(".json"):
+            return None
+        with self._lock:
+            full = self._files.get(path)
+            part = self._partial.get(path)
+        text, _problem = self.texts.read(path)
+        if text is None:
+            return None
+        digest = text_digest(text)
+        if full is not None and full.digest == digest and not full.is_json:
+            return [pb for pb in full.parsed if pb.block.kind in kinds]
+        if part is not None and part[0] == digest:
+            hit = part[3].get(kinds)
+            if hit is not None:
+                return hit
+            split, known = part[1], part[2]
+        else:
+            split = resplit(part[1], text) if part is not None else split_blocks(text)
+            known = dict(part[2]) if part is not None else {}
+        out: list[ParsedBlock] = []
+        changed = False
+        for b in split.blocks:
+            if b.kind not in kinds:
+                continue
+            k = (b.text, b.base_span.start.character)
+            prev = known.get(k)
+            if prev is None:
+                prev = parse_block(b, path)
+                known[k] = prev
+                changed = True
+            pb = prev if prev.block is b else prev.moved_to(b)
+            if pb is not prev:
+                known[k] = pb
+                changed = True
+            out.append(pb)
+        outs = dict(part[3]) if part is not None and part[0] == digest and not changed else {}
+        outs[kinds] = out
+        live = {(b.text, b.base_span.start.character) for b in split.blocks}
+        with self._lock:
+            self._partial[path] = (digest, split, {k: v for k, v in known.items() if k in live}, outs)
+        return out
 
     def cached_state(self, path: str) -> FileState:
         """The last parse state of ``path`` if there is one (not re-read), else :meth:`state`."""
@@ -223,13 +283,13 @@ class Index:
         so its digest is not recomputed on every keystroke."""
         parts: list[dict] = []
         for f in self.module_files(module_dir):
-            st = self.state(f)
-            if st.is_json:
-                if st.json_conf:
+            got = self.blocks_of(f, _CONTEXT_KINDS)
+            if got is None:
+                st = self.state(f)
+                if st.is_json and st.json_conf:
                     parts.append(st.json_conf)
-            else:
-                parts.extend(c for pb in st.parsed
-                             if pb.block.kind in ("variable", "locals") and (c := pb.content_conf))
+                continue
+            parts.extend(c for pb in got if (c := pb.content_conf))
         assigned: list[dict] = []  # the variables files' assignments, in order (a later file wins)
         for vf in self.var_files(module_dir):
             vst = self.state(vf)
@@ -311,23 +371,16 @@ class Index:
         block's ``required_version`` (TFG_PROV_2). Whitespace or comments there change nothing."""
         parts = []
         for f in self.module_files(module_dir):
-            st = self.cached_state(f)
-            with self._lock:
-                hit = self._structures.get(st.path)
-            if hit is not None and hit[0] is st.parsed:
-                parts.append(hit[1])
-                continue
+            got = self.blocks_of(f, MODULE_WIDE_KINDS)
+            if got is None:
+                continue  # JSON: rules read HCL blocks only
             own = [f]
-            for pb in st.parsed:
+            for pb in got:
                 b = pb.block
-                if b.kind in MODULE_WIDE_KINDS:
-                    own.append("/".join((b.kind, *b.labels)))
-                    own.append(pb.value or "broken:" + text_digest(b.text))
-            part = text_digest("|".join(own))
-            with self._lock:
-                self._structures[st.path] = (st.parsed, part)
-            parts.append(part)
-        return text_digest("|".join(parts))
+                own.append("/".join((b.kind, *b.labels)))
+                own.append(pb.value or "broken:" + text_digest(b.text))
+            parts.append("|".join(own))
+        return text_digest("||".join(parts))
 
     def dependencies(self, module_dir: str) -> DependencyGraph:
         """Which blocks of the module define and reference which symbols (see :class:`DependencyGraph`)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from cachetools import LRUCache
 
 from tfguard import gctuning
+from tfguard.checks import checkov_env
 from tfguard.checks.entity import CheckSelection, ModuleContext, RawResult, entity_of, run_entity_checks
 from tfguard.checks.errors import check_error_problem
 from tfguard.checks.graph import mirror_name
@@ -32,7 +33,11 @@ from tfguard.model import Finding, Position, Problem, Result, Severity, Span, sh
 
 log = logging.getLogger(__name__)
 
+_NO_CONTEXT = ModuleContext()  # while Checkov's checks are loading (nothing reads the module's values)
 BLOCK_RESULTS_SIZE = 20_000  # per-block final results kept across files (LRU)
+LOADING = "loading"  # Problem code: Checkov's checks are not loaded yet (the server just started)
+CHECKS_LOADING = ("Checkov's checks are loading (the server just started): syntax and tfguard's rules are "
+                  "shown now, Checkov's findings follow in a moment")
 
 BlockResult = tuple[int, str, list[Finding], list[Problem]]  # (first line, text, findings, problems) of one block
 
@@ -243,13 +248,21 @@ class Tier1:
             last = self._last_results.get(path, {})
         if over is not None:
             out.problems.append(Problem(path, Span.of(0, 0, 0, 1), over, "budget", Severity.INFO))
+        # the language server imports Checkov in the background: until it is there, everything else is
+        # answered at once (syntax, rules), saying so, and the blocks are checked again once it is
+        pending = checkov_env.checks_pending()
+        if pending:
+            out.problems.append(Problem(path, Span.of(0, 0, 0, 1), CHECKS_LOADING, LOADING, Severity.INFO))
         cfg = self.index.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
-        ctx = self.index.module_context(module_dir)
-        inputs = self.index.symbol_inputs(module_dir, ctx)
+        if pending:  # only Checkov's checks read variables and locals: the other files are parsed later
+            ctx, inputs = _NO_CONTEXT, {}
+        else:
+            ctx = self.index.module_context(module_dir)
+            inputs = self.index.symbol_inputs(module_dir, ctx)
         structure = self.index.module_structure(module_dir)
         now: dict[tuple[object, ...], BlockResult] = {}
-        context = (structure, snap_gen, generation, selection.digest, with_rules)  # the same for every block
+        context = (structure, snap_gen, generation, selection.digest, with_rules, pending)  # the same for every block
         block_results = self._block_results
         rechecked: list[tuple[str, ...]] = []
         for pb in st.parsed:
@@ -280,7 +293,7 @@ class Tier1:
                     now[key] = (block.first_line, block.text, moved, [])
                     out.add(moved)
                     continue
-            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules)
+            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending)
             rechecked.append(block_key(block))
             now[key] = (block.first_line, block.text, findings, problems)
             with self._lock:
@@ -288,6 +301,7 @@ class Tier1:
             out.add(findings)
             out.problems.extend(problems)
         out.rechecked = tuple(rechecked)
+        checkov_env.analysis_done()  # a background import of Checkov waits for the first answers
         if log.isEnabledFor(logging.DEBUG):
             log.debug("tier 1 %s: %d of %d blocks re-checked%s", os.path.basename(path), len(rechecked),
                       len(st.parsed), ": " + ", ".join("/".join(k) for k in rechecked[:20]) if rechecked else "")
@@ -299,13 +313,16 @@ class Tier1:
         return out
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: GraphSnapshot | None,
-                     selection: CheckSelection, with_rules: bool) -> tuple[list[Finding], list[Problem]]:
+                     selection: CheckSelection, with_rules: bool,
+                     pending: bool = False) -> tuple[list[Finding], list[Problem]]:
         block = pb.block
         findings: list[Finding] = []
         errors: list[Problem] = []  # checks that raised: problems, never findings
         reused = _reuse_graph(snapshot, block) if snapshot is not None else None
         if reused is not None:
             findings.extend(reused)
+        elif pending:
+            pass  # Checkov is still being imported (see checks_pending): its checks run on the next analysis
         elif pb.conf is not None and block.kind in ("resource", "data", "provider", "module"):
             found = entity_of(block.kind, pb.conf)
             if found is not None:
