@@ -121,7 +121,7 @@ class Index:
         self._lock = lock
         self._files: dict[str, FileState] = {}
         self._contexts: dict[str, tuple[tuple[int, ...], list[dict], ModuleContext]] = {}
-        # file -> (digest, split, blocks parsed by (text, column), blocks by kinds asked) for files read only
+        # file -> (text, split, blocks parsed by (text, column), blocks by kinds asked) for files read only
         # in part (blocks_of)
         self._partial: dict[str, tuple[str, SplitFile, dict[tuple[str, int], ParsedBlock],
                                        dict[frozenset[str], list[ParsedBlock]]]] = {}
@@ -204,10 +204,11 @@ class Index:
         text, _problem = self.texts.read(path)
         if text is None:
             return None
-        digest = text_digest(text)
-        if full is not None and full.digest == digest and not full.is_json:
+        # texts are compared, not digested: equal texts compare in C at memory speed
+        if full is not None and not full.is_json and (full.text is text or full.text == text):
             return [pb for pb in full.parsed if pb.block.kind in kinds]
-        if part is not None and part[0] == digest:
+        same = part is not None and (part[0] is text or part[0] == text)
+        if part is not None and same:
             hit = part[3].get(kinds)
             if hit is not None:
                 return hit
@@ -231,11 +232,11 @@ class Index:
                 known[k] = pb
                 changed = True
             out.append(pb)
-        outs = dict(part[3]) if part is not None and part[0] == digest and not changed else {}
+        outs = dict(part[3]) if part is not None and same and not changed else {}
         outs[kinds] = out
         live = {(b.text, b.base_span.start.character) for b in split.blocks}
         with self._lock:
-            self._partial[path] = (digest, split, {k: v for k, v in known.items() if k in live}, outs)
+            self._partial[path] = (text, split, {k: v for k, v in known.items() if k in live}, outs)
         return out
 
     def cached_state(self, path: str) -> FileState:
