@@ -1,6 +1,8 @@
 """Language-server benchmark over real LSP stdio (not a test): keystroke latency, cold start, RSS.
 
     .venv/bin/python bench/bench_lsp.py [--edits 40] [--markdown docs/benchmarks-lsp.md]
+    .venv/bin/python bench/bench_lsp.py --blocks [--server-path DIR]   # per-block-kind table
+    .venv/bin/python bench/bench_lsp.py --cold-start [--runs 5] [--server-path DIR]
 
 - keystroke -> publishDiagnostics latency (p50/p95) for single-character edits inside a block of
   terragoat files and of a generated 10k-line file (tier 1; tier 2's idle delay is set high so
@@ -8,6 +10,12 @@
 - cold start: process start -> first diagnostics of a terragoat file;
 - RSS of the server with the terragoat workspace open and indexed;
 - `checkov -f FILE` for the same files, measured in the same run, and the ratio.
+
+``--blocks``: every top-level block of real module files edited in turn (a value edit and a
+whitespace edit, each undone), p50/p95 from didChange to the versioned publish, one row per block
+kind. ``--cold-start``: process start -> first diagnostics of a 1,000-line module file, with the
+server's own milestones. ``--server-path DIR`` runs the server from another source tree (its
+``server/`` folder first on PYTHONPATH), to measure before and after in the same sitting.
 """
 
 from __future__ import annotations
@@ -66,6 +74,7 @@ class Bench:
         self.events: dict[tuple[str, int | None], float] = {}
         self.waiters: dict[tuple[str, int | None], asyncio.Future[float]] = {}
         self.first: dict[str, float] = {}
+        self.complete: dict[str, float] = {}  # first publish not saying Checkov's checks are still loading
         self.indexed = asyncio.Event()
 
         # The time a publish arrives is taken when its JSON is parsed, before pygls turns it into
@@ -77,6 +86,8 @@ class Bench:
         def arrived(data: dict[str, Any]) -> Any:
             if data.get("method") == lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS and "jsonrpc" in data:
                 self.record(data["params"]["uri"], data["params"].get("version"))
+                if not any(d.get("code") == "tfguard.loading" for d in data["params"].get("diagnostics", [])):
+                    self.complete.setdefault(data["params"]["uri"], time.perf_counter())  # with Checkov's checks
             return structure(data)
 
         protocol.structure_message = arrived  # type: ignore[method-assign]
@@ -133,6 +144,16 @@ class Bench:
             self.waiters[key] = fut
         return fut
 
+    async def settled(self, uri: str, quiet: float = 3.0) -> None:
+        """Until ``uri`` has a publish with Checkov's findings (a server importing Checkov in the background
+        answers without them first), then ``quiet`` seconds more (the rest of that import): keystrokes are
+        measured on a warm server."""
+        for _ in range(12000):
+            if uri in self.complete:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(quiet)
+
     def open(self, path: Path, text: str) -> str:
         uri = path.as_uri()
         self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
@@ -180,6 +201,7 @@ async def keystrokes(path: Path, edits: int, newline: bool = False) -> tuple[flo
     uri = b.open(path, text)
     first = await asyncio.wait_for(b.wait(uri, 1), 60)
     cold = first - t0
+    await b.settled(uri)
     line, col = edit_position(text)
     if newline:
         col = len(text.split("\n")[line])
@@ -414,6 +436,200 @@ def write_section(path: Path, heading: str, body: str) -> None:
         nxt = text.find("\n## ", start + len(heading))
         text = text[:start] + body + "\n" + (text[nxt + 1:] if nxt >= 0 else "")
     path.write_text(text)
+# ------------------------------------------------------------------ per block kind (issue 15)
+# Real module files whose top-level blocks are edited in turn. Together they hold every block kind
+# of the table: terraform-aws-vpc's main.tf (resources, locals), a terragoat file (resources, data,
+# locals, outputs), terragoat's consts.tf (variables, data, locals), an example calling the module.
+BLOCK_FILES = [
+    ("terraform-aws-vpc", "main.tf"),
+    ("terragoat", "terraform/aws/eks.tf"),
+    ("terragoat", "terraform/aws/consts.tf"),
+    ("terraform-aws-vpc", "examples/complete/main.tf"),
+]
+BLOCK_KINDS = ("resource", "data", "locals", "variable", "module", "output")
+_HEADER = re.compile(r'^(resource|data|module|provider|variable|output|locals|terraform)\b[^\n]*\{\s*(?:\}\s*)?$')
+_LITERAL = re.compile(r'(?:=|\(|,|\[|\?|:)\s*"([^"\\$\n]*)"')  # a string literal in value position
+_NUMBER = re.compile(r'(?:=|\?|:|,|\(|\[)\s*(\d+)\b')
+
+
+def top_level_blocks(text: str) -> list[tuple[str, int, int]]:
+    """(kind, first line, last line) of each top-level block (column-0 header to column-0 ``}``)."""
+    lines = text.split("\n")
+    out: list[tuple[str, int, int]] = []
+    i = 0
+    while i < len(lines):
+        m = _HEADER.match(lines[i])
+        if m is None:
+            i += 1
+            continue
+        if lines[i].rstrip().endswith("}"):  # data "x" "y" {}
+            out.append((m.group(1), i, i))
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and lines[j].rstrip() != "}":
+            j += 1
+        out.append((m.group(1), i, j))
+        i = j + 1
+    return out
+
+
+def value_edit_at(lines: list[str], first: int, last: int, kind: str) -> tuple[int, int, str] | None:
+    """Where a value edit of the block goes: (line, column, inserted text), inside a literal value.
+
+    A variable's ``default`` is preferred (the value others read), then the first string literal in
+    value position (a character inserted before its closing quote), then a number (a digit appended).
+    Comment lines are passed over."""
+    body = [i for i in range(first + 1, last) if not lines[i].lstrip().startswith(("#", "//"))]
+    if kind == "variable":
+        body = sorted(body, key=lambda i: not lines[i].strip().startswith("default"))
+    for i in body:
+        m = _LITERAL.search(lines[i])
+        if m is not None:
+            return i, m.end(1), "x"
+    for i in body:
+        m = _NUMBER.search(lines[i])
+        if m is not None:
+            return i, m.end(1), "1"
+    return None
+
+
+def whitespace_edit_at(lines: list[str], first: int, last: int) -> tuple[int, int, str]:
+    """A space that changes no value: at the start of the block's first body line (or, for ``x {}``,
+    before its ``}``)."""
+    if last > first + 1:
+        return first + 1, 0, " "
+    ln = lines[first].rstrip()
+    return first, len(ln) - 1, " "
+
+
+async def block_edits(path: Path, root: Path) -> tuple[dict[tuple[str, str], list[float]], int]:
+    """Latencies (ms) by (block kind, "value" | "whitespace") for every top-level block of ``path``:
+    each edit and its undo are two measured versions. Returns them and the number of blocks."""
+    b = Bench()
+    await b.start(root, {"indexWorkspace": False, "idleDelayMs": 600000})
+    text = path.read_text()
+    uri = b.open(path, text)
+    await asyncio.wait_for(b.wait(uri, 1), 120)
+    await b.settled(uri)
+    lines = text.split("\n")
+    blocks = top_level_blocks(text)
+    out: dict[tuple[str, str], list[float]] = {}
+    version = 1
+
+    async def change(line: int, col: int, end_col: int, new: str) -> float:
+        nonlocal version
+        version += 1
+        fut = b.wait(uri, version)
+        sent = time.perf_counter()
+        b.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=lsp.Position(line=line, character=col),
+                                end=lsp.Position(line=line, character=end_col)), text=new)]))
+        got = await asyncio.wait_for(fut, 60)
+        return (got - sent) * 1000
+
+    for kind, first, last in blocks:
+        edits = []
+        ve = value_edit_at(lines, first, last, kind)
+        if ve is not None:
+            edits.append(("value", ve))
+        edits.append(("whitespace", whitespace_edit_at(lines, first, last)))
+        for what, (line, col, new) in edits:
+            bucket = out.setdefault((kind, what), [])
+            bucket.append(await change(line, col, col, new))  # the edit
+            bucket.append(await change(line, col, col + len(new), ""))  # and its undo: the text as it was
+    await b.stop()
+    return out, len(blocks)
+
+
+async def blocks_main(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="tfguard-bench-blocks-"))
+    by: dict[tuple[str, str], list[float]] = {}
+    files: list[str] = []
+    checkov: list[float] = []
+    for corpus, rel in BLOCK_FILES:
+        if not (work / corpus).is_dir():
+            shutil.copytree(CORPORA / corpus, work / corpus)
+        path = work / corpus / rel
+        got, nblocks = await block_edits(path, work / corpus)
+        for k, v in got.items():
+            by.setdefault(k, []).extend(v)
+        files.append(f"{corpus}/{rel} ({nblocks} blocks)")
+        checkov.append(checkov_f(path))
+    label = args.label or ("server from " + args.server_path if args.server_path else "this tree")
+    out = [f"{label}: " + ", ".join(files) + "; `checkov -f` of those files: "
+           + ", ".join(f"{c:.2f}" for c in checkov) + " s.", "",
+           "| block kind | edits (value / whitespace) | value p50 ms | value p95 ms | whitespace p50 ms "
+           "| whitespace p95 ms | all p95 ms |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for kind in BLOCK_KINDS:
+        v = by.get((kind, "value"), [])
+        w = by.get((kind, "whitespace"), [])
+        if not v and not w:
+            continue
+
+        def f(xs: list[float], p: float) -> str:
+            return f"{pct(xs, p):.1f}" if xs else "-"
+
+        out.append(f"| {kind} | {len(v)} / {len(w)} | {f(v, 0.5)} | {f(v, 0.95)} | {f(w, 0.5)} | {f(w, 0.95)} "
+                   f"| {f(v + w, 0.95)} |")
+    text = "\n".join(out)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "a") as fh:
+            fh.write(text + "\n\n")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ cold start (issue 15)
+def thousand_lines(dest: Path) -> Path:
+    """terraform-aws-vpc's module with its main.tf cut to the top-level blocks of its first 1,000 lines."""
+    shutil.copytree(CORPORA / "terraform-aws-vpc", dest / "vpc1000", ignore=shutil.ignore_patterns("examples"))
+    main = dest / "vpc1000" / "main.tf"
+    lines = main.read_text().split("\n")
+    end = max(last for _k, _f, last in top_level_blocks("\n".join(lines[:1000])))
+    main.write_text("\n".join(lines[:end + 1]) + "\n")
+    return main
+
+
+async def cold_start_once(path: Path) -> tuple[float, float, float]:
+    """Seconds from process start to: initialize answered, the first diagnostics of ``path``, the first
+    diagnostics with Checkov's findings (not saying its checks are still loading). didOpen follows initialize."""
+    b = Bench()
+    t0 = await b.start(path.parent, {"indexWorkspace": False, "idleDelayMs": 600000})
+    t_init = time.perf_counter()
+    uri = b.open(path, path.read_text())
+    first = await asyncio.wait_for(b.wait(uri, 1), 120)
+    for _ in range(1200):
+        if uri in b.complete:
+            break
+        await asyncio.sleep(0.01)
+    await b.stop()
+    return t_init - t0, first - t0, b.complete.get(uri, float("nan")) - t0
+
+
+async def cold_main(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="tfguard-bench-cold-"))
+    path = thousand_lines(work)
+    nlines = path.read_text().count("\n")
+    runs = [await cold_start_once(path) for _ in range(args.runs)]
+    inits, firsts, completes = ([r[i] for r in runs] for i in range(3))
+    ck = checkov_f(path)
+    label = args.label or ("server from " + args.server_path if args.server_path else "this tree")
+    text = (f"| {label} | {nlines} | {args.runs} | {pct(inits, 0.5):.2f} | {pct(firsts, 0.5):.2f} "
+            f"({min(firsts):.2f}–{max(firsts):.2f}) | {pct(completes, 0.5):.2f} ({min(completes):.2f}–"
+            f"{max(completes):.2f}) | {ck:.2f} |")
+    head = ("| server | lines | runs | initialize answered p50 s | first diagnostics p50 s (min–max) "
+            "| first with Checkov's findings p50 s (min–max) | checkov -f s |\n"
+            "|---|---:|---:|---:|---:|---:|---:|")
+    print(head)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "a") as fh:
+            fh.write(text + "\n")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 async def main() -> None:
@@ -423,12 +639,25 @@ async def main() -> None:
     ap.add_argument("--authoritative", action="store_true",
                     help="only the time from didSave to the authoritative result (its own section of --markdown)")
     ap.add_argument("--saves", type=int, default=3)
+    ap.add_argument("--blocks", action="store_true", help="per-block-kind edit latency (value and whitespace edits)")
+    ap.add_argument("--cold-start", action="store_true", help="process start -> first diagnostics, 1,000-line file")
+    ap.add_argument("--runs", type=int, default=5, help="cold starts measured (--cold-start)")
+    ap.add_argument("--server-path", default=None, help="run the server from this source tree (DIR/server)")
+    ap.add_argument("--label", default=None, help="name of the measured server in the table")
     args = ap.parse_args()
+    if args.server_path:
+        os.environ["PYTHONPATH"] = os.path.join(os.path.abspath(args.server_path), "server")
     if args.authoritative:
         table = await authoritative(args.saves)
         print(table)
         if args.markdown:
             write_section(Path(args.markdown), AUTH_SECTION, table)
+        return
+    if args.blocks:
+        await blocks_main(args)
+        return
+    if args.cold_start:
+        await cold_main(args)
         return
     if not TERRAGOAT.is_dir():
         sys.exit(f"corpora not found at {CORPORA}")

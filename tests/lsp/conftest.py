@@ -28,18 +28,25 @@ def workspace(tmp_path: Path) -> Path:
     return dest
 
 
+def loading(diags: list[lsp.Diagnostic]) -> bool:
+    """True for a publish made while Checkov's checks were still loading (server start): it is followed
+    by the complete one for the same version. Tests that wait for settled results pass over it."""
+    return any(d.code == "tfguard.loading" for d in diags)
+
+
 async def wait_for_diagnostics(
     client: LanguageClient,
     uri: str,
     predicate: Callable[[list[lsp.Diagnostic]], bool] = lambda d: True,
     timeout: float = 30.0,
 ) -> list[lsp.Diagnostic]:
-    """Wait (bounded) until a publishDiagnostics for ``uri`` satisfies ``predicate``."""
+    """Wait (bounded) until a publishDiagnostics for ``uri`` satisfies ``predicate`` (one made while
+    Checkov's checks were still loading never does: see :func:`loading`)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         diags = client.diagnostics.get(uri)
-        if diags is not None and predicate(diags):
+        if diags is not None and not loading(diags) and predicate(diags):
             return diags
         remaining = deadline - loop.time()
         if remaining <= 0:
@@ -87,14 +94,17 @@ def serve_client_requests(client: LanguageClient, settings: dict[str, Any] | Non
 
 
 def record_versions(client: LanguageClient) -> dict[str, list[int | None]]:
-    """Record the version of every publishDiagnostics, per URI, in arrival order."""
+    """Record the version of every publishDiagnostics, per URI, in arrival order (not those made while
+    Checkov's checks were still loading: see :func:`loading`)."""
     seen: dict[str, list[int | None]] = {}
     features = client.protocol.fm.features
     original = features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
 
     def wrapper(params: lsp.PublishDiagnosticsParams) -> Any:
-        seen.setdefault(params.uri, []).append(params.version)
-        return original(params)
+        result = original(params)
+        if not loading(params.diagnostics):
+            seen.setdefault(params.uri, []).append(params.version)
+        return result
 
     features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = wrapper
     return seen

@@ -2,7 +2,13 @@
 
 Everything that touches Checkov goes through :func:`checkov_modules`, which sets the
 environment Checkov reads at import time (no forking, no platform calls, no update check)
-before the first import. Importing takes about two seconds; it happens once per process.
+before the first import. Importing takes one to two seconds; it happens once per process.
+
+The language server imports Checkov in the background from the moment it starts
+(:func:`import_in_background`), so its first analysis need not wait for it: while the import
+runs, :func:`checks_pending` says so and tier 1 answers with everything that needs no Checkov
+(syntax, tfguard's rules), saying Checkov's checks are still loading, then again once they are.
+Without a background import (the CLI) the first check imports Checkov where it runs.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from tfguard import gctuning
@@ -37,18 +42,67 @@ _FORCED_OFF = ("BC_API_KEY", "BC_API_URL", "PRISMA_API_URL", "BC_ENABLE_PERSIST_
 
 _lock = threading.Lock()
 _modules: CheckovModules | None = None
+_background: threading.Thread | None = None  # the background import, once started
+# For tests and diagnosis only: the background import starts this many milliseconds late (an
+# order-of-operations test proves the first analysis does not wait for it).
+IMPORT_DELAY_ENV = "TFGUARD_CHECKOV_IMPORT_DELAY_MS"
+# The background import lets the first analysis go first (both are CPU work under one GIL: running them
+# side by side delays the first diagnostics and brings Checkov's no sooner), waiting at most this long.
+FIRST_ANALYSIS_WAIT = 1.5
+_analysed = threading.Event()  # set at the end of each tier-1 analysis (analysis_done)
+
+
+def analysis_done() -> None:
+    """A tier-1 analysis answered: the background import may take the processor (cheap; any thread)."""
+    _analysed.set()
 
 # Registries are global mutable state in Checkov: run one scan at a time per process.
 run_lock = threading.RLock()
 
 
-@dataclass(frozen=True)
 class CheckovModules:
-    version: str
-    Runner: Any
-    RunnerFilter: Any
-    registries: dict[str, Any]  # block type -> registry
-    graph_registry: Any
+    """The pieces of Checkov tfguard uses. The check registries (what tier 1 needs) are imported first;
+    Checkov's runner and graph-check registry (tier 2, scans) on first use, or by the background import
+    right after the registries (:func:`import_in_background`): about a third of the import, kept off the
+    path to the first diagnostics."""
+
+    def __init__(self, version: str, runner_filter: Any, registries: dict[str, Any]) -> None:
+        self.version = version
+        self.RunnerFilter = runner_filter
+        self.registries = registries  # block type -> registry
+        self._runner: tuple[Any, Any] | None = None  # (Runner, graph registry)
+        self._runner_lock = threading.Lock()
+
+    @property
+    def Runner(self) -> Any:  # noqa: N802 (Checkov's class)
+        return self._runner_parts()[0]
+
+    @property
+    def graph_registry(self) -> Any:
+        return self._runner_parts()[1]
+
+    def _runner_parts(self) -> tuple[Any, Any]:
+        got = self._runner
+        if got is not None:
+            return got
+        with self._runner_lock:
+            if self._runner is None:
+                import checkov.common.checks_infra.registry as graph_reg_mod
+                from checkov.terraform.runner import Runner
+
+                from tfguard.hcl.harden import harden_hcl2
+
+                harden_hcl2()  # Checkov's runner shares the hcl2 parser: same backtracking fix (see harden.py)
+                from tfguard.checks import memo, readguard
+
+                memo.install()  # tier 2 reuses parses and expression evaluations between runs (see memo.py)
+                readguard.install()  # Checkov opens no FIFO, device, huge file or symlink out of the repository
+                for name in ("urllib3", "requests"):
+                    logging.getLogger(name).setLevel(logging.ERROR)
+                self._runner = (Runner, graph_reg_mod.get_graph_checks_registry("terraform"))
+                log.info("checkov runner loaded")
+                gctuning.settle()  # its long-lived objects out of the collector's way (see gctuning)
+            return self._runner
 
 
 def prepare_environment() -> None:
@@ -61,7 +115,16 @@ def prepare_environment() -> None:
 
 
 def checkov_modules() -> CheckovModules:
-    """Import Checkov (once) and return the pieces tfguard uses."""
+    """Import Checkov (once), all of it (runner, graph checks, tfguard's memos and guards installed), and
+    return the pieces tfguard uses."""
+    modules = checkov_checks()
+    modules.Runner  # noqa: B018 (imports the runner and installs what it needs)
+    return modules
+
+
+def checkov_checks() -> CheckovModules:
+    """Import Checkov's check registries (once): what tier 1's per-block checks need, about two thirds of
+    the import. The runner and graph checks follow on first use (:func:`checkov_modules`)."""
     global _modules
     if _modules is not None:
         return _modules
@@ -70,42 +133,78 @@ def checkov_modules() -> CheckovModules:
             return _modules
         prepare_environment()
         install_log_capture()  # first: Checkov's import-time warnings too (see install_log_capture)
-        import checkov.common.checks_infra.registry as graph_reg_mod
         from checkov.runner_filter import RunnerFilter
         from checkov.terraform.checks.data.registry import data_registry
         from checkov.terraform.checks.module.registry import module_registry
         from checkov.terraform.checks.provider.registry import provider_registry
         from checkov.terraform.checks.resource.registry import resource_registry
-        from checkov.terraform.runner import Runner
         from checkov.version import version
 
-        from tfguard.hcl.harden import harden_hcl2
-
-        harden_hcl2()  # Checkov's runner shares the hcl2 parser: same backtracking fix (see harden.py)
-        from tfguard.checks import memo, readguard
-
-        memo.install()  # tier 2 reuses parses and expression evaluations between runs (see memo.py)
-        readguard.install()  # Checkov opens no FIFO, device, huge file or symlink out of the repository
-        for name in ("urllib3", "requests"):
-            logging.getLogger(name).setLevel(logging.ERROR)
         install_check_error_hook()  # a check that raises is recorded as data (see errors.py)
         _modules = CheckovModules(
             version=version,
-            Runner=Runner,
-            RunnerFilter=RunnerFilter,
+            runner_filter=RunnerFilter,
             registries={
                 "resource": resource_registry,
                 "data": data_registry,
                 "provider": provider_registry,
                 "module": module_registry,
             },
-            graph_registry=graph_reg_mod.get_graph_checks_registry("terraform"),
         )
         log.info("checkov %s loaded", version)
         # Checkov's import leaves about a million long-lived objects (registries, grammars): out of
         # the collector's way (see gctuning).
         gctuning.settle()  # O(1); the server's idle maintenance collects what this kept
         return _modules
+
+
+def import_in_background(on_ready: Callable[[], None] | None = None) -> threading.Thread:
+    """Import Checkov on a daemon thread (once per process), once the first analysis has answered
+    (:func:`analysis_done`) or :data:`FIRST_ANALYSIS_WAIT` seconds have passed; ``on_ready`` runs on
+    that thread when the check registries are in (also after a failed import: the next
+    :func:`checkov_checks` raises the error where it is used). Then, once the documents were analysed
+    again (or that wait passed), the runner is imported too: warm for the first module run."""
+    global _background
+    with _lock:
+        if _background is not None:
+            return _background
+
+        def run() -> None:
+            try:
+                delay = int(os.environ.get(IMPORT_DELAY_ENV, "0") or 0)
+            except ValueError:
+                delay = 0
+            if delay > 0:
+                threading.Event().wait(delay / 1000)
+            _analysed.wait(FIRST_ANALYSIS_WAIT)
+            modules = None
+            try:
+                modules = checkov_checks()
+            except Exception:
+                log.exception("importing Checkov failed")
+            if on_ready is not None:
+                _analysed.clear()
+                on_ready()
+                _analysed.wait(FIRST_ANALYSIS_WAIT)  # the documents analysed again with Checkov's checks first
+            if modules is not None:  # then the rest, so that the first module run finds Checkov warm
+                try:
+                    modules.Runner  # noqa: B018 (imports it)
+                except Exception:
+                    log.exception("importing Checkov's runner failed")
+
+        _background = threading.Thread(target=run, name="tfguard-checkov-import", daemon=True)
+        _background.start()
+        return _background
+
+
+def checks_pending() -> bool:
+    """True while a background import of Checkov is under way (its checks cannot run yet without
+    waiting). False once Checkov is imported, and without a background import (then the first check
+    imports it where it runs: the CLI, tests)."""
+    if _modules is not None:
+        return False
+    background = _background
+    return background is not None and background.is_alive()
 
 
 # ------------------------------------------------------------------ Checkov's logs

@@ -22,7 +22,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from tfguard.checks.checkov_env import checkov_modules
+from tfguard.checks.checkov_env import checkov_checks
 from tfguard.checks.errors import error_text
 from tfguard.checks.skips import Skip
 
@@ -219,7 +219,7 @@ def _run_uncached(
     selection: CheckSelection,
     scanned_file: str,
 ) -> tuple[RawResult, ...]:
-    ck = checkov_modules()
+    ck = checkov_checks()
     registry = ck.registries[block_type]
     entity = copy.deepcopy(entity)
     (name_key,) = list(entity.keys())[:1]
@@ -330,7 +330,7 @@ _filters: dict[str, Any] = {}
 def _runner_filter(selection: CheckSelection) -> Any:
     rf = _filters.get(selection.digest)
     if rf is None:
-        ck = checkov_modules()
+        ck = checkov_checks()
         rf = ck.RunnerFilter(
             framework=["terraform"],
             checks=list(selection.checks) or None,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from tfguard.checks.entity import ModuleContext, module_context_from_confs
 from tfguard.config.checkov import (
@@ -25,12 +26,18 @@ from tfguard.engine.texts import Texts
 from tfguard.files import is_terraform_file, text_digest, tofu_alternative, tofu_overridden
 from tfguard.hcl.blocks import SplitFile, resplit, split_blocks
 from tfguard.hcl.parse import ParsedBlock, load_json_text, parse_block
+from tfguard.hcl.refs import definitions, references_in, value_digest
 from tfguard.model import Position, Problem, Severity, Span
 
 log = logging.getLogger(__name__)
 
 MAX_CONFIG_PROBLEMS = 200  # bounded: a pathological configuration cannot grow the list forever
 OVERRIDDEN = "overridden"  # Problem code: an x.tf that OpenTofu ignores because x.tofu is beside it
+# Block kinds whose content rules read from every block of a module (RuleEnv.module_blocks): provider
+# (default_tags, TFG_TAG_1) and terraform (required_version, TFG_PROV_2). A change of such a block's value
+# re-checks the module's blocks; no other block is read beyond itself.
+MODULE_WIDE_KINDS = frozenset(("provider", "terraform"))
+_CONTEXT_KINDS = frozenset(("variable", "locals"))  # what the module context is made of
 
 
 def overridden_problem(path: str, by: str) -> Problem:
@@ -53,6 +60,42 @@ class FileState:
     read_problem: Problem | None = None
     is_json: bool = False
     json_conf: dict | None = None
+
+
+@dataclass(frozen=True)
+class DependencyGraph:
+    """The symbols each block of a module defines and references (one file's blocks or several).
+
+    ``defines``: symbol (``var.x``, ``local.y``, ``data.t.n``, ``t.n``, ``module.m``) -> the blocks
+    defining it; ``blocks``: every block, with its file. A block's references are
+    :attr:`ParsedBlock.references`.
+    """
+
+    defines: dict[str, list[tuple[str, ParsedBlock]]]
+    blocks: list[tuple[str, ParsedBlock]]
+
+    def dependents(self, symbols: Iterable[str], transitive: bool = True) -> list[tuple[str, ParsedBlock]]:
+        """Blocks referencing any of ``symbols``; ``transitive``: also blocks referencing what those
+        define (local -> local -> resource), each once, in module order."""
+        wanted = set(symbols)
+        found: dict[int, tuple[str, ParsedBlock]] = {}
+        while True:
+            new = [(f, pb) for f, pb in self.blocks if id(pb) not in found and pb.references & wanted]
+            if not new:
+                break
+            for f, pb in new:
+                found[id(pb)] = (f, pb)
+            if not transitive:
+                break
+            # what the found blocks define, per symbol: a local whose own value reads none of ``wanted``
+            # does not carry the change on, even if its ``locals`` block has another one that does
+            more = {sym for _f, pb in new
+                    for sym, value in definitions(pb.block.kind, pb.block.labels, pb.content_conf).items()
+                    if pb.block.kind != "locals" or references_in(value) & wanted}
+            if more <= wanted:
+                break
+            wanted |= more
+        return [(f, pb) for f, pb in self.blocks if id(pb) in found]
 
 
 def _with_assignments(ctx: ModuleContext, parts: list[dict], assigned: list[dict]) -> ModuleContext:
@@ -78,7 +121,12 @@ class Index:
         self._lock = lock
         self._files: dict[str, FileState] = {}
         self._contexts: dict[str, tuple[tuple[int, ...], list[dict], ModuleContext]] = {}
-        self._structures: dict[str, tuple[list[ParsedBlock], str]] = {}  # file -> (its parsed blocks, part)
+        # file -> (text, split, blocks parsed by (text, column), blocks by kinds asked) for files read only
+        # in part (blocks_of)
+        self._partial: dict[str, tuple[str, SplitFile, dict[tuple[str, int], ParsedBlock],
+                                       dict[frozenset[str], list[ParsedBlock]]]] = {}
+        # module dir -> (the context, its symbol inputs, the value digests by id of the value object)
+        self._inputs: dict[str, tuple[ModuleContext, dict[str, str], dict[int, tuple[Any, str, frozenset[str]]]]] = {}
         self._config_problems: list[Problem] = []
         self._checkov_configs: dict[str, tuple[tuple[int, int], CheckovConfig]] = {}  # by (mtime, size)
         # the variables files (Checkov's --var-file) in force for a module folder (the engine's rule)
@@ -92,7 +140,7 @@ class Index:
         p = os.path.abspath(path)
         with self._lock:
             self._files.pop(p, None)
-            self._structures.pop(p, None)
+            self._partial.pop(p, None)
 
     def state(self, path: str) -> FileState:
         """Split and parse ``path`` (only blocks whose text changed are parsed again)."""
@@ -122,6 +170,11 @@ class Index:
             # numbers are shifted when first read); only new text is parsed.
             previous = {(pb.block.text, pb.block.base_span.start.character): pb
                         for pb in (old.parsed if old is not None else ())}
+            with self._lock:
+                part = self._partial.pop(path, None)
+            if part is not None:  # blocks parsed for another file's context (blocks_of): the same confs
+                for k, pb in part[2].items():
+                    previous.setdefault(k, pb)
             parsed = []
             for b in split.blocks:
                 prev = previous.get((b.text, b.base_span.start.character))
@@ -133,6 +186,58 @@ class Index:
         with self._lock:
             self._files[path] = st
         return st
+
+    def blocks_of(self, path: str, kinds: frozenset[str]) -> list[ParsedBlock] | None:
+        """The parsed blocks of ``kinds`` in ``path``'s current text, parsing no other block (None: a
+        ``.json`` file or an unreadable one; use :meth:`state`). From the file's full state when it is
+        current; else only those blocks are parsed (module context and structure read a module's other
+        files this way: ``outputs.tf``'s blocks are not parsed to find the variables).
+
+        The blocks parsed are kept by text: the full state, when it comes, reuses them (the same
+        confs, so the module context does not change identity)."""
+        path = os.path.abspath(path)
+        if path.endswith(".json"):
+            return None
+        with self._lock:
+            full = self._files.get(path)
+            part = self._partial.get(path)
+        text, _problem = self.texts.read(path)
+        if text is None:
+            return None
+        # texts are compared, not digested: equal texts compare in C at memory speed
+        if full is not None and not full.is_json and (full.text is text or full.text == text):
+            return [pb for pb in full.parsed if pb.block.kind in kinds]
+        same = part is not None and (part[0] is text or part[0] == text)
+        if part is not None and same:
+            hit = part[3].get(kinds)
+            if hit is not None:
+                return hit
+            split, known = part[1], part[2]
+        else:
+            split = resplit(part[1], text) if part is not None else split_blocks(text)
+            known = dict(part[2]) if part is not None else {}
+        out: list[ParsedBlock] = []
+        changed = False
+        for b in split.blocks:
+            if b.kind not in kinds:
+                continue
+            k = (b.text, b.base_span.start.character)
+            prev = known.get(k)
+            if prev is None:
+                prev = parse_block(b, path)
+                known[k] = prev
+                changed = True
+            pb = prev if prev.block is b else prev.moved_to(b)
+            if pb is not prev:
+                known[k] = pb
+                changed = True
+            out.append(pb)
+        outs = dict(part[3]) if part is not None and same and not changed else {}
+        outs[kinds] = out
+        live = {(b.text, b.base_span.start.character) for b in split.blocks}
+        with self._lock:
+            self._partial[path] = (text, split, {k: v for k, v in known.items() if k in live}, outs)
+        return out
 
     def cached_state(self, path: str) -> FileState:
         """The last parse state of ``path`` if there is one (not re-read), else :meth:`state`."""
@@ -181,13 +286,13 @@ class Index:
         so its digest is not recomputed on every keystroke."""
         parts: list[dict] = []
         for f in self.module_files(module_dir):
-            st = self.state(f)
-            if st.is_json:
-                if st.json_conf:
+            got = self.blocks_of(f, _CONTEXT_KINDS)
+            if got is None:
+                st = self.state(f)
+                if st.is_json and st.json_conf:
                     parts.append(st.json_conf)
-            else:
-                parts.extend(c for pb in st.parsed
-                             if pb.block.kind in ("variable", "locals") and (c := pb.content_conf))
+                continue
+            parts.extend(c for pb in got if (c := pb.content_conf))
         assigned: list[dict] = []  # the variables files' assignments, in order (a later file wins)
         for vf in self.var_files(module_dir):
             vst = self.state(vf)
@@ -208,27 +313,89 @@ class Index:
             self._contexts[module_dir] = (key, parts + assigned, ctx)  # holds the confs: their ids stay unique
         return ctx
 
-    def module_structure(self, module_dir: str, ctx: ModuleContext) -> str:
-        """Digest of what rules may read beyond a block: variables/locals, and the module's non-resource blocks."""
-        parts = [ctx.digest]
+    def symbol_inputs(self, module_dir: str, ctx: ModuleContext) -> dict[str, str]:
+        """For every variable and local of the module (``var.x``, ``local.y``), a digest of the value tier 1
+        substitutes for it *and of every value that one refers to, transitively* (local -> local -> var).
+
+        A block's tier-1 result depends on its own value and on these for the symbols it references
+        (:meth:`ParsedBlock.references`): when none of those digests changed, neither did the result.
+        Computed once per module context (``ctx`` is a new object only when a variable, a ``locals``
+        block or a variables file changed value or moved), and per value object: an edit of one local
+        digests that local again, not the module's other values.
+        """
+        with self._lock:
+            hit = self._inputs.get(module_dir)
+        if hit is not None and hit[0] is ctx:
+            return hit[1]
+        old_values = hit[2] if hit is not None else {}
+        values: dict[int, tuple[Any, str, frozenset[str]]] = {}  # id(value) -> (value, digest, references)
+
+        def own(value: Any) -> tuple[str, frozenset[str]]:
+            got = values.get(id(value)) or old_values.get(id(value))
+            if got is None or got[0] is not value:
+                got = (value, value_digest(value), frozenset(r for r in references_in(value)
+                                                            if r.startswith(("var.", "local."))))
+            values[id(value)] = got
+            return got[1], got[2]
+
+        raw: dict[str, tuple[str, frozenset[str]]] = {}
+        for name, value in ctx.variables.items():
+            raw[f"var.{name}"] = own(value)
+        for name, value in ctx.locals.items():
+            raw[f"local.{name}"] = own(value)
+        tokens: dict[str, str] = {}
+        visiting: set[str] = set()
+
+        def token(sym: str) -> str:
+            got = tokens.get(sym)
+            if got is not None:
+                return got
+            entry = raw.get(sym)
+            if entry is None:
+                return "-"  # not defined: rendered as the reference text itself
+            if sym in visiting:
+                return "cycle:" + entry[0]  # a reference cycle: Terraform refuses it; its own value stands
+            visiting.add(sym)
+            parts = [entry[0]] + [f"{r}={token(r)}" for r in sorted(entry[1])]
+            visiting.discard(sym)
+            got = text_digest("|".join(parts)) if entry[1] else entry[0]
+            tokens[sym] = got
+            return got
+
+        for sym in raw:
+            token(sym)
+        with self._lock:
+            self._inputs[module_dir] = (ctx, tokens, values)
+        return tokens
+
+    def module_structure(self, module_dir: str) -> str:
+        """Digest of what rules read beyond their own block (:data:`MODULE_WIDE_KINDS` blocks of every file
+        of the module, in order, by value): the provider's ``default_tags`` (TFG_TAG_1), the terraform
+        block's ``required_version`` (TFG_PROV_2). Whitespace or comments there change nothing."""
+        parts = []
         for f in self.module_files(module_dir):
-            st = self.cached_state(f)
-            with self._lock:
-                hit = self._structures.get(st.path)
-            if hit is not None and hit[0] is st.parsed:
-                parts.append(hit[1])
-                continue
-            own = []
-            for pb in st.parsed:
+            got = self.blocks_of(f, MODULE_WIDE_KINDS)
+            if got is None:
+                continue  # JSON: rules read HCL blocks only
+            own = [f]
+            for pb in got:
                 b = pb.block
                 own.append("/".join((b.kind, *b.labels)))
-                if b.kind not in ("resource", "data", "output", "locals", "variable"):
-                    own.append(text_digest(b.text))
-            part = text_digest("|".join(own))
-            with self._lock:
-                self._structures[st.path] = (st.parsed, part)
-            parts.append(part)
-        return text_digest("|".join(parts))
+                own.append(pb.value or "broken:" + text_digest(b.text))
+            parts.append("|".join(own))
+        return text_digest("||".join(parts))
+
+    def dependencies(self, module_dir: str) -> DependencyGraph:
+        """Which blocks of the module define and reference which symbols (see :class:`DependencyGraph`)."""
+        defines: dict[str, list[tuple[str, ParsedBlock]]] = {}
+        refs: list[tuple[str, ParsedBlock]] = []
+        for f in self.module_files(module_dir):
+            st = self.cached_state(f)
+            for pb in st.parsed:
+                for sym in definitions(pb.block.kind, pb.block.labels, pb.content_conf):
+                    defines.setdefault(sym, []).append((f, pb))
+                refs.append((f, pb))
+        return DependencyGraph(defines, refs)
 
     # ----------------------------------------------------- configuration
     def checkov_config(self, module_dir: str) -> CheckovConfig:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from cachetools import LRUCache
 
 from tfguard import gctuning
+from tfguard.checks import checkov_env
 from tfguard.checks.entity import CheckSelection, ModuleContext, RawResult, entity_of, run_entity_checks
 from tfguard.checks.errors import check_error_problem
 from tfguard.checks.graph import mirror_name
@@ -32,9 +33,13 @@ from tfguard.model import Finding, Position, Problem, Result, Severity, Span, sh
 
 log = logging.getLogger(__name__)
 
+_NO_CONTEXT = ModuleContext()  # while Checkov's checks are loading (nothing reads the module's values)
 BLOCK_RESULTS_SIZE = 20_000  # per-block final results kept across files (LRU)
+LOADING = "loading"  # Problem code: Checkov's checks are not loaded yet (the server just started)
+CHECKS_LOADING = ("Checkov's checks are loading (the server just started): syntax and tfguard's rules are "
+                  "shown now, Checkov's findings follow in a moment")
 
-BlockResult = tuple[int, list[Finding], list[Problem]]  # (first line, findings, problems) of one block
+BlockResult = tuple[int, str, list[Finding], list[Problem]]  # (first line, text, findings, problems) of one block
 
 
 class FileAnalysis:
@@ -44,9 +49,12 @@ class FileAnalysis:
     are kept as they were, with the line shift (``segments``), and moved when ``findings`` is
     first read: a keystroke that moves a thousand findings does not copy them, and a consumer
     that only needs their lines (the LSP's serialised diagnostics) never has to.
+
+    ``rechecked``: the blocks (kind and labels) whose checks ran for this analysis; the others kept
+    their results (tier 1 only; empty for tier 2).
     """
 
-    __slots__ = ("path", "digest", "problems", "tier", "_segments", "_flat")
+    __slots__ = ("path", "digest", "problems", "tier", "rechecked", "_segments", "_flat")
 
     def __init__(self, path: str, digest: str, findings: list[Finding] | None = None,
                  problems: list[Problem] | None = None, tier: int = 1) -> None:
@@ -54,6 +62,7 @@ class FileAnalysis:
         self.digest = digest
         self.problems: list[Problem] = problems if problems is not None else []
         self.tier = tier
+        self.rechecked: tuple[tuple[str, ...], ...] = ()
         self._segments: list[tuple[int, list[Finding]]] = []
         self._flat: list[Finding] | None = findings if findings is not None else None
 
@@ -239,40 +248,63 @@ class Tier1:
             last = self._last_results.get(path, {})
         if over is not None:
             out.problems.append(Problem(path, Span.of(0, 0, 0, 1), over, "budget", Severity.INFO))
+        # the language server imports Checkov in the background: until it is there, everything else is
+        # answered at once (syntax, rules), saying so, and the blocks are checked again once it is
+        pending = checkov_env.checks_pending()
+        if pending:
+            out.problems.append(Problem(path, Span.of(0, 0, 0, 1), CHECKS_LOADING, LOADING, Severity.INFO))
         cfg = self.index.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
-        ctx = self.index.module_context(module_dir)
-        structure = self.index.module_structure(module_dir, ctx)
+        if pending:  # only Checkov's checks read variables and locals: the other files are parsed later
+            ctx, inputs = _NO_CONTEXT, {}
+        else:
+            ctx = self.index.module_context(module_dir)
+            inputs = self.index.symbol_inputs(module_dir, ctx)
+        structure = self.index.module_structure(module_dir)
         now: dict[tuple[object, ...], BlockResult] = {}
-        context = (structure, snap_gen, generation, selection.digest, with_rules)  # the same for every block
+        context = (structure, snap_gen, generation, selection.digest, with_rules, pending)  # the same for every block
         block_results = self._block_results
+        rechecked: list[tuple[str, ...]] = []
         for pb in st.parsed:
             block = pb.block
             if pb.problem is not None:
                 out.problems.append(pb.problem)
-            # Incremental: a block whose text, module context, tier-2 snapshot and configuration are
-            # unchanged keeps its final findings (moved to where the block now is).
-            # The block's text itself is in the key: its hash is cached on the str object, which
-            # re-splitting keeps for unchanged blocks, so a hit costs no hashing of the text.
-            key = (path, block.text, block.kind, context, pb.broken)
+            # Incremental: a block keeps its final findings (moved to where the block now is) while what
+            # its result is computed from is unchanged: its parsed value and skip comments (not its text:
+            # whitespace and comments elsewhere in it change neither), the values of the variables and
+            # locals it references, transitively (``inputs``), what rules read beyond it (``structure``),
+            # tier 2's snapshot and the configuration. A broken block is keyed by its text.
+            key = _block_key(path, pb, inputs, context)
             hit = last.get(key)
             if hit is None:
                 with self._lock:
                     hit = block_results.get(key)
-            if hit is not None:
-                now[key] = hit
-                old_line, old_findings, old_problems = hit
-                delta = block.first_line - old_line
-                out.add(old_findings, delta)  # moved lazily (see FileAnalysis)
-                if old_problems:
-                    out.problems.extend(shift_problem(p, delta) for p in old_problems)
-                continue
-            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules)
-            now[key] = (block.first_line, findings, problems)
+            if hit is not None and key not in now:
+                old_line, old_text, old_findings, old_problems = hit
+                if old_text is block.text or old_text == block.text:
+                    now[key] = hit
+                    delta = block.first_line - old_line
+                    out.add(old_findings, delta)  # moved lazily (see FileAnalysis)
+                    if old_problems:
+                        out.problems.extend(shift_problem(p, delta) for p in old_problems)
+                    continue
+                if not old_problems:  # the same value, other whitespace or comments: findings re-located
+                    moved = reposition(old_findings, block)
+                    now[key] = (block.first_line, block.text, moved, [])
+                    out.add(moved)
+                    continue
+            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending)
+            rechecked.append(block_key(block))
+            now[key] = (block.first_line, block.text, findings, problems)
             with self._lock:
                 block_results[key] = now[key]
             out.add(findings)
             out.problems.extend(problems)
+        out.rechecked = tuple(rechecked)
+        checkov_env.analysis_done()  # a background import of Checkov waits for the first answers
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("tier 1 %s: %d of %d blocks re-checked%s", os.path.basename(path), len(rechecked),
+                      len(st.parsed), ": " + ", ".join("/".join(k) for k in rechecked[:20]) if rechecked else "")
         with self._lock:
             first = path not in self._last_results
             self._last_results[path] = now
@@ -281,13 +313,16 @@ class Tier1:
         return out
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: GraphSnapshot | None,
-                     selection: CheckSelection, with_rules: bool) -> tuple[list[Finding], list[Problem]]:
+                     selection: CheckSelection, with_rules: bool,
+                     pending: bool = False) -> tuple[list[Finding], list[Problem]]:
         block = pb.block
         findings: list[Finding] = []
         errors: list[Problem] = []  # checks that raised: problems, never findings
         reused = _reuse_graph(snapshot, block) if snapshot is not None else None
         if reused is not None:
             findings.extend(reused)
+        elif pending:
+            pass  # Checkov is still being imported (see checks_pending): its checks run on the next analysis
         elif pb.conf is not None and block.kind in ("resource", "data", "provider", "module"):
             found = entity_of(block.kind, pb.conf)
             if found is not None:
@@ -308,6 +343,31 @@ class Tier1:
             return findings, errors
         findings, problems = self.pipeline.block(BlockContext(path, block, pb.conf, ctx, self.root), findings)
         return findings, errors + problems
+
+
+def _skips_key(pb: ParsedBlock) -> tuple[tuple[str, str], ...]:
+    """The skip comments of a block as its results depend on them (check id and reason; not the line)."""
+    got: tuple[tuple[str, str], ...] | None = pb.memo.get("skips")
+    if got is None:
+        got = tuple((s.check_id, s.reason) for s in block_skips(pb.block))
+        pb.memo["skips"] = got
+    return got
+
+
+def _block_key(path: str, pb: ParsedBlock, inputs: dict[str, str], context: tuple[object, ...]) -> tuple[object, ...]:
+    """What a block's tier-1 result is computed from (see :meth:`Tier1.analyze_file`)."""
+    block = pb.block
+    if pb.broken:
+        return (path, block.kind, "text", block.text, context)
+    memo = pb.memo
+    got = memo.get("inputs")
+    if got is None or got[0] is not inputs:
+        deps = tuple((sym, inputs.get(sym, "-")) for sym in sorted(pb.references)
+                     if sym.startswith(("var.", "local.")))
+        got = (inputs, deps)
+        memo["inputs"] = got
+    # the labels are in the key: two blocks can have one value digest only if they have the same labels
+    return (path, block.kind, block.labels, pb.value, _skips_key(pb), got[1], context)
 
 
 def _reuse_graph(snapshot: GraphSnapshot, block: Block) -> list[Finding] | None:

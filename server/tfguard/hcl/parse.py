@@ -19,6 +19,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from tfguard.hcl.blocks import Block, SplitFile
+from tfguard.hcl.refs import references_in, value_digest
 from tfguard.model import Position, Problem, Severity, Span, shift_problem
 
 log = logging.getLogger(__name__)
@@ -49,15 +50,21 @@ class ParsedBlock:
     them. A block that only moved (lines inserted above it) keeps its conf and records the line
     shift; the conf is re-numbered when first read (``conf``). ``content_conf`` gives it without
     re-numbering, for readers that ignore line numbers (variables, locals).
+
+    ``value`` (the conf without line numbers, as a digest) and ``references`` (the symbols its
+    expressions name, see :mod:`tfguard.hcl.refs`) are computed once per text: a moved copy shares
+    them (``memo``, which readers may use for other facts of the text alone).
     """
 
-    __slots__ = ("block", "problem", "_state")
+    __slots__ = ("block", "problem", "_state", "memo")
 
     def __init__(self, block: Block, conf: dict[str, list[Any]] | None, problem: Problem | None,
-                 line_shift: int = 0) -> None:
+                 line_shift: int = 0, memo: dict[str, Any] | None = None) -> None:
         self.block = block
         self.problem = problem
         self._state: tuple[dict[str, list[Any]] | None, int] = (conf, line_shift)  # one attribute: thread-safe
+        # facts of the block's text alone (shared with moved copies); entries are only ever added
+        self.memo: dict[str, Any] = memo if memo is not None else {}
 
     @property
     def conf(self) -> dict[str, list[Any]] | None:
@@ -75,12 +82,32 @@ class ParsedBlock:
     def broken(self) -> bool:
         return self._state[0] is None
 
+    @property
+    def value(self) -> str | None:
+        """Digest of the parsed value (the conf without line numbers); None when broken. Whitespace and
+        comments do not change it."""
+        got = self.memo.get("value")
+        if got is None and "value" not in self.memo:
+            conf = self._state[0]
+            got = value_digest(conf) if conf is not None else None
+            self.memo["value"] = got
+        return got
+
+    @property
+    def references(self) -> frozenset[str]:
+        """Symbols the block's expressions name (``var.x``, ``local.y``, ``data.t.n``, ``t.n``, ``module.m``)."""
+        got: frozenset[str] | None = self.memo.get("references")
+        if got is None:
+            got = references_in(self._state[0]) if self._state[0] is not None else frozenset()
+            self.memo["references"] = got
+        return got
+
     def moved_to(self, block: Block) -> ParsedBlock:
         """This parse for ``block``: the same text, now starting ``n`` lines lower (or higher)."""
         dline = block.first_line - self.block.first_line
         conf, shift = self._state
         problem = shift_problem(self.problem, dline) if self.problem is not None else None
-        return ParsedBlock(block, conf, problem, shift + dline)
+        return ParsedBlock(block, conf, problem, shift + dline, self.memo)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ParsedBlock):

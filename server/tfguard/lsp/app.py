@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from lsprotocol import types as lsp
+from pygls.uris import to_fs_path
 
+from tfguard.files import is_terraform_file
 from tfguard.lsp import features
 from tfguard.lsp.server import TfguardServer
 from tfguard.lsp.transport import serve_stdio, serve_tcp
@@ -22,11 +24,21 @@ def create_server() -> TfguardServer:
 
 
 def start(tcp: str | None = None) -> None:
-    """Run a new server on stdio (default) or TCP ``HOST:PORT``, forwarding warnings to the client's log."""
+    """Run a new server on stdio (default) or TCP ``HOST:PORT``, forwarding warnings to the client's log.
+
+    Checkov is imported on a background thread from here on (about a second and a half): the first
+    documents are answered without waiting for it (see :func:`tfguard.checks.checkov_env.checks_pending`)
+    and analysed again once it is loaded (:func:`recheck_when_checks_load`).
+    """
+    from tfguard.checks import checkov_env
+
+    box: list[TfguardServer] = []
+    checkov_env.import_in_background(lambda: recheck_when_checks_load(box[0] if box else None))
     from tfguard.checks.graph import clean_stale_mirrors
 
     clean_stale_mirrors()  # scratch mirrors of servers that were killed (SIGKILL leaves them behind)
     server = create_server()
+    box.append(server)
     handler = install_client_log_handler(server)
     try:
         if tcp:
@@ -36,6 +48,25 @@ def start(tcp: str | None = None) -> None:
             serve_stdio(server)  # pygls' own reader can be desynchronised for good (see transport.py)
     finally:
         logging.getLogger("tfguard").removeHandler(handler)
+
+
+def recheck_when_checks_load(server: TfguardServer | None) -> None:
+    """Checkov is loaded (called on the import thread): tier 1 again for every open Terraform document,
+    on the server's loop. Before ``initialized`` there is no loop and nothing was analysed yet."""
+    loop = server.loop if server is not None else None
+    if server is None or loop is None:
+        return
+
+    def recheck() -> None:
+        for uri in list(server.workspace.text_documents):
+            path = to_fs_path(uri)
+            if path and is_terraform_file(path):
+                server.scheduler.on_text(uri)
+
+    try:
+        loop.call_soon_threadsafe(recheck)
+    except RuntimeError:  # the loop is closed: the server stopped
+        pass
 
 
 class ClientLogHandler(logging.Handler):
@@ -75,4 +106,4 @@ def install_client_log_handler(server: TfguardServer) -> ClientLogHandler:
     return h
 
 
-__all__ = ["ClientLogHandler", "create_server", "install_client_log_handler", "start"]
+__all__ = ["ClientLogHandler", "create_server", "install_client_log_handler", "recheck_when_checks_load", "start"]
