@@ -18,6 +18,10 @@ import {
     DiagnosticLike,
     GroupBy,
     PLAN_DIAGNOSTICS_NOTIFICATION,
+    FULL_CHECK_STATUS_NOTIFICATION,
+    FullCheckStatus,
+    fullCheckSuffix,
+    parseFullCheckStatus,
     PLAN_DIAGNOSTIC_SOURCE,
     SERVER_CLEAR_PLAN_COMMAND,
     SERVER_REVIEW_PLAN_COMMAND,
@@ -106,6 +110,7 @@ interface PythonExtensionApi {
 class Controller implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel;
     private readonly status: vscode.StatusBarItem;
+    private readonly fullChecks = new Map<string, FullCheckStatus>();
     private readonly tree: FindingsTreeProvider;
     private readonly view: vscode.TreeView<unknown>;
     private readonly disposables: vscode.Disposable[] = [];
@@ -434,6 +439,18 @@ class Controller implements vscode.Disposable {
         // Loaded, cleared, or the plan file changed on disk (the server then sends no files).
         client.onNotification(PLAN_DIAGNOSTICS_NOTIFICATION, (payload: unknown) => {
             void this.applyPlan(client, payload);
+        });
+        // Each folder's full check (the authoritative result): the status item says while one runs or failed.
+        this.fullChecks.clear();
+        client.onNotification(FULL_CHECK_STATUS_NOTIFICATION, (payload: unknown) => {
+            const status = parseFullCheckStatus(payload);
+            if (status && this.client === client) {
+                this.fullChecks.set(status.folder, status);
+                if (status.message) {
+                    this.log.info(`tfguard: ${status.message}`);
+                }
+                this.updateStatusFromFindings();
+            }
         });
         client.onDidChangeState((e) => {
             if (e.newState === State.Running) {
@@ -973,7 +990,9 @@ class Controller implements vscode.Disposable {
         const total = this.tree.all.length;
         const restricted = vscode.workspace.isTrusted ? '' : ' (Restricted Mode)';
         const restrictedTip = vscode.workspace.isTrusted ? '' : `\n\nRestricted Mode: tfguard checks this workspace but ignores its values of ${RESTRICTED_SETTINGS.join(', ')} (they point at programs or files outside it); your user settings apply.`;
-        this.setStatus(`$(shield) tfguard: ${summary}${restricted}`, `tfguard: ${summary} (interpreter ${this.interpreter?.command ?? '?'}). Click to show findings.${restrictedTip}`, 'tfguard.showFindings');
+        const check = fullCheckSuffix([...this.fullChecks.values()]);
+        const checkTip = check.tooltip ? `\n\n${check.tooltip}` : '';
+        this.setStatus(`$(shield) tfguard: ${summary}${check.text}${restricted}`, `tfguard: ${summary} (interpreter ${this.interpreter?.command ?? '?'}). Click to show findings.${checkTip}${restrictedTip}`, 'tfguard.showFindings');
         this.view.badge = total > 0 ? { value: total, tooltip: `${total} tfguard finding${total === 1 ? '' : 's'}` } : undefined;
     }
 

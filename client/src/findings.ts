@@ -281,3 +281,42 @@ export function planSummary(payload: PlanPayload, planName: string): string {
     return `tfguard plan review of ${planName}: ${n} finding${n === 1 ? '' : 's'}`
         + (files ? ` in ${files} file${files === 1 ? '' : 's'} (source "${PLAN_DIAGNOSTIC_SOURCE}").` : '.');
 }
+
+/** The server's `tfguard/status` notification: the state of a workspace folder's full check. */
+export const FULL_CHECK_STATUS_NOTIFICATION = 'tfguard/status';
+
+export interface FullCheckStatus {
+    state: 'running' | 'idle' | 'failed';
+    message: string;
+    folder: string;
+}
+
+/** Guard for a `tfguard/status` payload; undefined when it is not one. */
+export function parseFullCheckStatus(value: unknown): FullCheckStatus | undefined {
+    if (!isRecord(value) || (value.state !== 'running' && value.state !== 'idle' && value.state !== 'failed')) {
+        return undefined;
+    }
+    return {
+        state: value.state,
+        message: typeof value.message === 'string' ? value.message : '',
+        folder: typeof value.folder === 'string' ? value.folder : '',
+    };
+}
+
+/**
+ * What the status item adds to its counts while full checks are not settled: the running ones first
+ * (their findings are per-file results until they end), then the failed ones. Empty when all are idle.
+ */
+export function fullCheckSuffix(statuses: readonly FullCheckStatus[]): { text: string; tooltip: string } {
+    const running = statuses.filter((s) => s.state === 'running');
+    const failed = statuses.filter((s) => s.state === 'failed');
+    const parts: string[] = [];
+    if (running.length) {
+        parts.push(running.length === 1 ? '$(sync~spin) full check running' : `$(sync~spin) ${running.length} full checks running`);
+    }
+    if (failed.length) {
+        parts.push(failed.length === 1 ? '$(warning) full check failed' : `$(warning) ${failed.length} full checks failed`);
+    }
+    const tooltip = [...running, ...failed].map((s) => s.message).filter((m) => m).join('\n');
+    return { text: parts.length ? ` · ${parts.join(' · ')}` : '', tooltip };
+}

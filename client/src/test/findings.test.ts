@@ -98,3 +98,21 @@ test('plan payloads: files kept, malformed entries dropped, summary and error to
     assert.equal(cleared?.reason, 'changed');
     assert.equal(cleared?.files.length, 0);
 });
+
+test('full check status: payload guard and the status item suffix', async () => {
+    const { parseFullCheckStatus, fullCheckSuffix } = await import('../findings');
+    assert.equal(parseFullCheckStatus({ state: 'busy' }), undefined);
+    assert.equal(parseFullCheckStatus(null), undefined);
+    const running = parseFullCheckStatus({ state: 'running', message: 'full check of examples/complete still running (over the 30 s budget): showing per-file results until it ends', folder: '/w' });
+    assert.ok(running);
+    assert.equal(running.state, 'running');
+    const idle = parseFullCheckStatus({ state: 'idle', message: 'done', folder: '/v' });
+    assert.ok(idle);
+    assert.deepEqual(fullCheckSuffix([idle]), { text: '', tooltip: '' });
+    const s = fullCheckSuffix([running, idle]);
+    assert.equal(s.text, ' · $(sync~spin) full check running');
+    assert.match(s.tooltip, /over the 30 s budget/);
+    const failed = parseFullCheckStatus({ state: 'failed', message: 'Checkov failed on x', folder: '/u' });
+    assert.ok(failed);
+    assert.equal(fullCheckSuffix([running, failed]).text, ' · $(sync~spin) full check running · $(warning) full check failed');
+});
