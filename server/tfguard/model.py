@@ -108,6 +108,8 @@ class Finding:
     severity: Severity = Severity.MEDIUM
     priority: int = 0  # higher is more urgent; see priority.rank
     context: tuple[str, ...] = ()  # human-readable reasons behind the priority
+    risk_class: str = ""  # tfguard.risk class (public-exposure ... hygiene); "" before ranking
+    owners: tuple[str, ...] = ()  # CODEOWNERS of the file (tfguard.owners)
     message: str = ""
     details: tuple[str, ...] = ()
     caller_file: str | None = None  # for resources reported through a module call
@@ -269,7 +271,9 @@ def finding_to_json(f: Finding) -> Json:
         "resource": f.resource, "line_range": list(f.line_range), "span": span_to_json(f.span),
         "evaluated_keys": list(f.evaluated_keys), "source": f.source, "block_type": f.block_type,
         "suppress_comment": f.suppress_comment, "guideline": f.guideline, "severity": f.severity.value,
-        "priority": f.priority, "context": list(f.context), "message": f.message, "details": list(f.details),
+        "priority": f.priority, "context": list(f.context), "risk_class": f.risk_class, "owners": list(f.owners),
+        "message": f.message,
+        "details": list(f.details),
         "caller_file": f.caller_file,
         "caller_line_range": list(f.caller_line_range) if f.caller_line_range is not None else None,
         "plan_file": f.plan_file,
@@ -287,7 +291,9 @@ def finding_from_json(d: object) -> Finding:
         span=span_from_json(d["span"]), evaluated_keys=_strs(d["evaluated_keys"]), source=_str(d["source"]),
         block_type=_str(d["block_type"]), suppress_comment=_opt_str(d["suppress_comment"]),
         guideline=_opt_str(d["guideline"]), severity=Severity(d["severity"]), priority=_int(d["priority"]),
-        context=_strs(d["context"]), message=_str(d["message"]), details=_strs(d["details"]),
+        context=_strs(d["context"]), risk_class=_str(d["risk_class"]), owners=_strs(d["owners"]),
+        message=_str(d["message"]),
+        details=_strs(d["details"]),
         caller_file=_opt_str(d["caller_file"]), caller_line_range=None if clr is None else _pair(clr),
         plan_file=_opt_str(d.get("plan_file")),
     )

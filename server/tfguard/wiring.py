@@ -25,6 +25,7 @@ from tfguard.engine import DEFAULT_MODULE_TIME_BUDGET, BlockContext, Engine
 from tfguard.files import DEFAULT_MAX_FILE_BYTES, repository_root
 from tfguard.hcl.blocks import Block
 from tfguard.model import Finding, Result
+from tfguard.owners import Owners
 from tfguard.priority import assess
 from tfguard.rules import build_rules
 from tfguard.rules.base import RuleEnv, conf_body
@@ -110,6 +111,7 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
     base = os.path.abspath(root if os.path.isdir(root) else os.path.dirname(root))
     config_root = os.path.abspath(repo_root) if repo_root else repository_root(base)
     resolver = ConfigResolver(config_root, config_file)
+    owners = Owners(config_root)
     engine: Engine | None = None  # the rules read other blocks of the module through it (set below)
 
     def module_blocks(module_dir: str) -> list[tuple[str, Block, dict[str, Any] | None]]:
@@ -144,6 +146,9 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
             f = dataclasses.replace(f, guideline=guideline_for(f.check_id))
         f = dataclasses.replace(f, message=f.message or describe(f))
         f = assess(f, _resource_body(ctx), cfg.priority_config(), config_root)
+        who = owners.for_file(f.file)
+        if who:
+            f = dataclasses.replace(f, owners=who)
         if (cfg.minimum_severity is not None and f.result is Result.FAILED
                 and f.severity.rank < cfg.minimum_severity.rank):
             return None

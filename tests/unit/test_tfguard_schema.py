@@ -63,6 +63,8 @@ VALID = [
     "required_tags: {all: [owner], by_type: {aws_s3_bucket: [data-classification]}}\n",
     "secrets: {enabled: false}\n",
     "suppressions: {ticket_pattern: 'SEC-\\d+', not_suppressible: [CKV_AWS_24]}\n",
+    "risk_classes: {order: [secrets, public-exposure], floors: {secrets: CRITICAL, Data_Protection: medium}}\n",
+    "risk_classes: {floors: {}}\n",
 ]
 INVALID = [
     "version: 2\n",
@@ -84,6 +86,12 @@ INVALID = [
     "suppressions: {not_suppressible: CKV_AWS_24}\n",
     "suppressions: {owner: me}\n",
     "- a list\n",
+    "risk_classes: {order: [secrets, urgent]}\n",
+    "risk_classes: {order: [secrets, secrets]}\n",
+    "risk_classes: {order: secrets}\n",
+    "risk_classes: {floors: {secrets: SEVERE}}\n",
+    "risk_classes: {floors: {cost: HIGH}}\n",
+    "risk_classes: {weights: {}}\n",
 ]
 
 

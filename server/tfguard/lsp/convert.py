@@ -167,6 +167,12 @@ def hover_markdown(findings: list[Finding]) -> str:
     for f in findings:
         lines = [f"**{f.severity.value} · {f.check_id}** — {f.check_name}", ""]
         lines.append(f"Resource: `{f.resource}`")
+        if f.risk_class:
+            lines.append("")
+            lines.append(f"Risk class: {f.risk_class}")
+        if f.owners:
+            lines.append("")
+            lines.append("Owners: " + ", ".join(f.owners))
         if f.context:
             lines.append("")
             lines.append("Priority: " + "; ".join(f.context))

@@ -50,7 +50,7 @@ def report_root(report: ScanReport) -> str:
 
 def render_text(report: ScanReport, show_passed: bool = False, color: bool = False,
                 baseline_state: Mapping[int, str] | None = None, cwd: str | None = None,
-                quiet: bool = False) -> str:
+                quiet: bool = False, group_by: str = "file") -> str:
     """Readable terminal output (the ``cli`` format): files by their worst finding, findings by priority.
 
     Each finding line starts with ``path:line:col`` (relative to ``cwd``, the invocation's directory,
@@ -58,7 +58,8 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
     check id, resource and message, with the guideline link under it. Skipped checks are named
     (``quiet``: failed ones only, as Checkov's ``--quiet``). ``baseline_state`` (``id(finding) -> "new"
     | "unchanged"``, from :meth:`tfguard.scan.baseline.Baseline.classify`): baselined findings are
-    counted, not listed.
+    counted, not listed. ``group_by="owner"``: one section per CODEOWNERS owner (a finding with several
+    owners is listed under each; ``(no owner)`` last), by the section's most urgent finding.
     """
     root = report_root(report)
 
@@ -77,10 +78,20 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
 
     colors = {Severity.CRITICAL: "1;31", Severity.HIGH: "31", Severity.MEDIUM: "33", Severity.LOW: "36",
               Severity.INFO: "2"}
-    for file, items in sorted(by_file.items(), key=lambda kv: (-kv[1][0].priority, kv[0])):
-        lines.append(paint(shown(file), "1"))
+    groups: list[tuple[str, list[Finding]]]
+    if group_by == "owner":
+        by_owner: dict[str, list[Finding]] = defaultdict(list)
+        for f in failed:
+            for owner in f.owners or ("(no owner)",):
+                by_owner[owner].append(f)
+        groups = sorted(by_owner.items(), key=lambda kv: (kv[0] == "(no owner)", -kv[1][0].priority, kv[0]))
+    else:
+        groups = [(shown(file), items)
+                  for file, items in sorted(by_file.items(), key=lambda kv: (-kv[1][0].priority, kv[0]))]
+    for title, items in groups:
+        lines.append(paint(title, "1"))
         for f in items:
-            pos = f"{shown(file)}:{f.span.start.line + 1}:{f.span.start.character + 1}"
+            pos = f"{shown(f.file)}:{f.span.start.line + 1}:{f.span.start.character + 1}"
             sev = paint(f"{f.severity.value:<8}", colors[f.severity])
             msg = f.message or f.check_name
             lines.append(f"{pos}: {sev} {f.check_id:<14} " + (msg if f.resource in msg else f"{f.resource}: {msg}"))
@@ -132,6 +143,8 @@ def finding_json(f: Finding, root: str, fingerprint: str | None = None,
         "result": f.result.value,
         "severity": f.severity.value,
         "priority": f.priority,
+        "risk_class": f.risk_class or None,
+        "owners": list(f.owners),
         "context": list(f.context),
         "file": _rel(f.file, root),
         "file_abs_path": f.file,
@@ -351,6 +364,7 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
             "locations": [_sarif_location(f, root)],
             "partialFingerprints": {FINGERPRINT_KIND: f"{fp}:{occurrence}"},
             "properties": {"severity": f.severity.value, "priority": f.priority, "resource": f.resource,
+                           "risk_class": f.risk_class or None, "owners": list(f.owners),
                            "context": list(f.context)},
         }
         if baseline_state is not None:
