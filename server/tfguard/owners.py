@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+from tfguard.files import glob_to_regex
+
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS")
 _MAX_BYTES = 1 << 20
 RECHECK_SECONDS = 1.0
@@ -95,27 +97,9 @@ def parse(text: str) -> tuple[Rule, ...]:
 def _regex(pattern: str) -> re.Pattern[str]:
     anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
     body = pattern.strip("/") if pattern != "/" else ""
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        if body.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif body.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif body[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif body[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(body[i]))
-            i += 1
     prefix = "" if anchored else "(?:.*/)?"
     below = "" if pattern.endswith("/*") else "(?:/.*)?"  # GitHub: ``docs/*`` is not ``docs/sub/x``
-    return re.compile(f"{prefix}{''.join(out)}{below}")
+    return re.compile(f"{prefix}{glob_to_regex(body)}{below}")
 
 
 def matches(pattern: str, path: str) -> bool:

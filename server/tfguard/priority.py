@@ -38,6 +38,7 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
+from tfguard.files import glob_to_regex
 from tfguard.model import Finding, Severity
 from tfguard.risk import HYGIENE, IDENTITY_ACCESS, PUBLIC_EXPOSURE, RISK_CLASSES, SECRETS, classify_check
 from tfguard.severity import decide_severity
@@ -155,30 +156,8 @@ def _parse_environment(item: Any) -> EnvironmentPattern:
 
 @lru_cache(maxsize=256)
 def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a path glob: ``**/`` any leading directories, ``/**`` anything below, ``*`` one segment."""
-    pattern = pattern.replace("\\", "/")
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out.append("(?:/.*)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out), re.IGNORECASE)
+    """Translate a path glob (:func:`tfguard.files.glob_to_regex`), matched case-insensitively."""
+    return re.compile(glob_to_regex(pattern), re.IGNORECASE)
 
 
 def _relative_path(file: str, workspace_root: str | None) -> str:
