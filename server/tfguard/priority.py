@@ -395,7 +395,8 @@ def assess(
     ``ranking="risk"`` (the default): base severity (override, else table/fallback, else the
     finding's own), raised to its class's floor (no floor over an override), raised to HIGH when the
     resource is open to the world on an administrative port, raised one more level when the resource
-    is exposed (exposure does not touch hygiene findings); then the environment moves it. ``priority = base * 100 +
+    is exposed (exposure does not touch hygiene findings, nor a check with a severity override: that
+    is SecOps' explicit word, the exposure is only said); then the environment moves it. ``priority = base * 100 +
     env delta * 50 + class bonus`` where the class bonus is ``CLASS_STEP`` per class below it in
     ``config.class_order`` (the last class gets 0). ``ranking="severity"``: the ranking before risk
     classes (``base * 100 + delta * 50 + 30 if exposed``), for comparison.
@@ -432,6 +433,11 @@ def assess(
             base = floor
         if exposure is not None and risk_class == HYGIENE:
             exposure = None  # a missing description on an open group is still hygiene
+        if exposure is not None and override is not None:
+            # SecOps' explicit word wins: exposure is said, the severity stays as configured
+            context.append(f"publicly exposed: {exposure.describe(_local_address(finding.resource))} "
+                           f"(severity kept: set by override)")
+            exposure = None
         if exposure is not None and exposure.admin_port is not None and base.rank < Severity.HIGH.rank:
             context.append(f"severity raised from {base.value} to HIGH: administrative port "
                            f"{exposure.admin_port} ({ADMIN_PORTS[exposure.admin_port]}) open to the world")

@@ -268,6 +268,23 @@ def test_pattern_override_says_which_pattern() -> None:
     assert out.context == ("severity INFO set by override (pattern CKV_AWS_*)", "risk class public-exposure (1 of 6)")
 
 
+def test_an_override_is_not_raised_by_exposure_but_the_exposure_is_said() -> None:
+    # SecOps' explicit word wins over exposure (docs/severities.md): LOW stays LOW on an open group.
+    config = PriorityConfig(overrides={"CKV_AWS_24": Severity.LOW}, environments=())
+    out = assess(finding("CKV_AWS_24", resource="aws_security_group.web"), OPEN_SG, config, ROOT)
+    assert out.severity is Severity.LOW
+    assert out.priority == Severity.LOW.rank * LEVEL_STEP + 5 * CLASS_STEP
+    assert "publicly exposed: aws_security_group.web allows 0.0.0.0/0 on port 22 (SSH) " \
+        "(severity kept: set by override)" in out.context
+    assert not any("+1 level" in c or "administrative port" in c for c in out.context)
+
+
+def test_an_override_is_still_moved_by_the_environment() -> None:
+    config = PriorityConfig(overrides={"CKV_AWS_20": Severity.LOW})
+    out = assess(finding("CKV_AWS_20", file=f"{ROOT}/envs/prod/main.tf"), {"acl": ["public-read"]}, config, ROOT)
+    assert out.severity is Severity.MEDIUM  # LOW, +1 for production, nothing for the public ACL
+
+
 def test_config_from_mapping() -> None:
     config = PriorityConfig.from_mapping(
         {
