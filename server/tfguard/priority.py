@@ -230,9 +230,13 @@ class Exposure:
     source: str | None = None  # the open CIDR / prefix
     ports: tuple[tuple[int, int], ...] = ()  # inbound port ranges, when known
     admin_port: int | None = None  # the first administrative port (ADMIN_PORTS) those ranges open
+    through: str | None = None  # another block that opens the resource (tfguard.reach): aws_security_group.web
 
     def describe(self, resource: str) -> str:
-        """``aws_security_group.web allows 0.0.0.0/0 on port 22 (SSH)``, ``... has acl public-read``."""
+        """``aws_security_group.web allows 0.0.0.0/0 on port 22 (SSH)``, ``... has acl public-read``;
+        ``reachable: aws_security_group.web allows ...`` when another block opens the resource."""
+        if self.through is not None:
+            return "reachable: " + dataclasses.replace(self, through=None).describe(self.through)
         if self.source is None:
             return f"{resource} has {self.reason}"
         if self.admin_port is not None:
@@ -244,6 +248,28 @@ class Exposure:
         else:
             where = ""
         return f"{resource} allows {self.source}{where}"
+
+
+BLAST_STEP = 3  # priority per root using the module (a prod root counts twice); see BlastRadius
+BLAST_MAX = 12  # at most: below a production path's ENV_STEP minus the class order's spread
+
+
+@dataclass(frozen=True)
+class BlastRadius:
+    """The roots that use a module (:meth:`tfguard.calls.CallIndex.roots_of`), and how many are prod."""
+
+    roots: int
+    prod: int
+
+    @property
+    def bonus(self) -> int:
+        """Priority added: ``BLAST_STEP`` per root plus per prod root, at most ``BLAST_MAX``."""
+        return min(BLAST_MAX, BLAST_STEP * (self.roots + self.prod))
+
+    def describe(self) -> str:
+        """``module used by 3 roots (2 prod)``."""
+        plural = "" if self.roots == 1 else "s"
+        return f"module used by {self.roots} root{plural} ({self.prod} prod): +{self.bonus} priority"
 
 
 def find_exposure(conf: Mapping[str, Any] | None) -> str | None:
@@ -386,8 +412,14 @@ def assess(
     conf: Mapping[str, Any] | None,
     config: PriorityConfig,
     workspace_root: str | None = None,
+    reach: Exposure | None = None,
+    blast: BlastRadius | None = None,
 ) -> Finding:
     """Return the finding with its risk class, final severity, priority and the reasons behind them.
+
+    ``reach``: exposure through another block (:func:`tfguard.reach.reach`), used when the resource's
+    own configuration shows none. ``blast``: the roots that use the finding's module; each adds
+    ``BLAST_STEP`` priority (capped at ``BLAST_MAX``), a production root ``BLAST_STEP`` more.
 
     ``conf`` is the resource's configuration as Checkov parses it (values wrapped in lists), or
     None when unknown. ``workspace_root`` makes environment patterns match relative paths.
@@ -419,7 +451,7 @@ def assess(
         base = finding.severity
 
     legacy = config.ranking == "severity"
-    exposure = exposure_of(conf) if config.detect_exposure else None
+    exposure = (exposure_of(conf) or reach) if config.detect_exposure else None
     bonus = 0
     if not legacy:
         order = config.class_order
@@ -464,6 +496,10 @@ def assess(
     if legacy and exposure is not None:
         priority += EXPOSURE_BONUS
         context.append(f"publicly exposed: {exposure.reason}")
+
+    if blast is not None and not legacy and blast.roots:
+        priority += blast.bonus
+        context.append(blast.describe())
 
     return dataclasses.replace(
         finding,
@@ -512,6 +548,9 @@ def lsp_level(sev: Severity, overrides: Mapping[Severity | str, str] | None = No
 
 __all__ = [
     "ADMIN_PORTS",
+    "BLAST_MAX",
+    "BLAST_STEP",
+    "BlastRadius",
     "CLASS_STEP",
     "DEFAULT_CLASS_FLOORS",
     "DEFAULT_ENVIRONMENTS",

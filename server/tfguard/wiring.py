@@ -19,14 +19,17 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from tfguard.calls import CallIndex
 from tfguard.config.checkov import CheckovOverrides, ConfigError
 from tfguard.config.tfguard import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
 from tfguard.engine import DEFAULT_MODULE_TIME_BUDGET, BlockContext, Engine
+from tfguard.explain import Explainer
 from tfguard.files import DEFAULT_MAX_FILE_BYTES, repository_root
 from tfguard.hcl.blocks import Block
 from tfguard.model import Finding, Result
 from tfguard.owners import Owners
-from tfguard.priority import assess
+from tfguard.priority import BlastRadius, assess, match_environment
+from tfguard.reach import SG_KEYS, Resources, reach
 from tfguard.rules import build_rules
 from tfguard.rules.base import RuleEnv, conf_body
 from tfguard.rules.policies import PolicyMeta, read_policy_metadata
@@ -57,6 +60,12 @@ def _resource_body(ctx: BlockContext | None) -> dict[str, Any] | None:
         return None
     got = conf_body(ctx.block.kind, ctx.conf)
     return got[2] if got is not None else None
+
+
+def _may_be_reached(rtype: str, body: dict[str, Any] | None) -> bool:
+    """Whether another block can open this resource (:mod:`tfguard.reach`): a bucket, or a resource
+    naming security groups."""
+    return body is not None and (rtype == "aws_s3_bucket" or any(k in body for k in SG_KEYS))
 
 
 def make_engine(
@@ -112,6 +121,7 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
     config_root = os.path.abspath(repo_root) if repo_root else repository_root(base)
     resolver = ConfigResolver(config_root, config_file)
     owners = Owners(config_root)
+    calls = CallIndex(config_root)  # who calls a local module: explained inputs, blast radius
     engine: Engine | None = None  # the rules read other blocks of the module through it (set below)
 
     def module_blocks(module_dir: str) -> list[tuple[str, Block, dict[str, Any] | None]]:
@@ -120,6 +130,15 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         for f in engine.module_files(module_dir):
             st = engine.state(f)
             out.extend((f, pb.block, pb.conf) for pb in st.parsed)
+        return out
+
+    def _module_resources(module_dir: str) -> Resources:
+        out: Resources = []
+        for _f, block, conf in module_blocks(module_dir):
+            if block.kind == "resource" and len(block.labels) >= 2:
+                got = conf_body("resource", conf)
+                if got is not None:
+                    out.append((block.labels[0], block.labels[1], got[2]))
         return out
 
     env = RuleEnv(config_for=resolver.config_for, catalogue_for=resolver.catalogue_for,
@@ -145,7 +164,25 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         if f.guideline is None:
             f = dataclasses.replace(f, guideline=guideline_for(f.check_id))
         f = dataclasses.replace(f, message=f.message or describe(f))
-        f = assess(f, _resource_body(ctx), cfg.priority_config(), config_root)
+        body = _resource_body(ctx)
+        pcfg = cfg.priority_config()
+        reached = blast = None
+        if f.result is Result.FAILED and ctx is not None:
+            module_dir = os.path.dirname(f.file)
+            labels = ctx.block.labels
+            if ctx.block.kind == "resource" and len(labels) >= 2 and _may_be_reached(labels[0], body):
+                reached = reach(labels[0], labels[1], body, _module_resources(module_dir))
+            roots = calls.roots_of(module_dir)
+            if roots:
+                prod = sum(1 for r in roots
+                           if (env := match_environment(os.path.join(r, "main.tf"), pcfg.environments, config_root))
+                           and env[1] > 0)
+                blast = BlastRadius(len(roots), prod)
+        f = assess(f, body, pcfg, config_root, reach=reached, blast=blast)
+        if f.result is Result.FAILED and body is not None and engine is not None:
+            explained = Explainer(engine, config_root, calls).explain(f, body)
+            if explained:
+                f = dataclasses.replace(f, explained=explained)
         who = owners.for_file(f.file)
         if who:
             f = dataclasses.replace(f, owners=who)

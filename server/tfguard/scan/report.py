@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections import defaultdict
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tfguard import __version__
-from tfguard.model import Finding, Problem, Result, ScanReport, Severity
+from tfguard.model import Explained, Finding, Problem, Result, ScanReport, Severity
 
 JSON_SCHEMA_VERSION = "1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -135,6 +136,15 @@ def severity_counts(findings: list[Finding]) -> dict[Severity, int]:
     return counts
 
 
+def explained_json(e: Explained, root: str) -> dict[str, Any]:
+    """An explained value (issue #18): the expression, its value and where that value was written."""
+    if e.file:  # the origin relative to the report's root, as the report's files are
+        e = dataclasses.replace(e, origin=_rel(e.file, root) + (f":{e.line}" if e.line else ""))
+    return {"key": e.key, "expression": e.expression, "value": e.value, "kind": e.kind,
+            "origin": e.origin, "file": _rel(e.file, root) if e.file else None, "line": e.line, "via": e.via,
+            "text": e.describe()}
+
+
 def finding_json(f: Finding, root: str, fingerprint: str | None = None,
                  baseline_state: str | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
@@ -155,6 +165,7 @@ def finding_json(f: Finding, root: str, fingerprint: str | None = None,
             "end": {"line": f.span.end.line + 1, "column": f.span.end.character + 1},
         },
         "evaluated_keys": list(f.evaluated_keys),
+        "explained": [explained_json(e, root) for e in f.explained],
         "source": f.source,
         "guideline": f.guideline,
         "message": f.message or f.check_name,
@@ -365,7 +376,7 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
             "partialFingerprints": {FINGERPRINT_KIND: f"{fp}:{occurrence}"},
             "properties": {"severity": f.severity.value, "priority": f.priority, "resource": f.resource,
                            "risk_class": f.risk_class or None, "owners": list(f.owners),
-                           "context": list(f.context)},
+                           "context": list(f.context), "explained": [e.describe() for e in f.explained]},
         }
         if baseline_state is not None:
             result["baselineState"] = baseline_state.get(id(f), "new")

@@ -35,7 +35,7 @@ from tfguard.scan.progress import Progress
 
 log = logging.getLogger(__name__)
 
-REPORT_FORMAT = 3  # bump when the report's JSON or what a scan computes changes
+REPORT_FORMAT = 4  # bump when the report's JSON or what a scan computes changes
 _CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES)
 _SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".tofu", ".yaml", ".yml", ".json")
 
