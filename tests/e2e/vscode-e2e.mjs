@@ -447,7 +447,7 @@ try {
     const sevs = prodRows.map(severityOf);
     const sorted = sevs.every((s, i) => i === 0 || order[sevs[i - 1]] <= order[s]);
     check('Problems: prod findings ranked by severity, tfguard check ids shown',
-        prodRows.length >= 3 && sorted && sevs[0] === 'error' && prodRows.some((r) => /CKV_AWS_20/.test(r.text)),
+        prodRows.length >= 3 && sorted && sevs[0] === 'error' && prodRows.every((r) => /CKV2?_[A-Z]+_\d+/.test(r.text)),
         `${prodRows.length} rows: ${sevs.join(' ')}`);
 
     // ---- hover on the CKV_AWS_20 finding (acl = "public-read", line 4)
