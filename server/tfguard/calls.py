@@ -9,6 +9,7 @@ and records every ``module "name" { source = "./..." }``. It answers who calls a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -95,6 +96,14 @@ class CallIndex:
         self._calls = tuple(calls)
         self._tf_dirs = frozenset(dirs)
         self._walked = now
+
+    def digest(self) -> str:
+        """Content key of every local module call of the repository (a scan cache input: blast radius
+        and explained module inputs read callers outside the scanned folders)."""
+        with self._lock:
+            self._refresh()
+            calls = sorted((c.caller_file, c.name, c.line, c.module_dir) for c in self._calls)
+        return hashlib.blake2b(repr(calls).encode(), digest_size=16).hexdigest()
 
     def callers(self, module_dir: str) -> tuple[Call, ...]:
         """The ``module`` blocks that call ``module_dir``."""

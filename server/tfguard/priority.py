@@ -238,7 +238,8 @@ class Exposure:
         if self.through is not None:
             return "reachable: " + dataclasses.replace(self, through=None).describe(self.through)
         if self.source is None:
-            return f"{resource} has {self.reason}"
+            verb = "" if self.reason.startswith(("is ", "gives ")) else "has "
+            return f"{resource} {verb}{self.reason}"
         if self.admin_port is not None:
             where = f" on port {self.admin_port} ({ADMIN_PORTS[self.admin_port]})"
         elif self.ports == ((0, 65535),):

@@ -8,7 +8,11 @@ the module's other blocks (Checkov's parsed confs, the graph's edges by referenc
   in its own ``ingress`` blocks or in an ``aws_security_group_rule`` (``type = "ingress"``) /
   ``aws_vpc_security_group_ingress_rule`` attached to it;
 * a bucket with an ``aws_s3_bucket_acl`` granting ``public-read(-write)`` or an
-  ``aws_s3_bucket_policy`` allowing ``Principal: "*"`` (or ``{"AWS": "*"}``).
+  ``aws_s3_bucket_policy`` allowing ``Principal: "*"`` (or ``{"AWS": "*"}``);
+* a resource attached (``aws_lb_target_group_attachment``) to a target group that a listener of an
+  internet-facing ``aws_lb`` (``internal`` not true, not a gateway LB) forwards to;
+* an ``aws_instance`` in an ``aws_subnet`` with ``map_public_ip_on_launch = true`` that does not set
+  ``associate_public_ip_address = false`` (a public IP in a public subnet).
 
 The answer is an :class:`~tfguard.priority.Exposure` whose ``through`` names the block that opens the
 resource, so the context says ``reachable: aws_security_group.web allows 0.0.0.0/0 on port 22 (SSH)``.
@@ -25,7 +29,9 @@ from typing import Any
 from tfguard.priority import Exposure, exposure_of
 
 SG_KEYS = ("vpc_security_group_ids", "security_groups", "security_group_ids", "vpc_security_groups")
-_REF = re.compile(r"\b(aws_security_group|aws_s3_bucket)\.([A-Za-z0-9_\-]+)\b")
+_REF = re.compile(r"\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_\-]+)\b")
+_LB_TYPES = ("aws_lb", "aws_alb")
+_TG_TYPES = ("aws_lb_target_group", "aws_alb_target_group")
 
 _EVERYONE = re.compile(r"""["']Principal["']\s*[:=]\s*(["']\*["']|\{\s*["']AWS["']\s*[:=]\s*["']\*["'])""")
 
@@ -108,6 +114,50 @@ def _bucket_exposure(name: str, resources: Resources) -> Exposure | None:
     return None
 
 
+def _is_true(value: Any) -> bool:
+    v = _first(value)
+    return v is True or (isinstance(v, str) and v.strip().lower() == "true")
+
+
+def _load_balancer_in_front(rtype: str, name: str, resources: Resources) -> Exposure | None:
+    """An internet-facing ``aws_lb`` whose listener forwards to a target group this resource is attached to."""
+    groups = {tg for t, _n, body in resources
+              if t in ("aws_lb_target_group_attachment", "aws_alb_target_group_attachment")
+              and name in _refs(body.get("target_id"), rtype)
+              for tt in _TG_TYPES for tg in _refs(body.get("target_group_arn"), tt)}
+    if not groups:
+        return None
+    for t, lname, body in resources:
+        if t not in ("aws_lb_listener", "aws_alb_listener"):
+            continue
+        forwards = {tg for tt in _TG_TYPES for tg in _refs(body.get("default_action"), tt)}
+        if not forwards & groups:
+            continue
+        for lt in _LB_TYPES:
+            for lb in sorted(_refs(body.get("load_balancer_arn"), lt)):
+                lb_body = next((b for t2, n2, b in resources if t2 == lt and n2 == lb), None)
+                if lb_body is not None and not _is_true(lb_body.get("internal")) and \
+                        str(_first(lb_body.get("load_balancer_type", "application"))) != "gateway":
+                    tg = sorted(forwards & groups)[0]
+                    return Exposure(f"is internet-facing, in front (aws_lb_listener.{lname} -> "
+                                    f"aws_lb_target_group.{tg})", through=f"{lt}.{lb}")
+    return None
+
+
+def _public_subnet(body: Mapping[str, Any], resources: Resources) -> Exposure | None:
+    """A public IP in a public subnet: ``subnet_id`` names an ``aws_subnet`` with
+    ``map_public_ip_on_launch = true`` and the resource does not turn the address off."""
+    flag = _first(body.get("associate_public_ip_address"))
+    if flag is False or (isinstance(flag, str) and flag.strip().lower() == "false"):
+        return None
+    for subnet in sorted(_refs(body.get("subnet_id"), "aws_subnet")):
+        sub = next((b for t, n, b in resources if t == "aws_subnet" and n == subnet), None)
+        if sub is not None and _is_true(sub.get("map_public_ip_on_launch")):
+            return Exposure("gives a public IP (map_public_ip_on_launch = true)",
+                            through=f"aws_subnet.{subnet}")
+    return None
+
+
 def reach(rtype: str, name: str, body: Mapping[str, Any] | None, resources: Resources) -> Exposure | None:
     """Why resource ``rtype.name`` (parsed ``body``) is reachable from the internet through another
     block of its module (``resources``), or None."""
@@ -120,7 +170,8 @@ def reach(rtype: str, name: str, body: Mapping[str, Any] | None, resources: Reso
             got = _group_exposure(group, resources)
             if got is not None:
                 return got
-    return None
+    return _load_balancer_in_front(rtype, name, resources) or (
+        _public_subnet(body, resources) if rtype == "aws_instance" else None)
 
 
 __all__ = ["SG_KEYS", "Resources", "reach"]

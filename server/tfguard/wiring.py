@@ -63,9 +63,9 @@ def _resource_body(ctx: BlockContext | None) -> dict[str, Any] | None:
 
 
 def _may_be_reached(rtype: str, body: dict[str, Any] | None) -> bool:
-    """Whether another block can open this resource (:mod:`tfguard.reach`): a bucket, or a resource
-    naming security groups."""
-    return body is not None and (rtype == "aws_s3_bucket" or any(k in body for k in SG_KEYS))
+    """Whether another block can open this resource (:mod:`tfguard.reach`): a bucket, an instance, or a
+    resource naming security groups."""
+    return body is not None and (rtype in ("aws_s3_bucket", "aws_instance") or any(k in body for k in SG_KEYS))
 
 
 def make_engine(

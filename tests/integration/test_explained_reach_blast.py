@@ -82,7 +82,12 @@ def test_a_literal_is_not_explained(repo: Path) -> None:
     ("CKV_AWS_16", "aws_db_instance.main",
      "reachable: aws_security_group.db allows 0.0.0.0/0 on port 5432 (PostgreSQL)"),
     ("CKV_AWS_145", "aws_s3_bucket.site", 'reachable: aws_s3_bucket_policy.site has a policy allowing Principal "*"'),
-], ids=["instance-behind-open-group", "database-behind-open-rule", "bucket-with-public-policy"])
+    ("CKV_AWS_126", "aws_instance.app", "reachable: aws_lb.front is internet-facing, in front "
+     "(aws_lb_listener.http -> aws_lb_target_group.app)"),
+    ("CKV_AWS_126", "aws_instance.edge",
+     "reachable: aws_subnet.edge gives a public IP (map_public_ip_on_launch = true)"),
+], ids=["instance-behind-open-group", "database-behind-open-rule", "bucket-with-public-policy",
+        "instance-behind-internet-facing-lb", "instance-in-public-subnet"])
 def test_exposure_through_another_block_raises_a_level_and_says_why(
         repo: Path, check_id: str, resource: str, why: str) -> None:
     report = _scan(repo, "-d", "reach")

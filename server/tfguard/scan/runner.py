@@ -145,7 +145,10 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
                 break
             d = parent
     if engine.config_root:  # CODEOWNERS gives findings their owners
+        from tfguard.calls import CallIndex
         from tfguard.owners import LOCATIONS as CODEOWNERS_LOCATIONS
+
+        h.update(f"|calls={CallIndex(engine.config_root).digest()}".encode())  # blast radius, module inputs
 
         inputs.update(os.path.join(engine.config_root, rel) for rel in CODEOWNERS_LOCATIONS)
     configs = engine.configs
