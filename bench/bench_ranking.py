@@ -63,9 +63,10 @@ def scan_both(root: Path) -> tuple[list[Finding], list[Finding]]:
     """One scan; each finding assessed by the risk ranking (kept) and the severity ranking (returned)."""
     legacy: dict[tuple[Any, ...], Finding] = {}
 
-    def both(f: Finding, conf: Any, config: PriorityConfig, workspace_root: str | None = None) -> Finding:
+    def both(f: Finding, conf: Any, config: PriorityConfig, workspace_root: str | None = None,
+             reach: Any = None, blast: Any = None) -> Finding:
         old = assess(f, conf, replace(config, ranking="severity"), workspace_root)
-        new = assess(f, conf, config, workspace_root)
+        new = assess(f, conf, config, workspace_root, reach=reach, blast=blast)
         legacy[_key(new)] = old
         return new
 

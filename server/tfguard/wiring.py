@@ -14,19 +14,21 @@ server calls besides :func:`make_engine`:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 from collections.abc import Sequence
 from typing import Any
 
 from tfguard.calls import CallIndex
+from tfguard.checks.entity import render_conf
 from tfguard.config.checkov import CheckovOverrides, ConfigError
 from tfguard.config.tfguard import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
 from tfguard.engine import DEFAULT_MODULE_TIME_BUDGET, BlockContext, Engine
 from tfguard.explain import Explainer
 from tfguard.files import DEFAULT_MAX_FILE_BYTES, repository_root
 from tfguard.hcl.blocks import Block
-from tfguard.model import Finding, Result
+from tfguard.model import Explained, Finding, Result
 from tfguard.owners import Owners
 from tfguard.priority import BlastRadius, assess, match_environment
 from tfguard.reach import SG_KEYS, Resources, reach
@@ -60,6 +62,26 @@ def _resource_body(ctx: BlockContext | None) -> dict[str, Any] | None:
         return None
     got = conf_body(ctx.block.kind, ctx.conf)
     return got[2] if got is not None else None
+
+
+def _evaluated(body: dict[str, Any], ctx: BlockContext, explained: tuple[Explained, ...]) -> dict[str, Any]:
+    """``body`` with variable defaults and locals substituted (tier 1's rendering), then the values
+    :mod:`tfguard.explain` found for the keys the check read (variables files, module inputs)."""
+    out = render_conf(body, ctx.module)
+    for e in explained:
+        if "/" not in e.key and e.expression == _expression_of(body.get(e.key)):
+            try:
+                out = {**out, e.key: [json.loads(e.value)]}
+            except ValueError:
+                continue
+    return out
+
+
+def _expression_of(raw: Any) -> str | None:
+    value = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+        return value[2:-1]
+    return None
 
 
 def _may_be_reached(rtype: str, body: dict[str, Any] | None) -> bool:
@@ -132,13 +154,13 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
             out.extend((f, pb.block, pb.conf) for pb in st.parsed)
         return out
 
-    def _module_resources(module_dir: str) -> Resources:
+    def _module_resources(module_dir: str, ctx: BlockContext) -> Resources:
         out: Resources = []
         for _f, block, conf in module_blocks(module_dir):
             if block.kind == "resource" and len(block.labels) >= 2:
                 got = conf_body("resource", conf)
                 if got is not None:
-                    out.append((block.labels[0], block.labels[1], got[2]))
+                    out.append((block.labels[0], block.labels[1], render_conf(got[2], ctx.module)))
         return out
 
     env = RuleEnv(config_for=resolver.config_for, catalogue_for=resolver.catalogue_for,
@@ -167,11 +189,16 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         body = _resource_body(ctx)
         pcfg = cfg.priority_config()
         reached = blast = None
+        explained: tuple[Explained, ...] = ()
+        if f.result is Result.FAILED and body is not None and engine is not None:
+            explained = Explainer(engine, config_root, calls).explain(f, body)
         if f.result is Result.FAILED and ctx is not None:
+            # exposure reads the values as evaluated: var defaults and locals, then what explained found
+            body = _evaluated(body, ctx, explained) if body is not None else None
             module_dir = os.path.dirname(f.file)
             labels = ctx.block.labels
             if ctx.block.kind == "resource" and len(labels) >= 2 and _may_be_reached(labels[0], body):
-                reached = reach(labels[0], labels[1], body, _module_resources(module_dir))
+                reached = reach(labels[0], labels[1], body, _module_resources(module_dir, ctx))
             roots = calls.roots_of(module_dir)
             if roots:
                 prod = sum(1 for r in roots
@@ -179,10 +206,8 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
                            and env[1] > 0)
                 blast = BlastRadius(len(roots), prod)
         f = assess(f, body, pcfg, config_root, reach=reached, blast=blast)
-        if f.result is Result.FAILED and body is not None and engine is not None:
-            explained = Explainer(engine, config_root, calls).explain(f, body)
-            if explained:
-                f = dataclasses.replace(f, explained=explained)
+        if explained:
+            f = dataclasses.replace(f, explained=explained)
         who = owners.for_file(f.file)
         if who:
             f = dataclasses.replace(f, owners=who)

@@ -115,3 +115,15 @@ def test_a_module_used_by_three_roots_ranks_above_the_same_finding_in_a_leaf(rep
     ids = [(f["file"], f["check_id"]) for f in report["findings"] if f["result"] == "FAILED"]
     assert ids.index(("modules/shared/main.tf", "CKV_AWS_3")) < ids.index(("modules/leaf/main.tf",
                                                                                   "CKV_AWS_3"))
+
+
+def test_the_text_report_shows_the_value_and_its_origin(repo: Path) -> None:
+    out = repo.parent / "report.txt"
+    inv = Invocation(cwd=str(repo), environ={"TFGUARD_NO_DAEMON": "1", "TFGUARD_CACHE_DIR": str(repo.parent / "c")},
+                     stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=False)
+    assert main(["scan", "-d", "explained/tfvars", "-c", "CKV_AWS_20", "--format", "text", "--output", str(out)],
+                inv) == 1
+    text = out.read_text()  # paths relative to the working directory, as the report's locations
+    assert '    value: acl = var.acl → "public-read" (explained/tfvars/prod.tfvars:1)' in text.splitlines()
+    # the exposure is real: the value from the variables file, not the literal `var.acl`
+    assert "publicly exposed: aws_s3_bucket.assets has acl public-read: +1 level" in text

@@ -98,6 +98,9 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
             lines.append(f"{pos}: {sev} {f.check_id:<14} " + (msg if f.resource in msg else f"{f.resource}: {msg}"))
             if f.context:
                 lines.append(f"    ({'; '.join(f.context)})")
+            for e in f.explained:  # the value the check read and where it was written
+                origin = f"{shown(e.file)}:{e.line}" if e.file and e.line else e.origin
+                lines.append(f"    value: {dataclasses.replace(e, origin=origin).describe()}")
             if f.guideline:
                 lines.append(f"    guide: {f.guideline}")
         lines.append("")
