@@ -156,3 +156,15 @@ def test_two_calls_of_the_same_name_are_not_guessed(tmp_path: Path) -> None:
     f = Finding(**{**f.__dict__, "caller_file": str(tmp_path / "b" / "main.tf"), "caller_line_range": (1, 4)})
     (e,) = explainer.explain(f, {"acl": ["${var.acl}"]})
     assert (e.value, e.origin, e.via) == ('"private"', "b/main.tf:3", "module.s3")
+
+
+def test_tier_1_reads_the_variables_files_terraform_loads_by_itself_in_checkovs_order(tmp_path: Path) -> None:
+    # Checkov's tier 2 applies terraform.tfvars and *.auto.tfvars (a later one wins); tier 1's module
+    # context now does too, so explained values and both tiers agree.
+    (tmp_path / "main.tf").write_text('variable "a" {\n  default = "d"\n}\nvariable "b" {\n  default = "d"\n}\n'
+                                      'variable "c" {\n  default = "d"\n}\n')
+    (tmp_path / "terraform.tfvars").write_text('a = "tfvars"\nb = "tfvars"\nc = "tfvars"\n')
+    (tmp_path / "x.auto.tfvars").write_text('b = "auto"\nc = "auto"\n')
+    (tmp_path / "prod.tfvars").write_text('c = "var-file"\n')
+    engine = make_engine(str(tmp_path), repo_root=str(tmp_path), var_files=[str(tmp_path / "prod.tfvars")])
+    assert engine.module_context(str(tmp_path)).variables == {"a": "tfvars", "b": "auto", "c": "var-file"}
