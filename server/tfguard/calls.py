@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from tfguard.files import is_terraform_file
 from tfguard.hcl.blocks import split_blocks
 
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a larger file is not read for its module calls
 MAX_FILES = 5000  # bounded walk: a huge tree is cut there (logged by the caller through a short answer)
 _SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "__pycache__"}
 _SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
@@ -48,9 +50,11 @@ class CallIndex:
 
     def _file_calls(self, path: str) -> tuple[Call, ...]:
         try:
-            st = os.stat(path)
+            st = os.lstat(path)  # a FIFO, device or symlink named x.tf is never opened
             stamp = (st.st_mtime_ns, st.st_size)
         except OSError:
+            return ()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
             return ()
         hit = self._files.get(path)
         if hit is not None and hit[0] == stamp:

@@ -168,3 +168,16 @@ def test_tier_1_reads_the_variables_files_terraform_loads_by_itself_in_checkovs_
     (tmp_path / "prod.tfvars").write_text('c = "var-file"\n')
     engine = make_engine(str(tmp_path), repo_root=str(tmp_path), var_files=[str(tmp_path / "prod.tfvars")])
     assert engine.module_context(str(tmp_path)).variables == {"a": "tfvars", "b": "auto", "c": "var-file"}
+
+
+def test_the_call_index_never_opens_a_fifo_or_follows_a_symlink(tmp_path: Path) -> None:
+    import os
+
+    _module(tmp_path / "live" / "main.tf", "../modules/m")
+    os.mkfifo(tmp_path / "live" / "trap.tf")  # opening it would block the server
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.tf"
+    outside.write_text('module "x" {\n  source = "../modules/m"\n}\n')
+    (tmp_path / "live" / "link.tf").symlink_to(outside)
+    index = CallIndex(str(tmp_path))
+    assert [c.caller_file for c in index.callers(str(tmp_path / "modules" / "m"))] == [
+        str(tmp_path / "live" / "main.tf")]
