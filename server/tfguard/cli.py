@@ -160,6 +160,8 @@ def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
     own.add_argument("--allow-python-checks", action="append", default=[], metavar="DIR",
                      help="also load Python custom checks (code!) from DIR; never read from workspace files")
     own.add_argument("--show-passed", action="store_true", help="list passed checks too (cli format)")
+    own.add_argument("--group-by", choices=("file", "owner"), default="file",
+                     help="cli format: group findings by file (default) or by CODEOWNERS owner")
     own.add_argument("--create-baseline", metavar="FILE",
                      help="record the failed findings of this scan in FILE (a baseline; commit it)")
     own.add_argument("--baseline", metavar="FILE",
@@ -598,7 +600,7 @@ def render(fmt: str, report: ScanReport, state: Mapping[int, str] | None, args: 
         return render_sarif(report, baseline_state=state)
     if fmt == "cli":
         return render_text(report, show_passed=args.show_passed, color=color, baseline_state=state, cwd=inv.cwd,
-                           quiet=args.quiet)
+                           quiet=args.quiet, group_by=args.group_by)
     renderer = {"compact": formats.render_compact, "junitxml": formats.render_junitxml,
                 "gitlab_sast": formats.render_gitlab_sast, "github": formats.render_github,
                 "csv": formats.render_csv, "markdown": formats.render_markdown}[fmt]

@@ -50,6 +50,34 @@ def repository_root(path: str, fallback: str | None = None) -> str:
     return start
 
 
+def glob_to_regex(pattern: str) -> str:
+    """A path glob as a regular expression (unanchored source): ``**/`` any leading folders, a final
+    ``/**`` anything below, ``**`` anything, ``*`` and ``?`` within one path segment."""
+    pattern = pattern.replace("\\", "/")
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("(?:/.*)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
 def is_terraform_file(path: str) -> bool:
     """A Terraform or OpenTofu configuration file (``*.tf``, ``*.tf.json``, ``*.tofu``, ``*.tofu.json``)."""
     return path.endswith(TERRAFORM_SUFFIXES)

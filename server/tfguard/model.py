@@ -90,6 +90,27 @@ class Result(str, Enum):
 
 
 @dataclass(frozen=True)
+class Explained:
+    """Where a value a check read came from (issue #18, explained values): ``acl = var.acl`` is
+    ``"public-read"`` from ``prod.tfvars:1`` (see :mod:`tfguard.explain`)."""
+
+    key: str  # the attribute the check read, as Checkov names it (``acl``, ``versioning/enabled``)
+    expression: str  # as written in the block: ``var.acl``
+    value: str  # the value it took, as HCL/JSON text: ``"public-read"``
+    origin: str  # for people, relative to the repository: ``prod.tfvars:1``, ``variables.tf:3``
+    kind: str  # default | tfvars | var-file | module-input | local
+    file: str | None = None  # absolute path of the origin
+    line: int | None = None  # 1-based line of the origin
+    via: str | None = None  # ``module.s3`` when the value is a caller's input
+
+    def describe(self) -> str:
+        """``acl = var.acl → "public-read" (prod.tfvars:1)`` (``, input of module.s3`` when a caller's)."""
+        how = {"default": "default at ", "module-input": "input at ", "local": "local at "}.get(self.kind, "")
+        via = f" via {self.via}" if self.via else ""
+        return f"{self.key} = {self.expression} → {self.value} ({how}{self.origin}{via})"
+
+
+@dataclass(frozen=True)
 class Finding:
     """One check result on one entity, as Checkov's records carry it, plus what tfguard adds."""
 
@@ -108,6 +129,9 @@ class Finding:
     severity: Severity = Severity.MEDIUM
     priority: int = 0  # higher is more urgent; see priority.rank
     context: tuple[str, ...] = ()  # human-readable reasons behind the priority
+    risk_class: str = ""  # tfguard.risk class (public-exposure ... hygiene); "" before ranking
+    owners: tuple[str, ...] = ()  # CODEOWNERS of the file (tfguard.owners)
+    explained: tuple[Explained, ...] = ()  # the evaluated values the check read, and their origin
     message: str = ""
     details: tuple[str, ...] = ()
     caller_file: str | None = None  # for resources reported through a module call
@@ -272,11 +296,30 @@ def finding_to_json(f: Finding) -> Json:
         "resource": f.resource, "line_range": list(f.line_range), "span": span_to_json(f.span),
         "evaluated_keys": list(f.evaluated_keys), "source": f.source, "block_type": f.block_type,
         "suppress_comment": f.suppress_comment, "guideline": f.guideline, "severity": f.severity.value,
-        "priority": f.priority, "context": list(f.context), "message": f.message, "details": list(f.details),
+        "priority": f.priority, "context": list(f.context), "risk_class": f.risk_class, "owners": list(f.owners),
+        "message": f.message,
+        "details": list(f.details),
         "caller_file": f.caller_file,
         "caller_line_range": list(f.caller_line_range) if f.caller_line_range is not None else None,
         "plan_file": f.plan_file,
+        "explained": [explained_to_json(e) for e in f.explained],
     }
+
+
+def explained_to_json(e: Explained) -> Json:
+    """An explained value as a JSON object."""
+    return {"key": e.key, "expression": e.expression, "value": e.value, "origin": e.origin, "kind": e.kind,
+            "file": e.file, "line": e.line, "via": e.via}
+
+
+def explained_from_json(d: object) -> Explained:
+    """The explained value :func:`explained_to_json` gave."""
+    if not isinstance(d, dict):
+        raise ValueError("expected an explained value object")
+    line = d.get("line")
+    return Explained(key=_str(d["key"]), expression=_str(d["expression"]), value=_str(d["value"]),
+                     origin=_str(d["origin"]), kind=_str(d["kind"]), file=_opt_str(d.get("file")),
+                     line=None if line is None else _int(line), via=_opt_str(d.get("via")))
 
 
 def finding_from_json(d: object) -> Finding:
@@ -290,9 +333,12 @@ def finding_from_json(d: object) -> Finding:
         span=span_from_json(d["span"]), evaluated_keys=_strs(d["evaluated_keys"]), source=_str(d["source"]),
         block_type=_str(d["block_type"]), suppress_comment=_opt_str(d["suppress_comment"]),
         guideline=_opt_str(d["guideline"]), severity=Severity(d["severity"]), priority=_int(d["priority"]),
-        context=_strs(d["context"]), message=_str(d["message"]), details=_strs(d["details"]),
+        context=_strs(d["context"]), risk_class=_str(d["risk_class"]), owners=_strs(d["owners"]),
+        message=_str(d["message"]),
+        details=_strs(d["details"]),
         caller_file=_opt_str(d["caller_file"]), caller_line_range=None if clr is None else _pair(clr),
         plan_file=_opt_str(d.get("plan_file")),
+        explained=tuple(explained_from_json(e) for e in (d.get("explained") or ())),
     )
 
 

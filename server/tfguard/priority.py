@@ -12,10 +12,16 @@ reasons (``context``) behind both:
   shown severity by that many levels (clamped to INFO..CRITICAL) and the priority by
   ``delta * ENV_STEP`` (half a level: a production HIGH outranks its development twin and a plain
   HIGH, but not a CRITICAL).
+* **Risk class** (:mod:`tfguard.risk`): each class has a place in :attr:`PriorityConfig.class_order`
+  (``CLASS_STEP`` of priority per place, less than ``ENV_STEP`` in total) and an optional severity
+  floor (:data:`DEFAULT_CLASS_FLOORS`: exposure, identity and secrets are at least HIGH).
 * **Exposure**: when the resource's parsed configuration (Checkov's shape: values wrapped in lists)
-  shows it open to the internet, the priority gains ``EXPOSURE_BONUS``; the severity is unchanged.
+  shows it open to the internet, the severity rises one level (not for hygiene findings), and to at
+  least HIGH first when an administrative port (:data:`ADMIN_PORTS`) is open to the world.
 
-``priority = rank(severity before environment) * LEVEL_STEP + delta * ENV_STEP + exposure``.
+``priority = rank(severity before environment) * LEVEL_STEP + delta * ENV_STEP + class bonus``.
+``PriorityConfig(ranking="severity")`` is the ranking before risk classes (+``EXPOSURE_BONUS`` when
+exposed, no classes or floors), kept for the ranking benchmark's comparison.
 Apply :func:`assess` once per raw finding; :func:`rank` sorts by descending priority.
 
 Pure: no LSP, no Checkov import.
@@ -32,12 +38,31 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
+from tfguard.files import glob_to_regex
 from tfguard.model import Finding, Severity
+from tfguard.risk import HYGIENE, IDENTITY_ACCESS, PUBLIC_EXPOSURE, RISK_CLASSES, SECRETS, classify_check
 from tfguard.severity import decide_severity
 
 LEVEL_STEP = 100
 ENV_STEP = 50
-EXPOSURE_BONUS = 30
+EXPOSURE_BONUS = 30  # the legacy ranking's exposure bonus (ranking="severity")
+CLASS_STEP = 8  # priority between two neighbouring risk classes of one severity band (max 5*8 < ENV_STEP)
+
+RANKINGS = ("risk", "severity")
+
+#: Default per-class severity floors: the urgent classes are at least HIGH.
+DEFAULT_CLASS_FLOORS: Mapping[str, Severity] = {
+    PUBLIC_EXPOSURE: Severity.HIGH,
+    IDENTITY_ACCESS: Severity.HIGH,
+    SECRETS: Severity.HIGH,
+}
+
+#: Administrative ports: open to the world, a finding on the resource is at least HIGH.
+ADMIN_PORTS: Mapping[int, str] = {
+    22: "SSH", 23: "Telnet", 3389: "RDP", 5985: "WinRM", 5986: "WinRM", 1433: "SQL Server", 1521: "Oracle",
+    3306: "MySQL", 5432: "PostgreSQL", 5439: "Redshift", 6379: "Redis", 9200: "Elasticsearch",
+    27017: "MongoDB", 11211: "Memcached", 2375: "Docker", 2379: "etcd", 6443: "Kubernetes API",
+}
 
 #: (glob pattern, delta in severity levels, label)
 EnvironmentPattern = tuple[str, int, str]
@@ -71,6 +96,13 @@ class PriorityConfig:
     environments: tuple[EnvironmentPattern, ...] = DEFAULT_ENVIRONMENTS
     overrides: Mapping[str, Severity] = field(default_factory=dict)  # check id or fnmatch pattern
     detect_exposure: bool = True
+    #: Risk classes most urgent first (every class once); see :mod:`tfguard.risk`.
+    class_order: tuple[str, ...] = RISK_CLASSES
+    #: Class -> minimum base severity (not applied to a check with a severity override).
+    class_floors: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_CLASS_FLOORS))
+    #: ``risk`` (classes, floors, exposure raises a level) or ``severity`` (the ranking before
+    #: risk classes: severity x environment, +EXPOSURE_BONUS; kept for the benchmark's comparison).
+    ranking: str = "risk"
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> PriorityConfig:
@@ -82,7 +114,7 @@ class PriorityConfig:
         """
         if not data:
             return cls()
-        unknown = set(data) - {"environments", "overrides", "detect_exposure"}
+        unknown = set(data) - {"environments", "overrides", "detect_exposure", "ranking"}
         if unknown:
             raise ValueError(f"unknown priority settings: {', '.join(sorted(unknown))}")
         environments = DEFAULT_ENVIRONMENTS
@@ -96,7 +128,14 @@ class PriorityConfig:
             environments=environments,
             overrides=overrides,
             detect_exposure=bool(data.get("detect_exposure", True)),
+            ranking=_parse_ranking(data.get("ranking", "risk")),
         )
+
+
+def _parse_ranking(value: Any) -> str:
+    if value not in RANKINGS:
+        raise ValueError(f"unknown ranking {value!r} (expected one of {', '.join(RANKINGS)})")
+    return str(value)
 
 
 def _parse_environment(item: Any) -> EnvironmentPattern:
@@ -117,30 +156,8 @@ def _parse_environment(item: Any) -> EnvironmentPattern:
 
 @lru_cache(maxsize=256)
 def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a path glob: ``**/`` any leading directories, ``/**`` anything below, ``*`` one segment."""
-    pattern = pattern.replace("\\", "/")
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out.append("(?:/.*)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out), re.IGNORECASE)
+    """Translate a path glob (:func:`tfguard.files.glob_to_regex`), matched case-insensitively."""
+    return re.compile(glob_to_regex(pattern), re.IGNORECASE)
 
 
 def _relative_path(file: str, workspace_root: str | None) -> str:
@@ -205,6 +222,57 @@ def _cidr_key(key: str) -> bool:
     return "cidr" in key or "source_range" in key or "source_address_prefix" in key or key == "ip_range"
 
 
+@dataclass(frozen=True)
+class Exposure:
+    """Why a resource is open to the internet, and on which inbound ports when the configuration says."""
+
+    reason: str  # "ingress from 0.0.0.0/0", "acl public-read", "publicly_accessible = true"
+    source: str | None = None  # the open CIDR / prefix
+    ports: tuple[tuple[int, int], ...] = ()  # inbound port ranges, when known
+    admin_port: int | None = None  # the first administrative port (ADMIN_PORTS) those ranges open
+    through: str | None = None  # another block that opens the resource (tfguard.reach): aws_security_group.web
+
+    def describe(self, resource: str) -> str:
+        """``aws_security_group.web allows 0.0.0.0/0 on port 22 (SSH)``, ``... has acl public-read``;
+        ``reachable: aws_security_group.web allows ...`` when another block opens the resource."""
+        if self.through is not None:
+            return "reachable: " + dataclasses.replace(self, through=None).describe(self.through)
+        if self.source is None:
+            verb = "" if self.reason.startswith(("is ", "gives ")) else "has "
+            return f"{resource} {verb}{self.reason}"
+        if self.admin_port is not None:
+            where = f" on port {self.admin_port} ({ADMIN_PORTS[self.admin_port]})"
+        elif self.ports == ((0, 65535),):
+            where = " on all ports"
+        elif self.ports:
+            where = " on port " + ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in self.ports)
+        else:
+            where = ""
+        return f"{resource} allows {self.source}{where}"
+
+
+BLAST_STEP = 3  # priority per root using the module (a prod root counts twice); see BlastRadius
+BLAST_MAX = 12  # at most: below a production path's ENV_STEP minus the class order's spread
+
+
+@dataclass(frozen=True)
+class BlastRadius:
+    """The roots that use a module (:meth:`tfguard.calls.CallIndex.roots_of`), and how many are prod."""
+
+    roots: int
+    prod: int
+
+    @property
+    def bonus(self) -> int:
+        """Priority added: ``BLAST_STEP`` per root plus per prod root, at most ``BLAST_MAX``."""
+        return min(BLAST_MAX, BLAST_STEP * (self.roots + self.prod))
+
+    def describe(self) -> str:
+        """``module used by 3 roots (2 prod)``."""
+        plural = "" if self.roots == 1 else "s"
+        return f"module used by {self.roots} root{plural} ({self.prod} prod): +{self.bonus} priority"
+
+
 def find_exposure(conf: Mapping[str, Any] | None) -> str | None:
     """Return why a resource's parsed configuration is publicly exposed, or None.
 
@@ -214,12 +282,22 @@ def find_exposure(conf: Mapping[str, Any] | None) -> str | None:
     ``publicly_accessible`` or ``map_public_ip_on_launch`` set to true. Egress rules, routes and
     destination fields are ignored: open outbound traffic is not exposure.
     """
+    found = exposure_of(conf)
+    return found.reason if found else None
+
+
+def exposure_of(conf: Mapping[str, Any] | None) -> Exposure | None:
+    """Like :func:`find_exposure`, with the open source and inbound ports (:class:`Exposure`).
+
+    Ports are read beside the open CIDR: AWS ``from_port``/``to_port`` (protocol ``-1``: all ports),
+    Azure ``destination_port_range(s)`` (``*``: all), GCP ``allow { ports }`` (none given: all).
+    """
     if not conf:
         return None
     return _walk_exposure(conf, "ingress")
 
 
-def _walk_exposure(conf: Mapping[str, Any], where: str) -> str | None:
+def _walk_exposure(conf: Mapping[str, Any], where: str) -> Exposure | None:
     if _is_outbound(conf):
         return None
     for raw_key, value in conf.items():
@@ -230,17 +308,67 @@ def _walk_exposure(conf: Mapping[str, Any], where: str) -> str | None:
             allowed = _ANY_PREFIXES if "address_prefix" in key else _OPEN_CIDRS
             for s in _scalars(value):
                 if isinstance(s, str) and s.strip().lower() in allowed:
-                    return f"{where} from {s.strip()}"
+                    ports = tuple(_ports_of(conf))
+                    return Exposure(f"{where} from {s.strip()}", s.strip(), ports, _admin_port(ports))
         elif key == "acl":
             for s in _scalars(value):
                 if isinstance(s, str) and s.strip().lower() in _PUBLIC_ACLS:
-                    return f"acl {s.strip()}"
+                    return Exposure(f"acl {s.strip()}")
         elif key in _PUBLIC_FLAGS and _is_true(value):
-            return f"{key} = true"
+            return Exposure(f"{key} = true")
         for nested in _nested(value):
             found = _walk_exposure(nested, key if key == "ingress" else where)
             if found:
                 return found
+    return None
+
+
+_ALL_PORTS = (0, 65535)
+
+
+def _port_range(text: str) -> tuple[int, int] | None:
+    text = text.strip()
+    if text in ("*", "-1", "all"):
+        return _ALL_PORTS
+    a, _, b = text.partition("-")
+    try:
+        lo, hi = int(a), int(b or a)
+    except ValueError:
+        return None
+    return (lo, hi) if 0 <= lo <= hi <= 65535 else None
+
+
+def _ports_of(conf: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """Inbound port ranges a rule's mapping states (empty when it states none we can read)."""
+    out: list[tuple[int, int]] = []
+    protocol = [str(p).strip().lower() for p in _scalars(conf.get("protocol")) if p is not None]
+    if protocol and protocol[0] in ("-1", "all"):
+        return [_ALL_PORTS]
+    lo, hi = _scalars(conf.get("from_port")), _scalars(conf.get("to_port"))
+    if lo and hi:
+        got = _port_range(f"{lo[0]}-{hi[0]}")
+        if got is not None:
+            out.append(_ALL_PORTS if got == (0, 0) else got)
+    for key in ("destination_port_range", "destination_port_ranges"):
+        for v in _scalars(conf.get(key)):
+            got = _port_range(str(v))
+            if got is not None:
+                out.append(got)
+    for allow in _nested(conf.get("allow")):
+        ports = _scalars(allow.get("ports"))
+        if not ports:
+            out.append(_ALL_PORTS)
+        for v in ports:
+            got = _port_range(str(v))
+            if got is not None:
+                out.append(got)
+    return out
+
+
+def _admin_port(ranges: tuple[tuple[int, int], ...]) -> int | None:
+    for port in ADMIN_PORTS:
+        if any(lo <= port <= hi for lo, hi in ranges):
+            return port
     return None
 
 
@@ -285,13 +413,29 @@ def assess(
     conf: Mapping[str, Any] | None,
     config: PriorityConfig,
     workspace_root: str | None = None,
+    reach: Exposure | None = None,
+    blast: BlastRadius | None = None,
 ) -> Finding:
-    """Return the finding with its final severity, priority and the reasons behind them.
+    """Return the finding with its risk class, final severity, priority and the reasons behind them.
+
+    ``reach``: exposure through another block (:func:`tfguard.reach.reach`), used when the resource's
+    own configuration shows none. ``blast``: the roots that use the finding's module; each adds
+    ``BLAST_STEP`` priority (capped at ``BLAST_MAX``), a production root ``BLAST_STEP`` more.
 
     ``conf`` is the resource's configuration as Checkov parses it (values wrapped in lists), or
     None when unknown. ``workspace_root`` makes environment patterns match relative paths.
+
+    ``ranking="risk"`` (the default): base severity (override, else table/fallback, else the
+    finding's own), raised to its class's floor (no floor over an override), raised to HIGH when the
+    resource is open to the world on an administrative port, raised one more level when the resource
+    is exposed (exposure does not touch hygiene findings, nor a check with a severity override: that
+    is SecOps' explicit word, the exposure is only said); then the environment moves it. ``priority = base * 100 +
+    env delta * 50 + class bonus`` where the class bonus is ``CLASS_STEP`` per class below it in
+    ``config.class_order`` (the last class gets 0). ``ranking="severity"``: the ranking before risk
+    classes (``base * 100 + delta * 50 + 30 if exposed``), for comparison.
     """
     context: list[str] = []
+    risk_class = classify_check(finding.check_id, finding.check_name).risk_class
     override = match_override(finding.check_id, config.overrides)
     if override is not None:
         key, base = override
@@ -307,29 +451,72 @@ def assess(
     else:
         base = finding.severity
 
-    priority = base.rank * LEVEL_STEP
+    legacy = config.ranking == "severity"
+    exposure = (exposure_of(conf) or reach) if config.detect_exposure else None
+    bonus = 0
+    if not legacy:
+        order = config.class_order
+        position = order.index(risk_class) if risk_class in order else len(order) - 1
+        bonus = (len(order) - 1 - position) * CLASS_STEP
+        context.append(f"risk class {risk_class} ({position + 1} of {len(order)})")
+        floor = config.class_floors.get(risk_class)
+        if override is None and floor is not None and floor.rank > base.rank:
+            context.append(f"severity raised from {base.value} to {floor.value}: "
+                           f"{risk_class} is at least {floor.value}")
+            base = floor
+        if exposure is not None and risk_class == HYGIENE:
+            exposure = None  # a missing description on an open group is still hygiene
+        if exposure is not None and override is not None:
+            # SecOps' explicit word wins: exposure is said, the severity stays as configured
+            context.append(f"publicly exposed: {exposure.describe(_local_address(finding.resource))} "
+                           f"(severity kept: set by override)")
+            exposure = None
+        if exposure is not None and exposure.admin_port is not None and base.rank < Severity.HIGH.rank:
+            context.append(f"severity raised from {base.value} to HIGH: administrative port "
+                           f"{exposure.admin_port} ({ADMIN_PORTS[exposure.admin_port]}) open to the world")
+            base = Severity.HIGH
+        base_rank = base.rank
+        if exposure is not None:  # past CRITICAL only in the priority
+            context.append(f"publicly exposed: {exposure.describe(_local_address(finding.resource))}: +1 level")
+            base_rank += 1
+            base = Severity.from_rank(base_rank)
+    else:
+        base_rank = base.rank
+
+    priority = base_rank * LEVEL_STEP + bonus
     severity = base
 
     env = match_environment(finding.file, config.environments, workspace_root)
     if env is not None and env[1] != 0:
         pattern, delta, label = env
-        severity = Severity.from_rank(base.rank + delta)
+        severity = Severity.from_rank(base_rank + delta)
         priority += delta * ENV_STEP
         plural = "" if abs(delta) == 1 else "s"
         context.append(f"{label} ({_pattern_display(pattern)}): {delta:+d} level{plural}")
 
-    if config.detect_exposure:
-        exposure = find_exposure(conf)
-        if exposure:
-            priority += EXPOSURE_BONUS
-            context.append(f"publicly exposed: {exposure}")
+    if legacy and exposure is not None:
+        priority += EXPOSURE_BONUS
+        context.append(f"publicly exposed: {exposure.reason}")
+
+    if blast is not None and not legacy and blast.roots:
+        priority += blast.bonus
+        context.append(blast.describe())
 
     return dataclasses.replace(
         finding,
         severity=severity,
         priority=priority,
+        risk_class=risk_class,
         context=finding.context + tuple(context),
     )
+
+
+def _local_address(address: str) -> str:
+    """``module.a.aws_security_group.web[0]`` -> ``aws_security_group.web[0]`` (the block as written)."""
+    parts = address.split(".")
+    while len(parts) > 2 and parts[0] == "module":
+        parts = parts[2:]
+    return ".".join(parts)
 
 
 def rank_key(f: Finding, line_shift: int = 0) -> tuple[int, str, int, int, str, str]:
@@ -361,7 +548,16 @@ def lsp_level(sev: Severity, overrides: Mapping[Severity | str, str] | None = No
 
 
 __all__ = [
+    "ADMIN_PORTS",
+    "BLAST_MAX",
+    "BLAST_STEP",
+    "BlastRadius",
+    "CLASS_STEP",
+    "DEFAULT_CLASS_FLOORS",
     "DEFAULT_ENVIRONMENTS",
+    "Exposure",
+    "RANKINGS",
+    "exposure_of",
     "DEFAULT_LSP_LEVELS",
     "ENV_STEP",
     "EXPOSURE_BONUS",

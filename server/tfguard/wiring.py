@@ -14,18 +14,24 @@ server calls besides :func:`make_engine`:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 from collections.abc import Sequence
 from typing import Any
 
+from tfguard.calls import CallIndex
+from tfguard.checks.entity import render_conf
 from tfguard.config.checkov import CheckovOverrides, ConfigError
 from tfguard.config.tfguard import CONFIG_NAMES, ConfigResolver, TfguardConfig, load_config_file
 from tfguard.engine import DEFAULT_MODULE_TIME_BUDGET, BlockContext, Engine
+from tfguard.explain import Explainer
 from tfguard.files import DEFAULT_MAX_FILE_BYTES, repository_root
 from tfguard.hcl.blocks import Block
-from tfguard.model import Finding, Result
-from tfguard.priority import assess
+from tfguard.model import Explained, Finding, Result
+from tfguard.owners import Owners
+from tfguard.priority import BlastRadius, assess, match_environment
+from tfguard.reach import SG_KEYS, Resources, reach
 from tfguard.rules import build_rules
 from tfguard.rules.base import RuleEnv, conf_body
 from tfguard.rules.policies import PolicyMeta, read_policy_metadata
@@ -56,6 +62,32 @@ def _resource_body(ctx: BlockContext | None) -> dict[str, Any] | None:
         return None
     got = conf_body(ctx.block.kind, ctx.conf)
     return got[2] if got is not None else None
+
+
+def _evaluated(body: dict[str, Any], ctx: BlockContext, explained: tuple[Explained, ...]) -> dict[str, Any]:
+    """``body`` with variable defaults and locals substituted (tier 1's rendering), then the values
+    :mod:`tfguard.explain` found for the keys the check read (variables files, module inputs)."""
+    out = render_conf(body, ctx.module)
+    for e in explained:
+        if "/" not in e.key and e.expression == _expression_of(body.get(e.key)):
+            try:
+                out = {**out, e.key: [json.loads(e.value)]}
+            except ValueError:
+                continue
+    return out
+
+
+def _expression_of(raw: Any) -> str | None:
+    value = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+        return value[2:-1]
+    return None
+
+
+def _may_be_reached(rtype: str, body: dict[str, Any] | None) -> bool:
+    """Whether another block can open this resource (:mod:`tfguard.reach`): a bucket, an instance, or a
+    resource naming security groups."""
+    return body is not None and (rtype in ("aws_s3_bucket", "aws_instance") or any(k in body for k in SG_KEYS))
 
 
 def make_engine(
@@ -110,6 +142,8 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
     base = os.path.abspath(root if os.path.isdir(root) else os.path.dirname(root))
     config_root = os.path.abspath(repo_root) if repo_root else repository_root(base)
     resolver = ConfigResolver(config_root, config_file)
+    owners = Owners(config_root)
+    calls = CallIndex(config_root)  # who calls a local module: explained inputs, blast radius
     engine: Engine | None = None  # the rules read other blocks of the module through it (set below)
 
     def module_blocks(module_dir: str) -> list[tuple[str, Block, dict[str, Any] | None]]:
@@ -118,6 +152,15 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         for f in engine.module_files(module_dir):
             st = engine.state(f)
             out.extend((f, pb.block, pb.conf) for pb in st.parsed)
+        return out
+
+    def _module_resources(module_dir: str, ctx: BlockContext) -> Resources:
+        out: Resources = []
+        for _f, block, conf in module_blocks(module_dir):
+            if block.kind == "resource" and len(block.labels) >= 2:
+                got = conf_body("resource", conf)
+                if got is not None:
+                    out.append((block.labels[0], block.labels[1], render_conf(got[2], ctx.module)))
         return out
 
     env = RuleEnv(config_for=resolver.config_for, catalogue_for=resolver.catalogue_for,
@@ -143,7 +186,31 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
         if f.guideline is None:
             f = dataclasses.replace(f, guideline=guideline_for(f.check_id))
         f = dataclasses.replace(f, message=f.message or describe(f))
-        f = assess(f, _resource_body(ctx), cfg.priority_config(), config_root)
+        body = _resource_body(ctx)
+        pcfg = cfg.priority_config()
+        reached = blast = None
+        explained: tuple[Explained, ...] = ()
+        if f.result is Result.FAILED and body is not None and engine is not None:
+            explained = Explainer(engine, config_root, calls).explain(f, body)
+        if f.result is Result.FAILED and ctx is not None:
+            # exposure reads the values as evaluated: var defaults and locals, then what explained found
+            body = _evaluated(body, ctx, explained) if body is not None else None
+            module_dir = os.path.dirname(f.file)
+            labels = ctx.block.labels
+            if ctx.block.kind == "resource" and len(labels) >= 2 and _may_be_reached(labels[0], body):
+                reached = reach(labels[0], labels[1], body, _module_resources(module_dir, ctx))
+            roots = calls.roots_of(module_dir)
+            if roots:
+                prod = sum(1 for r in roots
+                           if (env := match_environment(os.path.join(r, "main.tf"), pcfg.environments, config_root))
+                           and env[1] > 0)
+                blast = BlastRadius(len(roots), prod)
+        f = assess(f, body, pcfg, config_root, reach=reached, blast=blast)
+        if explained:
+            f = dataclasses.replace(f, explained=explained)
+        who = owners.for_file(f.file)
+        if who:
+            f = dataclasses.replace(f, owners=who)
         if (cfg.minimum_severity is not None and f.result is Result.FAILED
                 and f.severity.rank < cfg.minimum_severity.rank):
             return None

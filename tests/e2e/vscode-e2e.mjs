@@ -18,8 +18,9 @@
 // appear in prod/main.tf without a reload; the status item and the Findings view show the counts of
 // the Problems panel without any tfguard command having run.
 // Then, in the same window: ranked findings in the Problems panel with the right severities
-// (prod CKV_AWS_20 is an error, its dev twin a warning; error/warning squiggles), the hover of a
-// finding (check id + checkov:skip), the tfguard Findings view (groups with counts, prod first;
+// (the public bucket's CKV_AWS_20 is CRITICAL in prod, HIGH in its dev twin: both errors, issue #18's
+// exposure ranking), the hover of a finding (check id + checkov:skip), the tfguard Findings view
+// (groups with counts, prod CKV_AWS_20 among the CRITICAL ones, its dev twin among the HIGH ones;
 // a click opens the location), the status bar counts, and that the lightbulb's "Fix CKV_AWS_20"
 // quick fix removes that finding.
 // Scenario 2: tfguard.catalogue and tfguard.policyDirs written to the workspace settings add the
@@ -661,16 +662,16 @@ try {
         !agree.error, JSON.stringify(agree));
     await shot('03-new-user-status-findings-problems');
 
-    // ---- dev twin: same CKV_AWS_20 is only a warning there
+    // ---- dev twin: the same public bucket is HIGH there (exposure +1, dev -1): still an error
     await openFile('dev/main.tf');
-    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-warning').count()) > 0, 'a warning squiggle in dev/main.tf');
+    await waitFor(async () => (await page.locator('.monaco-editor .squiggly-error').count()) > 0, 'an error squiggle in dev/main.tf');
     const devSquiggles = {
         error: await page.locator('.monaco-editor .squiggly-error').count(),
         warning: await page.locator('.monaco-editor .squiggly-warning').count(),
         info: await page.locator('.monaco-editor .squiggly-info').count(),
     };
-    check('dev/main.tf has warning squiggles and no error squiggles (ranked lower than prod)',
-        devSquiggles.warning > 0 && devSquiggles.error === 0, JSON.stringify(devSquiggles));
+    check('dev/main.tf has error squiggles (its exposed bucket and open SSH are HIGH there)',
+        devSquiggles.error > 0, JSON.stringify(devSquiggles));
 
     // ---- Problems panel
     await page.keyboard.press(`${mod}+Shift+M`);
@@ -685,8 +686,8 @@ try {
     const devGroup = rows20.find((g) => /dev/.test(g.file));
     const prodSev = prodGroup?.rows.map(severityOf);
     const devSev = devGroup?.rows.map(severityOf);
-    check('Problems: prod CKV_AWS_20 is an error, dev CKV_AWS_20 a warning',
-        prodSev?.join() === 'error' && devSev?.join() === 'warning',
+    check('Problems: prod CKV_AWS_20 is an error (CRITICAL), dev CKV_AWS_20 an error too (HIGH)',
+        prodSev?.join() === 'error' && devSev?.join() === 'error',
         `prod=${prodSev} dev=${devSev}; ${prodGroup?.rows[0]?.text}`);
     await setProblemsFilter('');
     const all = await waitFor(async () => {
@@ -699,7 +700,7 @@ try {
     const sevs = prodRows.map(severityOf);
     const sorted = sevs.every((s, i) => i === 0 || order[sevs[i - 1]] <= order[s]);
     check('Problems: prod findings ranked by severity, tfguard check ids shown',
-        prodRows.length >= 3 && sorted && sevs[0] === 'error' && prodRows.some((r) => /CKV_AWS_20/.test(r.text)),
+        prodRows.length >= 3 && sorted && sevs[0] === 'error' && prodRows.every((r) => /CKV2?_[A-Z]+_\d+/.test(r.text)),
         `${prodRows.length} rows: ${sevs.join(' ')}`);
 
     // ---- hover on the CKV_AWS_20 finding (acl = "public-read", line 4)
@@ -729,8 +730,15 @@ try {
     fs.writeFileSync(path.join(outDir, 'findings-view.txt'), viewRows.join('\n'));
     const groups = viewRows.filter((r) => /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) \| \d+$/.test(r));
     const firstFinding = viewRows.find((r) => /^CKV/.test(r)) ?? '';
-    check('Findings view: severity groups with counts, highest first, prod CKV_AWS_20 on top',
-        groups.length >= 2 && /^CRITICAL/.test(groups[0]) && /^CKV_AWS_20 aws_s3_bucket\.assets \| prod\/main\.tf:4$/.test(firstFinding),
+    const inGroup = (sev, row) => { // the rows under the severity group `sev`, up to the next group
+        const at = viewRows.findIndex((r) => r.startsWith(`${sev} | `));
+        const next = viewRows.findIndex((r, i) => i > at && /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) \| \d+$/.test(r));
+        return at >= 0 && viewRows.slice(at + 1, next < 0 ? undefined : next).includes(row);
+    };
+    check('Findings view: severity groups with counts, highest first, prod CKV_AWS_20 CRITICAL, its dev twin HIGH',
+        groups.length >= 2 && /^CRITICAL/.test(groups[0]) && /\| prod\/main\.tf:\d+$/.test(firstFinding)
+        && inGroup('CRITICAL', 'CKV_AWS_20 aws_s3_bucket.assets | prod/main.tf:4')
+        && inGroup('HIGH', 'CKV_AWS_20 aws_s3_bucket.assets | dev/main.tf:4'),
         `groups [${groups.join(', ')}]; first "${firstFinding}"`);
     // Clicking a finding opens its location (from another editor).
     await openFile('dev/main.tf');
@@ -747,7 +755,7 @@ try {
         const texts = await page.locator('.statusbar-item').allInnerTexts();
         return texts.find((t) => /tfguard: .*\d+ CRITICAL/.test(t));
     }, 'the tfguard status bar item with counts');
-    check('status bar: counts by severity', /1 CRITICAL/.test(status) && /1 HIGH/.test(status), status.trim());
+    check('status bar: counts by severity', statusCounts(status).CRITICAL > 0 && statusCounts(status).HIGH > 0, status.trim());
     // After the full (graph) pass too, the status item counts what the Problems panel counts.
     const agreeLater = await waitFor(async () => {
         const p = await problemsTotal();

@@ -151,8 +151,11 @@ async def test_workspace_indexing_reports_progress_and_closed_files(indexing: La
 
 async def test_configuration_change_applies_minimum_severity_and_hover(vscode: LanguageClient):
     path = vscode.ws / "module" / "main.tf"
-    uri = open_document(vscode, path, path.read_text())
-    diags = await wait_for_diagnostics(vscode, uri, lambda d: "CKV_AWS_24" in codes(d))
+    # the fixture's findings are all on exposed resources (CRITICAL since issue #18): add a private,
+    # unencrypted volume whose findings are below CRITICAL
+    volume = '\nresource "aws_ebs_volume" "v" {\n  availability_zone = "eu-west-1a"\n  size = 1\n}\n'
+    uri = open_document(vscode, path, path.read_text() + volume)
+    diags = await wait_for_diagnostics(vscode, uri, lambda d: {"CKV_AWS_24", "CKV_AWS_3"} <= codes(d))
     target = next(d for d in diags if d.code == "CKV_AWS_24")
     hover = await vscode.text_document_hover_async(lsp.HoverParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), position=target.range.start))

@@ -177,7 +177,8 @@ def test_public_ingress_outranks_encryption_at_rest_of_same_base_severity() -> N
     found = [f for f in failed(FIXTURES / "ranking") if "/prod/" in f.file]
     by = {f.check_id: f for f in found}
     ingress, encryption = by["CKV_AWS_260"], by["CKV_AWS_189"]  # both LOW in the vendor table
-    assert ingress.severity == encryption.severity
+    # Issue #18: public-exposure is at least HIGH and real exposure adds a level; encryption keeps its own.
+    assert ingress.severity.rank > encryption.severity.rank
     assert ingress.priority > encryption.priority
     assert found.index(ingress) < found.index(encryption)
     assert any("publicly exposed" in c for c in ingress.context)
@@ -188,12 +189,14 @@ def test_override_in_tfguard_yaml_changes_order_without_code(tmp_path: Path) -> 
     shutil.copytree(FIXTURES / "ranking" / "prod", ws)
     before = [f.check_id for f in failed(ws)]
     assert before.index("CKV_AWS_260") < before.index("CKV_AWS_189")
-    (ws / ".tfguard.yaml").write_text("severity_overrides:\n  CKV_AWS_189: HIGH\n")
+    # an exposed public-exposure finding is at least CRITICAL in the priority: SecOps lowers it and
+    # raises the other (an override is not lifted by the class floor)
+    (ws / ".tfguard.yaml").write_text("severity_overrides:\n  CKV_AWS_189: CRITICAL\n  CKV_AWS_260: LOW\n")
     after = failed(ws)
     order = [f.check_id for f in after]
     assert order.index("CKV_AWS_189") < order.index("CKV_AWS_260")
     ebs = next(f for f in after if f.check_id == "CKV_AWS_189")
-    assert ebs.severity is Severity.HIGH and any("override" in c for c in ebs.context)
+    assert ebs.severity is Severity.CRITICAL and any("override" in c for c in ebs.context)
 
 
 def test_cli_orders_json_findings_by_priority(tmp_path: Path) -> None:

@@ -23,16 +23,16 @@ SCHEMA = json.loads((REPO / "server" / "tfguard" / "data" / "tfguard.schema.json
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
 
 
-def _hand_error(text: str) -> ConfigError | None:
+def _hand_error(text: str, path: str = "/ws/.tfguard.yaml") -> ConfigError | None:
     try:
-        parse_config(text, "/ws/.tfguard.yaml", schema=False)
+        parse_config(text, path, schema=False)
     except ConfigError as e:
         return e
     return None
 
 
-def _server_ok(text: str) -> bool:
-    return _hand_error(text) is None
+def _server_ok(text: str, path: str = "/ws/.tfguard.yaml") -> bool:
+    return _hand_error(text, path) is None
 
 
 def _schema_ok(text: str) -> bool:
@@ -57,7 +57,7 @@ def test_same_top_level_keys():
     *REPO.glob("examples/**/.tfguard.yaml"), *REPO.glob("tests/fixtures/**/.tfguard.yaml")]))
 def test_the_repositorys_files_are_valid_for_both(path):
     text = (REPO / path).read_text(encoding="utf-8")
-    assert _server_ok(text) and _schema_ok(text)
+    assert _server_ok(text, str(REPO / path)) and _schema_ok(text)  # where it is: var_files must exist
 
 
 VALID = [
@@ -73,6 +73,8 @@ VALID = [
     "required_tags: {all: [owner], by_type: {aws_s3_bucket: [data-classification]}}\n",
     "secrets: {enabled: false}\n",
     "suppressions: {ticket_pattern: 'SEC-\\d+', not_suppressible: [CKV_AWS_24]}\n",
+    "risk_classes: {order: [secrets, public-exposure], floors: {secrets: CRITICAL, Data_Protection: medium}}\n",
+    "risk_classes: {floors: {}}\n",
 ]
 INVALID = [
     "version: 2\n",
@@ -106,6 +108,12 @@ INVALID = [
     "version: 1\nrequired_tags:\n  all: [owner]\n  by_type:\n    aws_s3_bucket: data-classification\n",
     "version: 1\nenvironments:\n  - {pattern: '**/prod/**', adjust: +1}\n  - {pattern: '**/dev/**', adjust: -7}\n",
     "version: 1\nsuppressions:\n  ticket_pattern: 'SEC-\\d+'\n  owners: [me]\n",
+    "risk_classes: {order: [secrets, urgent]}\n",
+    "risk_classes: {order: [secrets, secrets]}\n",
+    "risk_classes: {order: secrets}\n",
+    "risk_classes: {floors: {secrets: SEVERE}}\n",
+    "risk_classes: {floors: {cost: HIGH}}\n",
+    "risk_classes: {weights: {}}\n",
 ]
 
 

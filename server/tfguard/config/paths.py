@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from tfguard.priority import _glob_regex
+from tfguard.files import glob_to_regex
 
 
 @lru_cache(maxsize=64)
@@ -63,6 +63,11 @@ def skipped_by_checkov(path: str, patterns: tuple[str, ...], walk_root: str) -> 
     return any(skip_path_matches(p, patterns) for p in _chain(path, walk_root))
 
 
+@lru_cache(maxsize=256)
+def _exclude_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(glob_to_regex(pattern), re.IGNORECASE)  # as environment patterns match
+
+
 def excluded_by_glob(path: str, patterns: tuple[str, ...], repo_root: str | None) -> bool:
     """True when ``path`` or a folder above it (up to ``repo_root``) matches an ``exclude`` glob."""
     if not patterns or not repo_root:
@@ -70,7 +75,7 @@ def excluded_by_glob(path: str, patterns: tuple[str, ...], repo_root: str | None
     path, root = os.path.abspath(path), os.path.abspath(repo_root)
     if not path.startswith(root.rstrip(os.sep) + os.sep):
         return False
-    regexes = [_glob_regex(p.strip("/")) for p in patterns]
+    regexes = [_exclude_regex(p.strip("/")) for p in patterns]
     for p in _chain(path, root):
         rel = os.path.relpath(p, root).replace(os.sep, "/")
         if any(r.fullmatch(rel) for r in regexes):

@@ -8,6 +8,9 @@ Keys (all optional; see docs/policies.md)::
       - {pattern: "**/prod/**", adjust: +1, label: production}
       - {pattern: "**/sandbox/**", adjust: -1}
     detect_exposure: true
+    risk_classes:                      # tfguard.risk; docs/severities.md "Risk classes"
+      order: [public-exposure, secrets, identity-access]   # most urgent first; unlisted follow in default order
+      floors: {public-exposure: HIGH, secrets: CRITICAL}   # replaces the default floors when given
     checks: {enable: [...], disable: ["CKV_AWS_144", "CKV2_*"]}   # ids or fnmatch patterns
     policy_dirs: [policies/]           # Checkov YAML custom policies (relative to this file)
     catalogue: approved-modules.yaml   # the approved-module catalogue (relative to this file)
@@ -68,14 +71,15 @@ from tfguard.catalogue import Catalogue, load_catalogue
 from tfguard.config.checkov import ConfigError, compose_yaml, read_config_file
 from tfguard.files import is_inside, repository_root
 from tfguard.model import Problem, Severity, Span
-from tfguard.priority import DEFAULT_ENVIRONMENTS, EnvironmentPattern, PriorityConfig
+from tfguard.priority import DEFAULT_CLASS_FLOORS, DEFAULT_ENVIRONMENTS, EnvironmentPattern, PriorityConfig
+from tfguard.risk import RISK_CLASSES, parse_class
 
 log = logging.getLogger(__name__)
 
 CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml")
 KEYS = (
     "version", "severity_overrides", "environments", "detect_exposure", "checks", "policy_dirs", "catalogue",
-    "minimum_severity", "required_tags", "secrets", "suppressions", "var_files", "exclude",
+    "minimum_severity", "required_tags", "secrets", "suppressions", "var_files", "exclude", "risk_classes",
 )
 PYTHON_CHECKS_REFUSED = (
     "python_checks cannot be set in a workspace file: Python checks are code. Load them with "
@@ -91,6 +95,8 @@ class TfguardConfig:
     severity_overrides: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType({}))
     environments: tuple[EnvironmentPattern, ...] = DEFAULT_ENVIRONMENTS
     detect_exposure: bool = True
+    class_order: tuple[str, ...] = RISK_CLASSES
+    class_floors: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_CLASS_FLOORS)))
     enable: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
     policy_dirs: tuple[str, ...] = ()  # absolute
@@ -108,7 +114,8 @@ class TfguardConfig:
     def priority_config(self) -> PriorityConfig:
         """The :class:`~tfguard.priority.PriorityConfig` this configuration describes."""
         return PriorityConfig(environments=self.environments, overrides=dict(self.severity_overrides),
-                              detect_exposure=self.detect_exposure)
+                              detect_exposure=self.detect_exposure, class_order=self.class_order,
+                              class_floors=dict(self.class_floors))
 
     def is_enabled(self, check_id: str) -> bool:
         """Checkov's ``--check``/``--skip-check`` semantics, with fnmatch patterns: disable wins."""
@@ -342,6 +349,8 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
             values["environments"] = _environments(r, vnode)
         elif key == "detect_exposure":
             values["detect_exposure"] = r.boolean(vnode, "detect_exposure")
+        elif key == "risk_classes":
+            values.update(_risk_classes(r, vnode))
         elif key == "checks":
             pairs = r.mapping(vnode, "checks")
             r.keys(pairs, ("enable", "disable"), "checks")
@@ -406,6 +415,41 @@ def _parse_root(r: _Reader, root: yaml.Node | None) -> ConfigLayer:
         else:
             raise r.error(knode, f"unknown {safeyaml.key_text(key)} (expected one of: {', '.join(KEYS)})")
     return ConfigLayer(r.path, MappingProxyType(values))
+
+
+def _risk_class(r: _Reader, node: yaml.Node, what: str) -> str:
+    value = r.text(node, what)
+    try:
+        return parse_class(value)
+    except ValueError:
+        raise r.error(node, f"{what}: unknown risk class {safeyaml.quote(value)} "
+                            f"(expected one of {', '.join(RISK_CLASSES)})") from None
+
+
+def _risk_classes(r: _Reader, node: yaml.Node) -> dict[str, Any]:
+    """``risk_classes: {order: [...], floors: {class: SEVERITY}}``; a missing part keeps the built-in default."""
+    pairs = r.mapping(node, "risk_classes")
+    r.keys(pairs, ("order", "floors"), "risk_classes")
+    out: dict[str, Any] = {"class_order": RISK_CLASSES,
+                           "class_floors": MappingProxyType(dict(DEFAULT_CLASS_FLOORS))}
+    for k, v in pairs:
+        if k.value == "order":
+            if not isinstance(v, yaml.SequenceNode):
+                raise r.error(v, f"risk_classes.order: expected a list, not a {_kind(v)}")
+            order: list[str] = []
+            for i, item in enumerate(v.value):
+                cls = _risk_class(r, item, f"risk_classes.order[{i}]")
+                if cls in order:
+                    raise r.error(item, f"risk_classes.order[{i}]: {cls} is listed twice")
+                order.append(cls)
+            out["class_order"] = tuple(order) + tuple(c for c in RISK_CLASSES if c not in order)
+        else:
+            floors: dict[str, Severity] = {}
+            for ck, cv in r.mapping(v, "risk_classes.floors"):
+                cls = _risk_class(r, ck, "risk_classes.floors")
+                floors[cls] = r.severity(cv, f"risk_classes.floors.{cls}")
+            out["class_floors"] = MappingProxyType(floors)
+    return out
 
 
 def _environments(r: _Reader, node: yaml.Node) -> tuple[EnvironmentPattern, ...]:

@@ -294,7 +294,7 @@ class Index:
                 continue
             parts.extend(c for pb in got if (c := pb.content_conf))
         assigned: list[dict] = []  # the variables files' assignments, in order (a later file wins)
-        for vf in self.var_files(module_dir):
+        for vf in dict.fromkeys((*self.auto_var_files(module_dir), *self.var_files(module_dir))):
             vst = self.state(vf)
             if vst.is_json:
                 if isinstance(vst.json_conf, dict):
@@ -312,6 +312,20 @@ class Index:
         with self._lock:
             self._contexts[module_dir] = (key, parts + assigned, ctx)  # holds the confs: their ids stay unique
         return ctx
+
+    def auto_var_files(self, module_dir: str) -> list[str]:
+        """The variables files Terraform and Checkov load by themselves, in their order (a later one
+        wins): ``terraform.tfvars``, ``terraform.tfvars.json``, then ``*.auto.tfvars(.json)`` by name."""
+        module_dir = os.path.abspath(module_dir)
+        names: set[str] = set()
+        try:
+            names.update(e.name for e in os.scandir(module_dir) if e.is_file())
+        except OSError:
+            pass
+        names.update(os.path.basename(p) for p in self.texts.overlaid_in(module_dir))
+        auto = sorted(n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json")))
+        return [os.path.join(module_dir, n) for n in ("terraform.tfvars", "terraform.tfvars.json", *auto)
+                if n in names]
 
     def symbol_inputs(self, module_dir: str, ctx: ModuleContext) -> dict[str, str]:
         """For every variable and local of the module (``var.x``, ``local.y``), a digest of the value tier 1

@@ -13,7 +13,7 @@ from typing import Any, overload
 
 from lsprotocol import types as lsp
 
-from tfguard.model import Finding, Position, Problem, Severity, Span
+from tfguard.model import Explained, Finding, Position, Problem, Severity, Span
 from tfguard.priority import lsp_level
 
 _LEVEL = {
@@ -181,12 +181,28 @@ def problem_to_diagnostic(p: Problem, lines: Sequence[str], encoding: str) -> ls
     )
 
 
+def _origin_words(e: Explained) -> str:
+    """``prod.tfvars:1``, ``default at variables.tf:3``, ``input at examples/complete/main.tf:12 via module.s3``."""
+    how = {"default": "default at ", "module-input": "input at ", "local": "local at "}.get(e.kind, "")
+    return f"{how}`{e.origin}`" + (f" via `{e.via}`" if e.via else "")
+
+
 def hover_markdown(findings: list[Finding]) -> str:
     """The hover for one or more findings at a position: what, why, how to fix, how to suppress."""
     parts = []
     for f in findings:
         lines = [f"**{f.severity.value} · {f.check_id}** — {f.check_name}", ""]
         lines.append(f"Resource: `{f.resource}`")
+        if f.risk_class:
+            lines.append("")
+            lines.append(f"Risk class: {f.risk_class}")
+        if f.owners:
+            lines.append("")
+            lines.append("Owners: " + ", ".join(f.owners))
+        if f.explained:
+            lines.append("")
+            lines.append("Values:")
+            lines.extend(f"- `{e.key} = {e.expression}` → `{e.value}` ({_origin_words(e)})" for e in f.explained)
         if f.context:
             lines.append("")
             lines.append("Priority: " + "; ".join(f.context))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections import defaultdict
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tfguard import __version__
-from tfguard.model import Finding, Problem, Result, ScanReport, Severity
+from tfguard.model import Explained, Finding, Problem, Result, ScanReport, Severity
 
 JSON_SCHEMA_VERSION = "1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -50,7 +51,7 @@ def report_root(report: ScanReport) -> str:
 
 def render_text(report: ScanReport, show_passed: bool = False, color: bool = False,
                 baseline_state: Mapping[int, str] | None = None, cwd: str | None = None,
-                quiet: bool = False) -> str:
+                quiet: bool = False, group_by: str = "file") -> str:
     """Readable terminal output (the ``cli`` format): files by their worst finding, findings by priority.
 
     Each finding line starts with ``path:line:col`` (relative to ``cwd``, the invocation's directory,
@@ -58,7 +59,8 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
     check id, resource and message, with the guideline link under it. Skipped checks are named
     (``quiet``: failed ones only, as Checkov's ``--quiet``). ``baseline_state`` (``id(finding) -> "new"
     | "unchanged"``, from :meth:`tfguard.scan.baseline.Baseline.classify`): baselined findings are
-    counted, not listed.
+    counted, not listed. ``group_by="owner"``: one section per CODEOWNERS owner (a finding with several
+    owners is listed under each; ``(no owner)`` last), by the section's most urgent finding.
     """
     root = report_root(report)
 
@@ -77,15 +79,28 @@ def render_text(report: ScanReport, show_passed: bool = False, color: bool = Fal
 
     colors = {Severity.CRITICAL: "1;31", Severity.HIGH: "31", Severity.MEDIUM: "33", Severity.LOW: "36",
               Severity.INFO: "2"}
-    for file, items in sorted(by_file.items(), key=lambda kv: (-kv[1][0].priority, kv[0])):
-        lines.append(paint(shown(file), "1"))
+    groups: list[tuple[str, list[Finding]]]
+    if group_by == "owner":
+        by_owner: dict[str, list[Finding]] = defaultdict(list)
+        for f in failed:
+            for owner in f.owners or ("(no owner)",):
+                by_owner[owner].append(f)
+        groups = sorted(by_owner.items(), key=lambda kv: (kv[0] == "(no owner)", -kv[1][0].priority, kv[0]))
+    else:
+        groups = [(shown(file), items)
+                  for file, items in sorted(by_file.items(), key=lambda kv: (-kv[1][0].priority, kv[0]))]
+    for title, items in groups:
+        lines.append(paint(title, "1"))
         for f in items:
-            pos = f"{shown(file)}:{f.span.start.line + 1}:{f.span.start.character + 1}"
+            pos = f"{shown(f.file)}:{f.span.start.line + 1}:{f.span.start.character + 1}"
             sev = paint(f"{f.severity.value:<8}", colors[f.severity])
             msg = f.message or f.check_name
             lines.append(f"{pos}: {sev} {f.check_id:<14} " + (msg if f.resource in msg else f"{f.resource}: {msg}"))
             if f.context:
                 lines.append(f"    ({'; '.join(f.context)})")
+            for e in f.explained:  # the value the check read and where it was written
+                origin = f"{shown(e.file)}:{e.line}" if e.file and e.line else e.origin
+                lines.append(f"    value: {dataclasses.replace(e, origin=origin).describe()}")
             if f.guideline:
                 lines.append(f"    guide: {f.guideline}")
         lines.append("")
@@ -124,6 +139,15 @@ def severity_counts(findings: list[Finding]) -> dict[Severity, int]:
     return counts
 
 
+def explained_json(e: Explained, root: str) -> dict[str, Any]:
+    """An explained value (issue #18): the expression, its value and where that value was written."""
+    if e.file:  # the origin relative to the report's root, as the report's files are
+        e = dataclasses.replace(e, origin=_rel(e.file, root) + (f":{e.line}" if e.line else ""))
+    return {"key": e.key, "expression": e.expression, "value": e.value, "kind": e.kind,
+            "origin": e.origin, "file": _rel(e.file, root) if e.file else None, "line": e.line, "via": e.via,
+            "text": e.describe()}
+
+
 def finding_json(f: Finding, root: str, fingerprint: str | None = None,
                  baseline_state: str | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
@@ -132,6 +156,8 @@ def finding_json(f: Finding, root: str, fingerprint: str | None = None,
         "result": f.result.value,
         "severity": f.severity.value,
         "priority": f.priority,
+        "risk_class": f.risk_class or None,
+        "owners": list(f.owners),
         "context": list(f.context),
         "file": _rel(f.file, root),
         "file_abs_path": f.file,
@@ -142,6 +168,7 @@ def finding_json(f: Finding, root: str, fingerprint: str | None = None,
             "end": {"line": f.span.end.line + 1, "column": f.span.end.character + 1},
         },
         "evaluated_keys": list(f.evaluated_keys),
+        "explained": [explained_json(e, root) for e in f.explained],
         "source": f.source,
         "guideline": f.guideline,
         "message": f.message or f.check_name,
@@ -351,7 +378,8 @@ def render_sarif(report: ScanReport, baseline_state: Mapping[int, str] | None = 
             "locations": [_sarif_location(f, root)],
             "partialFingerprints": {FINGERPRINT_KIND: f"{fp}:{occurrence}"},
             "properties": {"severity": f.severity.value, "priority": f.priority, "resource": f.resource,
-                           "context": list(f.context)},
+                           "risk_class": f.risk_class or None, "owners": list(f.owners),
+                           "context": list(f.context), "explained": [e.describe() for e in f.explained]},
         }
         if baseline_state is not None:
             result["baselineState"] = baseline_state.get(id(f), "new")

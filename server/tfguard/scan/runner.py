@@ -35,7 +35,7 @@ from tfguard.scan.progress import Progress
 
 log = logging.getLogger(__name__)
 
-REPORT_FORMAT = 1  # bump when the report's JSON or what a scan computes changes
+REPORT_FORMAT = 4  # bump when the report's JSON or what a scan computes changes
 _CONFIG_NAMES = (".tfguard.yaml", ".tfguard.yml", *CHECKOV_CONFIG_NAMES)
 _SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".tofu", ".yaml", ".yml", ".json")
 
@@ -144,6 +144,13 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
             if parent == d:
                 break
             d = parent
+    if engine.config_root:  # CODEOWNERS gives findings their owners
+        from tfguard.calls import CallIndex
+        from tfguard.owners import LOCATIONS as CODEOWNERS_LOCATIONS
+
+        h.update(f"|calls={CallIndex(engine.config_root).digest()}".encode())  # blast radius, module inputs
+
+        inputs.update(os.path.join(engine.config_root, rel) for rel in CODEOWNERS_LOCATIONS)
     configs = engine.configs
     if configs is not None and configs.explicit:
         inputs.add(configs.explicit)

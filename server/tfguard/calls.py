@@ -1,0 +1,141 @@
+"""Who calls a local module: the ``module`` blocks of a repository with a local ``source`` (issue #18).
+
+:class:`CallIndex` walks the repository once (re-walked at most once a second, each file re-read only
+when its size or modification time changed), splits each Terraform file into blocks (no HCL parse)
+and records every ``module "name" { source = "./..." }``. It answers who calls a module directory
+(explained values of module inputs when Checkov gives no caller) and which **roots** reach it
+(blast radius: a root is a directory with Terraform files that no other directory calls).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import threading
+import time
+from dataclasses import dataclass
+
+from tfguard.files import is_terraform_file
+from tfguard.hcl.blocks import split_blocks
+
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a larger file is not read for its module calls
+MAX_FILES = 5000  # bounded walk: a huge tree is cut there (logged by the caller through a short answer)
+_SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "__pycache__"}
+_SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
+REFRESH_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ``module`` block calling a local module."""
+
+    caller_file: str  # absolute
+    name: str  # the module block's label
+    line: int  # 1-based first line of the block
+    module_dir: str  # the called directory, absolute and normalised
+
+
+class CallIndex:
+    """The local module calls under ``root``."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self._lock = threading.Lock()
+        self._files: dict[str, tuple[tuple[int, int], tuple[Call, ...]]] = {}
+        self._walked = 0.0
+        self._calls: tuple[Call, ...] = ()
+        self._tf_dirs: frozenset[str] = frozenset()
+
+    def _file_calls(self, path: str) -> tuple[Call, ...]:
+        try:
+            st = os.lstat(path)  # a FIFO, device or symlink named x.tf is never opened
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            return ()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+            return ()
+        hit = self._files.get(path)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            return ()
+        out: list[Call] = []
+        if "module" in text:
+            for b in split_blocks(text).blocks:
+                if b.kind != "module" or not b.labels:
+                    continue
+                m = _SOURCE.search(b.text)
+                if m is None or not m.group(1).startswith(("./", "../")):
+                    continue
+                target = os.path.normpath(os.path.join(os.path.dirname(path), m.group(1)))
+                out.append(Call(path, b.labels[0], b.start_line, target))
+        calls = tuple(out)
+        self._files[path] = (stamp, calls)
+        return calls
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if self._walked and now - self._walked < REFRESH_SECONDS:
+            return
+        calls: list[Call] = []
+        dirs: set[str] = set()
+        seen = 0
+        for d, subdirs, names in os.walk(self.root):
+            subdirs[:] = sorted(s for s in subdirs if s not in _SKIP_DIRS and not s.startswith("."))
+            tf = [n for n in sorted(names) if is_terraform_file(n) and not n.endswith(".json")]
+            if tf:
+                dirs.add(os.path.normpath(d))
+            for n in tf:
+                seen += 1
+                if seen > MAX_FILES:
+                    break
+                calls.extend(self._file_calls(os.path.join(d, n)))
+            if seen > MAX_FILES:
+                break
+        self._calls = tuple(calls)
+        self._tf_dirs = frozenset(dirs)
+        self._walked = now
+
+    def digest(self) -> str:
+        """Content key of every local module call of the repository (a scan cache input: blast radius
+        and explained module inputs read callers outside the scanned folders)."""
+        with self._lock:
+            self._refresh()
+            calls = sorted((c.caller_file, c.name, c.line, c.module_dir) for c in self._calls)
+        return hashlib.blake2b(repr(calls).encode(), digest_size=16).hexdigest()
+
+    def callers(self, module_dir: str) -> tuple[Call, ...]:
+        """The ``module`` blocks that call ``module_dir``."""
+        target = os.path.normpath(os.path.abspath(module_dir))
+        with self._lock:
+            self._refresh()
+            return tuple(c for c in self._calls if c.module_dir == target)
+
+    def roots_of(self, module_dir: str) -> tuple[str, ...]:
+        """The root directories (called by no one) whose module tree reaches ``module_dir``; ``()`` when
+        nothing calls it (it is a root itself, or unused)."""
+        target = os.path.normpath(os.path.abspath(module_dir))
+        with self._lock:
+            self._refresh()
+            by_target: dict[str, set[str]] = {}
+            for c in self._calls:
+                by_target.setdefault(c.module_dir, set()).add(os.path.dirname(c.caller_file))
+        roots: set[str] = set()
+        todo, seen = [target], {target}
+        while todo:
+            d = todo.pop()
+            parents = by_target.get(d, set())
+            if not parents and d != target:
+                roots.add(d)
+            for p in parents - seen:
+                seen.add(p)
+                todo.append(p)
+        return tuple(sorted(roots))
+
+
+__all__ = ["Call", "CallIndex"]

@@ -1,0 +1,61 @@
+"""Issue #18 over real LSP stdio: the hover of a finding whose check read a variable shows the value
+and where it came from (the variable's default; a variables file in .tfguard.yaml over the default)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from tests.lsp.conftest import (
+    SERVER_COMMAND,
+    codes,
+    init_params,
+    open_document,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
+
+pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "explained"
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
+async def client(lsp_client: LanguageClient, tmp_path: Path):
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURE, ws)
+    (ws / ".git").mkdir()
+    serve_client_requests(lsp_client)
+    await lsp_client.initialize_session(init_params(ws, client_capabilities("visual_studio_code"),
+                                                    {"indexWorkspace": False, "idleDelayMs": 150}))
+    lsp_client.ws = ws  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _hover_of(client: LanguageClient, rel: str, check_id: str) -> str:
+    path = client.ws / rel  # type: ignore[attr-defined]
+    uri = open_document(client, path)
+    diags = await wait_for_diagnostics(client, uri, lambda d: check_id in codes(d), timeout=90)
+    diag = next(d for d in diags if d.code == check_id)
+    assert diag.range.start.line == 3  # on `acl = var.acl`
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=diag.range.start))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    return hover.contents.value
+
+
+async def test_hover_explains_a_value_from_the_variables_default(client: LanguageClient):
+    text = await _hover_of(client, "default/main.tf", "CKV_AWS_20")
+    assert '- `acl = var.acl` → `"public-read"` (default at `default/variables.tf:3`)' in text
+
+
+async def test_hover_explains_a_value_from_a_variables_file_over_the_default(client: LanguageClient):
+    text = await _hover_of(client, "tfvars/main.tf", "CKV_AWS_20")
+    assert '- `acl = var.acl` → `"public-read"` (`tfvars/prod.tfvars:1`)' in text
+    assert "private" not in text
