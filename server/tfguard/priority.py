@@ -184,6 +184,25 @@ def match_environment(
     return None
 
 
+def strongest_environment(
+    finding: Finding, environments: Iterable[EnvironmentPattern], workspace_root: str | None = None
+) -> tuple[EnvironmentPattern | None, str | None]:
+    """The environment that weighs most on a finding, and the caller file it comes through (None: the
+    finding's own file). A finding reported through module calls (``caller_file``, or the merged
+    ``callers`` of the editor's module-instance finding) is as severe as its most severe caller: a
+    production caller outranks an example; the module's own path (no pattern: no change) is the floor."""
+    envs = tuple(environments)
+    best = match_environment(finding.file, envs, workspace_root)
+    best_delta = best[1] if best is not None else 0
+    via: str | None = None
+    callers = ([finding.caller_file] if finding.caller_file else []) + [c[0] for c in finding.callers]
+    for caller in dict.fromkeys(callers):
+        env = match_environment(caller, envs, workspace_root)
+        if env is not None and env[1] > best_delta:
+            best, best_delta, via = env, env[1], caller
+    return best, via
+
+
 def _pattern_display(pattern: str) -> str:
     return pattern.removeprefix("**/") or pattern
 
@@ -486,13 +505,14 @@ def assess(
     priority = base_rank * LEVEL_STEP + bonus
     severity = base
 
-    env = match_environment(finding.file, config.environments, workspace_root)
+    env, via = strongest_environment(finding, config.environments, workspace_root)
     if env is not None and env[1] != 0:
         pattern, delta, label = env
         severity = Severity.from_rank(base_rank + delta)
         priority += delta * ENV_STEP
         plural = "" if abs(delta) == 1 else "s"
-        context.append(f"{label} ({_pattern_display(pattern)}): {delta:+d} level{plural}")
+        through = f" through the call in {_relative_path(via, workspace_root)}" if via else ""
+        context.append(f"{label} ({_pattern_display(pattern)}){through}: {delta:+d} level{plural}")
 
     if legacy and exposure is not None:
         priority += EXPOSURE_BONUS

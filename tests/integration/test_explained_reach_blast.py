@@ -111,7 +111,11 @@ def test_a_module_used_by_three_roots_ranks_above_the_same_finding_in_a_leaf(rep
     (leaf,) = [f for f in _failed(report, "CKV_AWS_3") if f["file"] == "modules/leaf/main.tf"]
     assert "module used by 3 roots (2 prod): +12 priority" in shared["context"]
     assert not any("module used by" in c for c in leaf["context"])
-    assert shared["severity"] == leaf["severity"] and shared["priority"] > leaf["priority"]
+    # its production callers make it as severe as a production finding (the most severe caller, #15);
+    # the blast radius adds priority on top
+    assert (leaf["severity"], shared["severity"]) == ("HIGH", "CRITICAL")
+    assert any("through the call in blast/envs/prod/" in c for c in shared["context"]), shared["context"]
+    assert shared["priority"] > leaf["priority"]
     ids = [(f["file"], f["check_id"]) for f in report["findings"] if f["result"] == "FAILED"]
     assert ids.index(("modules/shared/main.tf", "CKV_AWS_3")) < ids.index(("modules/leaf/main.tf",
                                                                                   "CKV_AWS_3"))

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.slow
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND)
 Key = tuple[str, int, str]  # check id, 1-based block line, severity
+RANK = {"INFO": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
 
 
 def scan_keys(root: Path) -> dict[str, set[Key]]:
@@ -41,10 +42,17 @@ def scan_keys(root: Path) -> dict[str, set[Key]]:
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     report = json.loads(proc.stdout)
     assert report["summary"]["problems"] == 0, report.get("problems")
-    out: dict[str, set[Key]] = {}
+    # one record per module instance in the scan, each as severe as its own caller; the editor shows a
+    # module-instance finding once per check and block, as severe as its most severe caller
+    worst: dict[tuple[str, str, int], str] = {}
     for f in report["findings"]:
         if f["result"] == "FAILED":
-            out.setdefault(f["file_abs_path"], set()).add((f["check_id"], f["line_range"][0], f["severity"]))
+            key = (f["file_abs_path"], f["check_id"], f["line_range"][0])
+            if key not in worst or RANK[f["severity"]] > RANK[worst[key]]:
+                worst[key] = f["severity"]
+    out: dict[str, set[Key]] = {}
+    for (file, check, line), severity in worst.items():
+        out.setdefault(file, set()).add((check, line, severity))
     return out
 
 

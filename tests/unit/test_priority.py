@@ -470,3 +470,25 @@ def test_ranking_option_is_validated() -> None:
     assert PriorityConfig.from_mapping({"ranking": "severity"}).ranking == "severity"
     with pytest.raises(ValueError, match="unknown ranking"):
         PriorityConfig.from_mapping({"ranking": "vibes"})
+
+
+# ------------------------------------------------------------------ severity through module callers
+
+
+def test_a_module_instance_finding_is_as_severe_as_its_most_severe_caller() -> None:
+    in_module = finding("CKV_AWS_20", file=f"{ROOT}/modules/bucket/main.tf")
+    alone = assess(in_module, None, DEFAULT, ROOT)
+    # the editor's merged finding: an example caller and a production caller
+    merged = dataclasses.replace(in_module, callers=(
+        (f"{ROOT}/examples/complete/main.tf", 1, 4, "module.bucket"),
+        (f"{ROOT}/envs/prod/main.tf", 3, 9, "module.bucket"),
+    ))
+    out = assess(merged, None, DEFAULT, ROOT)
+    assert out.severity.rank == alone.severity.rank + 1
+    assert any("through the call in envs/prod/main.tf" in c for c in out.context), out.context
+    # the scan's record through the production call: the same severity
+    record = dataclasses.replace(in_module, caller_file=f"{ROOT}/envs/prod/main.tf")
+    assert assess(record, None, DEFAULT, ROOT).severity is out.severity
+    # only an example calls it: the module's own path is the floor, an example never lowers it
+    example_only = dataclasses.replace(in_module, caller_file=f"{ROOT}/examples/complete/main.tf")
+    assert assess(example_only, None, DEFAULT, ROOT).severity is alone.severity
