@@ -59,3 +59,19 @@ async def test_hover_explains_a_value_from_a_variables_file_over_the_default(cli
     text = await _hover_of(client, "tfvars/main.tf", "CKV_AWS_20")
     assert '- `acl = var.acl` → `"public-read"` (`tfvars/prod.tfvars:1`)' in text
     assert "private" not in text
+
+
+async def test_hover_explains_a_value_from_the_callers_module_input(client: LanguageClient):
+    # the module alone is private by default: the finding comes through the example's call (#15's full
+    # check), on the module's own line, and its hover names the caller's input
+    path = client.ws / "modules" / "bucket" / "main.tf"  # type: ignore[attr-defined]
+    uri = open_document(client, path)
+    diags = await wait_for_diagnostics(client, uri, lambda d: "CKV_AWS_20" in codes(d), timeout=120)
+    diag = next(d for d in diags if d.code == "CKV_AWS_20")
+    assert diag.range.start.line == 8  # on `acl = var.acl`
+    assert diag.data["resource"] == "module.s3.aws_s3_bucket.this"  # type: ignore[index]
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=diag.range.start))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert ('- `acl = var.acl` → `"public-read"` (input at `examples/complete/main.tf:8` via `module.s3`)'
+            in hover.contents.value), hover.contents.value
