@@ -312,7 +312,7 @@ export function fullCheckSuffix(statuses: readonly FullCheckStatus[]): { text: s
     const failed = statuses.filter((s) => s.state === 'failed');
     const parts: string[] = [];
     if (running.length) {
-        parts.push(running.length === 1 ? '$(sync~spin) full check running' : `$(sync~spin) ${running.length} full checks running`);
+        parts.push(running.length === 1 ? '$(sync~spin) check running' : `$(sync~spin) ${running.length} checks running`);
     }
     if (failed.length) {
         parts.push(failed.length === 1 ? '$(warning) full check failed' : `$(warning) ${failed.length} full checks failed`);

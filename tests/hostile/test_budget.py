@@ -109,6 +109,11 @@ def test_a_slow_module_does_not_hold_up_an_edit_in_another(tmp_path: Path) -> No
         diags = server.diagnostics(big, lambda ds: len([d for d in ds if d["code"] == "CKV_AWS_21"]) == 1_500,
                                    timeout=240)
         assert "tfguard.too-large" not in codes(diags)
+        said = [n["params"] for n in server.notifications if n["method"] == "tfguard/status"
+                and n["params"]["folder"].endswith("main.tf") and "per-file check of main.tf" in n["params"]["message"]]
+        # its tier 1 (seconds for 1,500 buckets) was past the notice: it said so, then that it ended
+        assert [p["state"] for p in said][:1] == ["running"], said
+        assert said[-1]["state"] == "idle", said
         server.assert_hears()
         rss = server.peak_rss_mb()
         print(f"peak RSS {rss:.0f} MB (bound {UNDER_BUDGET_RSS_MB:.0f})")

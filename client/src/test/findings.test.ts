@@ -110,9 +110,9 @@ test('full check status: payload guard and the status item suffix', async () => 
     assert.ok(idle);
     assert.deepEqual(fullCheckSuffix([idle]), { text: '', tooltip: '' });
     const s = fullCheckSuffix([running, idle]);
-    assert.equal(s.text, ' · $(sync~spin) full check running');
+    assert.equal(s.text, ' · $(sync~spin) check running');
     assert.match(s.tooltip, /over the 30 s budget/);
     const failed = parseFullCheckStatus({ state: 'failed', message: 'Checkov failed on x', folder: '/u' });
     assert.ok(failed);
-    assert.equal(fullCheckSuffix([running, failed]).text, ' · $(sync~spin) full check running · $(warning) full check failed');
+    assert.equal(fullCheckSuffix([running, failed]).text, ' · $(sync~spin) check running · $(warning) full check failed');
 });

@@ -251,7 +251,7 @@ class Tier1:
         # the language server imports Checkov in the background: until it is there, everything else is
         # answered at once (syntax, rules), saying so, and the blocks are checked again once it is
         pending = checkov_env.checks_pending()
-        if pending:
+        if pending and st.parsed:  # a file with nothing to check (refused, unreadable) is not "loading"
             out.problems.append(Problem(path, Span.of(0, 0, 0, 1), CHECKS_LOADING, LOADING, Severity.INFO))
         cfg = self.index.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)

@@ -53,6 +53,8 @@ if TYPE_CHECKING:  # the server builds its scheduler: only annotations name the 
 log = logging.getLogger(__name__)
 
 STATUS_NOTIFICATION = "tfguard/status"
+#: a large module's tier 1 (its own lane) running longer than this is said in ``tfguard/status``
+SLOW_TIER1_S = 1.0
 
 
 def _digest(text: str) -> str:
@@ -114,12 +116,20 @@ class Scheduler:
                 engine.set_overlay(path, text)
                 lane = self.tier1_heavy if is_heavy(os.path.dirname(os.path.abspath(path)), engine.overlays()) \
                     else self.tier1
+                told: list[bool] = []
+                timer = loop.call_later(SLOW_TIER1_S, self._tier1_slow, path, told) \
+                    if lane is self.tier1_heavy else None
                 try:
                     fa = await loop.run_in_executor(lane, engine.analyze_file, path)
                 except Exception as e:
                     log.exception("analysis failed for %s", path)
                     ls.report_once(f"tier1:{type(e).__name__}", f"analysis failed for {os.path.basename(path)}: {e}")
                     continue
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                    if told:
+                        self.notify_status("idle", f"per-file check of {os.path.basename(path)} done", path)
                 if fa.digest == _digest(text):
                     self._publish(uri, version, text, fa)
                 self.publisher.publish_config_problems()
@@ -127,6 +137,12 @@ class Scheduler:
             self._running.discard(uri)
             if self._dirty.get(uri):
                 self.on_text(uri)
+
+    def _tier1_slow(self, path: str, told: list[bool]) -> None:
+        """A large module's tier 1 is past :data:`SLOW_TIER1_S`: said (``tfguard/status``), not silent."""
+        told.append(True)
+        self.notify_status("running", f"per-file check of {os.path.basename(path)} still running (a large module, "
+                           f"over {SLOW_TIER1_S:g} s): the other modules are checked meanwhile", path)
 
     # ------------------------------------------------------------- tier 2
     def schedule_module(self, module_dir: str, delay_ms: int | None = None) -> None:
