@@ -27,13 +27,25 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tfguard import fixes as _fixes
 from tfguard.engine import Engine
-from tfguard.fixes import FixOffer, build_edits, example_value, offers_for
+from tfguard.fixes import FixOffer, offers_for
 from tfguard.fixes.textops import apply_text_edits
-from tfguard.model import Finding, Result
+from tfguard.model import Finding, Result, TextEdit
 from tfguard.scan.runner import scan
 
 DEFAULT_ROOT = "/work/shared/corpora"
+
+
+def build_edits(offer: FixOffer, f: Finding, engine: Engine, value: str | None = None) -> list[TextEdit]:
+    # without a value, the call an older tfguard understands too (--before: PYTHONPATH=<old tree>/server)
+    return _fixes.build_edits(offer, f, engine, value=value) if value is not None else \
+        _fixes.build_edits(offer, f, engine)
+
+
+def example_value(offer: FixOffer) -> str | None:
+    fn = getattr(_fixes, "example_value", None)
+    return fn(offer) if fn is not None else None
 FIX_KINDS = ("local", "input", "pin")
 
 
@@ -79,7 +91,7 @@ def _same(x: Finding, f: Finding) -> bool:
 
 
 def _edit_file(offer: FixOffer, f: Finding) -> str:
-    return f.caller_file if offer.kind == "input" and f.caller_file else f.file
+    return getattr(offer, "path", None) or f.file
 
 
 def _verify(f: Finding, offer: FixOffer, value: str | None, root: str) -> tuple[bool, str]:

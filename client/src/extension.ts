@@ -140,6 +140,7 @@ class Controller implements vscode.Disposable {
         reg('tfguard.findings.groupByFile', () => this.setGroupBy('file'));
         // Target of the server's "suppress" code action: ask for a reason, then let the server edit.
         reg('tfguard.suppress', (arg: unknown) => this.suppress(arg));
+        reg('tfguard.chooseFix', async (arg: unknown) => (await import('./chooseFix')).chooseFix(arg, this.requireClient()));
 
         this.disposables.push(
             vscode.workspace.onDidChangeConfiguration((e) => {
