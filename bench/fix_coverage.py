@@ -142,7 +142,10 @@ def _verify_through_call(f: Finding, offer: FixOffer, value: str | None, engine:
         return False, f"syntax: {problems[0].message}"
     after = _call_results(engine, directory)
     real = os.path.realpath(f.file)
-    got = {r[3] for r in after if r[:3] == (f.check_id, f.resource, real)}
+    resource = f.resource
+    if offer.kind == "pin":  # a module call inside a module: pinned in, and checked by, that module's own run
+        resource = f.resource.rsplit(".", 1)[-1]
+    got = {r[3] for r in after if r[:3] == (f.check_id, resource, real)}
     if got != {"PASSED"}:
         return False, f"check result after fix: {sorted(got)}"
     failed = {r[:3] for r in after if r[3] == "FAILED"} - {r[:3] for r in before if r[3] == "FAILED"}

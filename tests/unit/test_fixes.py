@@ -107,7 +107,7 @@ def test_fix_makes_check_pass(check_id: str, tmp_path: Path) -> None:
     if offer.prompt is not None:
         assert value is not None and not offer.safe
         assert build_edits(offer, finding, engine) == []  # nothing without the typed value
-        assert build_edits(offer, finding, engine, value="not a valid value") == []
+        assert build_edits(offer, finding, engine, value="not\nvalid") == []  # two lines: never acceptable
 
     new = _apply(engine, path, offer, finding, value=value)
     assert new != path.read_text()

@@ -121,7 +121,14 @@ def _target(finding: Finding, text: str) -> tuple[str, tuple[str, ...], Block] |
     if parts is None:
         return None
     kind, labels = parts
-    block = find_block(split_blocks(text).blocks, kind, labels, finding.line_range[0])
+    blocks = split_blocks(text).blocks
+    block = find_block(blocks, kind, labels, finding.line_range[0])
+    if block is None and kind == "resource":
+        # Checkov's runner names a data source without "data." (aws_availability_zones.available)
+        block = find_block(blocks, "data", labels, finding.line_range[0])
+        if block is None or block.start_line != finding.line_range[0]:
+            return None
+        kind = "data"
     if block is None:
         return None
     return kind, labels, block

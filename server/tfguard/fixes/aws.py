@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from tfguard.fixes.registry import Options, attr, choice, companion, custom
-from tfguard.fixes.textops import Companion, InCompanion, Set, Step
+from tfguard.fixes.textops import Companion, InCompanion, Set, Step, is_dynamic
 from tfguard.hcl.blocks import Block
 
 BUCKET = "aws_s3_bucket"
@@ -306,3 +306,52 @@ def _zone_filter(block: Block, text: str, value: str) -> list[Step] | None:
 choice("CKV_AWS_394", "aws_availability_zones", "allow only the zones you use (filter on zone-name)",
        _zone_filter, prompt="Availability Zones to use, comma separated (e.g. eu-west-1a, eu-west-1b)",
        example="eu-west-1a, eu-west-1b", kind="data")
+
+
+def _hcl_string(text: str) -> str | None:
+    """A one-line text the user typed as an HCL string literal; None when empty or several lines."""
+    text = text.strip()
+    if not text or "\n" in text or "\r" in text:
+        return None
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+def _describe_rules(block: Block, text: str, value: str) -> list[Step] | None:
+    quoted = _hcl_string(value)
+    if quoted is None:
+        return None
+    steps: list[Step] = []
+    if block.item(("description",)) is None:
+        steps.append(Set(("description",), quoted))
+    for rule in ("ingress", "egress"):
+        n = sum(1 for it in block.items if it.path == (rule,))
+        described = sum(1 for it in block.items if it.path == (rule, "description"))
+        if n == described or is_dynamic(block, rule) and n == 0:
+            continue
+        if n != 1:
+            return None  # several rules: each needs its own description
+        steps.append(Set((rule, "description"), quoted))
+    return steps or None
+
+
+choice("CKV_AWS_23", ("aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule",
+                      "aws_vpc_security_group_egress_rule"),
+       "describe the security group rule", _describe_rules,
+       prompt="What is this security group (rule) for? It becomes its description",
+       example="HTTPS from the load balancer")
+
+_PROFILE_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+
+
+def _instance_profile(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^aws_iam_instance_profile\.[\w-]+\.name$", value):
+        return [Set(("iam_instance_profile",), value)]
+    if _PROFILE_NAME.match(value):
+        return [Set(("iam_instance_profile",), f'"{value}"')]
+    return None
+
+
+choice("CKV2_AWS_41", "aws_instance", "attach an IAM role (iam_instance_profile)", _instance_profile,
+       options=_resources_of("aws_iam_instance_profile", "name"),
+       prompt="Name of the instance profile (IAM role) for the instance", example="app-server")
