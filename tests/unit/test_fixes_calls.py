@@ -149,3 +149,23 @@ def test_log_bucket_is_a_choice_among_the_module_buckets(tmp_path: Path) -> None
         == {Result.PASSED}
     assert build_edits(offers[0], finding, engine) == []
     assert offers_for(replace(finding, result=Result.PASSED), engine) == []
+
+
+def test_kms_key_policy_companion_with_the_typed_account(tmp_path: Path) -> None:
+    src = FIXTURES.parent / "CKV2_AWS_64" / "main.tf"
+    path = tmp_path / "main.tf"
+    path.write_text(src.read_text().replace('data "aws_caller_identity" "current" {}\n\n', ""))
+    engine = Engine(str(tmp_path))
+    findings = engine.analyze_module(str(tmp_path))[str(path)].findings
+    finding = next(f for f in findings if f.check_id == "CKV2_AWS_64" and f.result is Result.FAILED)
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]  # no caller identity: type it
+    assert offer.prompt and "account ID" in offer.prompt
+    assert build_edits(offer, finding, engine, value="1111") == []
+    new = _apply(engine, str(path), build_edits(offer, finding, engine, value="444455556666"))
+    assert ('resource "aws_kms_key_policy" "app" {\n  key_id = aws_kms_key.app.id\n  policy = jsonencode({\n'
+            in new) and 'Principal = { AWS = "arn:aws:iam::444455556666:root" }' in new
+    after = engine.analyze_module(str(tmp_path))[str(path)].findings
+    assert {f.result for f in after if f.check_id == "CKV2_AWS_64"} == {Result.PASSED}
+    assert {(f.check_id, f.resource) for f in after if f.result is Result.FAILED} <= \
+        {(f.check_id, f.resource) for f in findings if f.result is Result.FAILED}
+    assert build_edits(offer, finding, engine, value="444455556666") == []

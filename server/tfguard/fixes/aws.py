@@ -355,3 +355,39 @@ def _instance_profile(block: Block, text: str, value: str) -> list[Step] | None:
 choice("CKV2_AWS_41", "aws_instance", "attach an IAM role (iam_instance_profile)", _instance_profile,
        options=_resources_of("aws_iam_instance_profile", "name"),
        prompt="Name of the instance profile (IAM role) for the instance", example="app-server")
+
+
+def _key_policy(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^\d{12}$", value):
+        account = value
+    elif re.match(r"^data\.aws_caller_identity\.[\w-]+\.account_id$", value):
+        account = "${" + value + "}"
+    else:
+        return None
+    if block.item(("policy",)) is not None:
+        return None
+    return [Companion("aws_kms_key_policy", (
+        "  key_id = {ref}",
+        "  policy = jsonencode({",
+        '    Version = "2012-10-17"',
+        "    Statement = [{",
+        '      Sid       = "AccountAdministersTheKey"',
+        '      Effect    = "Allow"',
+        f'      Principal = {{ AWS = "arn:aws:iam::{account}:root" }}',
+        '      Action    = "kms:*"',
+        '      Resource  = "*"',
+        "    }]",
+        "  })",
+    ))]
+
+
+def _caller_identities(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    return [(f"the account of data.aws_caller_identity.{b.labels[1]}",
+             f"data.aws_caller_identity.{b.labels[1]}.account_id")
+            for b in blocks if b.kind == "data" and b.labels[:1] == ("aws_caller_identity",) and len(b.labels) > 1]
+
+
+choice("CKV2_AWS_64", "aws_kms_key", "add an aws_kms_key_policy letting the account administer the key",
+       _key_policy, options=_caller_identities, prompt="AWS account ID (12 digits) that administers the key",
+       example="111122223333")
