@@ -391,3 +391,43 @@ def _caller_identities(block: Block, text: str, blocks: list[Block]) -> list[tup
 choice("CKV2_AWS_64", "aws_kms_key", "add an aws_kms_key_policy letting the account administer the key",
        _key_policy, options=_caller_identities, prompt="AWS account ID (12 digits) that administers the key",
        example="111122223333")
+
+
+_CIDR = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)/(?:3[0-2]|[12]?\d)$")
+
+
+def _narrow_cidr(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^aws_vpc\.[\w-]+\.cidr_block$", value):
+        rendered = value
+    elif _CIDR.match(value) and not value.startswith("0.0.0.0/"):
+        rendered = f'"{value}"'
+    else:
+        return None
+    kind = block.labels[0]
+    if kind == "aws_vpc_security_group_ingress_rule":
+        step = Set(("cidr_ipv4",), rendered)
+    elif kind == "aws_security_group_rule":
+        step = Set(("cidr_blocks",), f"[{rendered}]")
+    elif sum(1 for it in block.items if it.path == ("ingress",)) == 1:
+        step = Set(("ingress", "cidr_blocks"), f"[{rendered}]")
+    else:
+        return None  # several rules: each one needs its own decision
+    current = block.item(step.path)
+    if current is None or "0.0.0.0/0" not in text[current.start:current.end]:
+        return None  # nothing open to the world here (any more)
+    return [step]
+
+
+def _vpc_cidrs(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    vpcs = [(f"the VPC's range (aws_vpc.{b.labels[1]}.cidr_block)", f"aws_vpc.{b.labels[1]}.cidr_block")
+            for b in blocks if b.kind == "resource" and b.labels[:1] == ("aws_vpc",) and len(b.labels) > 1
+            and b.item(("count",)) is None and b.item(("for_each",)) is None]
+    return [*vpcs, ("the private range 10.0.0.0/8", "10.0.0.0/8")]
+
+
+_OPEN_INGRESS = ("aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule")
+for _check, _port in (("CKV_AWS_24", "22"), ("CKV_AWS_25", "3389"), ("CKV_AWS_260", "80")):
+    choice(_check, _OPEN_INGRESS, f"allow port {_port} from a narrower range than 0.0.0.0/0", _narrow_cidr,
+           options=_vpc_cidrs, prompt="CIDR to allow instead of 0.0.0.0/0 (e.g. 203.0.113.0/24)",
+           example="203.0.113.0/24")
