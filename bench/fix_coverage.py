@@ -221,8 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         for line in t.failures:
             print(f"    not verified: {line}")
         out[name] = {"failed": dict(t.failed), "via_module": dict(t.via_module), "offered": dict(t.offered),
-                     "verified": dict(t.verified), "not_verified": t.failures}
+                     "verified": dict(t.verified), "not_verified": t.failures,
+                     "offered_kind": dict(t.offered_kind), "verified_kind": dict(t.verified_kind)}
         total.add(t)
+        if args.json:  # after every corpus: a long run interrupted keeps what it measured
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(out, fh, indent=2)
     n_failed, n_off, n_ver = sum(total.failed.values()), sum(total.offered.values()), sum(total.verified.values())
     print(f"{'total':36} {n_failed:7} {sum(total.via_module.values()):9} {n_off:8} {n_ver:9}"
           f" {_pct(n_ver, n_failed):>9}")
