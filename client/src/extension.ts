@@ -162,6 +162,7 @@ class Controller implements vscode.Disposable {
         // A plan JSON from a file dialog, or the URI/path given (explorer context menu, keybinding args, tests).
         reg('tfguard.reviewPlan', (arg: unknown) => this.reviewPlan(arg));
         reg('tfguard.clearPlan', () => this.clearPlan());
+        reg('tfguard.chooseFix', async (arg: unknown) => (await import('./chooseFix')).chooseFix(arg, this.requireClient()));
 
         this.disposables.push(
             vscode.workspace.onDidChangeConfiguration((e) => {

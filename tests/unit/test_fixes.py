@@ -16,6 +16,7 @@ from tfguard.fixes import (
     FixOffer,
     LocalFix,
     build_edits,
+    example_value,
     fix_all_edits,
     offers_for,
     register,
@@ -98,11 +99,17 @@ def test_fix_makes_check_pass(check_id: str, tmp_path: Path) -> None:
     before = _failed(_findings(engine, path, graph))
 
     offers = [o for o in offers_for(finding, engine) if o.kind == "local"]
-    assert len(offers) == 1, offers
+    # one fix; a fix that needs a choice offers one action per choice, all in one group
+    assert len(offers) == 1 or len({o.group for o in offers}) == 1, offers
     offer = offers[0]
     assert check_id in offer.title and offer.id == f"local:{check_id}" and offer.preferred
+    value = example_value(offer)
+    if offer.prompt is not None:
+        assert value is not None and not offer.safe
+        assert build_edits(offer, finding, engine) == []  # nothing without the typed value
+        assert build_edits(offer, finding, engine, value="not\nvalid") == []  # two lines: never acceptable
 
-    new = _apply(engine, path, offer, finding)
+    new = _apply(engine, path, offer, finding, value=value)
     assert new != path.read_text()
     assert _problems(engine, path) == [], new
     after = _findings(engine, path, graph)
@@ -111,7 +118,7 @@ def test_fix_makes_check_pass(check_id: str, tmp_path: Path) -> None:
     assert _failed(after) - before == set(), new
 
     # idempotent: building again on the fixed text changes nothing, and nothing is offered any more
-    assert build_edits(offer, finding, engine) == []
+    assert build_edits(offer, finding, engine, value=value) == []
     assert not [o for o in offers_for(finding, engine) if o.kind == "local"]
 
 

@@ -15,12 +15,15 @@ check already holds yields no edit, so offers disappear once applied.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from tfguard.fixes import aws as _aws  # noqa: F401  (registers the AWS fixes)
 from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
+from tfguard.fixes.callers import InputFix, call_chain, caller_text, plan_input
 from tfguard.fixes.modules import (
     entry_for_call,
     module_source,
@@ -28,6 +31,7 @@ from tfguard.fixes.modules import (
     plan_replacement,
     source_and_version,
 )
+from tfguard.fixes.pins import describe, is_commit, plan_commit_pin
 from tfguard.fixes.registry import REGISTRY, DuplicateFixError, LocalFix, register
 from tfguard.fixes.suppress import SUPPRESS_PLACEHOLDER, clean_reason, plan_suppress
 from tfguard.fixes.textops import address_parts, apply, diff_edits, find_block, run_steps
@@ -47,6 +51,8 @@ __all__ = [
     "LocalFix",
     "REGISTRY",
     "build_edits",
+    "edit_path",
+    "example_value",
     "fix_all_edits",
     "is_fixable",
     "offers_for",
@@ -56,11 +62,14 @@ __all__ = [
 
 MODULE_RULE = "TFG_MOD_4"  # raw resource that an approved module replaces
 PIN_RULES = frozenset({"TFG_MOD_1", "TFG_MOD_2", "TFG_MOD_3"})  # unapproved source, unpinned, out of range
+COMMIT_RULE = "CKV_TF_1"  # module source not pinned to a commit hash
+COMMIT_OFFER = "pin:commit"
+_SAMPLE_COMMIT = "0123456789abcdef0123456789abcdef01234567"  # an acceptable typed value (tests, benchmark)
 
 
 def is_fixable(f: Finding) -> bool:
     """Whether a quick fix (other than suppression) may exist for this finding."""
-    return f.check_id in REGISTRY or f.check_id == MODULE_RULE or f.check_id in PIN_RULES
+    return f.check_id in REGISTRY or f.check_id in (MODULE_RULE, COMMIT_RULE) or f.check_id in PIN_RULES
 
 
 @dataclass(frozen=True)
@@ -68,9 +77,28 @@ class FixOffer:
     id: str  # stable: "local:CKV_AWS_20", "module:s3-bucket", "pin:s3-bucket", "suppress:CKV_AWS_20"
     title: str  # names the check: "Fix CKV_AWS_20: set acl to \"private\""
     check_id: str
-    kind: str  # local | module | pin | suppress
+    kind: str  # local | input (at the module call) | module | pin | suppress
     preferred: bool
     safe: bool  # included in source.fixAll.tfguard
+    value: str | None = None  # the choice this offer makes (one offer per choice), passed to build_edits
+    prompt: str | None = None  # the fix needs a value the user types (build_edits(value=...)); None: it does not
+    group: str | None = None  # offers that are choices of one fix share it (VS Code shows one quick pick)
+    path: str | None = None  # the file the edits apply to, when not the finding's (a module call's caller)
+
+
+def example_value(offer: FixOffer) -> str | None:
+    """An acceptable typed value for an offer with a prompt (for tests and the coverage benchmark)."""
+    if offer.prompt is None:
+        return offer.value
+    if offer.id == COMMIT_OFFER:
+        return _SAMPLE_COMMIT
+    fix = REGISTRY.get(offer.check_id)
+    return fix.example if fix is not None else None
+
+
+def edit_path(offer: FixOffer, finding: Finding) -> str:
+    """The file ``build_edits`` edits for ``offer``: the finding's file, or the module call's caller."""
+    return offer.path or finding.file
 
 
 def registered_check_ids() -> list[str]:
@@ -80,13 +108,27 @@ def registered_check_ids() -> list[str]:
 
 # ----------------------------------------------------------------------------- helpers
 
+_INDEX = re.compile(r"\[[^\]]*\]$")
+
 
 def _target(finding: Finding, text: str) -> tuple[str, tuple[str, ...], Block] | None:
     parts = address_parts(finding.resource, finding.block_type)
+    if finding.check_id == COMMIT_RULE and finding.block_type == "module":
+        # Checkov names a module call by its label ("vpc"); through a call, module.a.b or
+        # module.a.module.b: the call of b is a block of a's file, pinned there for every caller
+        name = finding.resource.rsplit(".", 1)[-1]
+        parts = ("module", (_INDEX.sub("", name),))
     if parts is None:
         return None
     kind, labels = parts
-    block = find_block(split_blocks(text).blocks, kind, labels, finding.line_range[0])
+    blocks = split_blocks(text).blocks
+    block = find_block(blocks, kind, labels, finding.line_range[0])
+    if block is None and kind == "resource":
+        # Checkov's runner names a data source without "data." (aws_availability_zones.available)
+        block = find_block(blocks, "data", labels, finding.line_range[0])
+        if block is None or block.start_line != finding.line_range[0]:
+            return None
+        kind = "data"
     if block is None:
         return None
     return kind, labels, block
@@ -109,15 +151,42 @@ def _local_fix_for(finding: Finding, kind: str, labels: tuple[str, ...]) -> Loca
     return fix
 
 
-def _local_text(fix: LocalFix, finding: Finding, text: str, others: list[Block]) -> str | None:
+def _local_text(fix: LocalFix, finding: Finding, text: str, others: list[Block],
+                value: str | None = None) -> str | None:
     target = _target(finding, text)
     if target is None:
         return None
     kind, labels, block = target
-    steps = fix.plan(block, text)
+    if value is not None and fix.plan_value is not None:
+        steps = fix.plan_value(block, text, value)
+    else:
+        steps = fix.plan(block, text)
     if steps is None:
         return None
     return run_steps(text, kind, labels, finding.line_range[0], steps, others)
+
+
+def _choice_offers(fix: LocalFix, finding: Finding, text: str, block: Block,
+                   others: list[Block]) -> list[FixOffer] | None:
+    """One offer per choice (and one asking for a typed value); None when the fix needs no choice."""
+    if fix.plan_value is None:
+        return None
+    split = split_blocks(text)
+    options = fix.options(block, text, [*split.blocks, *others]) if fix.options is not None else []
+    group = f"local:{finding.check_id}"
+    offers: list[FixOffer] = []
+    for label, value in options:
+        new = _local_text(fix, finding, text, others, value)
+        if new is not None and new != text:
+            offers.append(FixOffer(group, f"Fix {finding.check_id}: {fix.summary}: {label}", finding.check_id,
+                                   "local", not offers, False, value=value, group=group))
+    example = _local_text(fix, finding, text, others, fix.example) if fix.example is not None else None
+    if fix.prompt is not None and example is not None and example != text:  # it would change the file
+        offers.append(FixOffer(group, f"Fix {finding.check_id}: {fix.summary} (type it)", finding.check_id,
+                               "local", not offers, False, prompt=fix.prompt, group=group))
+    if not options:
+        return None if fix.prompt is None else offers  # the fallback, if any, comes first
+    return offers
 
 
 def _module_text(entry: object, finding: Finding, text: str, others: list[Block]) -> str | None:
@@ -150,11 +219,16 @@ def _suppress_text(finding: Finding, text: str, reason: str | None) -> str | Non
 
 
 def _new_text(offer: FixOffer, finding: Finding, engine: Engine, text: str, catalogue: Catalogue | None,
-              reason: str | None) -> str | None:
+              reason: str | None, value: str | None = None) -> str | None:
+    if offer.kind == "input":
+        return _input_text(finding, engine, text)
+    if offer.id == COMMIT_OFFER:
+        target = _target(finding, text)
+        return plan_commit_pin(text, target[2], value or "") if target and value else None
     if offer.kind == "local":
         target = _target(finding, text)
         fix = _local_fix_for(finding, target[0], target[1]) if target else None
-        return _local_text(fix, finding, text, _other_blocks(engine, finding.file)) if fix else None
+        return _local_text(fix, finding, text, _other_blocks(engine, finding.file), value) if fix else None
     if offer.kind == "module" and catalogue is not None:
         name = offer.id.split(":", 1)[1]
         entry = next((m for m in catalogue.modules if m.name == name), None)
@@ -165,6 +239,71 @@ def _new_text(offer: FixOffer, finding: Finding, engine: Engine, text: str, cata
     if offer.kind == "suppress":
         return _suppress_text(finding, text, reason)
     return None
+
+
+def _read_fn(engine: Engine) -> Callable[[str], str | None]:
+    def read(path: str) -> str | None:
+        return engine.read(path)[0]
+
+    return read
+
+
+def _input_fix(finding: Finding, engine: Engine) -> InputFix | None:
+    chain = call_chain(finding.resource)
+    if chain is None or finding.caller_file is None:
+        return None
+    fix = REGISTRY.get(finding.check_id)
+    parts = address_parts(chain[1])
+    if fix is None or parts is None or parts[0] != fix.block_kind or parts[1][0] not in fix.resource_types:
+        return None
+    return plan_input(fix, finding.resource, finding.file, finding.line_range[0], finding.caller_file,
+                      _read_fn(engine))
+
+
+def _input_text(finding: Finding, engine: Engine, caller: str) -> str | None:
+    fix = _input_fix(finding, engine)
+    if fix is None:
+        return None
+    line = finding.caller_line_range[0] if finding.caller_line_range else 0
+    return caller_text(caller, fix, line)
+
+
+def _input_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
+    """A finding reported through a module call: the input of the call that fixes it, if one does."""
+    fix = _input_fix(finding, engine)
+    if fix is None or finding.caller_file is None:
+        return []
+    caller, _ = engine.read(finding.caller_file)
+    if caller is None:
+        return []
+    new = _input_text(finding, engine, caller)
+    if new is None or new == caller:
+        return []
+    local = REGISTRY[finding.check_id]
+    return [FixOffer(f"input:{finding.check_id}",
+                     f'Fix {finding.check_id} at the call of module "{fix.call}": set {fix.name} = {fix.value}',
+                     finding.check_id, "input", True, local.safe, path=finding.caller_file)]
+
+
+def _commit_offers(finding: Finding, text: str, block: Block, catalogue: Catalogue | None) -> list[FixOffer]:
+    """CKV_TF_1: the approved catalogue's commit when it has one, else a commit hash the user types."""
+    offers: list[FixOffer] = []
+    if catalogue is not None:
+        found = _pin_entry(finding, text, catalogue)
+        if found is not None and is_commit(getattr(found[1], "pin", None)):
+            new = plan_pin(text, found[0], found[1])  # type: ignore[arg-type]
+            if new is not None and new != text:
+                src, _ = source_and_version(found[1])  # type: ignore[arg-type]
+                offers.append(FixOffer(f"pin:{found[1].name}",  # type: ignore[attr-defined]
+                                       f"Fix {COMMIT_RULE}: use the approved catalogue's pin {src}",
+                                       COMMIT_RULE, "pin", True, False))
+    what = describe(text, block)
+    sample = plan_commit_pin(text, block, _SAMPLE_COMMIT)
+    if what is not None and sample is not None and sample != text:
+        offers.append(FixOffer(COMMIT_OFFER, f"Fix {COMMIT_RULE}: pin to the commit of {what} (type the hash)",
+                               COMMIT_RULE, "pin", not offers, False,
+                               prompt=f"Commit hash (40 hex digits) of {what}", group=COMMIT_OFFER))
+    return offers
 
 
 # ----------------------------------------------------------------------------- API
@@ -179,17 +318,22 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
         return []
     target = _target(finding, text)
     if target is None:
-        return []
+        return _input_offers(finding, engine)
     kind, labels, block = target
     offers: list[FixOffer] = []
+    if finding.check_id == COMMIT_RULE and kind == "module":
+        offers.extend(_commit_offers(finding, text, block, catalogue))
     others: list[Block] | None = None
     fix = _local_fix_for(finding, kind, labels)
     if fix is not None:
         others = _other_blocks(engine, finding.file)
-        new = _local_text(fix, finding, text, others)
-        if new is not None and new != text:
-            offers.append(FixOffer(f"local:{finding.check_id}", f"Fix {finding.check_id}: {fix.summary}",
-                                   finding.check_id, "local", True, fix.safe))
+        chosen = _choice_offers(fix, finding, text, block, others)
+        if chosen is None or fix.options is None or not any(o.value for o in chosen):
+            new = _local_text(fix, finding, text, others)
+            if new is not None and new != text:
+                offers.append(FixOffer(f"local:{finding.check_id}", f"Fix {finding.check_id}: {fix.summary}",
+                                       finding.check_id, "local", True, fix.safe))
+        offers.extend(o if not offers else replace(o, preferred=False) for o in chosen or [])
     if catalogue is not None and kind == "resource":
         entry = catalogue.module_replacing(labels[0])
         if entry is not None and (finding.check_id == MODULE_RULE or finding.source != "org"):
@@ -220,17 +364,19 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
 
 
 def build_edits(offer: FixOffer, finding: Finding, engine: Engine, catalogue: Catalogue | None = None,
-                reason: str | None = None) -> list[TextEdit]:
-    """Edits to the current text of ``finding.file`` (``engine.read``) carrying out ``offer``.
+                reason: str | None = None, value: str | None = None) -> list[TextEdit]:
+    """Edits to the current text of ``edit_path(offer, finding)`` (``engine.read``) carrying out ``offer``.
 
-    Empty when the fix no longer applies (the check already holds, the block is gone).
-    ``reason`` is the justification of a suppression (the placeholder when None).
+    Empty when the fix no longer applies (the check already holds, the block is gone), or when it
+    needs a value (``offer.prompt``) and ``value`` is missing or not acceptable.
+    ``reason`` is the justification of a suppression (the placeholder when None); ``value`` the
+    user's choice or typed value (``offer.value`` when None).
     """
-    text, _ = engine.read(finding.file)
+    text, _ = engine.read(edit_path(offer, finding))
     if text is None:
         return []
     new = _new_text(offer, finding, engine, text, catalogue, clean_reason(reason) if offer.kind == "suppress"
-                    else reason)
+                    else reason, value if value is not None else offer.value)
     if new is None:
         return []
     return diff_edits(text, new)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from tfguard.fixes.registry import attr, companion, custom
-from tfguard.fixes.textops import Companion, InCompanion, Set, Step
+import re
+from collections.abc import Callable
+
+from tfguard.fixes.registry import Options, attr, choice, companion, custom
+from tfguard.fixes.textops import Companion, InCompanion, Set, Step, is_dynamic
 from tfguard.hcl.blocks import Block
 
 BUCKET = "aws_s3_bucket"
@@ -62,13 +65,42 @@ custom("CKV_AWS_145", BUCKET,
 custom("CKV_AWS_19", BUCKET, "encrypt at rest with KMS (aws_s3_bucket_server_side_encryption_configuration)",
        _kms_encryption)
 
-companion("CKV_AWS_18", BUCKET, "add aws_s3_bucket_logging (choose the log bucket)",
-          Companion("aws_s3_bucket_logging", (
-              "  bucket = {ref}",
-              "",
-              "  target_bucket = {ref} # TODO: deliver access logs to your log bucket",
-              '  target_prefix = "access-logs/"',
-          )), safe=False)
+_LOGGING_TODO = Companion("aws_s3_bucket_logging", (
+    "  bucket = {ref}",
+    "",
+    "  target_bucket = {ref} # TODO: deliver access logs to your log bucket",
+    '  target_prefix = "access-logs/"',
+))
+
+
+def _log_to(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if not re.match(r"^aws_s3_bucket\.[\w-]+\.id$", value) or block.item(("logging",)) is not None:
+        return None
+    return [Companion("aws_s3_bucket_logging", (
+        "  bucket = {ref}",
+        "",
+        f"  target_bucket = {value}",
+        '  target_prefix = "access-logs/"',
+    ))]
+
+
+def _log_buckets(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    out = []
+    for b in blocks:
+        if b.kind == "resource" and b.labels[:1] == (BUCKET,) and len(b.labels) > 1 and b.labels != block.labels \
+                and b.item(("count",)) is None and b.item(("for_each",)) is None:
+            out.append((f"log to {BUCKET}.{b.labels[1]}", f"{BUCKET}.{b.labels[1]}.id"))
+    logs = [o for o in out if "log" in o[1]]
+    return logs + [o for o in out if o not in logs]  # buckets named like log buckets first
+
+
+def _logging_todo(block: Block, text: str) -> list[Step] | None:
+    return None if block.item(("logging",)) is not None else [_LOGGING_TODO]
+
+
+choice("CKV_AWS_18", BUCKET, "add aws_s3_bucket_logging", _log_to, options=_log_buckets,
+       fallback=_logging_todo)
 
 companion("CKV2_AWS_62", BUCKET, "add aws_s3_bucket_notification sending events to EventBridge",
           Companion("aws_s3_bucket_notification", (
@@ -157,3 +189,245 @@ attr("CKV_AWS_228", ("aws_elasticsearch_domain", "aws_opensearch_domain"),
 attr("CKV_AWS_39", "aws_eks_cluster", "vpc_config.endpoint_public_access", "false", safe=False)
 attr("CKV_AWS_37", "aws_eks_cluster", "enabled_cluster_log_types",
      '["api", "audit", "authenticator", "controllerManager", "scheduler"]')
+
+# --------------------------------------------------------------------------- added for issue #21 (by frequency)
+
+
+def _literal(block: Block, text: str, name: str) -> str | None:
+    """The plain string value of attribute ``name`` (without quotes), else None."""
+    it = block.item((name,))
+    if it is None or it.is_block:
+        return None
+    value = text[text.index("=", it.start) + 1:it.end].strip()
+    return value[1:-1] if value.startswith('"') and value.endswith('"') and "${" not in value else None
+
+
+_MYSQL_ENGINES = {"aurora", "aurora-mysql", "mysql"}
+_MYSQL_LOGS = '["audit", "error", "general", "slowquery"]'
+
+
+def _cluster_logs(audit: bool) -> Callable[[Block, str], list[Step] | None]:
+    def plan(block: Block, text: str) -> list[Step] | None:
+        engine = _literal(block, text, "engine") if block.item(("engine",)) is not None else "aurora"
+        if engine is None:
+            return None
+        existing = block.item(("enabled_cloudwatch_logs_exports",))
+        if existing is not None:
+            return None  # the user's own list: extending it is their choice
+        if engine in _MYSQL_ENGINES:
+            return [Set(("enabled_cloudwatch_logs_exports",), _MYSQL_LOGS)]
+        if engine == "aurora-postgresql" and not audit:
+            return [Set(("enabled_cloudwatch_logs_exports",), '["postgresql"]')]
+        return None
+
+    return plan
+
+
+custom("CKV_AWS_324", "aws_rds_cluster", "export the database logs to CloudWatch (enabled_cloudwatch_logs_exports)",
+       _cluster_logs(False))
+custom("CKV_AWS_325", "aws_rds_cluster", "export the audit log to CloudWatch (enabled_cloudwatch_logs_exports)",
+       _cluster_logs(True))
+
+
+def _backtrack(block: Block, text: str) -> list[Step] | None:
+    engine = _literal(block, text, "engine") if block.item(("engine",)) is not None else "aurora"
+    if engine not in ("aurora", "aurora-mysql"):
+        return None  # only Aurora MySQL can backtrack
+    return [Set(("backtrack_window",), "86400")]
+
+
+custom("CKV_AWS_326", "aws_rds_cluster", "allow backtracking 24 hours (backtrack_window = 86400)", _backtrack,
+       safe=False)  # costs: change records are stored
+
+
+def _resources_of(resource_type: str, attribute: str) -> Options:
+    """Choices: the ``resource_type`` resources of the module, referenced by ``attribute``."""
+    def options(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+        out = []
+        for b in blocks:
+            if (b.kind == "resource" and b.labels[:1] == (resource_type,) and len(b.labels) > 1
+                    and b.labels != block.labels):
+                ref = f"{b.labels[0]}.{b.labels[1]}"
+                if b.item(("count",)) is None and b.item(("for_each",)) is None:
+                    out.append((ref, f"{ref}.{attribute}"))
+        return out
+
+    return options
+
+
+_REF = re.compile(r"^[a-z][\w-]*\.[\w-]+\.(?:arn|id)$|^arn:aws[\w-]*:[\w-]+:[\w-]*:\d{12}:[\w/:.-]+$")
+
+
+def _set_ref(path: tuple[str, ...], *extra: Step) -> Callable[[Block, str, str], list[Step] | None]:
+    def plan(block: Block, text: str, value: str) -> list[Step] | None:
+        value = value.strip()
+        if not _REF.match(value):
+            return None
+        rendered = value if not value.startswith("arn:") else f'"{value}"'
+        return [*extra, Set(path, rendered)]
+
+    return plan
+
+
+choice("CKV_AWS_327", "aws_rds_cluster", "encrypt with a customer managed KMS key",
+       _set_ref(("kms_key_id",), Set(("storage_encrypted",), "true")),
+       options=_resources_of("aws_kms_key", "arn"), prompt="ARN of the KMS key for the cluster",
+       example="arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+
+attr("CKV_AWS_258", "aws_lambda_function_url", "authorization_type", '"AWS_IAM"', safe=False)  # callers need IAM
+attr("CKV_AWS_50", "aws_lambda_function", "tracing_config.mode", '"Active"')
+attr("CKV_AWS_150", "aws_lb", "enable_deletion_protection", "true")
+attr("CKV_AWS_341", "aws_launch_template", "metadata_options.http_put_response_hop_limit", "1",
+     safe=False)  # containers on the instance may need 2 hops
+attr("CKV_AWS_136", "aws_ecr_repository", "encryption_configuration.encryption_type", '"KMS"',
+     safe=False)  # forces replacement
+
+companion("CKV2_AWS_12", "aws_vpc", "restrict the VPC's default security group (aws_default_security_group)",
+          Companion("aws_default_security_group", (
+              "  vpc_id = {ref}",
+              "",
+              "  # no ingress or egress rules: the default security group denies all traffic",
+          )), safe=False)  # cuts off whatever still uses the default group
+
+_ZONE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d[a-z]$|^[a-z]{3,4}\d-az\d+$")
+
+
+def _zone_filter(block: Block, text: str, value: str) -> list[Step] | None:
+    zones = [z.strip() for z in re.split(r"[,\s]+", value) if z.strip()]
+    if not zones or not all(_ZONE.match(z) for z in zones) or block.item(("filter",)) is not None:
+        return None
+    kind = "zone-id" if "-az" in zones[0] else "zone-name"
+    if any(("-az" in z) != (kind == "zone-id") for z in zones):
+        return None
+    return [Set(("filter", "name"), f'"{kind}"'),
+            Set(("filter", "values"), "[" + ", ".join(f'"{z}"' for z in zones) + "]")]
+
+
+choice("CKV_AWS_394", "aws_availability_zones", "allow only the zones you use (filter on zone-name)",
+       _zone_filter, prompt="Availability Zones to use, comma separated (e.g. eu-west-1a, eu-west-1b)",
+       example="eu-west-1a, eu-west-1b", kind="data")
+
+
+def _hcl_string(text: str) -> str | None:
+    """A one-line text the user typed as an HCL string literal; None when empty or several lines."""
+    text = text.strip()
+    if not text or "\n" in text or "\r" in text:
+        return None
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+def _describe_rules(block: Block, text: str, value: str) -> list[Step] | None:
+    quoted = _hcl_string(value)
+    if quoted is None:
+        return None
+    steps: list[Step] = []
+    if block.item(("description",)) is None:
+        steps.append(Set(("description",), quoted))
+    for rule in ("ingress", "egress"):
+        n = sum(1 for it in block.items if it.path == (rule,))
+        described = sum(1 for it in block.items if it.path == (rule, "description"))
+        if n == described or is_dynamic(block, rule) and n == 0:
+            continue
+        if n != 1:
+            return None  # several rules: each needs its own description
+        steps.append(Set((rule, "description"), quoted))
+    return steps or None
+
+
+choice("CKV_AWS_23", ("aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule",
+                      "aws_vpc_security_group_egress_rule"),
+       "describe the security group rule", _describe_rules,
+       prompt="What is this security group (rule) for? It becomes its description",
+       example="HTTPS from the load balancer")
+
+_PROFILE_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+
+
+def _instance_profile(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^aws_iam_instance_profile\.[\w-]+\.name$", value):
+        return [Set(("iam_instance_profile",), value)]
+    if _PROFILE_NAME.match(value):
+        return [Set(("iam_instance_profile",), f'"{value}"')]
+    return None
+
+
+choice("CKV2_AWS_41", "aws_instance", "attach an IAM role (iam_instance_profile)", _instance_profile,
+       options=_resources_of("aws_iam_instance_profile", "name"),
+       prompt="Name of the instance profile (IAM role) for the instance", example="app-server")
+
+
+def _key_policy(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^\d{12}$", value):
+        account = value
+    elif re.match(r"^data\.aws_caller_identity\.[\w-]+\.account_id$", value):
+        account = "${" + value + "}"
+    else:
+        return None
+    if block.item(("policy",)) is not None:
+        return None
+    return [Companion("aws_kms_key_policy", (
+        "  key_id = {ref}",
+        "  policy = jsonencode({",
+        '    Version = "2012-10-17"',
+        "    Statement = [{",
+        '      Sid       = "AccountAdministersTheKey"',
+        '      Effect    = "Allow"',
+        f'      Principal = {{ AWS = "arn:aws:iam::{account}:root" }}',
+        '      Action    = "kms:*"',
+        '      Resource  = "*"',
+        "    }]",
+        "  })",
+    ))]
+
+
+def _caller_identities(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    return [(f"the account of data.aws_caller_identity.{b.labels[1]}",
+             f"data.aws_caller_identity.{b.labels[1]}.account_id")
+            for b in blocks if b.kind == "data" and b.labels[:1] == ("aws_caller_identity",) and len(b.labels) > 1]
+
+
+choice("CKV2_AWS_64", "aws_kms_key", "add an aws_kms_key_policy letting the account administer the key",
+       _key_policy, options=_caller_identities, prompt="AWS account ID (12 digits) that administers the key",
+       example="111122223333")
+
+
+_CIDR = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)/(?:3[0-2]|[12]?\d)$")
+
+
+def _narrow_cidr(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^aws_vpc\.[\w-]+\.cidr_block$", value):
+        rendered = value
+    elif _CIDR.match(value) and not value.startswith("0.0.0.0/"):
+        rendered = f'"{value}"'
+    else:
+        return None
+    kind = block.labels[0]
+    if kind == "aws_vpc_security_group_ingress_rule":
+        step = Set(("cidr_ipv4",), rendered)
+    elif kind == "aws_security_group_rule":
+        step = Set(("cidr_blocks",), f"[{rendered}]")
+    elif sum(1 for it in block.items if it.path == ("ingress",)) == 1:
+        step = Set(("ingress", "cidr_blocks"), f"[{rendered}]")
+    else:
+        return None  # several rules: each one needs its own decision
+    current = block.item(step.path)
+    if current is None or "0.0.0.0/0" not in text[current.start:current.end]:
+        return None  # nothing open to the world here (any more)
+    return [step]
+
+
+def _vpc_cidrs(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    vpcs = [(f"the VPC's range (aws_vpc.{b.labels[1]}.cidr_block)", f"aws_vpc.{b.labels[1]}.cidr_block")
+            for b in blocks if b.kind == "resource" and b.labels[:1] == ("aws_vpc",) and len(b.labels) > 1
+            and b.item(("count",)) is None and b.item(("for_each",)) is None]
+    return [*vpcs, ("the private range 10.0.0.0/8", "10.0.0.0/8")]
+
+
+_OPEN_INGRESS = ("aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule")
+for _check, _port in (("CKV_AWS_24", "22"), ("CKV_AWS_25", "3389"), ("CKV_AWS_260", "80")):
+    choice(_check, _OPEN_INGRESS, f"allow port {_port} from a narrower range than 0.0.0.0/0", _narrow_cidr,
+           options=_vpc_cidrs, prompt="CIDR to allow instead of 0.0.0.0/0 (e.g. 203.0.113.0/24)",
+           example="203.0.113.0/24")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tfguard.fixes.registry import attr, attrs
+from tfguard.fixes.registry import attr, attrs, companion, custom
+from tfguard.fixes.textops import Companion, InCompanion, Set, Step
+from tfguard.hcl.blocks import Block
 
 # --------------------------------------------------------------------------- SQL servers
 attr("CKV_AZURE_113", "azurerm_mssql_server", "public_network_access_enabled", "false", safe=False)
@@ -46,3 +48,51 @@ attr("CKV_AZURE_130", "azurerm_postgresql_server", "infrastructure_encryption_en
 
 # --------------------------------------------------------------------------- disks
 attr("CKV_AZURE_251", "azurerm_managed_disk", "public_network_access_enabled", "false")
+
+# --------------------------------------------------------------------------- AKS (added for issue #21)
+_AKS = "azurerm_kubernetes_cluster"
+_AKS_POOL = "azurerm_kubernetes_cluster_node_pool"
+
+
+def _host_encryption(block: Block, text: str) -> list[Step] | None:
+    prefix: tuple[str, ...] = ("default_node_pool",) if block.labels[:1] == (_AKS,) else ()
+    if prefix and block.item(prefix) is None:
+        return None
+    # provider v4 renamed enable_host_encryption to host_encryption_enabled: keep the name in use
+    name = "host_encryption_enabled" if block.item((*prefix, "host_encryption_enabled")) is not None \
+        else "enable_host_encryption"
+    return [Set((*prefix, name), "true")]
+
+
+custom("CKV_AZURE_227", (_AKS, _AKS_POOL), "encrypt the nodes' disks at host", _host_encryption,
+       safe=False)  # re-creates the node pool
+
+
+def _max_pods(block: Block, text: str) -> list[Step] | None:
+    if block.labels[:1] == (_AKS,):
+        return [Set(("default_node_pool", "max_pods"), "50")] if block.item(("default_node_pool",)) else None
+    return [Set(("max_pods",), "50")]
+
+
+custom("CKV_AZURE_168", (_AKS, _AKS_POOL), "allow 50 pods per node (max_pods = 50)", _max_pods,
+       safe=False)  # re-creates the node pool
+attr("CKV_AZURE_170", _AKS, "sku_tier", '"Standard"', safe=False)  # a paid tier
+attr("CKV_AZURE_232", _AKS, "default_node_pool.only_critical_addons_enabled", "true", safe=False)
+attr("CKV_AZURE_226", _AKS, "default_node_pool.os_disk_type", '"Ephemeral"', safe=False)
+
+# --------------------------------------------------------------------------- SQL auditing (companion)
+_AUDIT = Companion("azurerm_mssql_server_extended_auditing_policy", (
+    "  server_id         = {ref}",
+    "  retention_in_days = 90",
+))
+companion("CKV_AZURE_23", "azurerm_mssql_server", "turn auditing on (azurerm_mssql_server_extended_auditing_policy)",
+          _AUDIT)
+
+
+def _audit_retention(block: Block, text: str) -> list[Step] | None:
+    return [_AUDIT, InCompanion(_AUDIT.resource_type, Set(("retention_in_days",), "90"))]
+
+
+custom("CKV_AZURE_24", "azurerm_mssql_server",
+       "keep audit logs 90 days (azurerm_mssql_server_extended_auditing_policy)",
+       _audit_retention)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tfguard.fixes.registry import attr, attrs, custom
-from tfguard.fixes.textops import Set, Step
+from tfguard.fixes.registry import attr, attrs, companion, custom
+from tfguard.fixes.textops import Companion, Set, Step
 from tfguard.hcl.blocks import Block
 
 # --------------------------------------------------------------------------- storage
@@ -57,3 +57,28 @@ attrs("CKV_GCP_68", (_GKE, _POOL), {
 attr("CKV_GCP_14", "google_sql_database_instance", "settings.backup_configuration.enabled", "true")
 attr("CKV_GCP_6", "google_sql_database_instance", "settings.ip_configuration.ssl_mode",
      '"TRUSTED_CLIENT_CERTIFICATE_REQUIRED"', safe=False)
+
+# --------------------------------------------------------------------------- added for issue #21 (by frequency)
+
+attr("CKV_GCP_12", _GKE, "network_policy.enabled", "true", safe=False)  # re-creates the nodes
+for _check in ("CKV_GCP_64", "CKV_GCP_25"):
+    # private nodes; the control plane stays reachable (enable_private_endpoint is left to the developer)
+    attr(_check, _GKE, "private_cluster_config.enable_private_nodes", "true", safe=False,
+         summary="create the cluster with private nodes (private_cluster_config)")  # forces replacement
+attr("CKV_GCP_72", (_GKE, _POOL), "node_config.shielded_instance_config.enable_integrity_monitoring", "true",
+     safe=False)  # re-creates the nodes
+
+companion("CKV2_GCP_18", "google_compute_network",
+          "add a google_compute_firewall denying all ingress (the network's own firewall)",
+          Companion("google_compute_firewall", (
+              '  name      = "{label}-deny-all-ingress"',
+              "  network   = {ref}",
+              '  direction = "INGRESS"',
+              "  priority  = 65534",
+              "",
+              "  deny {",
+              '    protocol = "all"',
+              "  }",
+              "",
+              '  source_ranges = ["0.0.0.0/0"]',
+          )))

@@ -10,6 +10,10 @@ from tfguard.hcl.blocks import Block
 
 # (block, file text) -> the steps that make the check pass, or None when this block cannot be fixed
 Planner = Callable[[Block, str], "list[Step] | None"]
+# (block, file text, the user's choice or typed value) -> steps, or None (the value is not acceptable)
+ValuePlanner = Callable[[Block, str, str], "list[Step] | None"]
+# (block, file text, blocks of the module) -> the choices, as (label, value), best first
+Options = Callable[[Block, str, "list[Block]"], "list[tuple[str, str]]"]
 
 
 class DuplicateFixError(ValueError):
@@ -24,6 +28,11 @@ class LocalFix:
     plan: Planner
     safe: bool = True  # no input needed, nothing replaced or broken: part of fix-all
     block_kind: str = "resource"
+    # fixes that need a choice: ``plan_value`` with one of ``options`` (one offer each) or a typed value
+    plan_value: ValuePlanner | None = None
+    options: Options | None = None
+    prompt: str | None = None  # what to ask for a typed value (None: choices only)
+    example: str | None = None  # a typed value that is acceptable (tests and the coverage benchmark use it)
 
 
 REGISTRY: dict[str, LocalFix] = {}
@@ -110,3 +119,27 @@ def companion(check_id: str, types: str | Iterable[str], summary: str, step: Com
     """Register a fix that appends a companion resource referencing the block."""
     return register(LocalFix(check_id, _types(types), summary,
                              _fixed([step]), safe))
+
+
+def choice(
+    check_id: str,
+    types: str | Iterable[str],
+    summary: str,
+    plan_value: ValuePlanner,
+    *,
+    options: Options | None = None,
+    prompt: str | None = None,
+    example: str | None = None,
+    fallback: Planner | None = None,
+    kind: str = "resource",
+) -> LocalFix:
+    """Register a fix that needs the user's choice (never safe: fix-all cannot choose).
+
+    ``options`` lists the choices found in the module (one offer per choice); ``prompt`` asks for a
+    typed value instead; ``fallback`` is the fix offered when there is no choice to make.
+    """
+    def no_plan(block: Block, text: str) -> list[Step] | None:
+        return None
+
+    return register(LocalFix(check_id, _types(types), summary, fallback or no_plan, False, kind,
+                             plan_value, options, prompt, example))

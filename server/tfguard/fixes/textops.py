@@ -32,6 +32,7 @@ class Companion:
 
     resource_type: str
     body: tuple[str, ...]  # lines of the body, ``{ref}`` stands for ``<type>.<name>.id``; "  " is one indent
+    # ``{label}`` stands for the block's name as a cloud resource name (lower case, ``-`` for ``_``)
     comment: str | None = None  # a comment line put above the resource
 
 
@@ -254,7 +255,8 @@ def plan_companion(
     for line in step.body:
         stripped = line.lstrip(" ")
         level = (len(line) - len(stripped)) // 2
-        lines.append(indent + unit * level + stripped.replace("{ref}", f"{ref_prefix}.id"))
+        label = block.labels[1].lower().replace("_", "-")
+        lines.append(indent + unit * level + stripped.replace("{ref}", f"{ref_prefix}.id").replace("{label}", label))
     lines.append(indent + "}")
     return OffsetEdit(block.end, block.end, "\n\n" + "\n".join(lines))
 

@@ -1,0 +1,147 @@
+"""Fixes at the module call: a finding reported through ``module "x"`` is fixed by the input that drives it.
+
+The local fix of the check says which attribute must hold which value (its ``Set`` steps). The
+value is traced from the module's resource back to the caller: when the attribute is exactly
+``var.NAME`` in the module's block, the caller's ``module`` block sets ``NAME`` to the fixed value.
+Through nested calls (``module.a.module.b.aws_x.y``), ``var.NAME`` of ``b`` must itself be passed
+as ``var.OTHER`` by ``a``'s call of ``b``, and so on up to the caller.
+
+Nothing is offered when the value is computed (``var.x ? 1 : 0``, ``try(...)``, locals), comes
+from a ``dynamic`` block, or is not set in the module at all (the module does not expose it):
+then the module itself has to change, which is the developer's decision.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tfguard.fixes.registry import LocalFix
+from tfguard.fixes.textops import Set, address_parts, find_block, is_dynamic, plan_set, run_steps, value_range
+from tfguard.hcl.blocks import Block, split_blocks
+
+ReadFn = Callable[[str], "str | None"]  # a file's current text (the engine's overlay, else the disk)
+
+_VAR = re.compile(r"^var\.([A-Za-z_][\w-]*)$")
+_MODULE_PAIR = re.compile(r"module\.([^.\[]+)(?:\[[^\]]*\])?\.")
+
+
+@dataclass(frozen=True)
+class InputFix:
+    """Set ``name`` to ``value`` on the caller's ``module "call"`` block."""
+
+    call: str  # label of the module block in the caller file
+    name: str  # the module input
+    value: str  # HCL text
+
+
+def call_chain(resource: str) -> tuple[list[str], str] | None:
+    """``module.a.module.b.aws_x.y[0]`` -> (["a", "b"], "aws_x.y"); None for a resource not in a module."""
+    calls: list[str] = []
+    rest = resource
+    while True:
+        m = _MODULE_PAIR.match(rest)
+        if m is None:
+            break
+        calls.append(m.group(1))
+        rest = rest[m.end():]
+    return (calls, rest) if calls else None
+
+
+def _var_name(text: str, block: Block, path: tuple[str, ...]) -> str | None:
+    """``NAME`` when the attribute at ``path`` of ``block`` is exactly ``var.NAME``."""
+    for seg in path[:-1]:
+        if is_dynamic(block, seg):
+            return None
+    item = block.item(path)
+    if item is None or item.is_block:
+        return None
+    s, e = value_range(text, item)
+    m = _VAR.match(text[s:e].strip())
+    return m.group(1) if m else None
+
+
+def _module_dirs(caller_file: str, calls: list[str], read: ReadFn) -> list[str] | None:
+    """Directories of the called modules along ``calls`` (local sources only), outermost first."""
+    dirs: list[str] = []
+    here = os.path.dirname(os.path.abspath(caller_file))
+    files = [caller_file]
+    for call in calls:
+        source = None
+        for f in files:
+            text = read(f)
+            if text is None:
+                continue
+            for b in split_blocks(text).blocks:
+                if b.kind == "module" and b.labels[:1] == (call,):
+                    it = b.item(("source",))
+                    if it is not None and not it.is_block:
+                        s, e = value_range(text, it)
+                        source = text[s:e].strip()
+        if source is None or not source.startswith(('"./', '"../')):
+            return None
+        here = os.path.normpath(os.path.join(here, source.strip('"')))
+        dirs.append(here)
+        files = [os.path.join(here, n) for n in sorted(os.listdir(here)) if n.endswith(".tf")] \
+            if os.path.isdir(here) else []
+    return dirs
+
+
+def _passes_through(read: ReadFn, module_dir: str, call: str, name: str) -> str | None:
+    """The input of the enclosing module that feeds ``name`` of its call ``call`` (``name = var.X``)."""
+    for fn in sorted(os.listdir(module_dir)):
+        if not fn.endswith(".tf"):
+            continue
+        text = read(os.path.join(module_dir, fn))
+        if text is None:
+            continue
+        for b in split_blocks(text).blocks:
+            if b.kind == "module" and b.labels[:1] == (call,):
+                return _var_name(text, b, (name,))
+    return None
+
+
+def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller_file: str,
+               read: ReadFn) -> InputFix | None:
+    """The module input to set in ``caller_file`` so that ``fix`` holds for ``resource``; None if none."""
+    chain = call_chain(resource)
+    if chain is None:
+        return None
+    calls, local = chain
+    parts = address_parts(local)
+    if parts is None:
+        return None
+    text = read(module_file)
+    if text is None:
+        return None
+    block = find_block(split_blocks(text).blocks, parts[0], parts[1], line)
+    if block is None:
+        return None
+    steps = fix.plan(block, text)
+    if not steps or len(steps) != 1 or not isinstance(steps[0], Set) or steps[0].container:
+        return None  # one attribute, in nested blocks: the shape a module input can drive
+    step = steps[0]
+    name = _var_name(text, block, step.path)
+    if name is None:
+        return None
+    dirs = _module_dirs(caller_file, calls, read)
+    if dirs is None or os.path.realpath(dirs[-1]) != os.path.realpath(os.path.dirname(module_file)):
+        return None
+    # nested calls: each enclosing module must pass the input straight through
+    for i in range(len(calls) - 1, 0, -1):
+        name = _passes_through(read, dirs[i - 1], calls[i], name) or ""
+        if not name:
+            return None
+    return InputFix(calls[0], name, step.value)
+
+
+def caller_text(text: str, fix: InputFix, near_line: int) -> str | None:
+    """The caller file's text with the input set on the module block; None when it cannot be set."""
+    block = find_block(split_blocks(text).blocks, "module", (fix.call,), near_line)
+    if block is None:
+        return None
+    if plan_set(text, block, Set((fix.name,), fix.value)) is None:
+        return None  # the caller passes an expression: its own decision
+    return run_steps(text, "module", (fix.call,), near_line, [Set((fix.name,), fix.value)], [])
