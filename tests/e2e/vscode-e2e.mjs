@@ -475,7 +475,7 @@ async function scenarioPlanReview() {
     const inPlanGroup = planGroupAt >= 0 ? viewRows.slice(planGroupAt + 1) : [];
     const liveGroups = (planGroupAt >= 0 ? viewRows.slice(0, planGroupAt) : viewRows);
     check('plan review: the Findings view shows the plan\'s findings in their own group "Plan review: tfplan.json", the live ones apart',
-        inPlanGroup.some((r) => new RegExp(`^CKV_AWS_21 aws_s3_bucket\\.test-bucket1 \\| LOW · s3\\.tf:${planLine}$`).test(r))
+        inPlanGroup.some((r) => new RegExp(`^CKV_AWS_21 aws_s3_bucket\\.test-bucket1 \\| [A-Z]+ · s3\\.tf:${planLine}$`).test(r))
         && liveGroups.some((r) => /^CKV_AWS_21 aws_s3_bucket\.test-bucket1 \| s3\.tf:\d+$/.test(r))
         && Number(/\| (\d+)$/.exec(viewRows[planGroupAt] ?? '')?.[1]) === inPlanGroup.filter((r) => /^(CKV|TFG)/.test(r)).length,
         `${viewRows[planGroupAt]}; ${viewRows.filter((r) => /CKV_AWS_21/.test(r)).join(' / ')}`);
