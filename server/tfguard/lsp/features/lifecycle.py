@@ -7,6 +7,7 @@ import logging
 import os
 
 from lsprotocol import types as lsp
+from pygls.uris import to_fs_path
 
 from tfguard import __version__
 from tfguard.lsp import textsync
@@ -56,7 +57,16 @@ def load_opted_in_python_checks(ls: TfguardServer) -> None:
 async def on_initialized(ls: TfguardServer, params: lsp.InitializedParams) -> None:
     """Pull the workspace's settings, register file watchers, start indexing the workspace."""
     ls.loop = asyncio.get_running_loop()
+    epoch = ls.settings_epoch
     await pull_configuration(ls)
+    if ls.settings_epoch != epoch:
+        # documents opened (or saved) while the settings were being pulled were checked under the
+        # defaults: both tiers again under the folder's settings (a catalogue, policy folders)
+        ls.scheduler.recheck_all()
+        for uri in list(ls.workspace.text_documents):
+            path = to_fs_path(uri)
+            if path:
+                ls.scheduler.schedule_module(os.path.dirname(os.path.abspath(path)), 0)
     caps = ls.client_capabilities.workspace
     if caps and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration:
         watchers = [lsp.FileSystemWatcher(glob_pattern=g) for g in WATCH_GLOBS]
