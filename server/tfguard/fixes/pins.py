@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from tfguard.fixes.modules import module_source
 from tfguard.fixes.textops import Set, is_literal, plan_set, value_range
 from tfguard.hcl.blocks import Block, split_blocks
 
@@ -24,17 +25,6 @@ _REGISTRY = re.compile(r"^(?:registry\.terraform\.io/)?([\w-]+)/([\w-]+)/([\w-]+
 
 def is_commit(value: str | None) -> bool:
     return value is not None and COMMIT.match(value.strip()) is not None
-
-
-def literal_source(text: str, block: Block) -> str | None:
-    it = block.item(("source",))
-    if it is None or it.is_block:
-        return None
-    s, e = value_range(text, it)
-    value = text[s:e].strip()
-    if not is_literal(value) or not value.startswith('"'):
-        return None
-    return value[1:-1]
 
 
 def _version(text: str, block: Block) -> str | None:
@@ -63,7 +53,7 @@ def pinned_source(source: str, commit: str) -> str | None:
 
 def describe(text: str, block: Block) -> str | None:
     """What the pin refers to, for the title and the prompt: ``v5.0.0 of github.com/o/r`` and the like."""
-    source = literal_source(text, block)
+    source = module_source(text, block)
     if source is None:
         return None
     if pinned_source(source, "0" * 40) is None:
@@ -85,7 +75,7 @@ def plan_commit_pin(text: str, block: Block, commit: str) -> str | None:
     """The file's text with the module call pinned to ``commit``; None when impossible or not a commit."""
     if not is_commit(commit):
         return None
-    source = literal_source(text, block)
+    source = module_source(text, block)
     if source is None:
         return None
     new_source = pinned_source(source, commit.strip())
