@@ -66,7 +66,7 @@ async def on_initialized(ls: TfguardServer, params: lsp.InitializedParams) -> No
         for uri in list(ls.workspace.text_documents):
             path = to_fs_path(uri)
             if path:
-                ls.scheduler.schedule_module(os.path.dirname(os.path.abspath(path)), 0)
+                ls.scheduler.schedule_module(os.path.dirname(os.path.abspath(path)))  # after the idle delay
     caps = ls.client_capabilities.workspace
     if caps and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration:
         watchers = [lsp.FileSystemWatcher(glob_pattern=g) for g in WATCH_GLOBS]
