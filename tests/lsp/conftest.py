@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types as lsp
-from pytest_lsp import LanguageClient
+from pytest_lsp import LanguageClient, client_capabilities
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lsp"
 # TFGUARD_TEST_LOG=/tmp/x.log keeps a verbose server log when debugging a test
@@ -108,3 +108,25 @@ def record_versions(client: LanguageClient) -> dict[str, list[int | None]]:
 
     features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = wrapper
     return seen
+
+
+async def start_in_copy(client: LanguageClient, fixture: Path, dest: Path,
+                        files: dict[str, str] | None = None) -> Path:
+    """Copy ``fixture`` to ``dest`` (a git work tree, plus ``files``), answer the server's requests as
+    VS Code does and initialise a session rooted there (no workspace indexing, 150 ms idle delay)."""
+    shutil.copytree(fixture, dest)
+    (dest / ".git").mkdir()
+    for rel, text in (files or {}).items():
+        (dest / rel).write_text(text)
+    serve_client_requests(client)
+    await client.initialize_session(init_params(dest, client_capabilities("visual_studio_code"),
+                                                {"indexWorkspace": False, "idleDelayMs": 150}))
+    return dest
+
+
+async def hover_text(client: LanguageClient, uri: str, position: lsp.Position) -> str:
+    """The Markdown of the hover at ``position`` (asserting there is one)."""
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=position))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    return hover.contents.value

@@ -3,22 +3,13 @@ and where it came from (the variable's default; a variables file in .tfguard.yam
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import pytest_lsp
-from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.lsp.conftest import (
-    SERVER_COMMAND,
-    codes,
-    init_params,
-    open_document,
-    serve_client_requests,
-    wait_for_diagnostics,
-)
+from tests.lsp.conftest import SERVER_COMMAND, codes, hover_text, open_document, start_in_copy, wait_for_diagnostics
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -27,13 +18,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "explained"
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
 async def client(lsp_client: LanguageClient, tmp_path: Path):
-    ws = tmp_path / "ws"
-    shutil.copytree(FIXTURE, ws)
-    (ws / ".git").mkdir()
-    serve_client_requests(lsp_client)
-    await lsp_client.initialize_session(init_params(ws, client_capabilities("visual_studio_code"),
-                                                    {"indexWorkspace": False, "idleDelayMs": 150}))
-    lsp_client.ws = ws  # type: ignore[attr-defined]
+    lsp_client.ws = await start_in_copy(lsp_client, FIXTURE, tmp_path / "ws")  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
 
@@ -44,10 +29,7 @@ async def _hover_of(client: LanguageClient, rel: str, check_id: str) -> str:
     diags = await wait_for_diagnostics(client, uri, lambda d: check_id in codes(d), timeout=90)
     diag = next(d for d in diags if d.code == check_id)
     assert diag.range.start.line == 3  # on `acl = var.acl`
-    hover = await client.text_document_hover_async(lsp.HoverParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri), position=diag.range.start))
-    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
-    return hover.contents.value
+    return await hover_text(client, uri, diag.range.start)
 
 
 async def test_hover_explains_a_value_from_the_variables_default(client: LanguageClient):
@@ -70,8 +52,5 @@ async def test_hover_explains_a_value_from_the_callers_module_input(client: Lang
     diag = next(d for d in diags if d.code == "CKV_AWS_20")
     assert diag.range.start.line == 8  # on `acl = var.acl`
     assert diag.data["resource"] == "module.s3.aws_s3_bucket.this"  # type: ignore[index]
-    hover = await client.text_document_hover_async(lsp.HoverParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri), position=diag.range.start))
-    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
-    assert ('- `acl = var.acl` → `"public-read"` (input at `examples/complete/main.tf:8` via `module.s3`)'
-            in hover.contents.value), hover.contents.value
+    text = await hover_text(client, uri, diag.range.start)
+    assert '- `acl = var.acl` → `"public-read"` (input at `examples/complete/main.tf:8` via `module.s3`)' in text, text

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.lsp.conftest import (
-    SERVER_COMMAND,
-    codes,
-    init_params,
-    open_document,
-    serve_client_requests,
-    wait_for_diagnostics,
-)
+from tests.lsp.conftest import SERVER_COMMAND, codes, hover_text, open_document, start_in_copy, wait_for_diagnostics
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -26,23 +18,14 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ranking"
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
 async def client(lsp_client: LanguageClient, tmp_path: Path):
-    ws = tmp_path / "ws"
-    shutil.copytree(FIXTURE, ws)
-    (ws / ".git").mkdir()
-    (ws / "CODEOWNERS").write_text("* @acme/platform\n/infra/*.tf @acme/secops\n")
-    serve_client_requests(lsp_client)
-    await lsp_client.initialize_session(init_params(ws, client_capabilities("visual_studio_code"),
-                                                    {"indexWorkspace": False, "idleDelayMs": 150}))
-    lsp_client.ws = ws  # type: ignore[attr-defined]
+    lsp_client.ws = await start_in_copy(lsp_client, FIXTURE, tmp_path / "ws",
+                                        {"CODEOWNERS": "* @acme/platform\n/infra/*.tf @acme/secops\n"})  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
 
 
 async def _hover(client: LanguageClient, uri: str, diag: lsp.Diagnostic) -> str:
-    hover = await client.text_document_hover_async(lsp.HoverParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri), position=diag.range.start))
-    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
-    return hover.contents.value
+    return await hover_text(client, uri, diag.range.start)
 
 
 async def test_hover_shows_class_floor_and_exposure(client: LanguageClient):
