@@ -197,6 +197,11 @@ def import_in_background(on_ready: Callable[[], None] | None = None) -> threadin
         return _background
 
 
+def loaded_modules() -> CheckovModules | None:
+    """Checkov's pieces if its check registries are imported, else None (imports nothing)."""
+    return _modules
+
+
 def checks_pending() -> bool:
     """True while a background import of Checkov is under way (its checks cannot run yet without
     waiting). False once Checkov is imported, and without a background import (then the first check

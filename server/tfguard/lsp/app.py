@@ -27,11 +27,14 @@ def start(tcp: str | None = None) -> None:
     """Run a new server on stdio (default) or TCP ``HOST:PORT``, forwarding warnings to the client's log.
 
     Checkov is imported on a background thread from here on (about a second and a half): the first
-    documents are answered without waiting for it (see :func:`tfguard.checks.checkov_env.checks_pending`)
+    documents are answered without waiting for it (see :func:`tfguard.checks.checkov_env.checks_pending`),
+    with the results an earlier session kept for the same inputs (:mod:`tfguard.checks.entity_cache`),
     and analysed again once it is loaded (:func:`recheck_when_checks_load`).
     """
-    from tfguard.checks import checkov_env
+    from tfguard.checks import checkov_env, entity_cache
 
+    # an earlier session's tier-1 results: Checkov's findings shown before it is imported, then confirmed
+    entity_cache.configure(entity_cache.default_directory())
     box: list[TfguardServer] = []
     checkov_env.import_in_background(lambda: recheck_when_checks_load(box[0] if box else None))
     from tfguard.checks.graph import clean_stale_mirrors
