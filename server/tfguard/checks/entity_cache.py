@@ -12,7 +12,7 @@ variables and locals substituted, :func:`tfguard.checks.entity.prepare_entity`),
 check selection of the effective configuration (``check``/``skip-check``) and the mirrored file name the
 checks see. Everything that could change a result for the same key is in the name of the file it is
 stored in (a *shard*, one per module directory): the format, Checkov's version and a fingerprint of its
-installed check modules (their names, sizes and modification times, read without importing them),
+installation (its RECORD and check directories, read without importing it, :func:`environment_fingerprint`),
 tfguard's version and a fingerprint of its check adapters. Results computed with Python custom checks
 loaded (``allowPythonChecks``) are never stored.
 
@@ -51,10 +51,10 @@ SUBDIR = "tier1"  # under the cache directory: bounds of its own, apart from the
 MAX_ENTRIES = 3000  # results per shard (a module directory); about 1-3 KB each
 MAX_SHARDS = 512  # module directories kept
 MAX_BYTES = 256 * 1024 * 1024
-FLUSH_DELAY = 2.0  # seconds after the last new result before the shards are written
+FLUSH_DELAY = 2.0  # seconds after the first result not yet written before the shards are written
 _VERSION_LINE = re.compile(r"""version\s*=\s*['"]([^'"]+)['"]""")
 _CHECK_TREES = ("terraform/checks/resource", "terraform/checks/data", "terraform/checks/provider",
-                "terraform/checks/module", "common/checks", "common/models", "common/util")
+                "terraform/checks/module")
 
 RawTuple = tuple[str, str, str, tuple[str, ...], str | None, tuple[str, ...], str | None]
 """A :class:`tfguard.checks.entity.RawResult` as stored: (id, name, result, keys, suppress comment, details, error)."""
@@ -72,31 +72,55 @@ def default_directory(environ: Mapping[str, str] | None = None) -> str | None:
     return os.path.join(base, SUBDIR) if base else None
 
 
-def _tree_fingerprint(h: Any, top: str, subdirs: tuple[str, ...]) -> None:
+def _tree_fingerprint(h: Any, top: str, subdirs: tuple[str, ...], files: bool) -> None:
+    """Names, sizes and modification times under ``top``/``subdirs``: of the files (``files``), else of the
+    directories only (a check added, removed or renamed changes its directory's time)."""
     for sub in subdirs:
         stack = [os.path.join(top, sub)]
         while stack:
             d = stack.pop()
             try:
                 entries = sorted(os.scandir(d), key=lambda e: e.name)
+                st = os.stat(d)
             except OSError:
                 h.update(f"!{os.path.relpath(d, top)}".encode())
                 continue
+            h.update(f"{os.path.relpath(d, top)}/:{st.st_mtime_ns}\n".encode())
             for e in entries:
                 if e.is_dir(follow_symlinks=False):
                     if e.name != "__pycache__":
                         stack.append(e.path)
-                elif e.name.endswith((".py", ".json", ".yaml")):
+                elif files and e.name.endswith(".py"):
                     try:
-                        st = e.stat(follow_symlinks=False)
+                        fst = e.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    h.update(f"{os.path.relpath(e.path, top)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+                    h.update(f"{os.path.relpath(e.path, top)}:{fst.st_size}:{fst.st_mtime_ns}\n".encode())
+
+
+def _record_digest(top: str, version: str) -> str:
+    """The digest of Checkov's installed RECORD (the hash of every file the wheel installed), "" if absent."""
+    parent = os.path.dirname(top)
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith("checkov-") and n.endswith(".dist-info")]
+    except OSError:
+        return ""
+    names.sort(key=lambda n: n != f"checkov-{version}.dist-info")
+    for name in names:
+        try:
+            with open(os.path.join(parent, name, "RECORD"), "rb") as f:
+                return hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+        except OSError:
+            continue
+    return ""
 
 
 def environment_fingerprint() -> tuple[str, str]:
-    """(Checkov's version, a digest of everything that could change a result for the same key), read from
-    the installed files without importing Checkov (a few milliseconds)."""
+    """(Checkov's version, a digest of what could change a result for the same key), from the installed files
+    without importing Checkov (about a millisecond): Checkov's version and RECORD (every installed file's
+    hash), the times of its check directories, tfguard's version and its adapters' files (rendering, results,
+    skips). A check module edited in place after installation is not seen here: the confirmation once
+    Checkov is imported replaces what it changed."""
     spec = importlib.util.find_spec("checkov")
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     if not locations:
@@ -110,10 +134,10 @@ def environment_fingerprint() -> tuple[str, str]:
     except OSError:
         pass
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{FORMAT}|{version}|{__version__}\n".encode())
-    _tree_fingerprint(h, top, _CHECK_TREES)
+    h.update(f"{FORMAT}|{version}|{__version__}|{_record_digest(top, version)}\n".encode())
+    _tree_fingerprint(h, top, _CHECK_TREES, files=False)
     here = os.path.dirname(os.path.abspath(__file__))  # tfguard's adapters: rendering, results, skips
-    _tree_fingerprint(h, os.path.dirname(here), ("checks",))
+    _tree_fingerprint(h, os.path.dirname(here), ("checks",), files=True)
     return version, h.hexdigest()
 
 
@@ -217,8 +241,9 @@ class EntityCache:
             self._schedule()
 
     def _schedule(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        """A flush :data:`FLUSH_DELAY` seconds after the first result not yet written (one timer at a time)."""
+        if self._timer is not None and self._timer.is_alive():
+            return
         t = threading.Timer(FLUSH_DELAY, self.flush)
         t.daemon = True
         t.name = "tfguard-tier1-cache-flush"
@@ -238,6 +263,7 @@ class EntityCache:
     def flush(self) -> int:
         """Write the shards that changed; returns how many were written. Thread-safe; never raises."""
         with self._lock:
+            self._timer = None  # results recorded from here on schedule the next flush
             if self.disabled:
                 return 0
             todo = [(d, s, [[k, v] for k, v in s.entries.items()]) for d, s in self._shards.items() if s.dirty]

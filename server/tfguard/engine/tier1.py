@@ -195,6 +195,7 @@ class Tier1:
         self._last_results: dict[str, dict[tuple[object, ...], BlockResult]] = {}
         self._generation = 0  # bumped when configuration changes (invalidates per-block results)
         self._notices: dict[str, str] = {}  # module dir -> why tier 2 is unavailable (a ``budget`` problem)
+        self._cache_misses: set[tuple[object, ...]] = set()  # block keys the disk cache had no result for (loading)
 
     # ------------------------------------------------------------ state
     def invalidate(self) -> None:
@@ -264,9 +265,6 @@ class Tier1:
         # unless an earlier session's results are on disk for this module (shown until Checkov confirms them)
         disk = entity_cache.current() if pending else None
         from_disk = disk is not None and disk.has(module_dir)
-        if pending and st.parsed:  # a file with nothing to check (refused, unreadable) is not "loading"
-            out.problems.append(Problem(path, Span.of(0, 0, 0, 1), CACHED_LOADING if from_disk else CHECKS_LOADING,
-                                        LOADING, Severity.INFO))
         cfg = self.index.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
         if pending and not from_disk:
@@ -279,6 +277,11 @@ class Tier1:
         context = (structure, snap_gen, generation, selection.digest, with_rules, pending, from_disk)  # every block's
         block_results = self._block_results
         rechecked: list[tuple[str, ...]] = []
+        misses: list[tuple[str, ...]] = []  # while pending: blocks with Checkov's checks to run the cache had not
+        with self._lock:
+            if not pending and self._cache_misses:
+                self._cache_misses.clear()
+            pending_misses = self._cache_misses
         for pb in st.parsed:
             block = pb.block
             if pb.problem is not None:
@@ -294,6 +297,8 @@ class Tier1:
                 with self._lock:
                     hit = block_results.get(key)
             if hit is not None and key not in now:
+                if pending and key in pending_misses:
+                    misses.append(block_key(block))
                 old_line, old_text, old_findings, old_problems = hit
                 if old_text is block.text or old_text == block.text:
                     now[key] = hit
@@ -307,13 +312,24 @@ class Tier1:
                     now[key] = (block.first_line, block.text, moved, [])
                     out.add(moved)
                     continue
-            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending, from_disk)
+            missed = len(misses)
+            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending, from_disk,
+                                                   misses)
+            if len(misses) > missed:
+                with self._lock:
+                    self._cache_misses.add(key)
             rechecked.append(block_key(block))
             now[key] = (block.first_line, block.text, findings, problems)
             with self._lock:
                 block_results[key] = now[key]
             out.add(findings)
             out.problems.extend(problems)
+        if pending and st.parsed:  # a file with nothing to check (refused, unreadable) is not "loading"
+            # the cache's results for every block: said so; some or none: Checkov's findings follow
+            whole = from_disk and not misses and any(k in ("resource", "data", "provider", "module")
+                                                     for k in (pb.block.kind for pb in st.parsed))
+            out.problems.append(Problem(path, Span.of(0, 0, 0, 1), CACHED_LOADING if whole else CHECKS_LOADING,
+                                        LOADING, Severity.INFO))
         out.rechecked = tuple(rechecked)
         checkov_env.analysis_done()  # a background import of Checkov waits for the first answers
         if log.isEnabledFor(logging.DEBUG):
@@ -328,7 +344,8 @@ class Tier1:
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: GraphSnapshot | None,
                      selection: CheckSelection, with_rules: bool, pending: bool = False,
-                     from_disk: bool = False) -> tuple[list[Finding], list[Problem]]:
+                     from_disk: bool = False, misses: list[tuple[str, ...]] | None = None
+                     ) -> tuple[list[Finding], list[Problem]]:
         block = pb.block
         findings: list[Finding] = []
         errors: list[Problem] = []  # checks that raised: problems, never findings
@@ -344,8 +361,11 @@ class Tier1:
                 scanned = "/" + mirror_name(os.path.basename(path))
                 module_dir = os.path.dirname(path)
                 if pending:  # an earlier session's results for this very input, or nothing until Checkov is in
-                    raws = cached_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
-                                                scanned, module_dir) or ()
+                    cached = cached_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
+                                                  scanned, module_dir)
+                    if cached is None and misses is not None:
+                        misses.append(block_key(block))
+                    raws = cached or ()
                 else:
                     raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
                                              scanned, module_dir)
