@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import importlib.util
 import logging
 import os
+import sys
 import threading
+import time
+import types
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -87,6 +91,7 @@ class CheckovModules:
             return got
         with self._runner_lock:
             if self._runner is None:
+                complete_terraform_package()  # what the runner needs beyond the check registries
                 import checkov.common.checks_infra.registry as graph_reg_mod
                 from checkov.terraform.runner import Runner
 
@@ -133,6 +138,7 @@ def checkov_checks() -> CheckovModules:
             return _modules
         prepare_environment()
         install_log_capture()  # first: Checkov's import-time warnings too (see install_log_capture)
+        _defer_terraform_package()
         from checkov.runner_filter import RunnerFilter
         from checkov.terraform.checks.data.registry import data_registry
         from checkov.terraform.checks.module.registry import module_registry
@@ -156,6 +162,55 @@ def checkov_checks() -> CheckovModules:
         # the collector's way (see gctuning).
         gctuning.settle()  # O(1); the server's idle maintenance collects what this kept
         return _modules
+
+
+# ``checkov/terraform/__init__.py`` imports the check registries and also ``checkov.terraform.modules``
+# (module loading, ~0.3-0.5 s: json utilities, detect-secrets, requests), which only the runner needs. The
+# registries are imported first with that package body deferred (the package object is in place, its
+# ``__init__`` not run yet); :func:`complete_terraform_package` runs it before the runner is imported.
+_deferred: tuple[Any, types.ModuleType] | None = None  # (spec, package) of checkov.terraform, not yet executed
+_deferred_lock = threading.RLock()
+
+
+def _defer_terraform_package() -> None:
+    global _deferred
+    if "checkov.terraform" in sys.modules:
+        return
+    spec = importlib.util.find_spec("checkov.terraform")
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+
+    def complete_on_use(name: str) -> Any:
+        """A name the package's ``__init__`` defines (``from checkov.terraform import TFDefinitionKey``):
+        the package is completed first, on whichever thread asks (PEP 562)."""
+        if _deferred is None or name.startswith("__"):
+            raise AttributeError(f"module 'checkov.terraform' has no attribute {name!r}")
+        complete_terraform_package()
+        return getattr(package, name)
+
+    package.__getattr__ = complete_on_use  # type: ignore[method-assign]
+    sys.modules["checkov.terraform"] = package
+    setattr(sys.modules["checkov"], "terraform", package)  # noqa: B010 (as the import system does for a submodule)
+    _deferred = (spec, package)
+
+
+def complete_terraform_package() -> None:
+    """Run ``checkov/terraform/__init__.py`` if :func:`checkov_checks` deferred it (once; any thread)."""
+    global _deferred
+    with _deferred_lock:
+        got, _deferred = _deferred, None
+        if got is None:
+            return
+        spec, package = got
+        vars(package).pop("__getattr__", None)  # missing names are missing again
+        t0 = time.perf_counter()
+        try:
+            spec.loader.exec_module(package)
+        except Exception:
+            log.exception("importing checkov.terraform failed")
+            raise
+        log.info("checkov.terraform completed in %.2f s", time.perf_counter() - t0)
 
 
 def import_in_background(on_ready: Callable[[], None] | None = None) -> threading.Thread:
