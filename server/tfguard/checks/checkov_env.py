@@ -47,13 +47,22 @@ _FORCED_OFF = ("BC_API_KEY", "BC_API_URL", "PRISMA_API_URL", "BC_ENABLE_PERSIST_
 _lock = threading.Lock()
 _modules: CheckovModules | None = None
 _background: threading.Thread | None = None  # the background import, once started
-# For tests and diagnosis only: the background import starts this many milliseconds late (an
-# order-of-operations test proves the first analysis does not wait for it).
+# For tests and diagnosis only: the background import starts this many milliseconds late, after the first
+# analysis and the cache's turn (order-of-operations tests prove the first answers do not wait for it).
 IMPORT_DELAY_ENV = "TFGUARD_CHECKOV_IMPORT_DELAY_MS"
 # The background import lets the first analysis go first (both are CPU work under one GIL: running them
 # side by side delays the first diagnostics and brings Checkov's no sooner), waiting at most this long.
 FIRST_ANALYSIS_WAIT = 1.5
 _analysed = threading.Event()  # set at the end of each tier-1 analysis (analysis_done)
+
+
+_cache_turn = threading.Event()  # set once the first analysis answered: tier 1 may use the disk cache while loading
+
+
+def cache_turn() -> bool:
+    """True once tier 1 may show an earlier session's results while Checkov loads (see
+    :func:`import_in_background`): the first answer comes without them, as fast as it can."""
+    return _cache_turn.is_set()
 
 
 def analysis_done() -> None:
@@ -213,25 +222,39 @@ def complete_terraform_package() -> None:
         log.info("checkov.terraform completed in %.2f s", time.perf_counter() - t0)
 
 
-def import_in_background(on_ready: Callable[[], None] | None = None) -> threading.Thread:
+def import_in_background(on_ready: Callable[[], None] | None = None,
+                         on_cache_turn: Callable[[], None] | None = None) -> threading.Thread:
     """Import Checkov on a daemon thread (once per process), once the first analysis has answered
     (:func:`analysis_done`) or :data:`FIRST_ANALYSIS_WAIT` seconds have passed; ``on_ready`` runs on
     that thread when the check registries are in (also after a failed import: the next
     :func:`checkov_checks` raises the error where it is used). Then, once the documents were analysed
-    again (or that wait passed), the runner is imported too: warm for the first module run."""
+    again (or that wait passed), the runner is imported too: warm for the first module run.
+
+    Before the import, after the first answer: :func:`cache_turn` becomes true and, when a document was
+    analysed without an earlier session's results the disk cache has for it
+    (:attr:`tfguard.checks.entity_cache.EntityCache.wanted`), ``on_cache_turn`` runs (the documents are
+    analysed again, with them) and the import waits for that answer too (at most the same time)."""
     global _background
     with _lock:
         if _background is not None:
             return _background
 
         def run() -> None:
+            _analysed.wait(FIRST_ANALYSIS_WAIT)
+            from tfguard.checks import entity_cache
+
+            _cache_turn.set()
+            disk = entity_cache.current()
+            if on_cache_turn is not None and disk is not None and disk.wanted:
+                _analysed.clear()
+                on_cache_turn()
+                _analysed.wait(FIRST_ANALYSIS_WAIT)  # Checkov's findings from the cache first
             try:
                 delay = int(os.environ.get(IMPORT_DELAY_ENV, "0") or 0)
             except ValueError:
                 delay = 0
-            if delay > 0:
+            if delay > 0:  # tests: the import itself starts late (after the first answers and the cache's)
                 threading.Event().wait(delay / 1000)
-            _analysed.wait(FIRST_ANALYSIS_WAIT)
             modules = None
             try:
                 modules = checkov_checks()

@@ -168,6 +168,7 @@ class EntityCache:
         self._timer: threading.Timer | None = None
         self.disabled = directory is None
         self.hits = 0
+        self.wanted = False  # a document was analysed without the results kept for it (before its turn)
 
     @property
     def directory(self) -> str | None:

@@ -263,8 +263,12 @@ class Tier1:
         pending = checkov_env.checks_pending()
         # only Checkov's checks read variables and locals: while they load, the other files are parsed later,
         # unless an earlier session's results are on disk for this module (shown until Checkov confirms them)
+        # (not for the very first answer: it comes as fast as it can, the cache's follow at once, see
+        # checkov_env.import_in_background)
         disk = entity_cache.current() if pending else None
         from_disk = disk is not None and disk.has(module_dir)
+        if from_disk and disk is not None and not checkov_env.cache_turn():
+            disk.wanted, from_disk = True, False
         cfg = self.index.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
         if pending and not from_disk:
