@@ -88,3 +88,17 @@ def test_the_fingerprint_is_read_without_importing_checkov():
             "print(bool(v), len(d), 'checkov.terraform' in sys.modules, 'checkov' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "32", "False", "False"]
+
+
+def test_an_unwritable_directory_is_said_once_and_turns_the_cache_off(tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    c = EntityCache(str(blocker / "tier1"), fingerprint=FP)
+    with caplog.at_level(logging.INFO, logger="tfguard"):
+        c.record("/ws/mod", "0" * 32, RESULT)
+        assert c.flush() == 0
+        c.record("/ws/mod", "1" * 32, RESULT)
+        assert c.flush() == 0
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+    assert c.disabled

@@ -223,15 +223,16 @@ def complete_terraform_package() -> None:
 
 
 def import_in_background(on_ready: Callable[[], None] | None = None,
-                         on_cache_turn: Callable[[], None] | None = None) -> threading.Thread:
+                         on_cache_turn: Callable[[], None] | None = None,
+                         cache_wanted: Callable[[], bool] | None = None) -> threading.Thread:
     """Import Checkov on a daemon thread (once per process), once the first analysis has answered
     (:func:`analysis_done`) or :data:`FIRST_ANALYSIS_WAIT` seconds have passed; ``on_ready`` runs on
     that thread when the check registries are in (also after a failed import: the next
     :func:`checkov_checks` raises the error where it is used). Then, once the documents were analysed
     again (or that wait passed), the runner is imported too: warm for the first module run.
 
-    Before the import, after the first answer: :func:`cache_turn` becomes true and, when a document was
-    analysed without an earlier session's results the disk cache has for it
+    Before the import, after the first answer: :func:`cache_turn` becomes true and, when ``cache_wanted()``
+    says a document was analysed without an earlier session's results the disk cache has for it
     (:attr:`tfguard.checks.entity_cache.EntityCache.wanted`), ``on_cache_turn`` runs (the documents are
     analysed again, with them) and the import waits for that answer too (at most the same time)."""
     global _background
@@ -241,11 +242,8 @@ def import_in_background(on_ready: Callable[[], None] | None = None,
 
         def run() -> None:
             _analysed.wait(FIRST_ANALYSIS_WAIT)
-            from tfguard.checks import entity_cache
-
             _cache_turn.set()
-            disk = entity_cache.current()
-            if on_cache_turn is not None and disk is not None and disk.wanted:
+            if on_cache_turn is not None and cache_wanted is not None and cache_wanted():
                 _analysed.clear()
                 on_cache_turn()
                 _analysed.wait(FIRST_ANALYSIS_WAIT)  # Checkov's findings from the cache first

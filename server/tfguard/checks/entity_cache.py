@@ -275,6 +275,16 @@ class EntityCache:
         if _custom_checks_loaded():
             self.disable("Python custom checks are loaded (allowPythonChecks)")
             return 0
+        directory = self.store.directory
+        try:
+            if directory is not None:
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+                if not os.access(directory, os.W_OK | os.X_OK):
+                    raise PermissionError(f"not writable: {directory}")
+        except OSError as e:  # said once, not on every flush
+            log.warning("tier-1 result cache off: cannot write %s (%s)", directory, e)
+            self.disable("cannot write")
+            return 0
         version, digest = self.fingerprint()
         for module_dir, _s, entries in todo:
             value = {"format": FORMAT, "module": os.path.abspath(module_dir), "checkov": version,

@@ -33,11 +33,12 @@ def start(tcp: str | None = None) -> None:
     """
     from tfguard.checks import checkov_env, entity_cache
 
-    # an earlier session's tier-1 results: Checkov's findings shown before it is imported, then confirmed
-    entity_cache.configure(entity_cache.default_directory())
     box: list[TfguardServer] = []
+    # an earlier session's tier-1 results: Checkov's findings shown before it is imported, then confirmed
+    disk = entity_cache.configure(entity_cache.default_directory())
     checkov_env.import_in_background(lambda: recheck_when_checks_load(box[0] if box else None),
-                                     on_cache_turn=lambda: recheck_when_checks_load(box[0] if box else None))
+                                     on_cache_turn=lambda: recheck_when_checks_load(box[0] if box else None),
+                                     cache_wanted=lambda: disk.wanted and not disk.disabled)
     from tfguard.checks.graph import clean_stale_mirrors
 
     clean_stale_mirrors()  # scratch mirrors of servers that were killed (SIGKILL leaves them behind)
