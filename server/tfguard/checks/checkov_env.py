@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import importlib.util
 import logging
 import os
+import sys
 import threading
+import time
+import types
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,13 +47,22 @@ _FORCED_OFF = ("BC_API_KEY", "BC_API_URL", "PRISMA_API_URL", "BC_ENABLE_PERSIST_
 _lock = threading.Lock()
 _modules: CheckovModules | None = None
 _background: threading.Thread | None = None  # the background import, once started
-# For tests and diagnosis only: the background import starts this many milliseconds late (an
-# order-of-operations test proves the first analysis does not wait for it).
+# For tests and diagnosis only: the background import starts this many milliseconds late, after the first
+# analysis and the cache's turn (order-of-operations tests prove the first answers do not wait for it).
 IMPORT_DELAY_ENV = "TFGUARD_CHECKOV_IMPORT_DELAY_MS"
 # The background import lets the first analysis go first (both are CPU work under one GIL: running them
 # side by side delays the first diagnostics and brings Checkov's no sooner), waiting at most this long.
 FIRST_ANALYSIS_WAIT = 1.5
 _analysed = threading.Event()  # set at the end of each tier-1 analysis (analysis_done)
+
+
+_cache_turn = threading.Event()  # set once the first analysis answered: tier 1 may use the disk cache while loading
+
+
+def cache_turn() -> bool:
+    """True once tier 1 may show an earlier session's results while Checkov loads (see
+    :func:`import_in_background`): the first answer comes without them, as fast as it can."""
+    return _cache_turn.is_set()
 
 
 def analysis_done() -> None:
@@ -87,6 +100,7 @@ class CheckovModules:
             return got
         with self._runner_lock:
             if self._runner is None:
+                complete_terraform_package()  # what the runner needs beyond the check registries
                 import checkov.common.checks_infra.registry as graph_reg_mod
                 from checkov.terraform.runner import Runner
 
@@ -133,6 +147,7 @@ def checkov_checks() -> CheckovModules:
             return _modules
         prepare_environment()
         install_log_capture()  # first: Checkov's import-time warnings too (see install_log_capture)
+        _defer_terraform_package()
         from checkov.runner_filter import RunnerFilter
         from checkov.terraform.checks.data.registry import data_registry
         from checkov.terraform.checks.module.registry import module_registry
@@ -158,25 +173,86 @@ def checkov_checks() -> CheckovModules:
         return _modules
 
 
-def import_in_background(on_ready: Callable[[], None] | None = None) -> threading.Thread:
+# ``checkov/terraform/__init__.py`` imports the check registries and also ``checkov.terraform.modules``
+# (module loading, ~0.3-0.5 s: json utilities, detect-secrets, requests), which only the runner needs. The
+# registries are imported first with that package body deferred (the package object is in place, its
+# ``__init__`` not run yet); :func:`complete_terraform_package` runs it before the runner is imported.
+_deferred: tuple[Any, types.ModuleType] | None = None  # (spec, package) of checkov.terraform, not yet executed
+_deferred_lock = threading.RLock()
+
+
+def _defer_terraform_package() -> None:
+    global _deferred
+    if "checkov.terraform" in sys.modules:
+        return
+    spec = importlib.util.find_spec("checkov.terraform")
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+
+    def complete_on_use(name: str) -> Any:
+        """A name the package's ``__init__`` defines (``from checkov.terraform import TFDefinitionKey``):
+        the package is completed first, on whichever thread asks (PEP 562)."""
+        if _deferred is None or name.startswith("__"):
+            raise AttributeError(f"module 'checkov.terraform' has no attribute {name!r}")
+        complete_terraform_package()
+        return getattr(package, name)
+
+    package.__getattr__ = complete_on_use  # type: ignore[method-assign]
+    sys.modules["checkov.terraform"] = package
+    setattr(sys.modules["checkov"], "terraform", package)  # noqa: B010 (as the import system does for a submodule)
+    _deferred = (spec, package)
+
+
+def complete_terraform_package() -> None:
+    """Run ``checkov/terraform/__init__.py`` if :func:`checkov_checks` deferred it (once; any thread)."""
+    global _deferred
+    with _deferred_lock:
+        got, _deferred = _deferred, None
+        if got is None:
+            return
+        spec, package = got
+        vars(package).pop("__getattr__", None)  # missing names are missing again
+        t0 = time.perf_counter()
+        try:
+            spec.loader.exec_module(package)
+        except Exception:
+            log.exception("importing checkov.terraform failed")
+            raise
+        log.info("checkov.terraform completed in %.2f s", time.perf_counter() - t0)
+
+
+def import_in_background(on_ready: Callable[[], None] | None = None,
+                         on_cache_turn: Callable[[], None] | None = None,
+                         cache_wanted: Callable[[], bool] | None = None) -> threading.Thread:
     """Import Checkov on a daemon thread (once per process), once the first analysis has answered
     (:func:`analysis_done`) or :data:`FIRST_ANALYSIS_WAIT` seconds have passed; ``on_ready`` runs on
     that thread when the check registries are in (also after a failed import: the next
     :func:`checkov_checks` raises the error where it is used). Then, once the documents were analysed
-    again (or that wait passed), the runner is imported too: warm for the first module run."""
+    again (or that wait passed), the runner is imported too: warm for the first module run.
+
+    Before the import, after the first answer: :func:`cache_turn` becomes true and, when ``cache_wanted()``
+    says a document was analysed without an earlier session's results the disk cache has for it
+    (:attr:`tfguard.checks.entity_cache.EntityCache.wanted`), ``on_cache_turn`` runs (the documents are
+    analysed again, with them) and the import waits for that answer too (at most the same time)."""
     global _background
     with _lock:
         if _background is not None:
             return _background
 
         def run() -> None:
+            _analysed.wait(FIRST_ANALYSIS_WAIT)
+            _cache_turn.set()
+            if on_cache_turn is not None and cache_wanted is not None and cache_wanted():
+                _analysed.clear()
+                on_cache_turn()
+                _analysed.wait(FIRST_ANALYSIS_WAIT)  # Checkov's findings from the cache first
             try:
                 delay = int(os.environ.get(IMPORT_DELAY_ENV, "0") or 0)
             except ValueError:
                 delay = 0
-            if delay > 0:
+            if delay > 0:  # tests: the import itself starts late (after the first answers and the cache's)
                 threading.Event().wait(delay / 1000)
-            _analysed.wait(FIRST_ANALYSIS_WAIT)
             modules = None
             try:
                 modules = checkov_checks()
@@ -195,6 +271,11 @@ def import_in_background(on_ready: Callable[[], None] | None = None) -> threadin
         _background = threading.Thread(target=run, name="tfguard-checkov-import", daemon=True)
         _background.start()
         return _background
+
+
+def loaded_modules() -> CheckovModules | None:
+    """Checkov's pieces if its check registries are imported, else None (imports nothing)."""
+    return _modules
 
 
 def checks_pending() -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from tfguard.checks import entity_cache
 from tfguard.checks.checkov_env import checkov_checks
 from tfguard.checks.errors import error_text
 from tfguard.checks.skips import Skip
@@ -194,8 +195,10 @@ def run_entity_checks(
     skips: list[Skip],
     selection: CheckSelection,
     scanned_file: str = "/main.tf",
+    module_dir: str | None = None,
 ) -> tuple[RawResult, ...]:
-    """Run Checkov's registry for ``block_type`` on one entity. Cached by content and context."""
+    """Run Checkov's registry for ``block_type`` on one entity. Cached by content and context (in memory;
+    with ``module_dir``, also on disk for the next session when :mod:`tfguard.checks.entity_cache` is on)."""
     if block_type not in ENTITY_BLOCK_TYPES:
         return ()
     skip_key = ";".join(f"{s.check_id}:{s.reason}" for s in skips)
@@ -204,13 +207,24 @@ def run_entity_checks(
         hit = _results_cache.get(key)
     if hit is not None:
         return hit
-    results = _run_uncached(block_type, entity, address, ctx, skips, selection, scanned_file)
+    prepared = prepare_entity(block_type, entity, address, ctx)
+    if prepared is None:
+        results: tuple[RawResult, ...] = ()
+    else:
+        ck = checkov_checks()
+        skipped = [{"id": s.check_id, "suppress_comment": s.reason} for s in skips]
+        results = tuple(_scan_isolated(ck.registries[block_type], prepared, address, skipped,
+                                       _runner_filter(selection), scanned_file))
+    disk = entity_cache.current() if module_dir is not None else None
+    if disk is not None and module_dir is not None:
+        disk.record(module_dir, _disk_key(block_type, prepared, skips, selection, scanned_file),
+                    [_raw_to_tuple(r) for r in results])
     with _cache_lock:
         _results_cache[key] = results
     return results
 
 
-def _run_uncached(
+def cached_entity_checks(
     block_type: str,
     entity: dict[str, Any],
     address: str,
@@ -218,28 +232,51 @@ def _run_uncached(
     skips: list[Skip],
     selection: CheckSelection,
     scanned_file: str,
-) -> tuple[RawResult, ...]:
-    ck = checkov_checks()
-    registry = ck.registries[block_type]
+    module_dir: str,
+) -> tuple[RawResult, ...] | None:
+    """The results an earlier session computed for this very input (:mod:`tfguard.checks.entity_cache`),
+    without importing Checkov; None when there are none. Shown only while Checkov's checks are loading,
+    then confirmed by :func:`run_entity_checks`."""
+    disk = entity_cache.current()
+    if disk is None or block_type not in ENTITY_BLOCK_TYPES:
+        return None
+    prepared = prepare_entity(block_type, entity, address, ctx)
+    got = disk.lookup(module_dir, _disk_key(block_type, prepared, skips, selection, scanned_file))
+    if got is None:
+        return None
+    return tuple(RawResult(*r) for r in got)
+
+
+def _disk_key(block_type: str, prepared: dict[str, Any] | None, skips: list[Skip], selection: CheckSelection,
+              scanned_file: str) -> str:
+    return entity_cache.entry_key(block_type, prepared, [(s.check_id, s.reason) for s in skips], selection.digest,
+                                  scanned_file)
+
+
+def _raw_to_tuple(r: RawResult) -> entity_cache.RawTuple:
+    return (r.check_id, r.check_name, r.result, r.evaluated_keys, r.suppress_comment, r.details, r.error)
+
+
+def prepare_entity(block_type: str, entity: dict[str, Any], address: str, ctx: ModuleContext
+                   ) -> dict[str, Any] | None:
+    """The entity as Checkov's registry is given it: the module's variables and literal locals substituted
+    and ``__address__`` added (a copy). None when its body is not a mapping (as ``registry.scan``: no
+    results). Needs no Checkov."""
     entity = copy.deepcopy(entity)
     (name_key,) = list(entity.keys())[:1]
     if block_type in ("resource", "data"):
         (inner,) = list(entity[name_key].keys())[:1]
         body = entity[name_key][inner]
         if not isinstance(body, dict):
-            return ()  # as registry.scan: a body that is not a mapping yields no results
+            return None
         body = render_conf(body, ctx)
         body["__address__"] = address
-        entity = {name_key: {inner: body}}
-    else:
-        if not isinstance(entity[name_key], dict):
-            return ()
-        body = render_conf(entity[name_key], ctx)
-        body["__address__"] = address
-        entity = {name_key: body}
-    runner_filter = _runner_filter(selection)
-    skipped = [{"id": s.check_id, "suppress_comment": s.reason} for s in skips]
-    return tuple(_scan_isolated(registry, entity, address, skipped, runner_filter, scanned_file))
+        return {name_key: {inner: body}}
+    if not isinstance(entity[name_key], dict):
+        return None
+    body = render_conf(entity[name_key], ctx)
+    body["__address__"] = address
+    return {name_key: body}
 
 
 # Checks that raised, already logged with a traceback (log once per check and error type).

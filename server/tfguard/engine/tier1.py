@@ -19,8 +19,15 @@ from dataclasses import dataclass, replace
 from cachetools import LRUCache
 
 from tfguard import gctuning
-from tfguard.checks import checkov_env
-from tfguard.checks.entity import CheckSelection, ModuleContext, RawResult, entity_of, run_entity_checks
+from tfguard.checks import checkov_env, entity_cache
+from tfguard.checks.entity import (
+    CheckSelection,
+    ModuleContext,
+    RawResult,
+    cached_entity_checks,
+    entity_of,
+    run_entity_checks,
+)
 from tfguard.checks.errors import check_error_problem
 from tfguard.checks.graph import mirror_name
 from tfguard.checks.skips import block_skips
@@ -38,6 +45,8 @@ BLOCK_RESULTS_SIZE = 20_000  # per-block final results kept across files (LRU)
 LOADING = "loading"  # Problem code: Checkov's checks are not loaded yet (the server just started)
 CHECKS_LOADING = ("Checkov's checks are loading (the server just started): syntax and tfguard's rules are "
                   "shown now, Checkov's findings follow in a moment")
+CACHED_LOADING = ("Checkov's checks are loading (the server just started): Checkov's findings shown are an earlier "
+                  "session's for the same blocks and settings, confirmed in a moment")
 
 BlockResult = tuple[int, str, list[Finding], list[Problem]]  # (first line, text, findings, problems) of one block
 
@@ -186,6 +195,7 @@ class Tier1:
         self._last_results: dict[str, dict[tuple[object, ...], BlockResult]] = {}
         self._generation = 0  # bumped when configuration changes (invalidates per-block results)
         self._notices: dict[str, str] = {}  # module dir -> why tier 2 is unavailable (a ``budget`` problem)
+        self._cache_misses: set[tuple[object, ...]] = set()  # block keys the disk cache had no result for (loading)
 
     # ------------------------------------------------------------ state
     def invalidate(self) -> None:
@@ -251,20 +261,31 @@ class Tier1:
         # the language server imports Checkov in the background: until it is there, everything else is
         # answered at once (syntax, rules), saying so, and the blocks are checked again once it is
         pending = checkov_env.checks_pending()
-        if pending and st.parsed:  # a file with nothing to check (refused, unreadable) is not "loading"
-            out.problems.append(Problem(path, Span.of(0, 0, 0, 1), CHECKS_LOADING, LOADING, Severity.INFO))
+        # only Checkov's checks read variables and locals: while they load, the other files are parsed later,
+        # unless an earlier session's results are on disk for this module (shown until Checkov confirms them)
+        # (not for the very first answer: it comes as fast as it can, the cache's follow at once, see
+        # checkov_env.import_in_background)
+        disk = entity_cache.current() if pending else None
+        from_disk = disk is not None and disk.has(module_dir)
+        if from_disk and disk is not None and not checkov_env.cache_turn():
+            disk.wanted, from_disk = True, False
         cfg = self.index.checkov_config(module_dir)
         selection = CheckSelection(cfg.checks, cfg.skip_checks)
-        if pending:  # only Checkov's checks read variables and locals: the other files are parsed later
+        if pending and not from_disk:
             ctx, inputs = _NO_CONTEXT, {}
         else:
             ctx = self.index.module_context(module_dir)
             inputs = self.index.symbol_inputs(module_dir, ctx)
         structure = self.index.module_structure(module_dir)
         now: dict[tuple[object, ...], BlockResult] = {}
-        context = (structure, snap_gen, generation, selection.digest, with_rules, pending)  # the same for every block
+        context = (structure, snap_gen, generation, selection.digest, with_rules, pending, from_disk)  # every block's
         block_results = self._block_results
         rechecked: list[tuple[str, ...]] = []
+        misses: list[tuple[str, ...]] = []  # while pending: blocks with Checkov's checks to run the cache had not
+        with self._lock:
+            if not pending and self._cache_misses:
+                self._cache_misses.clear()
+            pending_misses = self._cache_misses
         for pb in st.parsed:
             block = pb.block
             if pb.problem is not None:
@@ -280,6 +301,8 @@ class Tier1:
                 with self._lock:
                     hit = block_results.get(key)
             if hit is not None and key not in now:
+                if pending and key in pending_misses:
+                    misses.append(block_key(block))
                 old_line, old_text, old_findings, old_problems = hit
                 if old_text is block.text or old_text == block.text:
                     now[key] = hit
@@ -293,13 +316,24 @@ class Tier1:
                     now[key] = (block.first_line, block.text, moved, [])
                     out.add(moved)
                     continue
-            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending)
+            missed = len(misses)
+            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending, from_disk,
+                                                   misses)
+            if len(misses) > missed:
+                with self._lock:
+                    self._cache_misses.add(key)
             rechecked.append(block_key(block))
             now[key] = (block.first_line, block.text, findings, problems)
             with self._lock:
                 block_results[key] = now[key]
             out.add(findings)
             out.problems.extend(problems)
+        if pending and st.parsed:  # a file with nothing to check (refused, unreadable) is not "loading"
+            # the cache's results for every block: said so; some or none: Checkov's findings follow
+            whole = from_disk and not misses and any(k in ("resource", "data", "provider", "module")
+                                                     for k in (pb.block.kind for pb in st.parsed))
+            out.problems.append(Problem(path, Span.of(0, 0, 0, 1), CACHED_LOADING if whole else CHECKS_LOADING,
+                                        LOADING, Severity.INFO))
         out.rechecked = tuple(rechecked)
         checkov_env.analysis_done()  # a background import of Checkov waits for the first answers
         if log.isEnabledFor(logging.DEBUG):
@@ -313,22 +347,32 @@ class Tier1:
         return out
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: GraphSnapshot | None,
-                     selection: CheckSelection, with_rules: bool,
-                     pending: bool = False) -> tuple[list[Finding], list[Problem]]:
+                     selection: CheckSelection, with_rules: bool, pending: bool = False,
+                     from_disk: bool = False, misses: list[tuple[str, ...]] | None = None
+                     ) -> tuple[list[Finding], list[Problem]]:
         block = pb.block
         findings: list[Finding] = []
         errors: list[Problem] = []  # checks that raised: problems, never findings
         reused = _reuse_graph(snapshot, block) if snapshot is not None else None
         if reused is not None:
             findings.extend(reused)
-        elif pending:
+        elif pending and not from_disk:
             pass  # Checkov is still being imported (see checks_pending): its checks run on the next analysis
         elif pb.conf is not None and block.kind in ("resource", "data", "provider", "module"):
             found = entity_of(block.kind, pb.conf)
             if found is not None:
                 entity, address = found
-                raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
-                                         "/" + mirror_name(os.path.basename(path)))
+                scanned = "/" + mirror_name(os.path.basename(path))
+                module_dir = os.path.dirname(path)
+                if pending:  # an earlier session's results for this very input, or nothing until Checkov is in
+                    cached = cached_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
+                                                  scanned, module_dir)
+                    if cached is None and misses is not None:
+                        misses.append(block_key(block))
+                    raws = cached or ()
+                else:
+                    raws = run_entity_checks(block.kind, entity, address, ctx, block_skips(block), selection,
+                                             scanned, module_dir)
                 for raw in raws:
                     if raw.error is not None:
                         errors.append(check_error_problem(path, block.header_span, raw.check_id, address, raw.error))

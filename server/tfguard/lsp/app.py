@@ -27,13 +27,18 @@ def start(tcp: str | None = None) -> None:
     """Run a new server on stdio (default) or TCP ``HOST:PORT``, forwarding warnings to the client's log.
 
     Checkov is imported on a background thread from here on (about a second and a half): the first
-    documents are answered without waiting for it (see :func:`tfguard.checks.checkov_env.checks_pending`)
-    and analysed again once it is loaded (:func:`recheck_when_checks_load`).
+    documents are answered without waiting for it (see :func:`tfguard.checks.checkov_env.checks_pending`),
+    then again at once with the results an earlier session kept for the same inputs, if there are any
+    (:mod:`tfguard.checks.entity_cache`), and again once it is loaded (:func:`recheck_when_checks_load`).
     """
-    from tfguard.checks import checkov_env
+    from tfguard.checks import checkov_env, entity_cache
 
     box: list[TfguardServer] = []
-    checkov_env.import_in_background(lambda: recheck_when_checks_load(box[0] if box else None))
+    # an earlier session's tier-1 results: Checkov's findings shown before it is imported, then confirmed
+    disk = entity_cache.configure(entity_cache.default_directory())
+    checkov_env.import_in_background(lambda: recheck_when_checks_load(box[0] if box else None),
+                                     on_cache_turn=lambda: recheck_when_checks_load(box[0] if box else None),
+                                     cache_wanted=lambda: disk.wanted and not disk.disabled)
     from tfguard.checks.graph import clean_stale_mirrors
 
     clean_stale_mirrors()  # scratch mirrors of servers that were killed (SIGKILL leaves them behind)
@@ -51,8 +56,9 @@ def start(tcp: str | None = None) -> None:
 
 
 def recheck_when_checks_load(server: TfguardServer | None) -> None:
-    """Checkov is loaded (called on the import thread): tier 1 again for every open Terraform document,
-    on the server's loop. Before ``initialized`` there is no loop and nothing was analysed yet."""
+    """Checkov is loaded, or the results cache's turn came (called on the import thread): tier 1 again for
+    every open Terraform document, on the server's loop. Before ``initialized`` there is no loop and
+    nothing was analysed yet."""
     loop = server.loop if server is not None else None
     if server is None or loop is None:
         return
