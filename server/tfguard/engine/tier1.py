@@ -107,6 +107,11 @@ class GraphSnapshot:
 
     by_block: dict[tuple[str, ...], tuple[str, int, list[Finding]]]  # key -> (block text digest, start line, findings)
     other: list[Finding]  # findings not tied to a block of this file's current split
+    # The module's symbol inputs (:meth:`Index.symbol_inputs`) when tier 2 read its text: a block's findings
+    # apply while its text *and* the values of the variables and locals it references are those (a local's
+    # value edit changes the findings of every block reading it, whose text did not change). None: not
+    # known, so a block referencing any variable or local does not reuse them.
+    inputs: dict[str, str] | None = None
 
 
 def block_key(block: Block) -> tuple[str, ...]:
@@ -211,6 +216,11 @@ class Tier1:
             self._graph[path] = snapshot
             self._graph_gen[path] = self._graph_gen.get(path, 0) + 1
 
+    def module_inputs(self, module_dir: str) -> dict[str, str]:
+        """The module's symbol inputs now (what a :class:`GraphSnapshot` records when tier 2 reads the text)."""
+        module_dir = os.path.abspath(module_dir)
+        return self.index.symbol_inputs(module_dir, self.index.module_context(module_dir))
+
     def set_notice(self, module_dir: str, message: str | None) -> bool:
         """Show ``message`` as a ``budget`` problem on the module's files (None: clear). True if one was set."""
         with self._lock:
@@ -293,7 +303,7 @@ class Tier1:
                     now[key] = (block.first_line, block.text, moved, [])
                     out.add(moved)
                     continue
-            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending)
+            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending, inputs)
             rechecked.append(block_key(block))
             now[key] = (block.first_line, block.text, findings, problems)
             with self._lock:
@@ -313,12 +323,12 @@ class Tier1:
         return out
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: GraphSnapshot | None,
-                     selection: CheckSelection, with_rules: bool,
-                     pending: bool = False) -> tuple[list[Finding], list[Problem]]:
+                     selection: CheckSelection, with_rules: bool, pending: bool = False,
+                     inputs: dict[str, str] | None = None) -> tuple[list[Finding], list[Problem]]:
         block = pb.block
         findings: list[Finding] = []
         errors: list[Problem] = []  # checks that raised: problems, never findings
-        reused = _reuse_graph(snapshot, block) if snapshot is not None else None
+        reused = _reuse_graph(snapshot, pb, inputs or {}) if snapshot is not None else None
         if reused is not None:
             findings.extend(reused)
         elif pending:
@@ -370,11 +380,19 @@ def _block_key(path: str, pb: ParsedBlock, inputs: dict[str, str], context: tupl
     return (path, block.kind, block.labels, pb.value, _skips_key(pb), got[1], context)
 
 
-def _reuse_graph(snapshot: GraphSnapshot, block: Block) -> list[Finding] | None:
+def _reuse_graph(snapshot: GraphSnapshot, pb: ParsedBlock, inputs: dict[str, str]) -> list[Finding] | None:
+    """Tier 2's findings of ``pb``'s block, moved to where it is now, if they still apply: the block's text
+    is the one tier 2 checked and so are the values of the variables and locals it references (``inputs``
+    now against the snapshot's). Else None: the block is checked by tier 1 (as a block whose text changed)."""
+    block = pb.block
     entry = snapshot.by_block.get(block_key(block))
     if entry is None:
         return None
     digest, _, findings = entry
     if digest != text_digest(block.text):
         return None
+    then = snapshot.inputs
+    for sym in pb.references:
+        if sym.startswith(("var.", "local.")) and (then is None or then.get(sym, "-") != inputs.get(sym, "-")):
+            return None
     return reposition(findings, block)
