@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +134,35 @@ class Index:
         self.var_files: Callable[[str], tuple[str, ...]] = var_files or (lambda _d: ())
         # Checkov's command-line options (tfguard scan --check, --config-file …), None: the files alone
         self.checkov_overrides = checkov_overrides
+        self._batch = threading.local()  # .reads / .files: path -> text read, folder -> files, in batch()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within this block (and this thread), each file is read and each folder listed once.
+
+        One tier-1 analysis asks for the module's other files several times (module context, structure,
+        the rules' sibling blocks, once per finding); outside a batch each ask reads the disk again.
+        """
+        if getattr(self._batch, "reads", None) is not None:
+            yield
+            return
+        self._batch.reads = {}
+        self._batch.files = {}
+        try:
+            yield
+        finally:
+            self._batch.reads = None
+            self._batch.files = None
+
+    def _read(self, path: str) -> tuple[str | None, Problem | None]:
+        """``texts.read`` of an absolute path (once per :meth:`batch`)."""
+        memo: dict[str, tuple[str | None, Problem | None]] | None = getattr(self._batch, "reads", None)
+        if memo is None:
+            return self.texts.read(path)
+        got = memo.get(path)
+        if got is None:
+            got = memo[path] = self.texts.read(path)
+        return got
 
     # ------------------------------------------------------------- files
     def forget(self, path: str) -> None:
@@ -145,7 +175,7 @@ class Index:
     def state(self, path: str) -> FileState:
         """Split and parse ``path`` (only blocks whose text changed are parsed again)."""
         path = os.path.abspath(path)
-        text, problem = self.texts.read(path)
+        text, problem = self._read(path)
         if text is None:
             assert problem is not None
             overlay = self.texts.overlay(path)  # an unsaved text over the size limit: its digest (LSP)
@@ -201,7 +231,7 @@ class Index:
         with self._lock:
             full = self._files.get(path)
             part = self._partial.get(path)
-        text, _problem = self.texts.read(path)
+        text, _problem = self._read(path)
         if text is None:
             return None
         # texts are compared, not digested: equal texts compare in C at memory speed
@@ -250,6 +280,9 @@ class Index:
         """Every Terraform and OpenTofu file of a module directory, on disk plus unsaved ones, sorted
         (overridden ones included: see :meth:`module_files`)."""
         module_dir = os.path.abspath(module_dir)
+        memo: dict[str, list[str]] | None = getattr(self._batch, "files", None)
+        if memo is not None and module_dir in memo:
+            return list(memo[module_dir])
         files: set[str] = set()
         try:
             for entry in os.scandir(module_dir):
@@ -260,7 +293,10 @@ class Index:
         except OSError:
             pass
         files.update(self.texts.overlaid_in(module_dir))
-        return sorted(files)
+        out = sorted(files)
+        if memo is not None:
+            memo[module_dir] = out
+        return list(out)
 
     def module_files(self, module_dir: str) -> list[str]:
         """The files of a module directory that OpenTofu and Terraform read: on disk plus unsaved ones,

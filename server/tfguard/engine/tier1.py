@@ -237,7 +237,10 @@ class Tier1:
     # --------------------------------------------------------- analysis
     def analyze_file(self, path: str, with_rules: bool = True) -> FileAnalysis:
         """Tier 1 for one file (reusing tier 2's results for blocks unchanged since it ran)."""
-        path = os.path.abspath(path)
+        with self.index.batch():  # the module's other files read once, however often rules ask
+            return self._analyze_file(os.path.abspath(path), with_rules)
+
+    def _analyze_file(self, path: str, with_rules: bool) -> FileAnalysis:
         st = self.index.state(path)
         out = FileAnalysis(path=path, digest=st.digest)
         by = self.index.overriding(path)
