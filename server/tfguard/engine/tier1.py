@@ -189,6 +189,9 @@ class Tier1:
         self._graph_gen: dict[str, int] = {}  # bumped each time tier 2 replaces a file's snapshot
         self._block_results: LRUCache[tuple[object, ...], BlockResult] = LRUCache(maxsize=BLOCK_RESULTS_SIZE)
         self._last_results: dict[str, dict[tuple[object, ...], BlockResult]] = {}
+        # tfguard's rules on a block, by its text and place, when they did not read the module's values
+        self._rule_results: LRUCache[tuple[object, ...], tuple[list[Finding], list[Problem]]] = LRUCache(
+            maxsize=BLOCK_RESULTS_SIZE)
         self._generation = 0  # bumped when configuration changes (invalidates per-block results)
         self._notices: dict[str, str] = {}  # module dir -> why tier 2 is unavailable (a ``budget`` problem)
 
@@ -306,7 +309,8 @@ class Tier1:
                     now[key] = (block.first_line, block.text, moved, [])
                     out.add(moved)
                     continue
-            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending, inputs)
+            findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending, inputs,
+                                                   (structure, generation))
             rechecked.append(block_key(block))
             now[key] = (block.first_line, block.text, findings, problems)
             with self._lock:
@@ -327,7 +331,8 @@ class Tier1:
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: GraphSnapshot | None,
                      selection: CheckSelection, with_rules: bool, pending: bool = False,
-                     inputs: dict[str, str] | None = None) -> tuple[list[Finding], list[Problem]]:
+                     inputs: dict[str, str] | None = None,
+                     rules_context: tuple[object, ...] | None = None) -> tuple[list[Finding], list[Problem]]:
         block = pb.block
         findings: list[Finding] = []
         errors: list[Problem] = []  # checks that raised: problems, never findings
@@ -354,8 +359,41 @@ class Tier1:
                 findings.extend(reposition(stale[2], block))
         if not with_rules:
             return findings, errors
-        findings, problems = self.pipeline.block(BlockContext(path, block, pb.conf, ctx, self.root), findings)
-        return findings, errors + problems
+        bctx = BlockContext(path, block, pb.conf, ctx, self.root)
+        extra, problems = self._rules(bctx, rules_context)
+        out = findings + extra if extra else findings
+        return self.pipeline.hook(out, lambda _f: bctx), errors + problems
+
+    def _rules(self, bctx: BlockContext,
+               rules_context: tuple[object, ...] | None) -> tuple[list[Finding], list[Problem]]:
+        """tfguard's block rules on one block (:meth:`Pipeline.rules`), kept while the block's text and place,
+        the module's structure and the configuration are those, *if the rules did not read the module's
+        values* (watched): a block checked again only because a local it reads changed keeps them."""
+        block = bctx.block
+        key = (bctx.file, block.first_line, block.text, rules_context)
+        if rules_context is not None:
+            with self._lock:
+                hit = self._rule_results.get(key)
+            if hit is not None:
+                return hit
+        watched = _Watched(bctx.module.variables, bctx.module.locals)
+        got = self.pipeline.rules(replace(bctx, module=watched))
+        if rules_context is not None and not watched.was_read():
+            with self._lock:
+                self._rule_results[key] = got
+        return got
+
+
+class _Watched(ModuleContext):
+    """A module context that notes whether its values were read (tfguard's rules, in :meth:`Tier1._rules`)."""
+
+    def __getattribute__(self, name: str) -> object:
+        if name in ("variables", "locals", "digest"):
+            object.__setattr__(self, "_read", True)
+        return super().__getattribute__(name)
+
+    def was_read(self) -> bool:
+        return bool(self.__dict__.get("_read"))
 
 
 def _skips_key(pb: ParsedBlock) -> tuple[tuple[str, str], ...]:
@@ -375,9 +413,11 @@ def _block_key(path: str, pb: ParsedBlock, inputs: dict[str, str], context: tupl
     memo = pb.memo
     got = memo.get("inputs")
     if got is None or got[0] is not inputs:
-        deps = tuple((sym, inputs.get(sym, "-")) for sym in sorted(pb.references)
-                     if sym.startswith(("var.", "local.")))
-        got = (inputs, deps)
+        symbols: tuple[str, ...] | None = memo.get("input_symbols")
+        if symbols is None:  # the variables and locals it references, sorted (once per parsed block)
+            symbols = memo["input_symbols"] = tuple(sorted(sym for sym in pb.references
+                                                           if sym.startswith(("var.", "local."))))
+        got = (inputs, tuple((sym, inputs.get(sym, "-")) for sym in symbols))
         memo["inputs"] = got
     # the labels are in the key: two blocks can have one value digest only if they have the same labels
     return (path, block.kind, block.labels, pb.value, _skips_key(pb), got[1], context)
