@@ -337,10 +337,11 @@ def _scan_isolated(
 
     ``prior_key``: the checks' results are remembered per check, with the attributes each can depend on
     (:func:`_reads`); the next run on the same block with other rendered values (``prior_key`` the same)
-    reuses the result of every check none of whose attributes changed value, and runs the others, in
-    Checkov's order. Returns None (nothing remembered) when a check changed the conf it was given, or the
-    resource has ``dynamic`` blocks (Checkov expands them in place, once per check): then what a check
-    sees depends on which checks ran before it, and the caller runs them all.
+    reuses the result of every check none of whose attributes changed value (of every check that did not
+    raise, when no attribute did), and runs the others, in Checkov's order. Returns None (nothing
+    remembered) when a check changed the conf it was given, or the resource has ``dynamic`` blocks
+    (Checkov expands them in place, once per check): then what a check sees depends on which checks ran
+    before it, and the caller runs them all.
     """
     out: list[RawResult] = []
     try:
@@ -368,7 +369,8 @@ def _scan_isolated(
             continue
         if prior is not None:
             rec = prior.checks.get(id(check))
-            if rec is not None and rec[0] is check and rec[1] is not None and not (rec[1] & changed):
+            # the same conf (as rendered): every result stands; else those whose attributes are all unchanged
+            if rec is not None and rec[0] is check and (not changed or rec[1] is not None and not rec[1] & changed):
                 records[id(check)] = rec
                 if rec[2] is not None:
                     out.append(rec[2])
@@ -386,8 +388,7 @@ def _scan_isolated(
                 log.debug("check %s raised on %s (reported as a check-error problem; the other checks still run)",
                           check.id, address, exc_info=True)
             out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=error_text(e)))
-            records[id(check)] = (check, None, None)
-            continue
+            continue  # not remembered: run again next time
         raw = _to_raw(check, res, mine)
         if raw is not None:
             out.append(raw)
