@@ -327,3 +327,31 @@ def test_checks_rerun_per_changed_attribute_equal_a_full_run(corpora: Path, corp
         reused += sum(1 for _c, reads, _r in (prior.checks.values() if prior else ()) if reads is not None)
     assert resources > 5
     assert reused > 0  # some checks' results could be reused (else this compares nothing incremental)
+
+
+# ------------------------------------------------------------ locals parsed attribute by attribute == whole
+def test_locals_parsed_piecewise_equal_the_whole_block(corpora: Path) -> None:
+    """Every ``locals`` block of the corpora, as it is and after random edits (spaces, comments, literals,
+    deleted lines: broken blocks too), parses to the conf and problem ``hcl2`` gives for the whole block."""
+    from tfguard.engine.index import _locals_piecewise, parse_piecewise
+    from tfguard.hcl.blocks import split_blocks
+    from tfguard.hcl.parse import parse_block
+
+    rng = random.Random("locals-piecewise")
+    blocks = 0
+    piecewise = 0
+    for f in sorted(corpora.rglob("*.tf")):
+        text = f.read_text(encoding="utf-8", errors="replace")
+        for b in split_blocks(text).blocks:
+            if b.kind != "locals":
+                continue
+            variants = [b.text] + [_random_edit(rng, b.text) for _ in range(6)]
+            for v in variants:
+                for edited in split_blocks("\n" * b.first_line + v).blocks:
+                    if edited.kind != "locals":
+                        continue
+                    blocks += 1
+                    piecewise += _locals_piecewise(edited) is not None
+                    got, whole = parse_piecewise(edited, str(f)), parse_block(edited, str(f))
+                    assert (got.conf, got.problem) == (whole.conf, whole.problem), f"{f}:{b.first_line + 1}: {v!r}"
+    assert blocks > 100 and piecewise > blocks // 2  # most are read piecewise (else this compares little)
