@@ -1,7 +1,7 @@
 """Language-server benchmark over real LSP stdio (not a test): keystroke latency, cold start, RSS.
 
     .venv/bin/python bench/bench_lsp.py [--edits 40] [--markdown docs/benchmarks-lsp.md]
-    .venv/bin/python bench/bench_lsp.py --blocks [--server-path DIR]   # per-block-kind table
+    .venv/bin/python bench/bench_lsp.py --blocks [--rounds N] [--server-path DIR]   # per-block-kind table
     .venv/bin/python bench/bench_lsp.py --cold-start [--runs 5] [--server-path DIR]
 
 - keystroke -> publishDiagnostics latency (p50/p95) for single-character edits inside a block of
@@ -508,9 +508,13 @@ def whitespace_edit_at(lines: list[str], first: int, last: int) -> tuple[int, in
     return first, len(ln) - 1, " "
 
 
-async def block_edits(path: Path, root: Path) -> tuple[dict[tuple[str, str], list[float]], int]:
+async def block_edits(path: Path, root: Path, rounds: int = 1) -> tuple[dict[tuple[str, str], list[float]], int]:
     """Latencies (ms) by (block kind, "value" | "whitespace") for every top-level block of ``path``:
-    each edit and its undo are two measured versions. Returns them and the number of blocks."""
+    each edit and its undo are two measured versions. Returns them and the number of blocks.
+
+    ``rounds``: every block edited that many times over; each round types another character (``x``,
+    ``y``, …; a number gets another digit appended), so each round's value edit is a value not seen
+    before (not a result kept from an earlier round), and its undo the file's own text."""
     b = Bench()
     await b.start(root, {"indexWorkspace": False, "idleDelayMs": 600000})
     text = path.read_text()
@@ -535,16 +539,18 @@ async def block_edits(path: Path, root: Path) -> tuple[dict[tuple[str, str], lis
         got = await asyncio.wait_for(fut, 60)
         return (got - sent) * 1000
 
-    for kind, first, last in blocks:
-        edits = []
-        ve = value_edit_at(lines, first, last, kind)
-        if ve is not None:
-            edits.append(("value", ve))
-        edits.append(("whitespace", whitespace_edit_at(lines, first, last)))
-        for what, (line, col, new) in edits:
-            bucket = out.setdefault((kind, what), [])
-            bucket.append(await change(line, col, col, new))  # the edit
-            bucket.append(await change(line, col, col + len(new), ""))  # and its undo: the text as it was
+    for r in range(rounds):
+        for kind, first, last in blocks:
+            edits = []
+            ve = value_edit_at(lines, first, last, kind)
+            if ve is not None:
+                line, col, new = ve
+                edits.append(("value", (line, col, "xyzwvutsrq"[r % 10] if new == "x" else str((r + 1) % 10))))
+            edits.append(("whitespace", whitespace_edit_at(lines, first, last)))
+            for what, (line, col, new) in edits:
+                bucket = out.setdefault((kind, what), [])
+                bucket.append(await change(line, col, col, new))  # the edit
+                bucket.append(await change(line, col, col + len(new), ""))  # and its undo: the text as it was
     await b.stop()
     return out, len(blocks)
 
@@ -558,13 +564,13 @@ async def blocks_main(args: argparse.Namespace) -> None:
         if not (work / corpus).is_dir():
             shutil.copytree(CORPORA / corpus, work / corpus)
         path = work / corpus / rel
-        got, nblocks = await block_edits(path, work / corpus)
+        got, nblocks = await block_edits(path, work / corpus, args.rounds)
         for k, v in got.items():
             by.setdefault(k, []).extend(v)
         files.append(f"{corpus}/{rel} ({nblocks} blocks)")
         checkov.append(checkov_f(path))
     label = args.label or ("server from " + args.server_path if args.server_path else "this tree")
-    out = [f"{label}: " + ", ".join(files) + "; `checkov -f` of those files: "
+    out = [f"{label}: " + ", ".join(files) + f"; {args.rounds} round(s); `checkov -f` of those files: "
            + ", ".join(f"{c:.2f}" for c in checkov) + " s.", "",
            "| block kind | edits (value / whitespace) | value p50 ms | value p95 ms | whitespace p50 ms "
            "| whitespace p95 ms | all p95 ms |",
@@ -667,6 +673,7 @@ async def main() -> None:
                     help="only the time from didSave to the authoritative result (its own section of --markdown)")
     ap.add_argument("--saves", type=int, default=3)
     ap.add_argument("--blocks", action="store_true", help="per-block-kind edit latency (value and whitespace edits)")
+    ap.add_argument("--rounds", type=int, default=1, help="--blocks: every block edited this many times over")
     ap.add_argument("--cold-start", action="store_true", help="process start -> first diagnostics, 1,000-line file")
     ap.add_argument("--runs", type=int, default=5, help="cold starts measured (--cold-start)")
     ap.add_argument("--server-path", default=None, help="run the server from this source tree (DIR/server)")

@@ -193,3 +193,125 @@ async def test_first_publish_does_not_wait_for_checkovs_import(delayed: Language
     # then the same version again with Checkov's findings, and without the notice
     last_version, last_codes = arrivals[-1]
     assert last_version == 1 and "CKV_AWS_24" in last_codes and "tfguard.loading" not in last_codes
+
+
+# ------------------------------------------------------------------ tier 2's findings and changed inputs
+INPUTS = '''locals {
+  ssh_from = "0.0.0.0/0"
+}
+
+locals {
+  admin_from = "10.0.0.0/8"
+}
+
+resource "aws_security_group" "ssh" {
+  name        = "ssh"
+  description = "ssh"
+  ingress {
+    description = "ssh"
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = [local.ssh_from]
+  }
+}
+
+resource "aws_security_group" "admin" {
+  name        = "admin"
+  description = "admin"
+  ingress {
+    description = "admin"
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = [local.admin_from]
+  }
+}
+'''
+SSH_LINES, ADMIN_LINES = range(8, 19), range(20, 31)  # the two groups, 0-based
+
+
+def _first_of(client: LanguageClient, version: int) -> set[tuple[str, str]] | None:
+    """(code, which group) of the first publish carrying ``version`` (None: not arrived yet)."""
+    for v, diags in client.firsts:  # type: ignore[attr-defined]
+        if v == version:
+            return {(str(d.code), "ssh" if d.range.start.line in SSH_LINES else
+                     "admin" if d.range.start.line in ADMIN_LINES else "-") for d in diags}
+    return None
+
+
+async def _first_publish(client: LanguageClient, version: int, timeout: float = 30) -> set[tuple[str, str]]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (got := _first_of(client, version)) is None:
+        assert loop.time() < deadline, f"no publish for version {version}"
+        await asyncio.sleep(0.02)
+    return got
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "tfguard", "serve"]))
+async def settling(lsp_client: LanguageClient, tmp_path: Path):
+    serve_client_requests(lsp_client)
+    lsp_client.firsts = []  # type: ignore[attr-defined]  # (version, diagnostics) of every publish, in order
+    features = lsp_client.protocol.fm.features
+    original = features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def wrapper(params: lsp.PublishDiagnosticsParams) -> object:
+        lsp_client.firsts.append((params.version, params.diagnostics))  # type: ignore[attr-defined]
+        return original(params)
+
+    features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = wrapper
+    await lsp_client.initialize_session(init_params(tmp_path, client_capabilities("visual_studio_code"),
+                                                    {"indexWorkspace": False, "idleDelayMs": 1500}))
+    lsp_client.ws = tmp_path  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_tier1_does_not_keep_tier2_findings_of_a_block_whose_local_changed(settling: LanguageClient):
+    """After tier 2 settled, a value edit of the locals alone (the groups' text unchanged) must show at once,
+    in tier 1's publish of that version: not the snapshot's findings computed with the old values."""
+    path = settling.ws / "main.tf"  # type: ignore[attr-defined]
+    path.write_text(INPUTS)
+    uri = open_document(settling, path)
+    # tier 2 has run: its graph check (a group attached to nothing) is there, for both groups
+    settled = await wait_for_diagnostics(settling, uri, lambda d: "CKV2_AWS_5" in codes(d), timeout=120)
+    assert sum(1 for d in settled if d.code == "CKV2_AWS_5") == 2
+    assert [d.range.start.line in SSH_LINES for d in settled if d.code == "CKV_AWS_24"] == [True]
+    # local.ssh_from -> 10.0.0.0/8 (the ssh group passes now), local.admin_from -> 0.0.0.0/0 (the admin one fails)
+    settling.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[
+            lsp.TextDocumentContentChangePartial(range=lsp.Range(start=lsp.Position(line=1, character=14),
+                                                                 end=lsp.Position(line=1, character=23)),
+                                                 text="10.0.0.0/8"),
+            lsp.TextDocumentContentChangePartial(range=lsp.Range(start=lsp.Position(line=5, character=16),
+                                                                 end=lsp.Position(line=5, character=26)),
+                                                 text="0.0.0.0/0")]))
+    got = await _first_publish(settling, 2)
+    assert ("CKV_AWS_24", "admin") in got, got  # the finding the edit makes appears at once
+    assert ("CKV_AWS_24", "ssh") not in got, got  # and the one it fixes is not kept from tier 2's snapshot
+    # back to the text tier 2 checked (before it runs again): its findings apply again, graph checks included
+    settling.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=3),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=INPUTS)]))
+    got = await _first_publish(settling, 3)
+    assert ("CKV_AWS_24", "ssh") in got and ("CKV_AWS_24", "admin") not in got, got
+    assert {("CKV2_AWS_5", "ssh"), ("CKV2_AWS_5", "admin")} <= got, got
+    # and tier 2, when it runs again, agrees with what tier 1 showed for version 2's values
+    settling.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=4),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(
+            text=INPUTS.replace('"0.0.0.0/0"', '"X"').replace('"10.0.0.0/8"', '"0.0.0.0/0"').replace('"X"',
+                                                                                                  '"10.0.0.0/8"'))]))
+    first = await _first_publish(settling, 4)
+    assert ("CKV_AWS_24", "admin") in first and ("CKV_AWS_24", "ssh") not in first, first
+    # tier 2 runs again after the idle delay and publishes version 4 once more: it agrees with tier 1
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 90
+    while sum(1 for v, _d in settling.firsts if v == 4) < 2:  # type: ignore[attr-defined]
+        assert loop.time() < deadline, "tier 2 did not run again"
+        await asyncio.sleep(0.05)
+    last = [diags for v, diags in settling.firsts if v == 4][-1]  # type: ignore[attr-defined]
+    assert {"ssh" if d.range.start.line in SSH_LINES else "admin" for d in last if d.code == "CKV_AWS_24"} == {"admin"}
+    assert sum(1 for d in last if d.code == "CKV2_AWS_5") == 2

@@ -11,10 +11,14 @@ incremental result with a from-scratch analysis of the same text: positions incl
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
 
+from tfguard.checks import entity as entity_mod
+from tfguard.checks.entity import CheckSelection, ModuleContext, entity_of
+from tfguard.checks.skips import block_skips
 from tfguard.engine import Engine, FileAnalysis
 from tfguard.wiring import make_engine
 
@@ -210,7 +214,7 @@ def _random_edit(rng: random.Random, text: str) -> str:
     lines = text.split("\n")
     i = rng.randrange(len(lines))
     line = lines[i]
-    op = rng.randrange(7)
+    op = rng.randrange(8)
     if op == 0:  # a space somewhere in the line
         col = rng.randrange(len(line) + 1)
         lines[i] = line[:col] + " " + line[col:]
@@ -228,9 +232,29 @@ def _random_edit(rng: random.Random, text: str) -> str:
         if digits:
             k = rng.choice(digits)
             lines[i] = line[:k] + str((int(line[k]) + 1) % 10) + line[k + 1:]
-    else:  # a local or variable default renamed in a reference
+    elif op == 6:  # a local or variable default renamed in a reference
         lines[i] = line.replace("local.", "local.x", 1) if "local." in line else line.replace("var.", "var.y", 1)
+    else:  # a value others read: a variable's default or a local's literal (its readers change value)
+        values = [k for k in _value_lines(lines) if '"' in lines[k] or any(c.isdigit() for c in lines[k])]
+        if values:
+            k = rng.choice(values)
+            q = lines[k].rfind('"')
+            lines[k] = lines[k][:q] + "z" + lines[k][q:] if q > 0 else re.sub(r"\d", "7", lines[k], count=1)
     return "\n".join(lines)
+
+
+def _value_lines(lines: list[str]) -> list[int]:
+    """Lines of ``default = ...`` attributes and of the bodies of ``locals`` blocks."""
+    out: list[int] = []
+    in_locals = False
+    for k, line in enumerate(lines):
+        if line.startswith("locals"):
+            in_locals = True
+        elif line.startswith("}"):
+            in_locals = False
+        elif in_locals or line.strip().startswith("default"):
+            out.append(k)
+    return out
 
 
 @pytest.mark.parametrize("corpus,rel,other", _FILES, ids=[f"{c}/{r}" for c, r, _ in _FILES])
@@ -251,3 +275,83 @@ def test_incremental_equals_from_scratch_after_random_edits(corpora: Path, corpu
         fresh = _fresh(path.parent, texts, path, wired=True)
         assert _view(got) == _view(fresh), f"step {step}: {target.name} edited"
         assert _problems(got) == _problems(fresh), f"step {step}"
+
+
+# ------------------------------------------------------- checks re-run per changed attribute == a full run
+_VALUES: list[object] = ["0.0.0.0/0", True, False, "", 0, 1, 22, "x", ["0.0.0.0/0"], None, "AES256", "aws:kms",
+                         "*", ["*"], "TLSv1", {"enabled": True}, "${var.nope}"]
+
+
+def _perturbed(ctx: ModuleContext, rng: random.Random) -> ModuleContext:
+    """``ctx`` with about half its variables and locals given another value (ones checks tell apart)."""
+    def change(table: dict[str, object]) -> dict[str, object]:
+        return {k: (rng.choice(_VALUES) if rng.random() < 0.5 else v) for k, v in table.items()}
+    return ModuleContext(variables=change(dict(ctx.variables)), locals=change(dict(ctx.locals)))
+
+
+@pytest.mark.parametrize("corpus,rel,other", _FILES, ids=[f"{c}/{r}" for c, r, _ in _FILES])
+def test_checks_rerun_per_changed_attribute_equal_a_full_run(corpora: Path, corpus: str, rel: str,
+                                                             other: str) -> None:
+    """A resource checked again after the module's values changed reuses the result of each check whose
+    attributes did not change value (checks.entity): every result equals a run of every check."""
+    path = corpora / corpus / rel
+    engine = make_engine(str(path.parent))
+    engine.analyze_file(str(path))  # Checkov's checks loaded
+    module_dir = str(path.parent)
+    ctx = engine.index.module_context(module_dir)
+    st = engine.index.state(str(path))
+    selection = CheckSelection()
+    rng = random.Random(f"attrs/{corpus}/{rel}")
+    variants = [ctx] + [_perturbed(ctx, rng) for _ in range(8)]
+    # other module values, none of them read by the resources: the same rendered conf, every result kept
+    variants.append(ModuleContext(variables=dict(variants[-1].variables),
+                                  locals={**variants[-1].locals, "zz_read_by_nothing": "0.0.0.0/0"}))
+    resources = 0
+    reused = 0
+    for pb in st.parsed:
+        if pb.block.kind != "resource" or pb.conf is None:
+            continue
+        found = entity_of("resource", pb.conf)
+        if found is None:
+            continue
+        resources += 1
+        entity, address = found
+        skips = block_skips(pb.block)
+        for i, variant in enumerate(variants):
+            got = entity_mod.run_entity_checks("resource", entity, address, variant, skips, selection, "/main.tf")
+            full = entity_mod._run_uncached("resource", entity, address, variant, skips, selection, "/main.tf")
+            assert got == full, f"{address}, values {i}"
+        prior = entity_mod._priors.get(("resource", entity_mod._digest(entity),
+                                        ";".join(f"{s.check_id}:{s.reason}" for s in skips), selection.digest,
+                                        "/main.tf"))
+        reused += sum(1 for _c, reads, _r in (prior.checks.values() if prior else ()) if reads is not None)
+    assert resources > 5
+    assert reused > 0  # some checks' results could be reused (else this compares nothing incremental)
+
+
+# ------------------------------------------------------------ locals parsed attribute by attribute == whole
+def test_locals_parsed_piecewise_equal_the_whole_block(corpora: Path) -> None:
+    """Every ``locals`` block of the corpora, as it is and after random edits (spaces, comments, literals,
+    deleted lines: broken blocks too), parses to the conf and problem ``hcl2`` gives for the whole block."""
+    from tfguard.engine.index import _locals_piecewise, parse_piecewise
+    from tfguard.hcl.blocks import split_blocks
+    from tfguard.hcl.parse import parse_block
+
+    rng = random.Random("locals-piecewise")
+    blocks = 0
+    piecewise = 0
+    for f in sorted(corpora.rglob("*.tf")):
+        text = f.read_text(encoding="utf-8", errors="replace")
+        for b in split_blocks(text).blocks:
+            if b.kind != "locals":
+                continue
+            variants = [b.text] + [_random_edit(rng, b.text) for _ in range(6)]
+            for v in variants:
+                for edited in split_blocks("\n" * b.first_line + v).blocks:
+                    if edited.kind != "locals":
+                        continue
+                    blocks += 1
+                    piecewise += _locals_piecewise(edited) is not None
+                    got, whole = parse_piecewise(edited, str(f)), parse_block(edited, str(f))
+                    assert (got.conf, got.problem) == (whole.conf, whole.problem), f"{f}:{b.first_line + 1}: {v!r}"
+    assert blocks > 100 and piecewise > blocks // 2  # most are read piecewise (else this compares little)

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,6 +176,7 @@ def set_results_cache_size(maxsize: int) -> None:
     global _results_cache
     with _cache_lock:
         _results_cache = LRUCache(maxsize=max(1, maxsize))
+        _priors.clear()
 
 
 def results_cache_info() -> tuple[int, int]:
@@ -207,18 +209,19 @@ def run_entity_checks(
         hit = _results_cache.get(key)
     if hit is not None:
         return hit
-    prepared = prepare_entity(block_type, entity, address, ctx)
-    if prepared is None:
-        results: tuple[RawResult, ...] = ()
-    else:
-        ck = checkov_checks()
-        skipped = [{"id": s.check_id, "suppress_comment": s.reason} for s in skips]
-        results = tuple(_scan_isolated(ck.registries[block_type], prepared, address, skipped,
-                                       _runner_filter(selection), scanned_file))
+    # the last run on this block with other module values (a local it reads changed): only the checks
+    # whose result can depend on the attributes that changed value run again (see _scan_isolated)
+    prior_key = (block_type, key[1], skip_key, selection.digest, scanned_file)
     disk = entity_cache.current() if module_dir is not None else None
-    if disk is not None and module_dir is not None:
-        disk.record(module_dir, _disk_key(block_type, prepared, skips, selection, scanned_file),
-                    [_raw_to_tuple(r) for r in results])
+    disk_key: list[str] = []
+
+    def keep_key(prepared: dict[str, Any] | None) -> None:  # before any check can change the conf
+        disk_key.append(_disk_key(block_type, prepared, skips, selection, scanned_file))
+
+    results = _run_uncached(block_type, entity, address, ctx, skips, selection, scanned_file, prior_key,
+                            keep_key if disk is not None else None)
+    if disk is not None and module_dir is not None and disk_key:
+        disk.record(module_dir, disk_key[0], [_raw_to_tuple(r) for r in results])
     with _cache_lock:
         _results_cache[key] = results
     return results
@@ -261,8 +264,12 @@ def prepare_entity(block_type: str, entity: dict[str, Any], address: str, ctx: M
                    ) -> dict[str, Any] | None:
     """The entity as Checkov's registry is given it: the module's variables and literal locals substituted
     and ``__address__`` added (a copy). None when its body is not a mapping (as ``registry.scan``: no
-    results). Needs no Checkov."""
-    entity = copy.deepcopy(entity)
+    results). Needs no Checkov.
+
+    With values to substitute, :func:`render_conf` builds every list and dict anew (the checks may change
+    them): only without any is the parsed conf copied first."""
+    if not ctx.variables and not ctx.locals:
+        entity = copy.deepcopy(entity)
     (name_key,) = list(entity.keys())[:1]
     if block_type in ("resource", "data"):
         (inner,) = list(entity[name_key].keys())[:1]
@@ -279,14 +286,99 @@ def prepare_entity(block_type: str, entity: dict[str, Any], address: str, ctx: M
     return {name_key: body}
 
 
+def _run_uncached(
+    block_type: str,
+    entity: dict[str, Any],
+    address: str,
+    ctx: ModuleContext,
+    skips: list[Skip],
+    selection: CheckSelection,
+    scanned_file: str,
+    prior_key: tuple[str, ...] | None = None,
+    keep_key: Callable[[dict[str, Any] | None], None] | None = None,
+) -> tuple[RawResult, ...]:
+    ck = checkov_checks()
+    registry = ck.registries[block_type]
+    rendered = prepare_entity(block_type, entity, address, ctx)
+    if keep_key is not None:
+        keep_key(rendered)
+    if rendered is None:
+        return ()  # as registry.scan: a body that is not a mapping yields no results
+    runner_filter = _runner_filter(selection)
+    skipped = [{"id": s.check_id, "suppress_comment": s.reason} for s in skips]
+    if prior_key is not None and block_type == "resource":
+        got = _scan_isolated(registry, rendered, address, skipped, runner_filter, scanned_file, prior_key)
+        if got is not None:
+            return tuple(got)
+        # a check changed the conf it was given (or would expand dynamic blocks in it): what the next one
+        # sees depends on which ran before it, so every check runs, in order, on a fresh copy
+        rendered = prepare_entity(block_type, entity, address, ctx)
+        assert rendered is not None
+    results = _scan_isolated(registry, rendered, address, skipped, runner_filter, scanned_file)
+    assert results is not None
+    return tuple(results)
+
+
+@dataclass
+class _Prior:
+    """The last run of a resource's checks: its rendered attributes (``repr`` by top-level key) and, per
+    check (by identity), the check, the top-level attributes its result can depend on (None: any) and its
+    result (None: no result, as UNKNOWN)."""
+
+    attributes: dict[str, str]
+    checks: dict[int, tuple[Any, frozenset[str] | None, RawResult | None]]
+
+
+# per (block type, entity digest, skip comments, selection, file): bounded like the results cache
+_priors: LRUCache[tuple[str, ...], _Prior] = LRUCache(maxsize=_env_size("TFGUARD_CHECK_CACHE_SIZE",
+                                                                        DEFAULT_RESULTS_CACHE_SIZE) // 10 + 1)
+_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
+def _reads(check: Any, ran: Any) -> frozenset[str] | None:
+    """The top-level attributes a check's result depends on, when that is known exactly; else None.
+
+    Known for Checkov's value checks that keep their base class's logic (``BaseResourceValueCheck`` and
+    ``BaseResourceNegativeValueCheck``: neither ``scan_entity_conf`` nor ``scan_resource_conf`` overridden):
+    they read ``count`` (``count = 0``: no result), ``dynamic`` blocks and the paths of their inspected (and
+    excluded) key, all below the key's first segment (dpath matches segments literally when it has no glob
+    character). Asked of ``ran``, the copy that just ran: the key may depend on the resource type.
+    """
+    from checkov.common.checks.base_check import BaseCheck
+    from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+    from checkov.terraform.checks.resource.base_resource_negative_value_check import BaseResourceNegativeValueCheck
+    from checkov.terraform.checks.resource.base_resource_value_check import BaseResourceValueCheck
+
+    cls = type(check)
+    if cls.run is not BaseCheck.run or cls.scan_entity_conf is not BaseResourceCheck.scan_entity_conf:
+        return None
+    try:
+        if cls.scan_resource_conf is BaseResourceValueCheck.scan_resource_conf:
+            keys = [ran.get_inspected_key()]
+        elif cls.scan_resource_conf is BaseResourceNegativeValueCheck.scan_resource_conf:
+            keys = [ran.get_inspected_key(), ran.get_excluded_key()]
+        else:
+            return None
+    except Exception:
+        return None
+    out = {"count", "dynamic"}
+    for k in keys:
+        if k is None and len(out) > 2:  # no excluded key
+            continue
+        if not isinstance(k, str) or not _ATTRIBUTE.fullmatch(k.split("/", 1)[0]):
+            return None
+        out.add(k.split("/", 1)[0])
+    return frozenset(out)
+
+
 # Checks that raised, already logged with a traceback (log once per check and error type).
 _logged_errors: set[tuple[str, str]] = set()
 
 
 def _scan_isolated(
     registry: Any, entity: dict[str, Any], address: str, skipped: list[dict[str, str]], runner_filter: Any,
-    scanned_file: str,
-) -> list[RawResult]:
+    scanned_file: str, prior_key: tuple[str, ...] | None = None,
+) -> list[RawResult] | None:
     """``registry.scan`` for one entity, thread-safe against a concurrent tier-2 run, with errors reported.
 
     Checkov's check objects keep per-run state (``evaluated_keys``, ``details``, ``graph``) and
@@ -294,6 +386,14 @@ def _scan_isolated(
     shallow copy (its own per-run state, ``graph=None`` as on the per-block path), so tier 1 needs
     no lock shared with Checkov's runner; a check that raises becomes an error result (reported as
     a ``check-error`` problem, see errors.py) and every other check still runs.
+
+    ``prior_key``: the checks' results are remembered per check, with the attributes each can depend on
+    (:func:`_reads`); the next run on the same block with other rendered values (``prior_key`` the same)
+    reuses the result of every check none of whose attributes changed value (of every check that did not
+    raise, when no attribute did), and runs the others, in Checkov's order. Returns None (nothing
+    remembered) when a check changed the conf it was given, or the resource has ``dynamic`` blocks
+    (Checkov expands them in place, once per check): then what a check sees depends on which checks ran
+    before it, and the caller runs them all.
     """
     out: list[RawResult] = []
     try:
@@ -302,10 +402,31 @@ def _scan_isolated(
         return out  # as registry.scan: an entity it cannot read yields no results
     if not isinstance(conf, dict):
         return out
+    attributes: dict[str, str] = {}
+    prior: _Prior | None = None
+    changed: set[str] = set()
+    if prior_key is not None:
+        attributes = {k: repr(v) for k, v in conf.items()}
+        if "dynamic" in attributes or any("'dynamic'" in r for r in attributes.values()):
+            return None
+        with _cache_lock:
+            prior = _priors.get(prior_key)
+        if prior is not None:
+            old = prior.attributes
+            changed = {k for k in old.keys() | attributes.keys() if old.get(k) != attributes.get(k)}
+    records: dict[int, tuple[Any, frozenset[str] | None, RawResult | None]] = {}
     for check in registry.get_checks(entity_type):
         if not runner_filter.should_run_check(check, report_type=registry.report_type,
                                               file_origin_paths=[scanned_file]):
             continue
+        if prior is not None:
+            rec = prior.checks.get(id(check))
+            # the same conf (as rendered): every result stands; else those whose attributes are all unchanged
+            if rec is not None and rec[0] is check and (not changed or rec[1] is not None and not rec[1] & changed):
+                records[id(check)] = rec
+                if rec[2] is not None:
+                    out.append(rec[2])
+                continue
         skip_info = next((s for s in skipped if s["id"] == check.id), {})
         mine = copy.copy(check)
         mine.graph = None
@@ -319,10 +440,20 @@ def _scan_isolated(
                 log.debug("check %s raised on %s (reported as a check-error problem; the other checks still run)",
                           check.id, address, exc_info=True)
             out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=error_text(e)))
-            continue
+            continue  # not remembered: run again next time
         raw = _to_raw(check, res, mine)
         if raw is not None:
             out.append(raw)
+        if prior_key is not None:
+            # a skipped check's result is its skip comment's (in ``prior_key``), whatever the values
+            records[id(check)] = (check, frozenset() if skip_info else _reads(check, mine), raw)
+    if prior_key is not None:
+        if {k: repr(v) for k, v in conf.items()} != attributes:
+            with _cache_lock:
+                _priors.pop(prior_key, None)
+            return None
+        with _cache_lock:
+            _priors[prior_key] = _Prior(attributes, records)
     return out
 
 

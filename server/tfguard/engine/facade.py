@@ -220,6 +220,12 @@ class Engine:
     # --------------------------------------------------------------- tiers
     def analyze_file(self, path: str, with_rules: bool = True) -> FileAnalysis:
         """Tier 1 for one file (see :class:`tfguard.engine.tier1.Tier1`); nothing for an excluded file."""
+        if self.configs is None:
+            return self._analyze_file(path, with_rules)
+        with self.configs.batch():  # each folder's .tfguard.yaml resolved once per analysis, not per rule and block
+            return self._analyze_file(path, with_rules)
+
+    def _analyze_file(self, path: str, with_rules: bool) -> FileAnalysis:
         if self.excluded(path):
             return FileAnalysis(path=os.path.abspath(path), digest=self.state(path).digest, tier=1)
         return self.tier1.analyze_file(path, with_rules)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +25,8 @@ from tfguard.config.checkov import (
 )
 from tfguard.engine.texts import Texts
 from tfguard.files import is_terraform_file, text_digest, tofu_alternative, tofu_overridden
-from tfguard.hcl.blocks import SplitFile, resplit, split_blocks
-from tfguard.hcl.parse import ParsedBlock, load_json_text, parse_block
+from tfguard.hcl.blocks import Block, SplitFile, resplit, split_blocks
+from tfguard.hcl.parse import ParsedBlock, _parse_text, _shift_lines, load_json_text, parse_block
 from tfguard.hcl.refs import definitions, references_in, value_digest
 from tfguard.model import Position, Problem, Severity, Span
 
@@ -98,6 +99,71 @@ class DependencyGraph:
         return [(f, pb) for f, pb in self.blocks if id(pb) in found]
 
 
+_COMMENT_ONLY = ("#", "//")
+
+
+def parse_piecewise(block: Block, path: str) -> ParsedBlock:
+    """:func:`~tfguard.hcl.parse.parse_block`; a ``locals`` block attribute by attribute.
+
+    Each attribute of a ``locals`` block is parsed on its own (``locals { <its lines> }``, cached by its
+    text), so a value edit of one local parses that local, not the block's other ones (a 20-line block
+    took ~2 ms of the keystroke). The pieces' values merged in order, with the block's line numbers, are
+    what ``hcl2`` gives for the whole block. Only when that is certain: the header and the closing brace on
+    lines of their own, every other line inside one attribute or blank or a ``#``/``//`` comment, each
+    attribute on lines of its own and parsing alone to exactly its name, no name twice. Anything else
+    (a syntax error included: its message and place come from the whole block) is parsed whole.
+    """
+    if block.kind == "locals" and block.closed:
+        conf = _locals_piecewise(block)
+        if conf is not None:
+            return ParsedBlock(block, conf, None)
+    return parse_block(block, path)
+
+
+def _locals_piecewise(block: Block) -> dict[str, Any] | None:
+    lines = block.text.split("\n")
+    if len(lines) < 3 or lines[0].strip() != "locals {" or lines[-1].strip() != "}":
+        return None
+    first = block.first_line
+    covered = [False] * len(lines)
+    merged: dict[str, Any] = {}
+    previous_end = 0
+    for it in block.items:
+        if len(it.path) != 1:
+            continue  # inside a value (an object's keys)
+        if it.is_block:
+            return None
+        start, end = it.span.start.line - first, it.span.end.line - first
+        if not previous_end < start <= end < len(lines) - 1:
+            return None
+        if lines[start][:it.span.start.character].strip():
+            return None  # something before the name on its line
+        rest = lines[end][it.span.end.character:].strip()
+        if rest and not rest.startswith(_COMMENT_ONLY):
+            return None  # something after the value on its line
+        conf, err = _parse_text("locals {\n" + "\n".join(lines[start:end + 1]) + "\n}")
+        if err is not None or conf is None:
+            return None
+        body = conf.get("locals")
+        if not isinstance(body, list) or len(body) != 1 or not isinstance(body[0], dict):
+            return None
+        names = [k for k in body[0] if k not in ("__start_line__", "__end_line__")]
+        name = it.path[0]
+        if names != [name] or name in merged:
+            return None
+        merged[name] = body[0][name]
+        for k in range(start, end + 1):
+            covered[k] = True
+        previous_end = end
+    for k in range(1, len(lines) - 1):
+        if not covered[k] and lines[k].strip() and not lines[k].strip().startswith(_COMMENT_ONLY):
+            return None  # text no attribute accounts for: the whole block says what it is
+    merged["__start_line__"] = 1
+    merged["__end_line__"] = len(lines)
+    shifted: dict[str, Any] = _shift_lines({"locals": [merged]}, block.span.start.line)
+    return shifted
+
+
 def _with_assignments(ctx: ModuleContext, parts: list[dict], assigned: list[dict]) -> ModuleContext:
     """``ctx`` with the variables files' values over the defaults, for the module's declared variables."""
     declared = {name for conf in parts for var in (conf.get("variable") or []) if isinstance(var, dict)
@@ -133,6 +199,35 @@ class Index:
         self.var_files: Callable[[str], tuple[str, ...]] = var_files or (lambda _d: ())
         # Checkov's command-line options (tfguard scan --check, --config-file …), None: the files alone
         self.checkov_overrides = checkov_overrides
+        self._batch = threading.local()  # .reads / .files: path -> text read, folder -> files, in batch()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within this block (and this thread), each file is read and each folder listed once.
+
+        One tier-1 analysis asks for the module's other files several times (module context, structure,
+        the rules' sibling blocks, once per finding); outside a batch each ask reads the disk again.
+        """
+        if getattr(self._batch, "reads", None) is not None:
+            yield
+            return
+        self._batch.reads = {}
+        self._batch.files = {}
+        try:
+            yield
+        finally:
+            self._batch.reads = None
+            self._batch.files = None
+
+    def _read(self, path: str) -> tuple[str | None, Problem | None]:
+        """``texts.read`` of an absolute path (once per :meth:`batch`)."""
+        memo: dict[str, tuple[str | None, Problem | None]] | None = getattr(self._batch, "reads", None)
+        if memo is None:
+            return self.texts.read(path)
+        got = memo.get(path)
+        if got is None:
+            got = memo[path] = self.texts.read(path)
+        return got
 
     # ------------------------------------------------------------- files
     def forget(self, path: str) -> None:
@@ -145,7 +240,7 @@ class Index:
     def state(self, path: str) -> FileState:
         """Split and parse ``path`` (only blocks whose text changed are parsed again)."""
         path = os.path.abspath(path)
-        text, problem = self.texts.read(path)
+        text, problem = self._read(path)
         if text is None:
             assert problem is not None
             overlay = self.texts.overlay(path)  # an unsaved text over the size limit: its digest (LSP)
@@ -179,7 +274,7 @@ class Index:
             for b in split.blocks:
                 prev = previous.get((b.text, b.base_span.start.character))
                 if prev is None:
-                    parsed.append(parse_block(b, path))
+                    parsed.append(parse_piecewise(b, path))
                 else:
                     parsed.append(prev if prev.block is b else prev.moved_to(b))
             st = FileState(path, text, digest, split, parsed)
@@ -201,7 +296,7 @@ class Index:
         with self._lock:
             full = self._files.get(path)
             part = self._partial.get(path)
-        text, _problem = self.texts.read(path)
+        text, _problem = self._read(path)
         if text is None:
             return None
         # texts are compared, not digested: equal texts compare in C at memory speed
@@ -224,7 +319,7 @@ class Index:
             k = (b.text, b.base_span.start.character)
             prev = known.get(k)
             if prev is None:
-                prev = parse_block(b, path)
+                prev = parse_piecewise(b, path)
                 known[k] = prev
                 changed = True
             pb = prev if prev.block is b else prev.moved_to(b)
@@ -250,6 +345,9 @@ class Index:
         """Every Terraform and OpenTofu file of a module directory, on disk plus unsaved ones, sorted
         (overridden ones included: see :meth:`module_files`)."""
         module_dir = os.path.abspath(module_dir)
+        memo: dict[str, list[str]] | None = getattr(self._batch, "files", None)
+        if memo is not None and module_dir in memo:
+            return list(memo[module_dir])
         files: set[str] = set()
         try:
             for entry in os.scandir(module_dir):
@@ -260,7 +358,10 @@ class Index:
         except OSError:
             pass
         files.update(self.texts.overlaid_in(module_dir))
-        return sorted(files)
+        out = sorted(files)
+        if memo is not None:
+            memo[module_dir] = out
+        return list(out)
 
     def module_files(self, module_dir: str) -> list[str]:
         """The files of a module directory that OpenTofu and Terraform read: on disk plus unsaved ones,

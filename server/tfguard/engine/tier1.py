@@ -116,6 +116,11 @@ class GraphSnapshot:
 
     by_block: dict[tuple[str, ...], tuple[str, int, list[Finding]]]  # key -> (block text digest, start line, findings)
     other: list[Finding]  # findings not tied to a block of this file's current split
+    # The module's symbol inputs (:meth:`Index.symbol_inputs`) when tier 2 read its text: a block's findings
+    # apply while its text *and* the values of the variables and locals it references are those (a local's
+    # value edit changes the findings of every block reading it, whose text did not change). None: not
+    # known, so a block referencing any variable or local does not reuse them.
+    inputs: dict[str, str] | None = None
 
 
 def block_key(block: Block) -> tuple[str, ...]:
@@ -193,6 +198,9 @@ class Tier1:
         self._graph_gen: dict[str, int] = {}  # bumped each time tier 2 replaces a file's snapshot
         self._block_results: LRUCache[tuple[object, ...], BlockResult] = LRUCache(maxsize=BLOCK_RESULTS_SIZE)
         self._last_results: dict[str, dict[tuple[object, ...], BlockResult]] = {}
+        # tfguard's rules on a block, by its text and place, when they did not read the module's values
+        self._rule_results: LRUCache[tuple[object, ...], tuple[list[Finding], list[Problem]]] = LRUCache(
+            maxsize=BLOCK_RESULTS_SIZE)
         self._generation = 0  # bumped when configuration changes (invalidates per-block results)
         self._notices: dict[str, str] = {}  # module dir -> why tier 2 is unavailable (a ``budget`` problem)
         self._cache_misses: set[tuple[object, ...]] = set()  # block keys the disk cache had no result for (loading)
@@ -221,6 +229,11 @@ class Tier1:
             self._graph[path] = snapshot
             self._graph_gen[path] = self._graph_gen.get(path, 0) + 1
 
+    def module_inputs(self, module_dir: str) -> dict[str, str]:
+        """The module's symbol inputs now (what a :class:`GraphSnapshot` records when tier 2 reads the text)."""
+        module_dir = os.path.abspath(module_dir)
+        return self.index.symbol_inputs(module_dir, self.index.module_context(module_dir))
+
     def set_notice(self, module_dir: str, message: str | None) -> bool:
         """Show ``message`` as a ``budget`` problem on the module's files (None: clear). True if one was set."""
         with self._lock:
@@ -237,7 +250,10 @@ class Tier1:
     # --------------------------------------------------------- analysis
     def analyze_file(self, path: str, with_rules: bool = True) -> FileAnalysis:
         """Tier 1 for one file (reusing tier 2's results for blocks unchanged since it ran)."""
-        path = os.path.abspath(path)
+        with self.index.batch():  # the module's other files read once, however often rules ask
+            return self._analyze_file(os.path.abspath(path), with_rules)
+
+    def _analyze_file(self, path: str, with_rules: bool) -> FileAnalysis:
         st = self.index.state(path)
         out = FileAnalysis(path=path, digest=st.digest)
         by = self.index.overriding(path)
@@ -318,7 +334,7 @@ class Tier1:
                     continue
             missed = len(misses)
             findings, problems = self._check_block(path, pb, ctx, snapshot, selection, with_rules, pending, from_disk,
-                                                   misses)
+                                                   misses, inputs, (structure, generation))
             if len(misses) > missed:
                 with self._lock:
                     self._cache_misses.add(key)
@@ -348,12 +364,13 @@ class Tier1:
 
     def _check_block(self, path: str, pb: ParsedBlock, ctx: ModuleContext, snapshot: GraphSnapshot | None,
                      selection: CheckSelection, with_rules: bool, pending: bool = False,
-                     from_disk: bool = False, misses: list[tuple[str, ...]] | None = None
-                     ) -> tuple[list[Finding], list[Problem]]:
+                     from_disk: bool = False, misses: list[tuple[str, ...]] | None = None,
+                     inputs: dict[str, str] | None = None,
+                     rules_context: tuple[object, ...] | None = None) -> tuple[list[Finding], list[Problem]]:
         block = pb.block
         findings: list[Finding] = []
         errors: list[Problem] = []  # checks that raised: problems, never findings
-        reused = _reuse_graph(snapshot, block) if snapshot is not None else None
+        reused = _reuse_graph(snapshot, pb, inputs or {}) if snapshot is not None else None
         if reused is not None:
             findings.extend(reused)
         elif pending and not from_disk:
@@ -385,8 +402,41 @@ class Tier1:
                 findings.extend(reposition(stale[2], block))
         if not with_rules:
             return findings, errors
-        findings, problems = self.pipeline.block(BlockContext(path, block, pb.conf, ctx, self.root), findings)
-        return findings, errors + problems
+        bctx = BlockContext(path, block, pb.conf, ctx, self.root)
+        extra, problems = self._rules(bctx, rules_context)
+        out = findings + extra if extra else findings
+        return self.pipeline.hook(out, lambda _f: bctx), errors + problems
+
+    def _rules(self, bctx: BlockContext,
+               rules_context: tuple[object, ...] | None) -> tuple[list[Finding], list[Problem]]:
+        """tfguard's block rules on one block (:meth:`Pipeline.rules`), kept while the block's text and place,
+        the module's structure and the configuration are those, *if the rules did not read the module's
+        values* (watched): a block checked again only because a local it reads changed keeps them."""
+        block = bctx.block
+        key = (bctx.file, block.first_line, block.text, rules_context)
+        if rules_context is not None:
+            with self._lock:
+                hit = self._rule_results.get(key)
+            if hit is not None:
+                return hit
+        watched = _Watched(bctx.module.variables, bctx.module.locals)
+        got = self.pipeline.rules(replace(bctx, module=watched))
+        if rules_context is not None and not watched.was_read():
+            with self._lock:
+                self._rule_results[key] = got
+        return got
+
+
+class _Watched(ModuleContext):
+    """A module context that notes whether its values were read (tfguard's rules, in :meth:`Tier1._rules`)."""
+
+    def __getattribute__(self, name: str) -> object:
+        if name in ("variables", "locals", "digest"):
+            object.__setattr__(self, "_read", True)
+        return super().__getattribute__(name)
+
+    def was_read(self) -> bool:
+        return bool(self.__dict__.get("_read"))
 
 
 def _skips_key(pb: ParsedBlock) -> tuple[tuple[str, str], ...]:
@@ -406,19 +456,29 @@ def _block_key(path: str, pb: ParsedBlock, inputs: dict[str, str], context: tupl
     memo = pb.memo
     got = memo.get("inputs")
     if got is None or got[0] is not inputs:
-        deps = tuple((sym, inputs.get(sym, "-")) for sym in sorted(pb.references)
-                     if sym.startswith(("var.", "local.")))
-        got = (inputs, deps)
+        symbols: tuple[str, ...] | None = memo.get("input_symbols")
+        if symbols is None:  # the variables and locals it references, sorted (once per parsed block)
+            symbols = memo["input_symbols"] = tuple(sorted(sym for sym in pb.references
+                                                           if sym.startswith(("var.", "local."))))
+        got = (inputs, tuple((sym, inputs.get(sym, "-")) for sym in symbols))
         memo["inputs"] = got
     # the labels are in the key: two blocks can have one value digest only if they have the same labels
     return (path, block.kind, block.labels, pb.value, _skips_key(pb), got[1], context)
 
 
-def _reuse_graph(snapshot: GraphSnapshot, block: Block) -> list[Finding] | None:
+def _reuse_graph(snapshot: GraphSnapshot, pb: ParsedBlock, inputs: dict[str, str]) -> list[Finding] | None:
+    """Tier 2's findings of ``pb``'s block, moved to where it is now, if they still apply: the block's text
+    is the one tier 2 checked and so are the values of the variables and locals it references (``inputs``
+    now against the snapshot's). Else None: the block is checked by tier 1 (as a block whose text changed)."""
+    block = pb.block
     entry = snapshot.by_block.get(block_key(block))
     if entry is None:
         return None
     digest, _, findings = entry
     if digest != text_digest(block.text):
         return None
+    then = snapshot.inputs
+    for sym in pb.references:
+        if sym.startswith(("var.", "local.")) and (then is None or then.get(sym, "-") != inputs.get(sym, "-")):
+            return None
     return reposition(findings, block)

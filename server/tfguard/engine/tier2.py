@@ -254,6 +254,7 @@ class Tier2:
         if not files:  # an excluded module: nothing to run, nothing to show
             return {f: FileAnalysis(path=f, digest=index.state(f).digest, tier=2) for f in left_out}
         states = {f: index.state(f) for f in files}
+        inputs = self.tier1.module_inputs(module_dir)  # the values of the text Checkov reads (graph snapshots)
         run = self.module_run(module_dir, states, left_out)
         real_dir = os.path.realpath(module_dir)
         dropped = {os.path.realpath(p) for p in run.parsing_errors}
@@ -285,14 +286,14 @@ class Tier2:
                 fa.problems.append(problem)
         ctx = index.module_context(module_dir)
         for f, fa in list(result.items()):
-            result[f] = self._finish_file(f, states.get(f) or index.state(f), fa, ctx, dropped)
+            result[f] = self._finish_file(f, states.get(f) or index.state(f), fa, ctx, dropped, inputs)
         for f, by in index.overridden(module_dir).items():  # what OpenTofu does not read: said, not checked
             result[f] = FileAnalysis(path=f, digest=index.state(f).digest, tier=2,
                                      problems=[overridden_problem(f, by)])
         return result
 
     def _finish_file(self, f: str, st: FileState, fa: FileAnalysis, ctx: ModuleContext,
-                     dropped: set[str]) -> FileAnalysis:
+                     dropped: set[str], inputs: dict[str, str] | None = None) -> FileAnalysis:
         """One file's tier-2 result: its graph snapshot for tier 1, then the org rules and the finding hook.
 
         A file Checkov dropped whole (``dropped``: real paths) gets tier 1's result, its snapshot kept.
@@ -304,7 +305,7 @@ class Tier2:
             t1 = self.tier1.analyze_file(f)
             t1.tier = 2
             return t1
-        snapshot = GraphSnapshot(by_block={}, other=[])
+        snapshot = GraphSnapshot(by_block={}, other=[], inputs=inputs)
         blocks = {b.start_line: b for b in st.split.blocks}
         for finding in fa.findings:
             b = blocks.get(finding.line_range[0])
@@ -407,6 +408,7 @@ class Tier2:
                     recs.append(rec)
         result: dict[str, FileAnalysis] = {}
         contexts: dict[str, ModuleContext] = {}
+        inputs: dict[str, dict[str, str]] = {}
         plan_problems: dict[str, list[Problem]] = {}
         for p in problems:
             plan_problems.setdefault(os.path.realpath(p.file), []).append(p)
@@ -421,7 +423,8 @@ class Tier2:
             d = os.path.dirname(f)
             if d not in contexts:
                 contexts[d] = index.module_context(d)
-            result[f] = self._finish_file(f, st, fa, contexts[d], dropped)
+                inputs[d] = self.tier1.module_inputs(d)  # read with ``st``: the snapshot's texts and values agree
+            result[f] = self._finish_file(f, st, fa, contexts[d], dropped, inputs[d])
         for problem in check_error_problems(errors, lambda p: index.state(p).split.blocks):
             hit = result.get(wanted.get(os.path.realpath(problem.file), ""))
             if hit is not None:
