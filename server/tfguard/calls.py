@@ -27,6 +27,20 @@ _SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
 REFRESH_SECONDS = 1.0
 
 
+_CALL_NAME = re.compile(r"module\.([^.\[]+)(?:\[[^\]]*\])?\.")
+
+
+def call_names(resource: str) -> list[str]:
+    """The module call labels of a resource address, outermost first: ``module.a[0].module.b.aws_x.y``
+    -> ``["a", "b"]``; ``[]`` for a resource that is not in a module."""
+    names: list[str] = []
+    at = 0
+    while (m := _CALL_NAME.match(resource, at)) is not None:
+        names.append(m.group(1))
+        at = m.end()
+    return names
+
+
 @dataclass(frozen=True)
 class Call:
     """One ``module`` block calling a local module."""
@@ -35,6 +49,7 @@ class Call:
     name: str  # the module block's label
     line: int  # 1-based first line of the block
     module_dir: str  # the called directory, absolute and normalised
+    end_line: int = 0  # 1-based last line of the block (0: unknown)
 
 
 class CallIndex:
@@ -73,7 +88,7 @@ class CallIndex:
                 if m is None or not m.group(1).startswith(("./", "../")):
                     continue
                 target = os.path.normpath(os.path.join(os.path.dirname(path), m.group(1)))
-                out.append(Call(path, b.labels[0], b.start_line, target))
+                out.append(Call(path, b.labels[0], b.start_line, target, b.end_line))
         calls = tuple(out)
         self._files[path] = (stamp, calls)
         return calls
@@ -116,6 +131,33 @@ class CallIndex:
             self._refresh()
             return tuple(c for c in self._calls if c.module_dir == target)
 
+    def through(self, resource: str, module_dir: str) -> tuple[Call, ...]:
+        """The outermost ``module`` blocks through which ``resource`` of ``module_dir`` is reported
+        (``module.a.module.b.aws_x.y``: the calls named ``a`` whose module calls ``b`` =
+        ``module_dir``), for a record that names no caller (Checkov's graph checks).
+
+        Several calls may match: the examples of a module repository share call names. All of them
+        are returned, sorted by file; only those from directories nothing calls (roots: where a run
+        that reports ``module.a....`` starts) when some are; ``()`` when none matches or ``resource``
+        is not in a module."""
+        names = call_names(resource)
+        if not names:
+            return ()
+        real = os.path.realpath
+        targets = {real(module_dir)}
+        with self._lock:
+            self._refresh()
+            calls = self._calls
+        found: list[Call] = []
+        for i in range(len(names) - 1, -1, -1):  # innermost call first, up to the outermost
+            found = [c for c in calls if c.name == names[i] and real(c.module_dir) in targets]
+            targets = {real(os.path.dirname(c.caller_file)) for c in found}
+            if not found:
+                return ()
+        called = {real(c.module_dir) for c in calls}
+        roots = [c for c in found if real(os.path.dirname(c.caller_file)) not in called]
+        return tuple(sorted(roots or found, key=lambda c: (c.caller_file, c.line)))
+
     def roots_of(self, module_dir: str) -> tuple[str, ...]:
         """The root directories (called by no one) whose module tree reaches ``module_dir``; ``()`` when
         nothing calls it (it is a root itself, or unused)."""
@@ -138,4 +180,4 @@ class CallIndex:
         return tuple(sorted(roots))
 
 
-__all__ = ["Call", "CallIndex"]
+__all__ = ["Call", "CallIndex", "call_names"]
