@@ -73,3 +73,20 @@ async def test_module_line_offers_the_fix_at_each_candidate_call(client: Languag
         assert apply_edits(caller.read_text(), edits_of(action.edit, caller.as_uri())) == FIXED
     # a suppression in the shared module would hide the finding from every caller: not offered
     assert not [a for a in got or [] if "Suppress" in a.title]
+
+
+async def test_caller_line_offers_the_fix_of_a_graph_check_at_its_own_call(client: LanguageClient):
+    ws: Path = client.ws  # type: ignore[attr-defined]
+    caller = ws / "examples" / "b" / "main.tf"
+    text = caller.read_text()
+    uri = open_document(client, caller, text)
+    await wait_for_diagnostics(client, uri, timeout=60)
+    got = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+        context=lsp.CodeActionContext(diagnostics=[])))
+    actions = [a for a in got or [] if isinstance(a, lsp.CodeAction) and "at the call of module" in a.title]
+    # only this file's call: the candidate in examples/a is fixed from there (or from the module's line)
+    assert [a.title for a in actions] == [TITLE.format("b")]
+    assert actions[0].edit is not None
+    assert apply_edits(text, edits_of(actions[0].edit, uri)) == FIXED
