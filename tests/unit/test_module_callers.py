@@ -135,3 +135,26 @@ def test_no_fix_at_a_call_for_which_the_count_is_zero(tmp_path: Path) -> None:
     caller.write_text(caller.read_text().replace('source = "../../modules/url"\n',
                                                  'source = "../../modules/url"\n  create_url = false\n', 1))
     assert [o for o in offers_for(off, engine) if o.kind == "input"] == []
+
+
+def test_two_calls_in_one_file_each_get_their_own_fix(tmp_path: Path) -> None:
+    ws = _copy(tmp_path)
+    caller = ws / "examples" / "a" / "main.tf"
+    caller.write_text(caller.read_text() + '\nmodule "db2" {\n  source = "../../modules/db"\n}\n')
+    engine = Engine(str(ws))
+    module = str(ws / "modules" / "db" / "main.tf")
+    recs = [r for r in engine.module_run(str(caller.parent)).records
+            if r.check_id == "CKV2_AWS_60" and r.file == module]
+    assert sorted(r.resource for r in recs) == ["module.db.aws_db_instance.this", "module.db2.aws_db_instance.this"]
+    [merged] = merge_instances(engine.records_to_findings(recs, engine.state(module)), str(ws), engine.tier2.through)
+    offers = offers_for(merged, engine)
+    assert [o.title for o in offers] == [
+        DB_TITLE.format("a"), DB_TITLE.format("a").replace('module "db"', 'module "db2"'), DB_TITLE.format("b")]
+    text = caller.read_text()
+    new_db2 = apply_text_edits(text, build_edits(offers[1], merged, engine))
+    assert new_db2 == text.replace('module "db2" {\n  source = "../../modules/db"\n',
+                                   'module "db2" {\n  source = "../../modules/db"\n  copy_tags_to_snapshot = true\n')
+    engine.set_overlay(str(caller), new_db2)
+    after = {(r.check_id, r.resource): r.result for r in engine.module_run(str(caller.parent)).records}
+    assert after[("CKV2_AWS_60", "module.db2.aws_db_instance.this")] == "PASSED"
+    assert after[("CKV2_AWS_60", "module.db.aws_db_instance.this")] == "FAILED"  # the other call is its own fix
