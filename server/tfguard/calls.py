@@ -62,6 +62,8 @@ class CallIndex:
         self._walked = 0.0
         self._calls: tuple[Call, ...] = ()
         self._tf_dirs: frozenset[str] = frozenset()
+        # (the walk's calls, each with its real module dir and real caller dir), for through()
+        self._real: tuple[tuple[Call, ...], tuple[tuple[Call, str, str], ...]] | None = None
 
     def _file_calls(self, path: str) -> tuple[Call, ...]:
         try:
@@ -143,20 +145,23 @@ class CallIndex:
         names = call_names(resource)
         if not names:
             return ()
-        real = os.path.realpath
-        targets = {real(module_dir)}
+        targets = {os.path.realpath(module_dir)}
         with self._lock:
             self._refresh()
-            calls = self._calls
-        found: list[Call] = []
+            if self._real is None or self._real[0] is not self._calls:  # real paths, once per walk
+                self._real = (self._calls, tuple((c, os.path.realpath(c.module_dir),
+                                                  os.path.realpath(os.path.dirname(c.caller_file)))
+                                                 for c in self._calls))
+            calls = self._real[1]
+        found: list[tuple[Call, str, str]] = []
         for i in range(len(names) - 1, -1, -1):  # innermost call first, up to the outermost
-            found = [c for c in calls if c.name == names[i] and real(c.module_dir) in targets]
-            targets = {real(os.path.dirname(c.caller_file)) for c in found}
+            found = [x for x in calls if x[0].name == names[i] and x[1] in targets]
+            targets = {x[2] for x in found}
             if not found:
                 return ()
-        called = {real(c.module_dir) for c in calls}
-        roots = [c for c in found if real(os.path.dirname(c.caller_file)) not in called]
-        return tuple(sorted(roots or found, key=lambda c: (c.caller_file, c.line)))
+        called = {x[1] for x in calls}
+        roots = [x[0] for x in found if x[2] not in called] or [x[0] for x in found]
+        return tuple(sorted(roots, key=lambda c: (c.caller_file, c.line)))
 
     def roots_of(self, module_dir: str) -> tuple[str, ...]:
         """The root directories (called by no one) whose module tree reaches ``module_dir``; ``()`` when
