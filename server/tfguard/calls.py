@@ -27,6 +27,20 @@ _SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
 REFRESH_SECONDS = 1.0
 
 
+_CALL_NAME = re.compile(r"module\.([^.\[]+)(?:\[[^\]]*\])?\.")
+
+
+def call_names(resource: str) -> list[str]:
+    """The module call labels of a resource address, outermost first: ``module.a[0].module.b.aws_x.y``
+    -> ``["a", "b"]``; ``[]`` for a resource that is not in a module."""
+    names: list[str] = []
+    at = 0
+    while (m := _CALL_NAME.match(resource, at)) is not None:
+        names.append(m.group(1))
+        at = m.end()
+    return names
+
+
 @dataclass(frozen=True)
 class Call:
     """One ``module`` block calling a local module."""
@@ -35,6 +49,7 @@ class Call:
     name: str  # the module block's label
     line: int  # 1-based first line of the block
     module_dir: str  # the called directory, absolute and normalised
+    end_line: int = 0  # 1-based last line of the block (0: unknown)
 
 
 class CallIndex:
@@ -47,6 +62,8 @@ class CallIndex:
         self._walked = 0.0
         self._calls: tuple[Call, ...] = ()
         self._tf_dirs: frozenset[str] = frozenset()
+        # (the walk's calls, each with its real module dir and real caller dir), for through()
+        self._real: tuple[tuple[Call, ...], tuple[tuple[Call, str, str], ...]] | None = None
 
     def _file_calls(self, path: str) -> tuple[Call, ...]:
         try:
@@ -73,7 +90,7 @@ class CallIndex:
                 if m is None or not m.group(1).startswith(("./", "../")):
                     continue
                 target = os.path.normpath(os.path.join(os.path.dirname(path), m.group(1)))
-                out.append(Call(path, b.labels[0], b.start_line, target))
+                out.append(Call(path, b.labels[0], b.start_line, target, b.end_line))
         calls = tuple(out)
         self._files[path] = (stamp, calls)
         return calls
@@ -116,6 +133,36 @@ class CallIndex:
             self._refresh()
             return tuple(c for c in self._calls if c.module_dir == target)
 
+    def through(self, resource: str, module_dir: str) -> tuple[Call, ...]:
+        """The outermost ``module`` blocks through which ``resource`` of ``module_dir`` is reported
+        (``module.a.module.b.aws_x.y``: the calls named ``a`` whose module calls ``b`` =
+        ``module_dir``), for a record that names no caller (Checkov's graph checks).
+
+        Several calls may match: the examples of a module repository share call names. All of them
+        are returned, sorted by file; only those from directories nothing calls (roots: where a run
+        that reports ``module.a....`` starts) when some are; ``()`` when none matches or ``resource``
+        is not in a module."""
+        names = call_names(resource)
+        if not names:
+            return ()
+        targets = {os.path.realpath(module_dir)}
+        with self._lock:
+            self._refresh()
+            if self._real is None or self._real[0] is not self._calls:  # real paths, once per walk
+                self._real = (self._calls, tuple((c, os.path.realpath(c.module_dir),
+                                                  os.path.realpath(os.path.dirname(c.caller_file)))
+                                                 for c in self._calls))
+            calls = self._real[1]
+        found: list[tuple[Call, str, str]] = []
+        for i in range(len(names) - 1, -1, -1):  # innermost call first, up to the outermost
+            found = [x for x in calls if x[0].name == names[i] and x[1] in targets]
+            targets = {x[2] for x in found}
+            if not found:
+                return ()
+        called = {x[1] for x in calls}
+        roots = [x[0] for x in found if x[2] not in called] or [x[0] for x in found]
+        return tuple(sorted(roots, key=lambda c: (c.caller_file, c.line)))
+
     def roots_of(self, module_dir: str) -> tuple[str, ...]:
         """The root directories (called by no one) whose module tree reaches ``module_dir``; ``()`` when
         nothing calls it (it is a root itself, or unused)."""
@@ -138,4 +185,4 @@ class CallIndex:
         return tuple(sorted(roots))
 
 
-__all__ = ["Call", "CallIndex"]
+__all__ = ["Call", "CallIndex", "call_names"]

@@ -40,6 +40,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 
+from tfguard.calls import CallIndex
 from tfguard.checks.entity import CheckSelection, ModuleContext
 from tfguard.checks.graph import GraphRecord, GraphRun
 from tfguard.config.checkov import CheckovConfig, CheckovOverrides
@@ -104,6 +105,9 @@ class Engine:
         self.tier1 = Tier1(self.index, self.pipeline, self.lock, self.root)
         self.tier2 = Tier2(self.index, self.tier1, self.pipeline, self.lock, self.root, self.extra_policy_dirs,
                            module_time_budget, var_files=self.var_files_for, excluded=self.excluded)
+        # who calls a local module: the callers of module-instance records that name none (walked on demand)
+        self.calls = CallIndex(self.config_root) if self.config_root else None
+        self.tier2.calls = self.calls
 
     # ------------------------------------------------------------ settings
     @property

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from tfguard.calls import Call, CallIndex
 from tfguard.checks.entity import CheckSelection, ModuleContext
 from tfguard.checks.errors import check_error_problems
 from tfguard.checks.graph import GraphRecord, GraphRun, Mirror, run_checkov, use_policy_dirs
@@ -72,17 +73,32 @@ def module_address(resource: str) -> str:
     return m.group(1)[:-1] if m else ""
 
 
-def merge_instances(findings: Iterable[Finding], root: str | None) -> list[Finding]:
+Through = Callable[[Finding], "tuple[Call, ...]"]  # the candidate calls of a record that names no caller
+
+
+def merge_instances(findings: Iterable[Finding], root: str | None, through: Through | None = None) -> list[Finding]:
     """One finding per (check, result, block) of a file: the module-instance findings of every caller
     of the file's module merged into one that names the callers (``via module.vpc in examples/complete``),
     each caller kept in :attr:`Finding.callers` (file, call lines, module address). A finding of the file
-    itself (no caller) is kept as it is when it is alone."""
+    itself (no caller) is kept as it is when it is alone.
+
+    A module-instance record without a caller (Checkov's graph checks give none) gets its callers from
+    ``through`` (:meth:`tfguard.calls.CallIndex.through`: the calls of that name reaching the module).
+    When several match (examples sharing a call name), all are named, and the message says they are
+    the candidates rather than guessing one."""
     groups: dict[tuple[str, str, tuple[int, int]], list[Finding]] = {}
     for f in findings:
         groups.setdefault((f.check_id, f.result.value, f.line_range), []).append(f)
     out: list[Finding] = []
     for group in groups.values():
-        if len(group) == 1 and group[0].caller_file is None:
+        derived: dict[tuple[str, int, int, str], None] = {}
+        if through is not None:
+            for x in group:
+                address = module_address(x.resource)
+                if x.caller_file is None and not x.callers and address:
+                    for c in through(x):
+                        derived[(c.caller_file, c.line, c.end_line or c.line, address)] = None
+        if len(group) == 1 and group[0].caller_file is None and not derived:
             out.append(group[0])
             continue
         group.sort(key=lambda x: (x.caller_file or "", x.caller_line_range or (0, 0), x.resource))
@@ -91,6 +107,8 @@ def merge_instances(findings: Iterable[Finding], root: str | None) -> list[Findi
             if x.caller_file is not None:
                 lines = x.caller_line_range or (1, 1)
                 callers[(x.caller_file, lines[0], lines[1], module_address(x.resource))] = None
+        guessed = [c for c in derived if c not in callers]
+        callers.update(dict.fromkeys(guessed))
         first = group[0]
         if not callers:
             out.append(first)
@@ -103,6 +121,10 @@ def merge_instances(findings: Iterable[Finding], root: str | None) -> list[Findi
 
         named = [where(c) for c in callers]
         shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+        if len(guessed) > 1 and len(guessed) == len(callers):
+            shown = (", ".join(named[:-1]) + f" or {named[-1]}") if len(named) <= 3 else \
+                (", ".join(named[:2]) + f" or {len(named) - 2} more")
+            shown += " (Checkov names no caller: the calls of that name)"
         out.append(dataclasses.replace(
             first, message=f"{first.check_name} via {shown}", callers=tuple(callers),
             details=tuple(dict.fromkeys(d for x in group for d in x.details))))
@@ -239,6 +261,7 @@ class Tier2:
         self.busy = busy
         self.var_files = var_files or (lambda _d: ())
         self.excluded = excluded or (lambda _p: False)
+        self.calls: CallIndex | None = None  # who calls a local module (callers of graph records); set by the engine
         self._lock = lock
         self._mirror: Mirror | None = None
         self._mirror_lock = threading.Lock()  # the scratch mirror is written by one run at a time
@@ -386,6 +409,12 @@ class Tier2:
                 if self._close_after_run:
                     self._close_mirror()
 
+    def through(self, finding: Finding) -> tuple[Call, ...]:
+        """The candidate calls of a module-instance finding that names no caller (:meth:`CallIndex.through`)."""
+        if self.calls is None:
+            return ()
+        return self.calls.through(finding.resource, os.path.dirname(os.path.abspath(finding.file)))
+
     def adopt_unit_runs(self, files: Iterable[str], runs: Iterable[GraphRun],
                         problems: Iterable[Problem] = ()) -> dict[str, FileAnalysis]:
         """Tier 2's result for ``files`` from the runs of every scan unit that reads them: each file's own
@@ -419,7 +448,7 @@ class Tier2:
                 fa.problems.append(st.read_problem)
             fa.problems.extend(pb.problem for pb in st.parsed if pb.problem is not None)
             fa.problems.extend(plan_problems.get(rp, ()))
-            fa.findings.extend(merge_instances(records_to_findings(by_file[rp], st), self.root))
+            fa.findings.extend(merge_instances(records_to_findings(by_file[rp], st), self.root, self.through))
             d = os.path.dirname(f)
             if d not in contexts:
                 contexts[d] = index.module_context(d)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from tfguard.files import is_inside
 from tfguard.fixes import aws as _aws  # noqa: F401  (registers the AWS fixes)
 from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
@@ -221,7 +222,7 @@ def _suppress_text(finding: Finding, text: str, reason: str | None) -> str | Non
 def _new_text(offer: FixOffer, finding: Finding, engine: Engine, text: str, catalogue: Catalogue | None,
               reason: str | None, value: str | None = None) -> str | None:
     if offer.kind == "input":
-        return _input_text(finding, engine, text)
+        return _input_text(finding, engine, text, offer.path or finding.caller_file, value)
     if offer.id == COMMIT_OFFER:
         target = _target(finding, text)
         return plan_commit_pin(text, target[2], value or "") if target and value else None
@@ -248,41 +249,90 @@ def _read_fn(engine: Engine) -> Callable[[str], str | None]:
     return read
 
 
-def _input_fix(finding: Finding, engine: Engine) -> InputFix | None:
+Site = tuple[str, int, str]  # a module call a finding comes through: caller file, first line, resource address
+
+
+def _call_sites(finding: Finding, engine: Engine) -> list[Site]:
+    """The module calls a finding through a module call comes from, each with the resource's address
+    through it (``module.b.aws_x.y`` for a merged caller ``module.b`` of ``module.a.aws_x.y``).
+
+    Checkov's caller, and the merged callers of the editor's module-instance finding. A record that
+    names none (graph checks) gets the calls of that name reaching the module
+    (:meth:`tfguard.calls.CallIndex.through`); so does one whose call name several directories share:
+    Checkov's graph of the whole tree merges those instances, and the caller it names is any of them.
+    """
     chain = call_chain(finding.resource)
-    if chain is None or finding.caller_file is None:
+    rest = chain[1] if chain is not None else ""
+    given: dict[Site, None] = {}
+    if finding.caller_file is not None:
+        line = finding.caller_line_range[0] if finding.caller_line_range else 0
+        given[(finding.caller_file, line, finding.resource)] = None
+    for file, first, _last, address in finding.callers:
+        given[(file, first, f"{address}.{rest}" if address and rest else finding.resource)] = None
+    calls = getattr(engine, "calls", None)
+    found = calls.through(finding.resource, os.path.dirname(os.path.abspath(finding.file))) if calls else ()
+    if given and len(found) <= 1:
+        return list(given)
+    sites = dict(given)
+    known = {(f, line) for f, line, _ in sites}
+    sites.update(dict.fromkeys((c.caller_file, c.line, finding.resource) for c in found
+                               if (c.caller_file, c.line) not in known))
+    return sorted(sites)
+
+
+def _input_fix(finding: Finding, engine: Engine, site: Site) -> InputFix | None:
+    chain = call_chain(site[2])
+    if chain is None:
         return None
     fix = REGISTRY.get(finding.check_id)
     parts = address_parts(chain[1])
     if fix is None or parts is None or parts[0] != fix.block_kind or parts[1][0] not in fix.resource_types:
         return None
-    return plan_input(fix, finding.resource, finding.file, finding.line_range[0], finding.caller_file,
-                      _read_fn(engine))
+    return plan_input(fix, site[2], finding.file, finding.line_range[0], site[0], _read_fn(engine))
 
 
-def _input_text(finding: Finding, engine: Engine, caller: str) -> str | None:
-    fix = _input_fix(finding, engine)
-    if fix is None:
+def _input_text(finding: Finding, engine: Engine, caller: str, caller_file: str | None,
+                value: str | None) -> str | None:
+    """The caller's text with the input set at the call ``value`` names (its first line), or at the
+    only call of ``caller_file`` the finding comes through."""
+    sites = [s for s in _call_sites(finding, engine) if s[0] == caller_file]
+    if value is not None and value.isdigit():
+        sites = [s for s in sites if s[1] == int(value)]
+    if len(sites) != 1:
         return None
-    line = finding.caller_line_range[0] if finding.caller_line_range else 0
-    return caller_text(caller, fix, line)
+    fix = _input_fix(finding, engine, sites[0])
+    return caller_text(caller, fix, sites[0][1]) if fix is not None else None
 
 
 def _input_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
-    """A finding reported through a module call: the input of the call that fixes it, if one does."""
-    fix = _input_fix(finding, engine)
-    if fix is None or finding.caller_file is None:
-        return []
-    caller, _ = engine.read(finding.caller_file)
-    if caller is None:
-        return []
-    new = _input_text(finding, engine, caller)
-    if new is None or new == caller:
-        return []
-    local = REGISTRY[finding.check_id]
-    return [FixOffer(f"input:{finding.check_id}",
-                     f'Fix {finding.check_id} at the call of module "{fix.call}": set {fix.name} = {fix.value}',
-                     finding.check_id, "input", True, local.safe, path=finding.caller_file)]
+    """A finding reported through module calls: for each call it comes from, the input of that call
+    that fixes it, if one does (several calls: one offer each, naming the caller's directory; the
+    offer's ``value`` is the call's first line)."""
+    sites = _call_sites(finding, engine)
+    offers: list[FixOffer] = []
+    for site in sites:
+        caller_file, line, _resource = site
+        fix = _input_fix(finding, engine, site)
+        if fix is None:
+            continue
+        caller, _ = engine.read(caller_file)
+        if caller is None:
+            continue
+        new = caller_text(caller, fix, line)
+        if new is None or new == caller:
+            continue
+        local = REGISTRY[finding.check_id]
+        where = ""
+        if len(sites) > 1:
+            d = os.path.dirname(caller_file)
+            root = engine.root
+            where = f" in {os.path.relpath(d, root) if root and is_inside(d, root) else d}"
+        offers.append(FixOffer(f"input:{finding.check_id}",
+                               f'Fix {finding.check_id} at the call of module "{fix.call}"{where}: '
+                               f"set {fix.name} = {fix.value}",
+                               finding.check_id, "input", not offers, local.safe, value=str(line),
+                               path=caller_file))
+    return offers
 
 
 def _commit_offers(finding: Finding, text: str, block: Block, catalogue: Catalogue | None) -> list[FixOffer]:

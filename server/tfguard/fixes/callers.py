@@ -103,6 +103,65 @@ def _passes_through(read: ReadFn, module_dir: str, call: str, name: str) -> str 
     return None
 
 
+_COUNT = re.compile(r"^(?P<cond>[^?:()|]+?)\s*\?\s*1\s*:\s*0$", re.DOTALL)
+_TERM = re.compile(r"^(?P<not>!?)\s*var\.(?P<name>[A-Za-z_][\w-]*)$")
+
+
+def _literal_bool(text: str, block: Block, name: str) -> bool | None:
+    item = block.item((name,))
+    if item is None or item.is_block:
+        return None
+    s, e = value_range(text, item)
+    value = text[s:e].strip()
+    return True if value == "true" else False if value == "false" else None
+
+
+def _input_bool(caller_file: str, call: str, module_dir: str, name: str, read: ReadFn) -> bool | None:
+    """The boolean literal the call passes as ``name``, else the variable's literal default; None if unknown."""
+    text = read(caller_file)
+    if text is None:
+        return None
+    for b in split_blocks(text).blocks:
+        if b.kind == "module" and b.labels[:1] == (call,):
+            if b.item((name,)) is not None:
+                return _literal_bool(text, b, name)
+            break
+    for fn in sorted(os.listdir(module_dir)) if os.path.isdir(module_dir) else []:
+        if not fn.endswith(".tf"):
+            continue
+        mtext = read(os.path.join(module_dir, fn))
+        for b in split_blocks(mtext).blocks if mtext else []:
+            if b.kind == "variable" and b.labels[:1] == (name,):
+                return _literal_bool(mtext or "", b, "default")
+    return None
+
+
+def _not_created(text: str, block: Block, caller_file: str, call: str, module_dir: str, read: ReadFn) -> bool:
+    """True when the block's ``count = A && var.X && ... ? 1 : 0`` is 0 for this call: a term
+    ``var.X`` (or ``!var.X``) is false with the call's literal input or the variable's literal default.
+
+    Checkov reports such a resource anyway when it cannot evaluate the whole condition (the
+    terraform-aws-lambda function URL behind ``create_lambda_function_url = false``), and once an
+    input is set on the call it cannot render the value either: the check is then UNKNOWN and the
+    resource leaves the report, so no fix can be proven (and Terraform creates nothing to fix).
+    """
+    item = block.item(("count",))
+    if item is None or item.is_block:
+        return False
+    s, e = value_range(text, item)
+    m = _COUNT.match(text[s:e].strip())
+    if m is None:
+        return False
+    for term in m.group("cond").split("&&"):
+        t = _TERM.match(term.strip())
+        if t is None:
+            continue
+        value = _input_bool(caller_file, call, module_dir, t.group("name"), read)
+        if value is not None and value == bool(t.group("not")):
+            return True
+    return False
+
+
 def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller_file: str,
                read: ReadFn) -> InputFix | None:
     """The module input to set in ``caller_file`` so that ``fix`` holds for ``resource``; None if none."""
@@ -129,6 +188,8 @@ def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller
     dirs = _module_dirs(caller_file, calls, read)
     if dirs is None or os.path.realpath(dirs[-1]) != os.path.realpath(os.path.dirname(module_file)):
         return None
+    if len(calls) == 1 and _not_created(text, block, caller_file, calls[0], dirs[0], read):
+        return None  # Terraform creates no such resource for this call: nothing to fix there
     # nested calls: each enclosing module must pass the input straight through
     for i in range(len(calls) - 1, 0, -1):
         name = _passes_through(read, dirs[i - 1], calls[i], name) or ""

@@ -215,8 +215,9 @@ def _call_findings_now(engine: Engine, directory: str) -> list[Finding]:
     cached = _CALL_FINDINGS.get(directory)
     if cached is not None and cached[0] == key:
         return cached[1]
+    # graph checks' records name no caller: the fixes' call sites are derived (fixes._call_sites)
     recs = [r for r in engine.module_run(directory).records
-            if r.result == "FAILED" and r.resource.startswith("module.") and r.caller_file]
+            if r.result == "FAILED" and r.resource.startswith("module.")]
     found = engine.records_to_findings(recs, None)
     _CALL_FINDINGS[directory] = (key, found)
     return found
@@ -241,11 +242,12 @@ async def _module_call_actions(ls: TfguardServer, uri: str, path: str, text: str
     seen: set[str] = set()
     for b in calls:
         for f in found:
-            if not f.resource.startswith(f"module.{b.labels[0]}.") or os.path.realpath(f.caller_file or "") != real:
+            if not f.resource.startswith(f"module.{b.labels[0]}.") or (
+                    f.caller_file is not None and os.path.realpath(f.caller_file) != real):
                 continue
             for offer in offers_for(f, engine):
-                if offer.kind != "input":
-                    continue
+                if offer.kind != "input" or os.path.realpath(offer.path or "") != real:
+                    continue  # a fix at another call of that name (another caller file)
                 action = _offer_to_action(ls, uri, offer, f, None, engine)
                 if action.edit is not None and action.title not in seen:
                     seen.add(action.title)
