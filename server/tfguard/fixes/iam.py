@@ -374,12 +374,9 @@ def _policy_fix(test: Offends) -> Callable[[Block, str, str], list[Step] | None]
             try:
                 json.loads(head[heredoc.end():head.rstrip().rfind("\n")])
             except ValueError:
-                return None
-            quote = json.dumps
-        elif head.startswith("jsonencode(") and "${" not in head and "var." not in head and "local." not in head:
-            quote = json.dumps
-        else:
-            return None  # var.policy, data.x.json, file(...): not this text's decision
+                return None  # not JSON as it stands
+        elif not head.startswith("jsonencode(") or any(x in head for x in ("${", "var.", "local.")):
+            return None  # var.policy, data.x.json, file(...), interpolations: not this text's decision
         spans = _json_statements(text, s, e)
         if not spans:
             return None
@@ -398,7 +395,7 @@ def _policy_fix(test: Offends) -> Callable[[Block, str, str], list[Step] | None]
                 return None
             vs, ve = a + where.start(1), a + where.end(1)
             current = text[vs:ve]
-            rendered = [quote(x) for x, ref in arns if not ref]
+            rendered = [json.dumps(x) for x, ref in arns if not ref]
             if len(rendered) != len(arns):
                 return None  # a reference cannot go into JSON text
             if current.strip() == '"*"':
