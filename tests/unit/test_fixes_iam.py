@@ -145,7 +145,7 @@ variable "name" {
     offers = offers_for(finding, engine)
     assert [o.kind for o in offers] == ["local"]  # no suppression in the shared module
     [offer] = offers
-    assert offer.title.endswith("(restricts the statement for every caller)")
+    assert offer.title.startswith("Fix CKV_AWS_356 (restricts the statement for every caller): restrict")
     edits = build_edits(offer, finding, engine, value=example_value(offer))
     new = apply_text_edits(module_text, edits)
     assert new == module_text.replace('resources = ["*"]', 'resources = ["arn:aws:s3:::example-bucket/*"]')

@@ -364,7 +364,8 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
                                        f"Fix {finding.check_id}: use the approved source {what}",
                                        finding.check_id, "pin", True, False))
     if finding.resource.startswith("module.") and kind != "module":  # the module's own file: every caller
-        return [replace(o, title=f"{o.title} (restricts the statement for every caller)")
+        where = f"Fix {finding.check_id} (restricts the statement for every caller):"  # kept in a group's title
+        return [replace(o, title=o.title.replace(f"Fix {finding.check_id}:", where, 1))
                 for o in offers if o.kind == "local"]
     new = _suppress_text(finding, text, None)
     if new is not None and new != text:
