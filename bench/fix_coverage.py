@@ -130,6 +130,8 @@ def _verify_through_call(f: Finding, offer: FixOffer, value: str | None, engine:
                          target: str) -> tuple[bool, str]:
     """A finding reported through a module call: the caller directory's whole run (tier 2) decides."""
     directory = os.path.dirname(target)
+    if offer.kind == "local" and f.caller_file:  # a fix in the module's own file: the caller's run decides
+        directory = os.path.dirname(f.caller_file)
     before = _call_results(engine, directory)
     text, _ = engine.read(target)
     assert text is not None

@@ -156,6 +156,7 @@ def checkov_checks() -> CheckovModules:
         from checkov.version import version
 
         install_check_error_hook()  # a check that raises is recorded as data (see errors.py)
+        install_policy_cache()  # IAM checks: no stale policy from an earlier text (see there)
         _modules = CheckovModules(
             version=version,
             runner_filter=RunnerFilter,
@@ -415,12 +416,60 @@ def collect_check_errors(sink: CheckErrorSink) -> Iterator[None]:
     """
     global _graph_sink
     token = _sink.set(sink)
+    policies = _run_policies.set({})  # a fresh policy-document cache per run, as a new checkov process
     _graph_sink = sink
     try:
         yield
     finally:
         _graph_sink = None
+        _run_policies.reset(policies)
         _sink.reset(token)
+
+
+# ------------------------------------------------------------------ IAM policy documents (cloudsplaining)
+#
+# Checkov 3.3.30's IAM checks (CKV_AWS_109/111/356 on aws_iam_policy_document, CKV_AWS_355 on policy
+# resources) keep the parsed policy in a class-level dict keyed by "file:type:name" and never clear it:
+# right for one ``checkov -d`` process, stale in a warm one (an edited policy kept its first result;
+# tier 1, whose scanned file is "/main.tf" for every main.tf, even mixed up blocks of different modules).
+# The dict is replaced: within a Checkov run (``collect_check_errors``) each run has its own, as a new
+# process would; outside one (tier 1's per-block checks) every check parses the policy anew.
+
+_run_policies: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("tfguard_iam_policies",
+                                                                                     default=None)
+_block_policies = threading.local()
+
+
+class _PolicyDocuments(dict):  # type: ignore[type-arg]
+    """Stands in for ``BaseTerraformCloudsplainingIAMScanner.policy_document_cache`` (see above)."""
+
+    def _current(self, fresh: bool = False) -> dict[str, Any]:
+        run = _run_policies.get()
+        if run is not None:
+            return run
+        if fresh or not hasattr(_block_policies, "d"):
+            _block_policies.d = {}
+        return _block_policies.d  # type: ignore[no-any-return]
+
+    def keys(self) -> Any:  # the scanner asks ``key not in cache.keys()`` first: a new check starts here
+        return self._current(fresh=True).keys()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._current()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._current()[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._current()[key]
+
+
+def install_policy_cache() -> None:
+    """Replace Checkov's never-cleared IAM policy cache (see above); once."""
+    from checkov.terraform.checks.utils.base_cloudsplaining_iam_scanner import BaseTerraformCloudsplainingIAMScanner
+
+    if not isinstance(BaseTerraformCloudsplainingIAMScanner.policy_document_cache, _PolicyDocuments):
+        BaseTerraformCloudsplainingIAMScanner.policy_document_cache = _PolicyDocuments()
 
 
 def _log_check_error(self: Any, scanned_file: str, entity_type: str, entity_name: str,

@@ -24,6 +24,7 @@ from tfguard.files import is_inside
 from tfguard.fixes import aws as _aws  # noqa: F401  (registers the AWS fixes)
 from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
+from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes.callers import InputFix, call_chain, caller_text, plan_input
 from tfguard.fixes.modules import (
     entry_for_call,
@@ -113,7 +114,7 @@ _INDEX = re.compile(r"\[[^\]]*\]$")
 
 
 def _target(finding: Finding, text: str) -> tuple[str, tuple[str, ...], Block] | None:
-    parts = address_parts(finding.resource, finding.block_type)
+    parts = address_parts(finding.resource, finding.block_type) or _in_module_parts(finding)
     if finding.check_id == COMMIT_RULE and finding.block_type == "module":
         # Checkov names a module call by its label ("vpc"); through a call, module.a.b or
         # module.a.module.b: the call of b is a block of a's file, pinned there for every caller
@@ -133,6 +134,13 @@ def _target(finding: Finding, text: str) -> tuple[str, tuple[str, ...], Block] |
     if block is None:
         return None
     return kind, labels, block
+
+
+def _in_module_parts(finding: Finding) -> tuple[str, tuple[str, ...]] | None:
+    """Through a module call, for a fix made in the module's file (no caller can change it: ``in_module``)."""
+    fix = REGISTRY.get(finding.check_id)
+    chain = call_chain(finding.resource) if fix is not None and fix.in_module else None
+    return address_parts(chain[1]) if chain is not None else None
 
 
 def _other_blocks(engine: Engine, path: str) -> list[Block]:
@@ -405,6 +413,10 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
                 offers.append(FixOffer(f"pin:{found[1].name}",  # type: ignore[attr-defined]
                                        f"Fix {finding.check_id}: use the approved source {what}",
                                        finding.check_id, "pin", True, False))
+    if finding.resource.startswith("module.") and kind != "module":  # the module's own file: every caller
+        where = f"Fix {finding.check_id} (restricts the statement for every caller):"  # kept in a group's title
+        return [replace(o, title=o.title.replace(f"Fix {finding.check_id}:", where, 1))
+                for o in offers if o.kind == "local"]
     new = _suppress_text(finding, text, None)
     if new is not None and new != text:
         offers.append(FixOffer(f"suppress:{finding.check_id}",

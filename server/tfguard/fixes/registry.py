@@ -33,6 +33,7 @@ class LocalFix:
     options: Options | None = None
     prompt: str | None = None  # what to ask for a typed value (None: choices only)
     example: str | None = None  # a typed value that is acceptable (tests and the coverage benchmark use it)
+    in_module: bool = False  # through a module call with no input driving it: fixed in the module's file
 
 
 REGISTRY: dict[str, LocalFix] = {}
@@ -132,6 +133,7 @@ def choice(
     example: str | None = None,
     fallback: Planner | None = None,
     kind: str = "resource",
+    in_module: bool = False,
 ) -> LocalFix:
     """Register a fix that needs the user's choice (never safe: fix-all cannot choose).
 
@@ -142,4 +144,4 @@ def choice(
         return None
 
     return register(LocalFix(check_id, _types(types), summary, fallback or no_plan, False, kind,
-                             plan_value, options, prompt, example))
+                             plan_value, options, prompt, example, in_module))

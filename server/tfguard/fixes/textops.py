@@ -44,7 +44,14 @@ class InCompanion:
     step: Set
 
 
-Step = Set | Companion | InCompanion
+@dataclass(frozen=True)
+class Rewrite:
+    """Replace the block's text by ``text`` (a fix that computes its own edit of the block, e.g. IAM statements)."""
+
+    text: str
+
+
+Step = Set | Companion | InCompanion | Rewrite
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -284,6 +291,8 @@ def run_steps(
             return None
         if isinstance(step, Set):
             planned = plan_set(text, block, step)
+        elif isinstance(step, Rewrite):
+            planned = True if step.text == block.text else OffsetEdit(block.start, block.end, step.text)
         elif isinstance(step, InCompanion):
             ref = f"{block.labels[0]}.{block.labels[1]}" if len(block.labels) > 1 else ""
             here = companions(list(split.blocks), step.resource_type, ref)
