@@ -298,6 +298,13 @@ def checkov_warning_kinds() -> dict[str, int]:
         return dict(_warnings)
 
 
+def add_checkov_warnings(kinds: tuple[tuple[str, int], ...]) -> None:
+    """Count ``kinds`` ((kind, n), ...) again: the warnings of Checkov work a memo replays (graph_memo)."""
+    with _warning_lock:
+        for kind, n in kinds:
+            _warnings[kind] += n
+
+
 def checkov_warning_summary(kinds: dict[str, int]) -> str | None:
     """The one line the CLI prints about Checkov's warnings (``kinds``: kind -> count), or None when none."""
     count = sum(kinds.values())

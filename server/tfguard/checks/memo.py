@@ -5,7 +5,8 @@ what that run computes is the same as last time: every file but the edited one p
 same dict, and variable rendering evaluates the same expression strings (terraform-aws-vpc's
 root module: ~17,000 ``evaluate`` calls, each building a fresh ``asteval`` interpreter, and 77
 file parses in module discovery). Both are pure functions of their input text, so they are
-memoized here, in-process, bounded by size:
+memoized here, in-process, bounded by size (and the graph Checkov builds from them, see
+:mod:`tfguard.checks.graph_memo`):
 
 - ``hcl2.load`` as Checkov's parser calls it (``checkov.terraform.parser_utils``), keyed by the
   file's text; the result is stored pickled and every hit gets a fresh copy, because Checkov
@@ -35,6 +36,8 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from tfguard.checks import graph_memo
+
 log = logging.getLogger(__name__)
 
 PARSE_CACHE_BYTES = 64 * 1024 * 1024
@@ -51,7 +54,7 @@ _parse_cache: LRUCache[bytes, bytes] = LRUCache(maxsize=PARSE_CACHE_BYTES, getsi
 _eval_cache: LRUCache[str, tuple[bool, Any, int]] = LRUCache(maxsize=EVAL_CACHE_BYTES, getsizeof=lambda v: v[2])
 _brackets_cache: LRUCache[tuple[str, str, str], tuple[tuple[tuple[int, int], ...], int]] = LRUCache(
     maxsize=BRACKETS_CACHE_BYTES, getsizeof=lambda v: v[1])
-_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache)
+_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache, graph_memo.cache)
 _patches: list[tuple[Any, str, Any, Any]] = []  # (module, attribute, original, memoized)
 stats = {"parse_hits": 0, "parse_misses": 0, "eval_hits": 0, "eval_misses": 0}
 
@@ -152,14 +155,16 @@ def install() -> bool:
     try:
         import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
         import checkov.terraform.parser_utils as pu
+        from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     except ImportError:
         log.warning("Checkov layout not recognised: tier-2 memoization off")
         return False
     for module, name, wrap in ((pu, "hcl2", _MemoHcl2), (et, "evaluate", _memo_evaluate),
-                               (et, "find_brackets_pairs", _memo_brackets)):
+                               (et, "find_brackets_pairs", _memo_brackets),
+                               (TerraformLocalGraph, "build_graph", graph_memo.memo_build_graph)):
         original = getattr(module, name, None)
         if original is None:
-            log.warning("Checkov has no %s.%s: that memo is off", module.__name__, name)
+            log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)
             continue
         memoized = wrap(original)
         setattr(module, name, memoized)
