@@ -175,3 +175,25 @@ def test_memo_disabled_runs_checkovs_own_build(warm_tree: tuple[Path, dict[str, 
         run_checkov(str(root / "examples" / "object"), recursive=False)
         assert (graph_memo.stats["graph_hits"], graph_memo.stats["graph_misses"]) == (hits, misses)
     assert hasattr(lg.TerraformLocalGraph.build_graph, "__wrapped__")
+
+
+def test_evaluate_terraform_memo_copies_results_and_skips_assignments() -> None:
+    checkov_modules()
+    import checkov.terraform.graph_builder.foreach.abstract_handler as fh
+    import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
+    from checkov.terraform.graph_builder.variable_rendering import safe_eval_functions as sef
+
+    assert hasattr(et.evaluate_terraform, "__wrapped__") and fh.evaluate_terraform is et.evaluate_terraform
+    memo.clear()
+    first = et.evaluate_terraform('["a", "b"]')
+    first.append("c")  # a caller mutating its result must not change what the next caller gets
+    assert et.evaluate_terraform('["a", "b"]') == ["a", "b"]
+    assert memo.stats["tf_eval_hits"] > 0
+    name = "tfguard_test_assigned"
+    try:
+        et.evaluate_terraform(f"{name} = 1")
+        assert (f"{name} = 1", True) not in memo._tf_eval_cache, "an assignment changes asteval's table: not a memo"
+    finally:
+        sef.SAFE_EVAL_DICT.pop(name, None)
+    with memo.disabled():
+        assert not hasattr(et.evaluate_terraform, "__wrapped__") and not hasattr(fh.evaluate_terraform, "__wrapped__")
