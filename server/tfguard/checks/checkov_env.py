@@ -93,8 +93,9 @@ class CheckovModules:
                 from tfguard.hcl.harden import harden_hcl2
 
                 harden_hcl2()  # Checkov's runner shares the hcl2 parser: same backtracking fix (see harden.py)
-                from tfguard.checks import memo, readguard
+                from tfguard.checks import graph_memo, memo, readguard
 
+                graph_memo.warning_kinds, graph_memo.add_warnings = checkov_warning_kinds, add_checkov_warnings
                 memo.install()  # tier 2 reuses parses and expression evaluations between runs (see memo.py)
                 readguard.install()  # Checkov opens no FIFO, device, huge file or symlink out of the repository
                 for name in ("urllib3", "requests"):

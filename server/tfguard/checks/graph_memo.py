@@ -41,6 +41,7 @@ import logging
 import os
 import pickle
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from cachetools import LRUCache
@@ -53,6 +54,20 @@ _lock = threading.Lock()
 cache: LRUCache[bytes, tuple[bytes, tuple[tuple[str, int], ...]]] = LRUCache(
     maxsize=GRAPH_CACHE_BYTES, getsizeof=lambda v: len(v[0]) + 64)
 stats = {"graph_hits": 0, "graph_misses": 0, "graph_unstored": 0}
+
+
+def _no_warning_kinds() -> dict[str, int]:
+    return {}
+
+
+def _no_warnings_added(kinds: tuple[tuple[str, int], ...]) -> None:
+    return None
+
+
+# Checkov's warning counter (checkov_env.checkov_warning_kinds / add_checkov_warnings), set by checkov_env
+# before it installs the memos (set here, not imported: checkov_env imports this module).
+warning_kinds: Callable[[], dict[str, int]] = _no_warning_kinds
+add_warnings: Callable[[tuple[tuple[str, int], ...]], None] = _no_warnings_added
 
 
 def _paths(state: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -93,7 +108,6 @@ def memo_build_graph(real: Any) -> Any:
     """``TerraformLocalGraph.build_graph`` (``real``), memoized as described in the module docstring."""
     from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
 
-    from tfguard.checks.checkov_env import add_checkov_warnings, checkov_warning_kinds
 
     owner = TerraformLocalGraph
     table, reset = _symtable_probe()
@@ -114,16 +128,16 @@ def memo_build_graph(real: Any) -> Any:
             stats["graph_hits"] += 1
             self.__dict__.clear()
             self.__dict__.update(pickle.loads(blob))
-            add_checkov_warnings(warned)
+            add_warnings(warned)
             return None
         stats["graph_misses"] += 1
         symbols_before = symbols()
-        warnings_before = checkov_warning_kinds()
+        warnings_before = warning_kinds()
         real(self, render_variables)
         if symbols() != symbols_before:  # an expression assigned into the shared symbol table
             stats["graph_unstored"] += 1
             return None
-        warned = tuple(sorted((k, n - warnings_before.get(k, 0)) for k, n in checkov_warning_kinds().items()
+        warned = tuple(sorted((k, n - warnings_before.get(k, 0)) for k, n in warning_kinds().items()
                               if n > warnings_before.get(k, 0)))
         try:
             blob = pickle.dumps(self.__dict__, protocol=pickle.HIGHEST_PROTOCOL)
