@@ -344,9 +344,20 @@ def checkov_d(root: Path) -> float:
     return time.perf_counter() - t
 
 
-async def save_to_authoritative(root: Path, edited: list[Path], saves: int) -> list[tuple[str, float, float, str]]:
-    """For each file of ``edited``: median and worst seconds from didSave (after an edit that changes the
-    text) to the ``idle`` status that follows the published full check, and what ran."""
+def edited_text(text: str, kind: str, v: int) -> str:
+    """The saved text: ``comment`` appends a comment (the parsed values stay the same, so Checkov's graph
+    inputs do too), ``value`` appends a ``locals`` block whose value changes with each save (a new parse:
+    Checkov's graph is built again)."""
+    if kind == "value":
+        return text + f"\nlocals {{\n  tfguard_bench_edit = {v}\n}}\n"
+    return text + f"\n# edit {v}\n"
+
+
+async def save_to_authoritative(root: Path, edited: list[Path], saves: int,
+                                kinds: tuple[str, ...] = ("comment",)) -> list[tuple[str, str, float, float, str]]:
+    """For each file of ``edited`` and edit kind: median and worst seconds from didSave (after an edit that
+    changes the text, see :func:`edited_text`) to the ``idle`` status that follows the published full check,
+    and what ran."""
     b = Bench()
     statuses: list[dict[str, Any]] = []
     arrived = asyncio.Event()
@@ -375,13 +386,18 @@ async def save_to_authoritative(root: Path, edited: list[Path], saves: int) -> l
     await b.start(root, {"indexWorkspace": True, "idleDelayMs": 600000})
     await idle_after(0, 900)  # indexing: every unit once (warm memory, as after opening the workspace)
     out = []
-    for path in edited:
+    v = 1
+    uris: dict[Path, str] = {}
+    for path, kind in ((p, k) for p in edited for k in kinds):
         text = path.read_text()
-        uri = b.open(path, text)
+        if path not in uris:
+            uris[path] = b.open(path, text)
+        uri = uris[path]
         times: list[float] = []
         ran = ""
-        for v in range(2, saves + 2):
-            new = text + f"\n# edit {v}\n"  # new text: the units reading this folder are stale
+        for _ in range(saves):
+            v += 1
+            new = edited_text(text, kind, v)  # new text: the units reading this folder are stale
             b.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
                 text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=v),
                 content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=new)]))
@@ -393,13 +409,17 @@ async def save_to_authoritative(root: Path, edited: list[Path], saves: int) -> l
             times.append(st["t"] - sent)
             ran = st["message"].split(": ", 1)[-1]
         times.sort()
-        out.append((os.path.relpath(path, root), times[len(times) // 2], times[-1], ran))
+        out.append((os.path.relpath(path, root), kind, times[len(times) // 2], times[-1], ran))
     await b.stop()
     return out
 
 
-async def authoritative(saves: int) -> str:
-    """The table of the time to the authoritative result, beside ``checkov -d`` of each tree (same run)."""
+async def authoritative(saves: int, only: tuple[str, ...] = (), kinds: tuple[str, ...] = ("comment",),
+                        label: str | None = None) -> str:
+    """The table of the time to the authoritative result, beside ``checkov -d`` of each tree (same run).
+
+    ``only``: the trees measured (names of the table, "generated" for the generated tree); all when empty.
+    ``kinds``: the edits before each save (:func:`edited_text`)."""
     work = Path(tempfile.mkdtemp(prefix="tfguard-bench-auth-"))
     trees: list[tuple[str, Path, list[str]]] = []
     for name, edited in (("terraform-aws-vpc", ["examples/complete/main.tf", "main.tf"]),
@@ -412,11 +432,13 @@ async def authoritative(saves: int) -> str:
     gen = generated_examples(work)
     trees.append(("generated: 30 examples, one module", gen,
                   [str(gen / "examples" / "ex07" / "main.tf"), str(gen / "modules" / "app" / "main.tf")]))
+    if only:
+        trees = [t for t in trees if any(t[0].startswith(o) for o in only)]
     rows = []
     for name, root, edited in trees:
         ck = checkov_d(root)
-        for rel, med, worst, ran in await save_to_authoritative(root, [Path(e) for e in edited], saves):
-            rows.append((name, rel, med, worst, ck, ck / med, ran))
+        for rel, kind, med, worst, ran in await save_to_authoritative(root, [Path(e) for e in edited], saves, kinds):
+            rows.append((name, rel, kind, med, worst, ck, ck / med, ran))
             print(rows[-1], flush=True)
     shutil.rmtree(work, ignore_errors=True)
     lines = [AUTH_SECTION, "",
@@ -424,10 +446,12 @@ async def authoritative(saves: int) -> str:
              "each after an edit; 2 cores): didSave to the `tfguard/status` idle notification that follows the "
              "published full check (`tfguard scan` of the workspace folder on the unsaved text), beside "
              "`checkov -d` of the same tree in the same run.", "",
-             "| tree | file saved | to authoritative, median s | worst s | checkov -d s | checkov -d / median "
-             "| what ran |", "|---|---|---:|---:|---:|---:|---|"]
-    for name, rel, med, worst, ck, ratio, ran in rows:
-        lines.append(f"| {name} | {rel} | {med:.2f} | {worst:.2f} | {ck:.2f} | {ratio:.1f}x | {ran} |")
+             "| tree | file saved | edit | to authoritative, median s | worst s | checkov -d s "
+             "| checkov -d / median | what ran |", "|---|---|---|---:|---:|---:|---:|---|"]
+    for name, rel, kind, med, worst, ck, ratio, ran in rows:
+        lines.append(f"| {name} | {rel} | {kind} | {med:.2f} | {worst:.2f} | {ck:.2f} | {ratio:.1f}x | {ran} |")
+    if label:
+        lines += ["", f"Server measured: {label}."]
     return "\n".join(lines)
 
 
@@ -672,6 +696,9 @@ async def main() -> None:
     ap.add_argument("--authoritative", action="store_true",
                     help="only the time from didSave to the authoritative result (its own section of --markdown)")
     ap.add_argument("--saves", type=int, default=3)
+    ap.add_argument("--trees", default="", help="--authoritative: comma-separated trees (name prefixes); all if empty")
+    ap.add_argument("--edit", default="comment,value",
+                    help="--authoritative: edit kinds before each save: comment (no parsed value changes), value")
     ap.add_argument("--blocks", action="store_true", help="per-block-kind edit latency (value and whitespace edits)")
     ap.add_argument("--rounds", type=int, default=1, help="--blocks: every block edited this many times over")
     ap.add_argument("--cold-start", action="store_true", help="process start -> first diagnostics, 1,000-line file")
@@ -682,7 +709,8 @@ async def main() -> None:
     if args.server_path:
         os.environ["PYTHONPATH"] = os.path.join(os.path.abspath(args.server_path), "server")
     if args.authoritative:
-        table = await authoritative(args.saves)
+        table = await authoritative(args.saves, tuple(t for t in args.trees.split(",") if t),
+                                    tuple(k for k in args.edit.split(",") if k), args.label)
         print(table)
         if args.markdown:
             write_section(Path(args.markdown), AUTH_SECTION, table)

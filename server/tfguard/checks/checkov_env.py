@@ -107,8 +107,9 @@ class CheckovModules:
                 from tfguard.hcl.harden import harden_hcl2
 
                 harden_hcl2()  # Checkov's runner shares the hcl2 parser: same backtracking fix (see harden.py)
-                from tfguard.checks import memo, readguard
+                from tfguard.checks import graph_memo, memo, readguard
 
+                graph_memo.warning_kinds, graph_memo.add_warnings = checkov_warning_kinds, add_checkov_warnings
                 memo.install()  # tier 2 reuses parses and expression evaluations between runs (see memo.py)
                 readguard.install()  # Checkov opens no FIFO, device, huge file or symlink out of the repository
                 for name in ("urllib3", "requests"):
@@ -378,6 +379,13 @@ def checkov_warning_kinds() -> dict[str, int]:
     """Checkov warnings logged in this process so far, by kind (safe-evaluation errors, module loading, …)."""
     with _warning_lock:
         return dict(_warnings)
+
+
+def add_checkov_warnings(kinds: tuple[tuple[str, int], ...]) -> None:
+    """Count ``kinds`` ((kind, n), ...) again: the warnings of Checkov work a memo replays (graph_memo)."""
+    with _warning_lock:
+        for kind, n in kinds:
+            _warnings[kind] += n
 
 
 def checkov_warning_summary(kinds: dict[str, int]) -> str | None:

@@ -5,13 +5,18 @@ what that run computes is the same as last time: every file but the edited one p
 same dict, and variable rendering evaluates the same expression strings (terraform-aws-vpc's
 root module: ~17,000 ``evaluate`` calls, each building a fresh ``asteval`` interpreter, and 77
 file parses in module discovery). Both are pure functions of their input text, so they are
-memoized here, in-process, bounded by size:
+memoized here, in-process, bounded by size (and the graph Checkov builds from them, see
+:mod:`tfguard.checks.graph_memo`):
 
 - ``hcl2.load`` as Checkov's parser calls it (``checkov.terraform.parser_utils``), keyed by the
   file's text; the result is stored pickled and every hit gets a fresh copy, because Checkov
   mutates what it parsed.
 - ``find_brackets_pairs`` of the variable renderer (about 14,000 calls per run there), keyed by
   its arguments; hits get fresh copies of the small dicts it returns.
+- ``evaluate_terraform`` (the renderer's whole evaluation of a value string: substitutions, maps,
+  conditionals, comparisons, for-expressions around ``evaluate``), keyed by the string and its
+  ``keep_interpolations`` flag; only strings, and never stored when an ``evaluate`` inside it was
+  left unmemoized as impure. Hits return a copy of mutable results.
 - ``evaluate`` as the variable renderer calls it (``evaluate_terraform.evaluate``), keyed by the
   expression string. Hits return a copy of mutable results; a ``ValueError`` (how ``evaluate``
   reports an expression it cannot evaluate) is replayed. Expressions whose value is not a
@@ -35,11 +40,15 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from tfguard.checks import graph_memo
+
 log = logging.getLogger(__name__)
 
 PARSE_CACHE_BYTES = 64 * 1024 * 1024
 EVAL_CACHE_BYTES = 32 * 1024 * 1024
 BRACKETS_CACHE_BYTES = 16 * 1024 * 1024
+TF_EVAL_CACHE_BYTES = 32 * 1024 * 1024
+TF_EVAL_MAX_INPUT = 8192
 
 _IMMUTABLE = (str, int, float, bool, type(None), bytes, frozenset)
 _ASSIGNS = re.compile(r"(?<![=!<>])=(?!=)")
@@ -51,9 +60,15 @@ _parse_cache: LRUCache[bytes, bytes] = LRUCache(maxsize=PARSE_CACHE_BYTES, getsi
 _eval_cache: LRUCache[str, tuple[bool, Any, int]] = LRUCache(maxsize=EVAL_CACHE_BYTES, getsizeof=lambda v: v[2])
 _brackets_cache: LRUCache[tuple[str, str, str], tuple[tuple[tuple[int, int], ...], int]] = LRUCache(
     maxsize=BRACKETS_CACHE_BYTES, getsizeof=lambda v: v[1])
-_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache)
+_tf_eval_cache: LRUCache[tuple[str, bool], tuple[Any, int]] = LRUCache(maxsize=TF_EVAL_CACHE_BYTES,
+                                                                       getsizeof=lambda v: v[1])
+_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache, graph_memo.cache,
+                                           _tf_eval_cache)
 _patches: list[tuple[Any, str, Any, Any]] = []  # (module, attribute, original, memoized)
-stats = {"parse_hits": 0, "parse_misses": 0, "eval_hits": 0, "eval_misses": 0}
+# impure_evals: ``evaluate`` calls left unmemoized because the expression assigns or is impure; an
+# ``evaluate_terraform`` during which one happened is not stored either.
+stats = {"parse_hits": 0, "parse_misses": 0, "eval_hits": 0, "eval_misses": 0, "impure_evals": 0,
+         "tf_eval_hits": 0, "tf_eval_misses": 0}
 
 
 class _MemoHcl2:
@@ -89,7 +104,10 @@ class _MemoHcl2:
 
 def _memo_evaluate(real: Any) -> Any:
     def evaluate(input_str: Any) -> Any:
-        if not isinstance(input_str, str) or _ASSIGNS.search(input_str) or any(w in input_str for w in _IMPURE):
+        if not isinstance(input_str, str):
+            return real(input_str)
+        if _ASSIGNS.search(input_str) or any(w in input_str for w in _IMPURE):
+            stats["impure_evals"] += 1
             return real(input_str)
         with _lock:
             hit = _eval_cache.get(input_str)
@@ -125,6 +143,45 @@ def _memo_evaluate(real: Any) -> Any:
     return evaluate
 
 
+def _stored_size(key_len: int, value: Any) -> int:
+    size = 2 * key_len + 200
+    if isinstance(value, str):
+        size += 2 * len(value)
+    elif not isinstance(value, _IMMUTABLE):
+        size += 4 * len(repr(value))
+    return size
+
+
+def _memo_evaluate_terraform(real: Any) -> Any:
+    def evaluate_terraform(input_str: Any, keep_interpolations: bool = True) -> Any:
+        if type(input_str) is not str or len(input_str) > TF_EVAL_MAX_INPUT:
+            return real(input_str, keep_interpolations)
+        key = (input_str, bool(keep_interpolations))
+        with _lock:
+            hit = _tf_eval_cache.get(key)
+        if hit is not None:
+            stats["tf_eval_hits"] += 1
+            value = hit[0]
+            return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+        stats["tf_eval_misses"] += 1
+        impure_before = stats["impure_evals"]
+        value = real(input_str, keep_interpolations)  # errors propagate, uncached
+        if stats["impure_evals"] != impure_before:  # an evaluation in it was not a function of its text
+            return value
+        try:
+            stored = value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+        except Exception:
+            return value
+        size = _stored_size(len(input_str), stored)
+        if size < TF_EVAL_CACHE_BYTES // 64:
+            with _lock:
+                _tf_eval_cache[key] = (stored, size)
+        return value
+
+    evaluate_terraform.__wrapped__ = real  # type: ignore[attr-defined]
+    return evaluate_terraform
+
+
 def _memo_brackets(real: Any) -> Any:
     def find_brackets_pairs(input_str: Any, starting: Any, closing: Any) -> Any:
         if not isinstance(input_str, str) or len(input_str) > 4096:
@@ -150,20 +207,27 @@ def install() -> bool:
     if _installed:
         return True
     try:
+        import checkov.terraform.graph_builder.foreach.abstract_handler as fh
         import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
         import checkov.terraform.parser_utils as pu
+        from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     except ImportError:
         log.warning("Checkov layout not recognised: tier-2 memoization off")
         return False
     for module, name, wrap in ((pu, "hcl2", _MemoHcl2), (et, "evaluate", _memo_evaluate),
-                               (et, "find_brackets_pairs", _memo_brackets)):
+                               (et, "find_brackets_pairs", _memo_brackets),
+                               (et, "evaluate_terraform", _memo_evaluate_terraform),
+                               (TerraformLocalGraph, "build_graph", graph_memo.memo_build_graph)):
         original = getattr(module, name, None)
         if original is None:
-            log.warning("Checkov has no %s.%s: that memo is off", module.__name__, name)
+            log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)
             continue
         memoized = wrap(original)
         setattr(module, name, memoized)
         _patches.append((module, name, original, memoized))
+        if name == "evaluate_terraform" and getattr(fh, name, None) is original:  # imported by name there
+            setattr(fh, name, memoized)
+            _patches.append((fh, name, original, memoized))
     _installed = True
     return True
 

@@ -1,0 +1,199 @@
+"""Checkov's graph, memoized between runs (checks/graph_memo.py), never changes what Checkov reports.
+
+Each edit is made on a copy of terraform-aws-s3-bucket (one scan unit: the whole tree in one run,
+as ``tfguard scan`` and the editor run it); the warm, memoized run of this process must equal a run
+of Checkov in a fresh process with no memo at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cachetools import LRUCache
+
+from tfguard.checks import graph_memo, memo
+from tfguard.checks.checkov_env import checkov_modules
+from tfguard.checks.graph import GraphRun, run_checkov
+
+REPO = Path(__file__).resolve().parents[2]
+
+FRESH = """
+import json, sys
+from tfguard.checks import memo
+from tfguard.checks.checkov_env import checkov_modules
+from tfguard.checks.graph import run_checkov
+checkov_modules()
+with memo.disabled():
+    run = run_checkov(sys.argv[1], recursive=True)
+print(json.dumps({"records": sorted(map(repr, run.records)), "parsing_errors": list(run.parsing_errors)}))
+"""
+
+
+def _fresh_process(root: Path) -> dict[str, list[str]]:
+    """Checkov's result on ``root`` from a new process, every tfguard memo off."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "server"))
+    out = subprocess.run([sys.executable, "-c", FRESH, str(root)], capture_output=True, text=True, env=env,
+                         timeout=900, check=True)
+    got: dict[str, list[str]] = json.loads(out.stdout.strip().splitlines()[-1])
+    return got
+
+
+def _summary(run: GraphRun) -> dict[str, list[str]]:
+    return {"records": sorted(map(repr, run.records)), "parsing_errors": list(run.parsing_errors)}
+
+
+def _flip_default(var: str) -> Callable[[Path], str]:
+    """The root module's ``variable var`` gets the other boolean default (rendered into a checked resource)."""
+    def edit(root: Path) -> str:
+        f = root / "variables.tf"
+        text = f.read_text()
+        pat = re.compile(r'(variable "' + var + r'" \{[^}]*?default\s*=\s*)(true|false)')
+        m = pat.search(text)
+        assert m, f"variable {var} with a boolean default not found"
+        f.write_text(text[:m.start(2)] + ("false" if m.group(2) == "true" else "true") + text[m.end(2):])
+        return f"variables.tf: {var} default {m.group(2)} flipped"
+    return edit
+
+
+def _comment(root: Path) -> str:
+    f = root / "main.tf"
+    f.write_text(f.read_text() + "\n# a comment: no parsed value changes\n")
+    return "main.tf: comment appended"
+
+
+def _random_literal(seed: int) -> Callable[[Path], str]:
+    """One literal of one ``.tf`` file, chosen by ``seed``: a boolean flipped or a string changed."""
+    def edit(root: Path) -> str:
+        rnd = random.Random(seed)
+        files = sorted(root.rglob("*.tf"))
+        literal = re.compile(r'=\s*(true|false|"[A-Za-z0-9_.\-/]+")\s*$', re.M)
+        while True:
+            f = rnd.choice(files)
+            text = f.read_text()
+            found = list(literal.finditer(text))
+            if found:
+                break
+        m = rnd.choice(found)
+        old = m.group(1)
+        new = {"true": "false", "false": "true"}.get(old, old[:-1] + "-edited\"")
+        f.write_text(text[:m.start(1)] + new + text[m.end(1):])
+        return f"{f.relative_to(root)}:{text.count(chr(10), 0, m.start()) + 1}: {old} -> {new}"
+    return edit
+
+
+EDITS: dict[str, tuple[Callable[[Path], str], bool]] = {  # id -> (edit, changes the graph's inputs)
+    "comment-appended": (_comment, False),
+    "variable-default-rendered-into-a-resource": (_flip_default("block_public_acls"), True),
+    "random-literal-seed-1": (_random_literal(1), True),
+    "random-literal-seed-7": (_random_literal(7), True),
+}
+
+
+@pytest.fixture(scope="module")
+def warm_tree(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[str]]]:
+    """A copy of terraform-aws-s3-bucket, run once here (the memos warm), with that run's result."""
+    checkov_modules()
+    import checkov.terraform.graph_builder.local_graph as lg
+
+    assert hasattr(lg.TerraformLocalGraph.build_graph, "__wrapped__"), "graph memo not installed"
+    root = tmp_path_factory.mktemp("s3") / "terraform-aws-s3-bucket"
+    shutil.copytree(corpora / "terraform-aws-s3-bucket", root)
+    memo.clear()
+    first = _summary(run_checkov(str(root), recursive=True))
+    assert any("FAILED" in r for r in first["records"])
+    return root, first
+
+
+@pytest.mark.parametrize("edit_id", list(EDITS))
+def test_an_edit_gives_what_checkov_gives_in_a_fresh_process(warm_tree: tuple[Path, dict[str, list[str]]],
+                                                             tmp_path: Path, edit_id: str) -> None:
+    base, before = warm_tree
+    root = tmp_path / base.name
+    shutil.copytree(base, root)
+    run_checkov(str(root), recursive=True)  # this copy's graph in the memo, as the editor's last run left it
+    edit, changes_graph = EDITS[edit_id]
+    what = edit(root)
+    hits = graph_memo.stats["graph_hits"]
+    warm = _summary(run_checkov(str(root), recursive=True))
+    reused = graph_memo.stats["graph_hits"] > hits
+    assert reused is not changes_graph, f"{what}: graph {'reused' if reused else 'built again'}"
+    assert warm == _fresh_process(root), what
+    if edit_id == "variable-default-rendered-into-a-resource":
+        assert warm["records"] != before["records"], "the edit was meant to change a check's result"
+
+
+def test_a_reused_graph_counts_the_same_checkov_warnings(warm_tree: tuple[Path, dict[str, list[str]]]) -> None:
+    root, _ = warm_tree
+    built = run_checkov(str(root), recursive=True)
+    hits = graph_memo.stats["graph_hits"]
+    reused = run_checkov(str(root), recursive=True)
+    assert graph_memo.stats["graph_hits"] == hits + 1
+    assert reused.checkov_warnings == built.checkov_warnings
+    assert _summary(reused) == _summary(built)
+
+
+def test_the_graph_memo_is_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon scanning tree after tree keeps at most ``GRAPH_CACHE_BYTES`` of graphs (least recently used out)."""
+    checkov_modules()
+    assert isinstance(graph_memo.cache, LRUCache) and graph_memo.cache.maxsize == graph_memo.GRAPH_CACHE_BYTES
+    assert graph_memo.cache in memo._CACHES  # cleared with the others, handed back by forked scan workers
+    dirs = [REPO / "examples" / "dev", REPO / "examples" / "prod"]
+    sizes = []
+    for d in dirs:
+        memo.clear()
+        run_checkov(str(d), recursive=False)
+        assert len(graph_memo.cache) == 1
+        sizes.append(graph_memo.cache.currsize)
+    small: LRUCache[bytes, tuple[bytes, tuple[tuple[str, int], ...]]] = LRUCache(
+        maxsize=max(sizes) + min(sizes) // 2, getsizeof=graph_memo.cache.getsizeof)
+    monkeypatch.setattr(graph_memo, "cache", small)
+    for d in dirs * 2:
+        run_checkov(str(d), recursive=False)
+        assert small.currsize <= small.maxsize
+    assert len(small) == 1, "the bound holds one of these graphs, not both"
+    hits = graph_memo.stats["graph_hits"]
+    run_checkov(str(dirs[-1]), recursive=False)  # the most recent one is the one kept
+    assert graph_memo.stats["graph_hits"] == hits + 1
+
+
+def test_memo_disabled_runs_checkovs_own_build(warm_tree: tuple[Path, dict[str, list[str]]]) -> None:
+    import checkov.terraform.graph_builder.local_graph as lg
+
+    root, _ = warm_tree
+    with memo.disabled():
+        assert not hasattr(lg.TerraformLocalGraph.build_graph, "__wrapped__")
+        hits, misses = graph_memo.stats["graph_hits"], graph_memo.stats["graph_misses"]
+        run_checkov(str(root / "examples" / "object"), recursive=False)
+        assert (graph_memo.stats["graph_hits"], graph_memo.stats["graph_misses"]) == (hits, misses)
+    assert hasattr(lg.TerraformLocalGraph.build_graph, "__wrapped__")
+
+
+def test_evaluate_terraform_memo_copies_results_and_skips_assignments() -> None:
+    checkov_modules()
+    import checkov.terraform.graph_builder.foreach.abstract_handler as fh
+    import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
+    from checkov.terraform.graph_builder.variable_rendering import safe_eval_functions as sef
+
+    assert hasattr(et.evaluate_terraform, "__wrapped__") and fh.evaluate_terraform is et.evaluate_terraform
+    memo.clear()
+    first = et.evaluate_terraform('["a", "b"]')
+    first.append("c")  # a caller mutating its result must not change what the next caller gets
+    assert et.evaluate_terraform('["a", "b"]') == ["a", "b"]
+    assert memo.stats["tf_eval_hits"] > 0
+    name = "tfguard_test_assigned"
+    try:
+        et.evaluate_terraform(f"{name} = 1")
+        assert (f"{name} = 1", True) not in memo._tf_eval_cache, "an assignment changes asteval's table: not a memo"
+    finally:
+        sef.SAFE_EVAL_DICT.pop(name, None)
+    with memo.disabled():
+        assert not hasattr(et.evaluate_terraform, "__wrapped__") and not hasattr(fh.evaluate_terraform, "__wrapped__")
