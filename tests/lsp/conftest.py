@@ -130,3 +130,18 @@ async def hover_text(client: LanguageClient, uri: str, position: lsp.Position) -
         text_document=lsp.TextDocumentIdentifier(uri=uri), position=position))
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     return hover.contents.value
+
+
+def record_publishes(client: LanguageClient) -> list[tuple[int | None, list[lsp.Diagnostic]]]:
+    """Every publishDiagnostics as (version, diagnostics), in arrival order, those made while Checkov's
+    checks were loading included: the list fills as the session goes."""
+    seen: list[tuple[int | None, list[lsp.Diagnostic]]] = []
+    features = client.protocol.fm.features
+    original = features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def wrapper(params: lsp.PublishDiagnosticsParams) -> Any:
+        seen.append((params.version, params.diagnostics))
+        return original(params)
+
+    features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = wrapper
+    return seen

@@ -19,7 +19,14 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import codes, init_params, open_document, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import (
+    codes,
+    init_params,
+    open_document,
+    record_publishes,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -252,15 +259,7 @@ async def _first_publish(client: LanguageClient, version: int, timeout: float = 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "tfguard", "serve"]))
 async def settling(lsp_client: LanguageClient, tmp_path: Path):
     serve_client_requests(lsp_client)
-    lsp_client.firsts = []  # type: ignore[attr-defined]  # (version, diagnostics) of every publish, in order
-    features = lsp_client.protocol.fm.features
-    original = features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
-
-    def wrapper(params: lsp.PublishDiagnosticsParams) -> object:
-        lsp_client.firsts.append((params.version, params.diagnostics))  # type: ignore[attr-defined]
-        return original(params)
-
-    features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = wrapper
+    lsp_client.firsts = record_publishes(lsp_client)  # type: ignore[attr-defined]
     await lsp_client.initialize_session(init_params(tmp_path, client_capabilities("visual_studio_code"),
                                                     {"indexWorkspace": False, "idleDelayMs": 1500}))
     lsp_client.ws = tmp_path  # type: ignore[attr-defined]

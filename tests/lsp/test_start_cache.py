@@ -19,7 +19,14 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.lsp.conftest import codes, init_params, open_document, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import (
+    codes,
+    init_params,
+    open_document,
+    record_publishes,
+    serve_client_requests,
+    wait_for_diagnostics,
+)
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -67,15 +74,7 @@ async def _session(ws: Path, cache: Path, delay_ms: int = 0) -> LanguageClient:
                                       server_env=env).start()
     assert isinstance(client, LanguageClient)
     serve_client_requests(client)
-    client.arrivals = []  # type: ignore[attr-defined]
-    features = client.protocol.fm.features
-    original = features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
-
-    def wrapper(params: lsp.PublishDiagnosticsParams) -> object:
-        client.arrivals.append((params.version, params.diagnostics))  # type: ignore[attr-defined]
-        return original(params)
-
-    features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = wrapper
+    client.arrivals = record_publishes(client)  # type: ignore[attr-defined]
     await client.initialize_session(init_params(ws, client_capabilities("visual_studio_code"),
                                                 {"indexWorkspace": False, "idleDelayMs": 600000}))
     return client
