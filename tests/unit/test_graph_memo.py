@@ -197,3 +197,10 @@ def test_evaluate_terraform_memo_copies_results_and_skips_assignments() -> None:
         sef.SAFE_EVAL_DICT.pop(name, None)
     with memo.disabled():
         assert not hasattr(et.evaluate_terraform, "__wrapped__") and not hasattr(fh.evaluate_terraform, "__wrapped__")
+
+
+def test_graph_memo_bound_comes_from_the_environment():
+    assert graph_memo._cache_bytes({}) == 256 * 1024 * 1024
+    assert graph_memo._cache_bytes({"TFGUARD_GRAPH_CACHE_MB": "64"}) == 64 * 1024 * 1024
+    assert graph_memo._cache_bytes({"TFGUARD_GRAPH_CACHE_MB": "lots"}) == 256 * 1024 * 1024  # said in the log
+    assert graph_memo._cache_bytes({"TFGUARD_GRAPH_CACHE_MB": "0"}) == 1  # nothing fits: the memo is off

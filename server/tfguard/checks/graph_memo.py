@@ -48,7 +48,21 @@ from cachetools import LRUCache
 
 log = logging.getLogger(__name__)
 
-GRAPH_CACHE_BYTES = 384 * 1024 * 1024
+
+
+def _cache_bytes(environ: dict[str, str] | os._Environ[str] = os.environ) -> int:
+    """The graph memo's bound: ``$TFGUARD_GRAPH_CACHE_MB`` megabytes of pickled graphs (default 256; 0 turns
+    the memo off in effect: nothing fits)."""
+    try:
+        mb = int(environ.get("TFGUARD_GRAPH_CACHE_MB", "256"))
+    except ValueError:
+        log.warning("TFGUARD_GRAPH_CACHE_MB=%r is not a whole number: the default, 256, is used",
+                    environ.get("TFGUARD_GRAPH_CACHE_MB"))
+        mb = 256
+    return max(1, mb * 1024 * 1024)
+
+
+GRAPH_CACHE_BYTES = _cache_bytes()
 
 _lock = threading.Lock()
 cache: LRUCache[bytes, tuple[bytes, tuple[tuple[str, int], ...]]] = LRUCache(
