@@ -448,8 +448,8 @@ def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
     from tfguard.config.preflight import configuration_errors
     from tfguard.files import repository_root
     from tfguard.scan.baseline import Baseline, BaselineError, create_baseline, load_baseline, save_baseline
+    from tfguard.scan.cache import default_cache_dir
     from tfguard.scan.inputs import plan_files_under, plan_refusal, refusal
-    from tfguard.scan.pool import default_cache_dir
     from tfguard.scan.report import report_root
     from tfguard.scan.runner import scan
     from tfguard.scan.verdict import decide

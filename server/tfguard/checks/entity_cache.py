@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tfguard import __version__
-from tfguard.scan.cache import ResultCache
+from tfguard.scan.cache import ResultCache, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +61,8 @@ RawTuple = tuple[str, str, str, tuple[str, ...], str | None, tuple[str, ...], st
 
 
 def default_directory(environ: Mapping[str, str] | None = None) -> str | None:
-    """The scan cache's directory rule (see :func:`tfguard.scan.pool.default_cache_dir`) plus ``tier1``."""
-    env = os.environ if environ is None else environ
-    explicit = env.get("TFGUARD_CACHE_DIR")
-    if explicit is not None:
-        base: str | None = None if explicit in ("", "off", "0") else explicit
-    else:
-        base = os.path.join(env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-                            "tfguard")
+    """The scan cache's directory (:func:`tfguard.scan.cache.default_cache_dir`) plus ``tier1``; None: off."""
+    base = default_cache_dir(environ)
     return os.path.join(base, SUBDIR) if base else None
 
 

@@ -24,7 +24,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -197,3 +197,17 @@ def _scandir(path: str) -> list[os.DirEntry[str]]:
         return list(os.scandir(path))
     except OSError:
         return []
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> str | None:
+    """``$TFGUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/tfguard``, else ``~/.cache/tfguard``.
+
+    ``TFGUARD_CACHE_DIR`` set to "", "off" or "0" disables the cache. ``environ``: the variables to
+    read (the CLI passes its invocation's); None: this process's.
+    """
+    env = os.environ if environ is None else environ
+    explicit = env.get("TFGUARD_CACHE_DIR")
+    if explicit is not None:
+        return None if explicit in ("", "off", "0") else explicit
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tfguard")

@@ -24,7 +24,7 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -172,20 +172,6 @@ def checkov_version() -> str:
         return importlib.metadata.version("checkov")
     except importlib.metadata.PackageNotFoundError:
         return checkov_modules().version
-
-
-def default_cache_dir(environ: Mapping[str, str] | None = None) -> str | None:
-    """``$TFGUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/tfguard``, else ``~/.cache/tfguard``.
-
-    ``TFGUARD_CACHE_DIR`` set to "", "off" or "0" disables the cache. ``environ``: the variables to
-    read (the CLI passes its invocation's); None: this process's.
-    """
-    env = os.environ if environ is None else environ
-    explicit = env.get("TFGUARD_CACHE_DIR")
-    if explicit is not None:
-        return None if explicit in ("", "off", "0") else explicit
-    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "tfguard")
 
 
 def run_to_json(run: GraphRun) -> dict[str, Any]:

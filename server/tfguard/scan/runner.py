@@ -28,7 +28,7 @@ from tfguard.hcl.parse import merge_confs
 from tfguard.identity import code_fingerprint
 from tfguard.model import Finding, Problem, ScanReport, Span, report_from_json, report_to_json
 from tfguard.scan import pool
-from tfguard.scan.cache import ResultCache
+from tfguard.scan.cache import ResultCache, default_cache_dir
 from tfguard.scan.inputs import is_plan_file
 from tfguard.scan.plan import add_plan
 from tfguard.scan.progress import Progress
@@ -41,10 +41,10 @@ _SCAN_INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl", ".
 
 
 def resolve_cache_dir(cache_dir: str | None) -> str | None:
-    """``cache_dir`` as given ("": no cache), else :func:`~tfguard.scan.pool.default_cache_dir`."""
+    """``cache_dir`` as given ("": no cache), else :func:`~tfguard.scan.cache.default_cache_dir`."""
     if cache_dir is not None:
         return cache_dir or None
-    return pool.default_cache_dir()
+    return default_cache_dir()
 
 
 def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
