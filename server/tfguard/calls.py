@@ -30,15 +30,22 @@ REFRESH_SECONDS = 1.0
 _CALL_NAME = re.compile(r"module\.([^.\[]+)(?:\[[^\]]*\])?\.")
 
 
-def call_names(resource: str) -> list[str]:
-    """The module call labels of a resource address, outermost first: ``module.a[0].module.b.aws_x.y``
-    -> ``["a", "b"]``; ``[]`` for a resource that is not in a module."""
+def call_chain(resource: str) -> tuple[list[str], str] | None:
+    """``module.a[0].module.b.aws_x.y[0]`` -> (["a", "b"], "aws_x.y[0]"): the module call labels, outermost
+    first, and the address inside the innermost module; None for a resource that is not in a module."""
     names: list[str] = []
     at = 0
     while (m := _CALL_NAME.match(resource, at)) is not None:
         names.append(m.group(1))
         at = m.end()
-    return names
+    return (names, resource[at:]) if names else None
+
+
+def call_names(resource: str) -> list[str]:
+    """The module call labels of a resource address, outermost first: ``module.a[0].module.b.aws_x.y``
+    -> ``["a", "b"]``; ``[]`` for a resource that is not in a module."""
+    chain = call_chain(resource)
+    return chain[0] if chain else []
 
 
 @dataclass(frozen=True)
@@ -185,4 +192,4 @@ class CallIndex:
         return tuple(sorted(roots))
 
 
-__all__ = ["Call", "CallIndex", "call_names"]
+__all__ = ["Call", "CallIndex", "call_chain", "call_names"]

@@ -122,7 +122,6 @@ def memo_build_graph(real: Any) -> Any:
     """``TerraformLocalGraph.build_graph`` (``real``), memoized as described in the module docstring."""
     from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
 
-
     owner = TerraformLocalGraph
     table, reset = _symtable_probe()
 

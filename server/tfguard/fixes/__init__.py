@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from tfguard.calls import call_chain
 from tfguard.files import is_inside
 from tfguard.fixes import aws as _aws  # noqa: F401  (registers the AWS fixes)
 from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
-from tfguard.fixes.callers import InputFix, call_chain, caller_text, plan_input
+from tfguard.fixes.callers import InputFix, caller_text, plan_input
 from tfguard.fixes.modules import (
     entry_for_call,
     module_source,

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from tfguard.calls import call_chain
 from tfguard.fixes.registry import LocalFix
 from tfguard.fixes.textops import Set, address_parts, find_block, is_dynamic, plan_set, run_steps, value_range
 from tfguard.hcl.blocks import Block, split_blocks
@@ -25,7 +26,6 @@ from tfguard.hcl.blocks import Block, split_blocks
 ReadFn = Callable[[str], "str | None"]  # a file's current text (the engine's overlay, else the disk)
 
 _VAR = re.compile(r"^var\.([A-Za-z_][\w-]*)$")
-_MODULE_PAIR = re.compile(r"module\.([^.\[]+)(?:\[[^\]]*\])?\.")
 
 
 @dataclass(frozen=True)
@@ -35,19 +35,6 @@ class InputFix:
     call: str  # label of the module block in the caller file
     name: str  # the module input
     value: str  # HCL text
-
-
-def call_chain(resource: str) -> tuple[list[str], str] | None:
-    """``module.a.module.b.aws_x.y[0]`` -> (["a", "b"], "aws_x.y"); None for a resource not in a module."""
-    calls: list[str] = []
-    rest = resource
-    while True:
-        m = _MODULE_PAIR.match(rest)
-        if m is None:
-            break
-        calls.append(m.group(1))
-        rest = rest[m.end():]
-    return (calls, rest) if calls else None
 
 
 def _var_name(text: str, block: Block, path: tuple[str, ...]) -> str | None:
@@ -89,17 +76,23 @@ def _module_dirs(caller_file: str, calls: list[str], read: ReadFn) -> list[str] 
     return dirs
 
 
-def _passes_through(read: ReadFn, module_dir: str, call: str, name: str) -> str | None:
-    """The input of the enclosing module that feeds ``name`` of its call ``call`` (``name = var.X``)."""
-    for fn in sorted(os.listdir(module_dir)):
+def _module_blocks(read: ReadFn, module_dir: str) -> Iterator[tuple[str, Block]]:
+    """Every top-level block of the module's ``.tf`` files (by file name), with its file's text."""
+    for fn in sorted(os.listdir(module_dir)) if os.path.isdir(module_dir) else []:
         if not fn.endswith(".tf"):
             continue
         text = read(os.path.join(module_dir, fn))
         if text is None:
             continue
         for b in split_blocks(text).blocks:
-            if b.kind == "module" and b.labels[:1] == (call,):
-                return _var_name(text, b, (name,))
+            yield text, b
+
+
+def _passes_through(read: ReadFn, module_dir: str, call: str, name: str) -> str | None:
+    """The input of the enclosing module that feeds ``name`` of its call ``call`` (``name = var.X``)."""
+    for text, b in _module_blocks(read, module_dir):
+        if b.kind == "module" and b.labels[:1] == (call,):
+            return _var_name(text, b, (name,))
     return None
 
 
@@ -126,13 +119,9 @@ def _input_bool(caller_file: str, call: str, module_dir: str, name: str, read: R
             if b.item((name,)) is not None:
                 return _literal_bool(text, b, name)
             break
-    for fn in sorted(os.listdir(module_dir)) if os.path.isdir(module_dir) else []:
-        if not fn.endswith(".tf"):
-            continue
-        mtext = read(os.path.join(module_dir, fn))
-        for b in split_blocks(mtext).blocks if mtext else []:
-            if b.kind == "variable" and b.labels[:1] == (name,):
-                return _literal_bool(mtext or "", b, "default")
+    for mtext, b in _module_blocks(read, module_dir):
+        if b.kind == "variable" and b.labels[:1] == (name,):
+            return _literal_bool(mtext, b, "default")
     return None
 
 
