@@ -333,8 +333,9 @@ def test_checks_rerun_per_changed_attribute_equal_a_full_run(corpora: Path, corp
 def test_locals_parsed_piecewise_equal_the_whole_block(corpora: Path) -> None:
     """Every ``locals`` block of the corpora, as it is and after random edits (spaces, comments, literals,
     deleted lines: broken blocks too), parses to the conf and problem ``hcl2`` gives for the whole block."""
+    from tfguard.engine.index import _locals_piecewise, parse_piecewise
     from tfguard.hcl.blocks import split_blocks
-    from tfguard.hcl.parse import _locals_piecewise, parse_block, parse_piecewise
+    from tfguard.hcl.parse import parse_block
 
     rng = random.Random("locals-piecewise")
     blocks = 0
