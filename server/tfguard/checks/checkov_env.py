@@ -269,6 +269,9 @@ def import_in_background(on_ready: Callable[[], None] | None = None,
                     modules.Runner  # noqa: B018 (imports it)
                 except Exception:
                     log.exception("importing Checkov's runner failed")
+                from tfguard.checks import iam_memo
+
+                iam_memo.prewarm()  # the first wildcard IAM policy typed costs what any other does
 
         _background = threading.Thread(target=run, name="tfguard-checkov-import", daemon=True)
         _background.start()
@@ -441,7 +444,9 @@ def collect_check_errors(sink: CheckErrorSink) -> Iterator[None]:
 # right for one ``checkov -d`` process, stale in a warm one (an edited policy kept its first result;
 # tier 1, whose scanned file is "/main.tf" for every main.tf, even mixed up blocks of different modules).
 # The dict is replaced: within a Checkov run (``collect_check_errors``) each run has its own, as a new
-# process would; outside one (tier 1's per-block checks) every check parses the policy anew.
+# process would; tier 1 gives each block's checks one of their own (``entity_policies``), as the checks of
+# one entity share it in a run; anywhere else every check parses the policy anew. What parsing a policy
+# costs is memoized by :mod:`tfguard.checks.iam_memo` (by the policy's content).
 
 _run_policies: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("tfguard_iam_policies",
                                                                                      default=None)
@@ -472,12 +477,26 @@ class _PolicyDocuments(dict):  # type: ignore[type-arg]
         return self._current()[key]
 
 
+@contextmanager
+def entity_policies() -> Iterator[None]:
+    """Within the block, the checks share one policy-document cache, as the checks of one entity do
+    within a Checkov run (its key is the entity's file, type and name): tier 1's checks of one block."""
+    token = _run_policies.set({})
+    try:
+        yield
+    finally:
+        _run_policies.reset(token)
+
+
 def install_policy_cache() -> None:
     """Replace Checkov's never-cleared IAM policy cache (see above); once."""
     from checkov.terraform.checks.utils.base_cloudsplaining_iam_scanner import BaseTerraformCloudsplainingIAMScanner
 
     if not isinstance(BaseTerraformCloudsplainingIAMScanner.policy_document_cache, _PolicyDocuments):
         BaseTerraformCloudsplainingIAMScanner.policy_document_cache = _PolicyDocuments()
+    from tfguard.checks import iam_memo
+
+    iam_memo.install()  # every check parses its policy anew: what a wildcard expands to is memoized
 
 
 def _log_check_error(self: Any, scanned_file: str, entity_type: str, entity_name: str,

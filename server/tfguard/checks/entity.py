@@ -24,7 +24,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from tfguard.checks import entity_cache
-from tfguard.checks.checkov_env import checkov_checks
+from tfguard.checks.checkov_env import checkov_checks, entity_policies
 from tfguard.checks.errors import error_text
 from tfguard.checks.skips import Skip
 
@@ -415,38 +415,39 @@ def _scan_isolated(
             old = prior.attributes
             changed = {k for k in old.keys() | attributes.keys() if old.get(k) != attributes.get(k)}
     records: dict[int, tuple[Any, frozenset[str] | None, RawResult | None]] = {}
-    for check in registry.get_checks(entity_type):
-        if not runner_filter.should_run_check(check, report_type=registry.report_type,
-                                              file_origin_paths=[scanned_file]):
-            continue
-        if prior is not None:
-            rec = prior.checks.get(id(check))
-            # the same conf (as rendered): every result stands; else those whose attributes are all unchanged
-            if rec is not None and rec[0] is check and (not changed or rec[1] is not None and not rec[1] & changed):
-                records[id(check)] = rec
-                if rec[2] is not None:
-                    out.append(rec[2])
+    with entity_policies():  # the entity's checks share its parsed IAM policy, as in a Checkov run
+        for check in registry.get_checks(entity_type):
+            if not runner_filter.should_run_check(check, report_type=registry.report_type,
+                                                  file_origin_paths=[scanned_file]):
                 continue
-        skip_info = next((s for s in skipped if s["id"] == check.id), {})
-        mine = copy.copy(check)
-        mine.graph = None
-        mine.log_check_error = _quiet  # Checkov logs every failure; tfguard logs each check's error once
-        try:
-            res = mine.run(scanned_file=scanned_file, entity_configuration=conf, entity_name=entity_name,
-                           entity_type=entity_type, skip_info=skip_info)
-        except Exception as e:
-            if (check.id, type(e).__name__) not in _logged_errors:
-                _logged_errors.add((check.id, type(e).__name__))
-                log.debug("check %s raised on %s (reported as a check-error problem; the other checks still run)",
-                          check.id, address, exc_info=True)
-            out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=error_text(e)))
-            continue  # not remembered: run again next time
-        raw = _to_raw(check, res, mine)
-        if raw is not None:
-            out.append(raw)
-        if prior_key is not None:
-            # a skipped check's result is its skip comment's (in ``prior_key``), whatever the values
-            records[id(check)] = (check, frozenset() if skip_info else _reads(check, mine), raw)
+            if prior is not None:
+                rec = prior.checks.get(id(check))
+                # the same conf (as rendered): every result stands; else those whose attributes are all unchanged
+                if rec is not None and rec[0] is check and (not changed or rec[1] is not None and not rec[1] & changed):
+                    records[id(check)] = rec
+                    if rec[2] is not None:
+                        out.append(rec[2])
+                    continue
+            skip_info = next((s for s in skipped if s["id"] == check.id), {})
+            mine = copy.copy(check)
+            mine.graph = None
+            mine.log_check_error = _quiet  # Checkov logs every failure; tfguard logs each check's error once
+            try:
+                res = mine.run(scanned_file=scanned_file, entity_configuration=conf, entity_name=entity_name,
+                               entity_type=entity_type, skip_info=skip_info)
+            except Exception as e:
+                if (check.id, type(e).__name__) not in _logged_errors:
+                    _logged_errors.add((check.id, type(e).__name__))
+                    log.debug("check %s raised on %s (reported as a check-error problem; the other checks still run)",
+                              check.id, address, exc_info=True)
+                out.append(RawResult(check.id, check.name, "ERROR", (), None, (), error=error_text(e)))
+                continue  # not remembered: run again next time
+            raw = _to_raw(check, res, mine)
+            if raw is not None:
+                out.append(raw)
+            if prior_key is not None:
+                # a skipped check's result is its skip comment's (in ``prior_key``), whatever the values
+                records[id(check)] = (check, frozenset() if skip_info else _reads(check, mine), raw)
     if prior_key is not None:
         if {k: repr(v) for k, v in conf.items()} != attributes:
             with _cache_lock:
