@@ -15,9 +15,10 @@ import re
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from tfguard.files import is_terraform_file
+from tfguard.files import is_inside, is_terraform_file
 from tfguard.hcl.blocks import split_blocks
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a larger file is not read for its module calls
@@ -62,32 +63,46 @@ class Call:
 class CallIndex:
     """The local module calls under ``root``."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, overlays: Callable[[], dict[str, str]] | None = None) -> None:
         self.root = os.path.abspath(root)
+        # the editor's unsaved texts by absolute path (they win over the disk: a call typed, not saved)
+        self.overlays = overlays
         self._lock = threading.Lock()
-        self._files: dict[str, tuple[tuple[int, int], tuple[Call, ...]]] = {}
+        self._files: dict[str, tuple[object, tuple[Call, ...]]] = {}
         self._walked = 0.0
+        self._paths: tuple[str, ...] = ()  # the Terraform files of the last walk
+        self._seen: tuple[tuple[str, int], ...] = ()  # the overlays the calls were read with
+        self._inside: dict[str, bool] = {}  # an unsaved path is a Terraform file under the root
         self._calls: tuple[Call, ...] = ()
         self._tf_dirs: frozenset[str] = frozenset()
         # (the walk's calls, each with its real module dir and real caller dir), for through()
         self._real: tuple[tuple[Call, ...], tuple[tuple[Call, str, str], ...]] | None = None
 
-    def _file_calls(self, path: str) -> tuple[Call, ...]:
-        try:
-            st = os.lstat(path)  # a FIFO, device or symlink named x.tf is never opened
-            stamp = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            return ()
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
-            return ()
-        hit = self._files.get(path)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        except OSError:
-            return ()
+    def _file_calls(self, path: str, unsaved: str | None = None) -> tuple[Call, ...]:
+        stamp: object
+        if unsaved is not None:
+            if len(unsaved) > MAX_FILE_BYTES:
+                return ()
+            stamp, text = ("unsaved", unsaved), unsaved
+            hit = self._files.get(path)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]
+        else:
+            try:
+                st = os.lstat(path)  # a FIFO, device or symlink named x.tf is never opened
+                stamp = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                return ()
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+                return ()
+            hit = self._files.get(path)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]
+            try:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+            except OSError:
+                return ()
         out: list[Call] = []
         if "module" in text:
             for b in split_blocks(text).blocks:
@@ -104,26 +119,58 @@ class CallIndex:
 
     def _refresh(self) -> None:
         now = time.monotonic()
+        unsaved = self._unsaved()
+        seen = tuple(sorted((p, hash(t)) for p, t in unsaved.items()))  # a str's hash is computed once
         if self._walked and now - self._walked < REFRESH_SECONDS:
-            return
+            if seen == self._seen:
+                return
+        else:
+            self._walk()
+            self._walked = now
+        # the unsaved text of a walked file replaces it; an unsaved file not on disk yet is added
+        extra = sorted(p for p in unsaved if p not in set(self._paths))
         calls: list[Call] = []
+        for path in (*self._paths, *extra):
+            calls.extend(self._file_calls(path, unsaved.get(path)))
+        self._calls = tuple(calls)
+        self._seen = seen
+        for path in extra:
+            self._tf_dirs = self._tf_dirs | {os.path.normpath(os.path.dirname(path))}
+
+    def _unsaved(self) -> dict[str, str]:
+        """The unsaved Terraform texts under the root (absolute, normalised paths)."""
+        if self.overlays is None:
+            return {}
+        out: dict[str, str] = {}
+        for path, text in self.overlays().items():
+            p = os.path.normpath(os.path.abspath(path))
+            inside = self._inside.get(p)
+            if inside is None:
+                name = os.path.basename(p)
+                inside = is_terraform_file(name) and not name.endswith(".json") and is_inside(p, self.root)
+                if len(self._inside) > 10_000:
+                    self._inside.clear()
+                self._inside[p] = inside
+            if inside:
+                out[p] = text
+        return out
+
+    def _walk(self) -> None:
+        paths: list[str] = []
         dirs: set[str] = set()
-        seen = 0
         for d, subdirs, names in os.walk(self.root):
             subdirs[:] = sorted(s for s in subdirs if s not in _SKIP_DIRS and not s.startswith("."))
             tf = [n for n in sorted(names) if is_terraform_file(n) and not n.endswith(".json")]
             if tf:
                 dirs.add(os.path.normpath(d))
             for n in tf:
-                seen += 1
-                if seen > MAX_FILES:
+                if len(paths) >= MAX_FILES:
                     break
-                calls.extend(self._file_calls(os.path.join(d, n)))
-            if seen > MAX_FILES:
+                paths.append(os.path.normpath(os.path.join(d, n)))
+            if len(paths) >= MAX_FILES:
                 break
-        self._calls = tuple(calls)
+        self._paths = tuple(paths)
         self._tf_dirs = frozenset(dirs)
-        self._walked = now
 
     def digest(self) -> str:
         """Content key of every local module call of the repository (a scan cache input: blast radius

@@ -143,8 +143,13 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
     config_root = os.path.abspath(repo_root) if repo_root else repository_root(base)
     resolver = ConfigResolver(config_root, config_file)
     owners = Owners(config_root)
-    calls = CallIndex(config_root)  # who calls a local module: explained inputs, blast radius
     engine: Engine | None = None  # the rules read other blocks of the module through it (set below)
+
+    def unsaved() -> dict[str, str]:
+        return engine.overlays() if engine is not None else {}
+
+    # who calls a local module: explained inputs, blast radius (unsaved calls too)
+    calls = CallIndex(config_root, overlays=unsaved)
 
     def module_blocks(module_dir: str) -> list[tuple[str, Block, dict[str, Any] | None]]:
         assert engine is not None, "rules run only once the engine exists"

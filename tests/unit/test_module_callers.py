@@ -53,6 +53,27 @@ def test_through_names_every_call_of_that_name(tmp_path: Path) -> None:
     assert calls.through("aws_db_instance.this", str(ws / "modules" / "db")) == ()
 
 
+def test_unsaved_calls_count_as_the_editor_has_them(tmp_path: Path) -> None:
+    """A call typed in the editor and not saved names its caller; a call deleted but not saved does
+    not; once the unsaved text is dropped (closed without saving) the disk counts again."""
+    ws = _copy(tmp_path)
+    engine = Engine(str(ws))
+    assert engine.calls is not None
+    db = str(ws / "modules" / "db")
+    callers = lambda: [Path(c.caller_file).relative_to(ws).as_posix()  # noqa: E731
+                       for c in engine.calls.through("module.db.aws_db_instance.this", db)]  # type: ignore[union-attr]
+    assert callers() == ["examples/a/main.tf", "examples/b/main.tf"]
+    new = ws / "examples" / "c" / "main.tf"  # a new example, only in the editor (not on disk)
+    engine.set_overlay(str(new), 'module "db" {\n  source = "../../modules/db"\n}\n')
+    assert callers() == ["examples/a/main.tf", "examples/b/main.tf", "examples/c/main.tf"]
+    b_main = ws / "examples" / "b" / "main.tf"
+    engine.set_overlay(str(b_main), "# the call is being rewritten\n")
+    assert callers() == ["examples/a/main.tf", "examples/c/main.tf"]
+    engine.drop_overlay(str(b_main))
+    engine.drop_overlay(str(new))
+    assert callers() == ["examples/a/main.tf", "examples/b/main.tf"]
+
+
 def test_through_follows_nested_calls_to_the_root(tmp_path: Path) -> None:
     (tmp_path / "modules" / "outer").mkdir(parents=True)
     (tmp_path / "modules" / "inner").mkdir(parents=True)

@@ -106,7 +106,7 @@ class Engine:
         self.tier2 = Tier2(self.index, self.tier1, self.pipeline, self.lock, self.root, self.extra_policy_dirs,
                            module_time_budget, var_files=self.var_files_for, excluded=self.excluded)
         # who calls a local module: the callers of module-instance records that name none (walked on demand)
-        self.calls = CallIndex(self.config_root) if self.config_root else None
+        self.calls = CallIndex(self.config_root, overlays=self.texts.overlays) if self.config_root else None
         self.tier2.calls = self.calls
 
     # ------------------------------------------------------------ settings
