@@ -27,6 +27,7 @@ from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes.callers import InputFix, caller_text, plan_input
+from tfguard.fixes.lookups import evaluated
 from tfguard.fixes.modules import (
     entry_for_call,
     module_source,
@@ -171,7 +172,7 @@ def _local_text(fix: LocalFix, finding: Finding, text: str, others: list[Block],
         steps = fix.plan_value(block, text, value)
     else:
         steps = fix.plan(block, text)
-    if steps is None:
+    if steps is None or not evaluated(finding.resource, block, steps):
         return None
     return run_steps(text, kind, labels, finding.line_range[0], steps, others)
 
@@ -338,7 +339,7 @@ def _input_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
             where = f" in {os.path.relpath(d, root) if root and is_inside(d, root) else d}"
         offers.append(FixOffer(f"input:{finding.check_id}",
                                f'Fix {finding.check_id} at the call of module "{fix.call}"{where}: '
-                               f"set {fix.name} = {fix.value}",
+                               f"set {fix.what}",
                                finding.check_id, "input", not offers, local.safe, value=str(line),
                                path=caller_file))
     return offers
@@ -376,8 +377,10 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
     if text is None:
         return []
     target = _target(finding, text)
-    if target is None:
-        return _input_offers(finding, engine)
+    if target is None or (target[0] != "module" and finding.resource.startswith("module.")):
+        inputs = _input_offers(finding, engine)  # an input of the call first, else the module's file (in_module)
+        if target is None or inputs:
+            return inputs
     kind, labels, block = target
     offers: list[FixOffer] = []
     if finding.check_id == COMMIT_RULE and kind == "module":
@@ -415,7 +418,8 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
                                        f"Fix {finding.check_id}: use the approved source {what}",
                                        finding.check_id, "pin", True, False))
     if finding.resource.startswith("module.") and kind != "module":  # the module's own file: every caller
-        where = f"Fix {finding.check_id} (restricts the statement for every caller):"  # kept in a group's title
+        for_all = "restricts the statement" if fix is not None and fix.plan_value is not None else "in the module"
+        where = f"Fix {finding.check_id} ({for_all} for every caller):"  # kept in a group's title
         return [replace(o, title=o.title.replace(f"Fix {finding.check_id}:", where, 1))
                 for o in offers if o.kind == "local"]
     new = _suppress_text(finding, text, None)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from tfguard.fixes.registry import attr, attrs, companion, custom
+from dataclasses import replace
+
+from tfguard.fixes.lookups import with_lookup_defaults
+from tfguard.fixes.registry import REGISTRY, attr, attrs, companion, custom
 from tfguard.fixes.textops import Companion, Set, Step
 from tfguard.hcl.blocks import Block
+
+_OTHERS = frozenset(REGISTRY)  # registered before this module: not GCP's
 
 # --------------------------------------------------------------------------- storage
 attr("CKV_GCP_29", "google_storage_bucket", "uniform_bucket_level_access", "true")
@@ -82,3 +87,15 @@ companion("CKV2_GCP_18", "google_compute_network",
               "",
               '  source_ranges = ["0.0.0.0/0"]',
           )))
+
+
+# --------------------------------------------------------------------------- GKE node pools and the GCP tail (#21)
+# Every GCP fix also acts on an attribute that is ``lookup(each.value, "key", LITERAL)`` (the GKE node
+# pools over ``var.node_pools``): at the call, the key in each map of the caller's list; in the module's
+# own file, the lookup's default (fixes/lookups.py). Through a module call with no input driving the
+# value (the examples' literal subnetworks called by test fixtures), the fix is made in the module's file,
+# for every caller (``in_module``); not the companion firewall of CKV2_GCP_18: a deny-all rule added to a
+# shared network module changes every caller's network, and its graph records name no caller to prove it in.
+for _id in sorted(set(REGISTRY) - _OTHERS):
+    REGISTRY[_id] = replace(REGISTRY[_id], plan=with_lookup_defaults(REGISTRY[_id].plan),
+                            in_module=_id != "CKV2_GCP_18")
