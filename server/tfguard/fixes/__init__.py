@@ -418,7 +418,7 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
                                        f"Fix {finding.check_id}: use the approved source {what}",
                                        finding.check_id, "pin", True, False))
     if finding.resource.startswith("module.") and kind != "module":  # the module's own file: every caller
-        for_all = "restricts the statement" if fix is not None and fix.plan_value is not None else "in the module"
+        for_all = "restricts the statement" if fix is not None and "statement" in fix.summary else "in the module"
         where = f"Fix {finding.check_id} ({for_all} for every caller):"  # kept in a group's title
         return [replace(o, title=o.title.replace(f"Fix {finding.check_id}:", where, 1))
                 for o in offers if o.kind == "local"]

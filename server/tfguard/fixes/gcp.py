@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from tfguard.fixes.lookups import with_lookup_defaults
-from tfguard.fixes.registry import REGISTRY, attr, attrs, companion, custom
+from tfguard.fixes.registry import REGISTRY, attr, attrs, choice, companion, custom
 from tfguard.fixes.textops import Companion, Set, Step
 from tfguard.hcl.blocks import Block
 
@@ -88,6 +89,29 @@ companion("CKV2_GCP_18", "google_compute_network",
               '  source_ranges = ["0.0.0.0/0"]',
           )))
 
+
+def _crypto_keys(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    """Choices: the module's ``google_kms_crypto_key`` resources (one instance each)."""
+    return [(f"google_kms_crypto_key.{b.labels[1]}", f"google_kms_crypto_key.{b.labels[1]}.id") for b in blocks
+            if b.kind == "resource" and b.labels[:1] == ("google_kms_crypto_key",) and len(b.labels) > 1
+            and b.item(("count",)) is None and b.item(("for_each",)) is None]
+
+
+_CRYPTO_KEY = re.compile(r"^google_kms_crypto_key\.[\w-]+\.id$"
+                         r"|^projects/[\w-]+/locations/[\w-]+/keyRings/[\w-]+/cryptoKeys/[\w-]+$")
+
+
+def _boot_disk_key(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if not _CRYPTO_KEY.match(value) or block.item(("boot_disk",)) is None:
+        return None  # not a key (or no boot_disk block to encrypt: the instance is incomplete)
+    return [Set(("boot_disk", "kms_key_self_link"), value if value.startswith("google_") else f'"{value}"')]
+
+
+# the key is the developer's (a raw CSEK never belongs in the text): a Cloud KMS key of the module, or typed
+choice("CKV_GCP_38", "google_compute_instance", "encrypt the boot disk with a customer managed key",
+       _boot_disk_key, options=_crypto_keys, prompt="Cloud KMS key for the boot disk (projects/…/cryptoKeys/NAME)",
+       example="projects/my-project/locations/europe-west1/keyRings/vm/cryptoKeys/boot-disk")
 
 # --------------------------------------------------------------------------- GKE node pools and the GCP tail (#21)
 # Every GCP fix also acts on an attribute that is ``lookup(each.value, "key", LITERAL)`` (the GKE node
