@@ -228,3 +228,61 @@ def test_boot_disk_key_is_a_choice_of_the_modules_kms_keys(tmp_path: Path) -> No
     got = {f.result for f in engine.analyze_file(str(path)).findings
            if f.check_id == "CKV_GCP_38" and f.resource == finding.resource}
     assert got == {Result.PASSED}
+
+
+# --------------------------------------------------------------------------- a variable's default
+
+
+def _cluster_module(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(
+        'resource "google_container_cluster" "primary" {\n  name                        = "primary"\n'
+        '  location                    = "europe-west1"\n  initial_node_count          = 1\n'
+        "  enable_intranode_visibility = var.enable_intranode_visibility\n}\n")
+    (ws / "variables.tf").write_text(
+        'variable "enable_intranode_visibility" {\n  type    = bool\n  default = false\n}\n')
+    return ws
+
+
+def test_attribute_from_a_variable_is_fixed_by_its_default_in_the_modules_own_run(tmp_path: Path) -> None:
+    ws = _cluster_module(tmp_path)
+    engine = Engine(str(ws))
+    [finding] = [f for f in engine.analyze_file(str(ws / "main.tf")).findings
+                 if f.check_id == "CKV_GCP_61" and f.result is Result.FAILED]
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert offer.title == ("Fix CKV_GCP_61: set the default of var.enable_intranode_visibility to true "
+                           "(for every caller not setting it)") and not offer.safe
+    assert edit_path(offer, finding) == str(ws / "variables.tf")
+    new = _apply(engine, str(ws / "variables.tf"), build_edits(offer, finding, engine))
+    assert new == 'variable "enable_intranode_visibility" {\n  type    = bool\n  default = true\n}\n'
+    got = {f.result for f in engine.analyze_file(str(ws / "main.tf")).findings if f.check_id == "CKV_GCP_61"}
+    assert got == {Result.PASSED}
+    assert build_edits(offer, finding, engine) == []
+    assert [o for o in offers_for(finding, engine) if o.kind == "local"] == []
+
+
+def test_no_default_fix_when_a_tfvars_file_sets_the_variable(tmp_path: Path) -> None:
+    ws = _cluster_module(tmp_path)
+    (ws / "terraform.tfvars").write_text("enable_intranode_visibility = false\n")
+    engine = Engine(str(ws))
+    [finding] = [f for f in engine.analyze_file(str(ws / "main.tf")).findings
+                 if f.check_id == "CKV_GCP_61" and f.result is Result.FAILED]
+    assert [o for o in offers_for(finding, engine) if o.kind == "local"] == []
+
+
+def test_cluster_labels_are_typed_and_validated(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "CKV_GCP_21", ws)
+    path = ws / "main.tf"
+    engine = Engine(str(ws))
+    [finding] = [f for f in engine.analyze_file(str(path)).findings
+                 if f.check_id == "CKV_GCP_21" and f.result is Result.FAILED]
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert offer.prompt is not None
+    for bad in ("Team=x", "team", "team=x,", "team=x\nenv=y"):
+        assert build_edits(offer, finding, engine, value=bad) == [], bad
+    new = _apply(engine, str(path), build_edits(offer, finding, engine, value="team=payments, env=prod"))
+    assert '  resource_labels = { team = "payments", env = "prod" }\n' in new
+    got = {f.result for f in engine.analyze_file(str(path)).findings if f.check_id == "CKV_GCP_21"}
+    assert got == {Result.PASSED}

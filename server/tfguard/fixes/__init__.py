@@ -27,7 +27,7 @@ from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes.callers import InputFix, caller_text, plan_input
-from tfguard.fixes.lookups import evaluated
+from tfguard.fixes.lookups import VariableDefault, evaluated, plan_variable_default, variable_default_text
 from tfguard.fixes.modules import (
     entry_for_call,
     module_source,
@@ -233,6 +233,9 @@ def _new_text(offer: FixOffer, finding: Finding, engine: Engine, text: str, cata
               reason: str | None, value: str | None = None) -> str | None:
     if offer.kind == "input":
         return _input_text(finding, engine, text, offer.path or finding.caller_file, value)
+    if offer.id.startswith("default:"):
+        default = _variable_default(finding, engine)
+        return variable_default_text(text, default) if default is not None and default.path == offer.path else None
     if offer.id == COMMIT_OFFER:
         target = _target(finding, text)
         return plan_commit_pin(text, target[2], value or "") if target and value else None
@@ -345,6 +348,35 @@ def _input_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
     return offers
 
 
+def _variable_default(finding: Finding, engine: Engine) -> VariableDefault | None:
+    """The variable whose default decides the fix's attribute in the module's own run (fixes/lookups.py)."""
+    text, _ = engine.read(finding.file)
+    target = _target(finding, text) if text is not None else None
+    fix = _local_fix_for(finding, target[0], target[1]) if target is not None else None
+    if text is None or target is None or fix is None:
+        return None
+    d = os.path.dirname(os.path.abspath(finding.file))
+    files = [f for f in engine.module_files(d) if f.endswith(".tf")]
+    files += sorted(os.path.join(d, n) for n in os.listdir(d) if n.endswith(".tfvars"))
+    return plan_variable_default(fix.plan(target[2], text), text, target[2],
+                                 [(f, engine.read(f)[0]) for f in files])
+
+
+def _default_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
+    """The fix as the default of the variable the module's block passes (``x = var.NAME``)."""
+    found = _variable_default(finding, engine)
+    if found is None:
+        return []
+    text, _ = engine.read(found.path)
+    new = variable_default_text(text, found) if text is not None else None
+    if new is None or new == text:
+        return []
+    return [FixOffer(f"default:{finding.check_id}",
+                     f"Fix {finding.check_id}: set the default of var.{found.name} to {found.value} "
+                     "(for every caller not setting it)",
+                     finding.check_id, "local", True, False, path=found.path)]
+
+
 def _commit_offers(finding: Finding, text: str, block: Block, catalogue: Catalogue | None) -> list[FixOffer]:
     """CKV_TF_1: the approved catalogue's commit when it has one, else a commit hash the user types."""
     offers: list[FixOffer] = []
@@ -396,6 +428,8 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
                 offers.append(FixOffer(f"local:{finding.check_id}", f"Fix {finding.check_id}: {fix.summary}",
                                        finding.check_id, "local", True, fix.safe))
         offers.extend(o if not offers else replace(o, preferred=False) for o in chosen or [])
+        if not offers and fix.in_module and not finding.resource.startswith("module."):
+            offers.extend(_default_offers(finding, engine))
     if catalogue is not None and kind == "resource":
         entry = catalogue.module_replacing(labels[0])
         if entry is not None and (finding.check_id == MODULE_RULE or finding.source != "org"):

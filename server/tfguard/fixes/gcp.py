@@ -113,6 +113,21 @@ choice("CKV_GCP_38", "google_compute_instance", "encrypt the boot disk with a cu
        _boot_disk_key, options=_crypto_keys, prompt="Cloud KMS key for the boot disk (projects/…/cryptoKeys/NAME)",
        example="projects/my-project/locations/europe-west1/keyRings/vm/cryptoKeys/boot-disk")
 
+_LABEL = re.compile(r"^([a-z][a-z0-9_-]{0,62})\s*=\s*([a-z0-9_-]{0,63})$")
+
+
+def _labels(block: Block, text: str, value: str) -> list[Step] | None:
+    """Typed ``team=payments, env=prod`` (GCP label syntax) as the cluster's ``resource_labels``."""
+    pairs = [_LABEL.match(p.strip()) for p in value.split(",")] if value.strip() and "\n" not in value else []
+    if not pairs or not all(pairs):
+        return None
+    body = ", ".join(f'{m.group(1)} = "{m.group(2)}"' for m in pairs if m)
+    return [Set(("resource_labels",), f"{{ {body} }}")]
+
+
+choice("CKV_GCP_21", _GKE, "label the cluster (resource_labels)", _labels,
+       prompt="Labels for the cluster (key=value, comma separated)", example="team=platform, env=prod")
+
 # --------------------------------------------------------------------------- GKE node pools and the GCP tail (#21)
 # Every GCP fix also acts on an attribute that is ``lookup(each.value, "key", LITERAL)`` (the GKE node
 # pools over ``var.node_pools``): at the call, the key in each map of the caller's list; in the module's

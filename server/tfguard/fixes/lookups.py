@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from tfguard.fixes.registry import Planner
 from tfguard.fixes.textops import Rewrite, Set, Step, is_dynamic, is_literal, line_indent, value_range
-from tfguard.hcl.blocks import Block
+from tfguard.hcl.blocks import Block, split_blocks
 
 _NAME = r"[A-Za-z_][\w-]*"
 _VAR = re.compile(rf"^var\.({_NAME})$")
@@ -289,3 +289,66 @@ def set_key_in_maps(text: str, start: int, end: int, key: str, value: str) -> st
     for s, e, v in sorted(edits, reverse=True):
         text = text[:s] + v + text[e:]
     return text
+
+
+# ----------------------------------------------------------------------------- a variable's default
+
+
+@dataclass(frozen=True)
+class VariableDefault:
+    """Set the default of ``variable "name"`` (in ``path``) to ``value``: what the module's own run evaluates."""
+
+    path: str
+    name: str
+    value: str
+
+
+_EMPTY = re.compile(r"^(?:\{\s*\}|\[\s*\]|null)$")
+
+
+def plan_variable_default(steps: list[Step] | None, text: str, block: Block,
+                          module_files: list[tuple[str, str | None]]) -> VariableDefault | None:
+    """The variable default that decides the fix's one attribute when the module's block sets it to
+    exactly ``var.NAME`` (``module_files``: the module's ``.tf`` and ``.tfvars`` files with their text).
+
+    None when the attribute is anything else, the variable has no literal default (a required input,
+    an expression), or a ``.tfvars`` file of the module sets it (Checkov's run takes that value).
+    """
+    if not steps or len(steps) != 1 or not isinstance(steps[0], Set) or steps[0].container:
+        return None
+    step = steps[0]
+    if any(is_dynamic(block, seg) for seg in step.path[:-1]):
+        return None
+    item = block.item(step.path)
+    if item is None or item.is_block:
+        return None
+    s, e = value_range(text, item)
+    m = _VAR.match(text[s:e].strip())
+    if m is None:
+        return None
+    name = m.group(1)
+    found: str | None = None
+    for path, body in module_files:
+        if body is None:
+            continue
+        if path.endswith(".tfvars") and re.search(rf'(?m)^\s*"?{re.escape(name)}"?\s*=', body):
+            return None
+        if path.endswith(".tf") and re.search(rf'(?m)^\s*variable\s+"{re.escape(name)}"\s*\{{', body):
+            found = path
+    return VariableDefault(found, name, step.value) if found is not None else None
+
+
+def variable_default_text(text: str, fix: VariableDefault) -> str | None:
+    """``text`` (the variable's file) with the default set; None when it is not a literal to replace."""
+    block = next((b for b in split_blocks(text).blocks if b.kind == "variable" and b.labels[:1] == (fix.name,)),
+                 None)
+    item = block.item(("default",)) if block is not None else None
+    if item is None or item.is_block:
+        return None
+    s, e = value_range(text, item)
+    current = text[s:e].rstrip()
+    if _norm(current) == _norm(fix.value):
+        return text
+    if not (is_literal(current) or _EMPTY.match(current)):
+        return None
+    return text[:s] + fix.value + text[s + len(current):]
