@@ -286,3 +286,36 @@ def test_cluster_labels_are_typed_and_validated(tmp_path: Path) -> None:
     assert '  resource_labels = { team = "payments", env = "prod" }\n' in new
     got = {f.result for f in engine.analyze_file(str(path)).findings if f.check_id == "CKV_GCP_21"}
     assert got == {Result.PASSED}
+
+
+# --------------------------------------------------------------------------- CKV_GCP_40: no public IP
+
+
+def test_public_ip_is_removed_with_its_block_only(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "CKV_GCP_40", ws)
+    path = ws / "main.tf"
+    text = path.read_text()
+    engine = Engine(str(ws))
+    [finding] = [f for f in engine.analyze_file(str(path)).findings
+                 if f.check_id == "CKV_GCP_40" and f.result is Result.FAILED]
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert not offer.safe  # the instance loses its internet access
+    new = _apply(engine, str(path), build_edits(offer, finding, engine))
+    assert new == text.replace("\n\n    access_config {\n      // Ephemeral public IP\n    }\n", "\n")
+    got = {f.result for f in engine.analyze_file(str(path)).findings if f.check_id == "CKV_GCP_40"}
+    assert got == {Result.PASSED}
+
+
+def test_no_public_ip_fix_for_a_dynamic_access_config(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "CKV_GCP_40", ws)
+    path = ws / "main.tf"
+    path.write_text(path.read_text().replace(
+        "    access_config {\n      // Ephemeral public IP\n    }",
+        '    dynamic "access_config" {\n      for_each = [1]\n      content {}\n    }'))
+    engine = Engine(str(ws))
+    found = [f for f in engine.analyze_file(str(path)).findings
+             if f.check_id == "CKV_GCP_40" and f.result is Result.FAILED]
+    assert found  # Checkov renders the dynamic block: the instance still has a public IP
+    assert [o for o in offers_for(found[0], engine) if o.kind == "local"] == []

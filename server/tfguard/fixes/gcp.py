@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from tfguard.fixes.lookups import with_lookup_defaults
 from tfguard.fixes.registry import REGISTRY, attr, attrs, choice, companion, custom
-from tfguard.fixes.textops import Companion, Set, Step
+from tfguard.fixes.textops import Companion, Rewrite, Set, Step, is_dynamic
 from tfguard.hcl.blocks import Block
 
 _OTHERS = frozenset(REGISTRY)  # registered before this module: not GCP's
@@ -127,6 +127,31 @@ def _labels(block: Block, text: str, value: str) -> list[Step] | None:
 
 choice("CKV_GCP_21", _GKE, "label the cluster (resource_labels)", _labels,
        prompt="Labels for the cluster (key=value, comma separated)", example="team=platform, env=prod")
+
+def _no_public_ip(block: Block, text: str) -> list[Step] | None:
+    """Remove the first network interface's ``access_config`` block (what Checkov inspects)."""
+    if is_dynamic(block, "network_interface") or is_dynamic(block, "access_config"):
+        return None
+    item = block.item(("network_interface", "access_config"))
+    if item is None or not item.is_block:
+        return None
+    start = text.rfind("\n", 0, item.start) + 1
+    if text[start:item.start].strip():
+        return None  # shares its line with other text: not a block to cut out cleanly
+    end = text.find("\n", item.end)
+    end = len(text) if end < 0 else end + 1
+    if text[item.end:end].strip():
+        return None
+    prev = text.rfind("\n", 0, start - 1) + 1 if start > 0 else start
+    following = text[end:text.find("\n", end) if "\n" in text[end:] else len(text)].strip()
+    if start > 0 and not text[prev:start].strip() and following in ("", "}"):
+        start = prev  # and the blank line that separated it
+    return [Rewrite(text[block.start:start] + text[end:block.end])]
+
+
+custom("CKV_GCP_40", ("google_compute_instance", "google_compute_instance_template"),
+       "remove the public IP (the network interface's access_config)", _no_public_ip,
+       safe=False)  # cuts the instance off from the internet: reach it through IAP or Cloud NAT
 
 # --------------------------------------------------------------------------- GKE node pools and the GCP tail (#21)
 # Every GCP fix also acts on an attribute that is ``lookup(each.value, "key", LITERAL)`` (the GKE node
