@@ -319,3 +319,24 @@ def test_no_public_ip_fix_for_a_dynamic_access_config(tmp_path: Path) -> None:
              if f.check_id == "CKV_GCP_40" and f.result is Result.FAILED]
     assert found  # Checkov renders the dynamic block: the instance still has a public IP
     assert [o for o in offers_for(found[0], engine) if o.kind == "local"] == []
+
+
+# --------------------------------------------------------------------------- CKV_GCP_2 / CKV_GCP_106: a typed range
+
+
+@pytest.mark.parametrize("check_id", ["CKV_GCP_2", "CKV_GCP_106"])
+def test_firewall_source_range_is_typed_and_never_the_whole_internet(tmp_path: Path, check_id: str) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURES / check_id, ws)
+    path = ws / "main.tf"
+    engine = Engine(str(ws))
+    [finding] = [f for f in engine.analyze_file(str(path)).findings
+                 if f.check_id == check_id and f.result is Result.FAILED]
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert offer.prompt is not None and not offer.safe
+    for bad in ("0.0.0.0/0", "10.0.0.0", "300.1.1.1/8", "10.0.0.0/33", "any"):
+        assert build_edits(offer, finding, engine, value=bad) == [], bad
+    new = _apply(engine, str(path), build_edits(offer, finding, engine, value="192.168.10.0/24"))
+    assert '  source_ranges = ["192.168.10.0/24"]\n' in new
+    got = {f.result for f in engine.analyze_file(str(path)).findings if f.check_id == check_id}
+    assert got == {Result.PASSED}

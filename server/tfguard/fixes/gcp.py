@@ -153,6 +153,22 @@ custom("CKV_GCP_40", ("google_compute_instance", "google_compute_instance_templa
        "remove the public IP (the network interface's access_config)", _no_public_ip,
        safe=False)  # cuts the instance off from the internet: reach it through IAP or Cloud NAT
 
+_CIDR = re.compile(r"^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}/(?:3[0-2]|[12]?\d)$")
+
+
+def _source_range(block: Block, text: str, value: str) -> list[Step] | None:
+    """The typed CIDR (not ``0.0.0.0/0``) as the rule's only source range."""
+    value = value.strip()
+    if not _CIDR.match(value) or value.endswith("/0"):
+        return None
+    return [Set(("source_ranges",), f'["{value}"]')]
+
+
+for _check, _port in (("CKV_GCP_2", "SSH"), ("CKV_GCP_106", "HTTP")):
+    choice(_check, "google_compute_firewall", f"allow {_port} only from the range you type instead of 0.0.0.0/0",
+           _source_range, prompt="Source range (CIDR) allowed to connect, e.g. your office or VPN range",
+           example="10.0.0.0/8")
+
 # --------------------------------------------------------------------------- GKE node pools and the GCP tail (#21)
 # Every GCP fix also acts on an attribute that is ``lookup(each.value, "key", LITERAL)`` (the GKE node
 # pools over ``var.node_pools``): at the call, the key in each map of the caller's list; in the module's
