@@ -6,6 +6,9 @@ value is traced from the module's resource back to the caller: when the attribut
 Through nested calls (``module.a.module.b.aws_x.y``), ``var.NAME`` of ``b`` must itself be passed
 as ``var.OTHER`` by ``a``'s call of ``b``, and so on up to the caller.
 
+A node-pool attribute ``lookup(each.value, "key", default)`` over the input ``var.NAME`` (a list of
+maps, fixes/lookups.py) is fixed by setting the key in each map of the caller's literal list.
+
 Nothing is offered when the value is computed (``var.x ? 1 : 0``, ``try(...)``, locals), comes
 from a ``dynamic`` block, or is not set in the module at all (the module does not expose it):
 then the module itself has to change, which is the developer's decision.

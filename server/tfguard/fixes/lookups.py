@@ -15,6 +15,9 @@ from the text, and each is right in its own place:
   (directly or through a local ``{ for x in var.NAME : … => x }``) and the caller passes ``NAME`` as a
   literal list of object literals, the key is set in each map (:func:`set_key_in_maps`); a map that
   gives the key an expression is the caller's own decision (no fix).
+
+The same holds for a plain ``x = var.NAME`` in a module's own run: the variable's literal default decides
+(:func:`plan_variable_default`), unless a ``.tfvars`` file of the module sets it.
 """
 
 from __future__ import annotations
