@@ -87,3 +87,38 @@ async def test_node_pool_lookup_is_fixed_in_each_map_at_the_call(client: Languag
     after = await wait_for_diagnostics(client, module_uri, lambda d: not [x for x in d if x.code == "CKV_GCP_68"],
                                        timeout=60)
     assert not [x for x in after if "via module.gke" in x.message]  # nothing else fails through the call
+
+
+async def test_variable_default_fix_edits_the_variables_file(client: LanguageClient):
+    # CKV_GCP_61 on a cluster whose enable_intranode_visibility is var.x (default false, in variables.tf):
+    # the action's edit is on variables.tf, built with the action (resolve knows only the finding's file)
+    ws: Path = client.ws  # type: ignore[attr-defined]
+    module = ws / "cluster"
+    module.mkdir()
+    (module / "main.tf").write_text(
+        'resource "google_container_cluster" "primary" {\n  name                        = "primary"\n'
+        '  location                    = "europe-west1"\n  initial_node_count          = 1\n'
+        "  enable_intranode_visibility = var.enable_intranode_visibility\n}\n")
+    variables = module / "variables.tf"
+    variables.write_text('variable "enable_intranode_visibility" {\n  type    = bool\n  default = false\n}\n')
+    uri = open_document(client, module / "main.tf")
+    diags = await wait_for_diagnostics(client, uri, lambda d: any(x.code == "CKV_GCP_61" for x in d), timeout=60)
+    diag = next(d for d in diags if d.code == "CKV_GCP_61")
+    got = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), range=diag.range,
+        context=lsp.CodeActionContext(diagnostics=[diag])))
+    [action] = [a for a in got or [] if isinstance(a, lsp.CodeAction) and a.title.startswith("Fix CKV_GCP_61")]
+    assert action.title == ("Fix CKV_GCP_61: set the default of var.enable_intranode_visibility to true "
+                            "(for every caller not setting it)")
+    if action.edit is None:
+        action = await client.code_action_resolve_async(action)
+    assert action.edit is not None
+    assert edits_of(action.edit, uri) == []
+    new = apply_edits(variables.read_text(), edits_of(action.edit, variables.as_uri()))
+    assert new == 'variable "enable_intranode_visibility" {\n  type    = bool\n  default = true\n}\n'
+    variables.write_text(new)
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[
+        lsp.FileEvent(uri=variables.as_uri(), type=lsp.FileChangeType.Changed)]))
+    client.text_document_did_save(lsp.DidSaveTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    await wait_for_diagnostics(client, uri, lambda d: not any(x.code == "CKV_GCP_61" for x in d) and len(d) > 0,
+                               timeout=60)
