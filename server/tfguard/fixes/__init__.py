@@ -27,6 +27,7 @@ from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes.callers import InputFix, caller_text, plan_input
+from tfguard.fixes.lookups import VariableDefault, evaluated, plan_variable_default, variable_default_text
 from tfguard.fixes.modules import (
     entry_for_call,
     module_source,
@@ -171,7 +172,7 @@ def _local_text(fix: LocalFix, finding: Finding, text: str, others: list[Block],
         steps = fix.plan_value(block, text, value)
     else:
         steps = fix.plan(block, text)
-    if steps is None:
+    if steps is None or not evaluated(finding.resource, block, steps):
         return None
     return run_steps(text, kind, labels, finding.line_range[0], steps, others)
 
@@ -232,6 +233,9 @@ def _new_text(offer: FixOffer, finding: Finding, engine: Engine, text: str, cata
               reason: str | None, value: str | None = None) -> str | None:
     if offer.kind == "input":
         return _input_text(finding, engine, text, offer.path or finding.caller_file, value)
+    if offer.id.startswith("default:"):
+        default = _variable_default(finding, engine)
+        return variable_default_text(text, default) if default is not None and default.path == offer.path else None
     if offer.id == COMMIT_OFFER:
         target = _target(finding, text)
         return plan_commit_pin(text, target[2], value or "") if target and value else None
@@ -338,10 +342,39 @@ def _input_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
             where = f" in {os.path.relpath(d, root) if root and is_inside(d, root) else d}"
         offers.append(FixOffer(f"input:{finding.check_id}",
                                f'Fix {finding.check_id} at the call of module "{fix.call}"{where}: '
-                               f"set {fix.name} = {fix.value}",
+                               f"set {fix.what}",
                                finding.check_id, "input", not offers, local.safe, value=str(line),
                                path=caller_file))
     return offers
+
+
+def _variable_default(finding: Finding, engine: Engine) -> VariableDefault | None:
+    """The variable whose default decides the fix's attribute in the module's own run (fixes/lookups.py)."""
+    text, _ = engine.read(finding.file)
+    target = _target(finding, text) if text is not None else None
+    fix = _local_fix_for(finding, target[0], target[1]) if target is not None else None
+    if text is None or target is None or fix is None:
+        return None
+    d = os.path.dirname(os.path.abspath(finding.file))
+    files = [f for f in engine.module_files(d) if f.endswith(".tf")]
+    files += sorted(os.path.join(d, n) for n in os.listdir(d) if n.endswith(".tfvars"))
+    return plan_variable_default(fix.plan(target[2], text), text, target[2],
+                                 [(f, engine.read(f)[0]) for f in files])
+
+
+def _default_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
+    """The fix as the default of the variable the module's block passes (``x = var.NAME``)."""
+    found = _variable_default(finding, engine)
+    if found is None:
+        return []
+    text, _ = engine.read(found.path)
+    new = variable_default_text(text, found) if text is not None else None
+    if new is None or new == text:
+        return []
+    return [FixOffer(f"default:{finding.check_id}",
+                     f"Fix {finding.check_id}: set the default of var.{found.name} to {found.value} "
+                     "(for every caller not setting it)",
+                     finding.check_id, "local", True, False, path=found.path)]
 
 
 def _commit_offers(finding: Finding, text: str, block: Block, catalogue: Catalogue | None) -> list[FixOffer]:
@@ -376,8 +409,10 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
     if text is None:
         return []
     target = _target(finding, text)
-    if target is None:
-        return _input_offers(finding, engine)
+    if target is None or (target[0] != "module" and finding.resource.startswith("module.")):
+        inputs = _input_offers(finding, engine)  # an input of the call first, else the module's file (in_module)
+        if target is None or inputs:
+            return inputs
     kind, labels, block = target
     offers: list[FixOffer] = []
     if finding.check_id == COMMIT_RULE and kind == "module":
@@ -393,6 +428,8 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
                 offers.append(FixOffer(f"local:{finding.check_id}", f"Fix {finding.check_id}: {fix.summary}",
                                        finding.check_id, "local", True, fix.safe))
         offers.extend(o if not offers else replace(o, preferred=False) for o in chosen or [])
+        if not offers and fix.in_module and not finding.resource.startswith("module."):
+            offers.extend(_default_offers(finding, engine))
     if catalogue is not None and kind == "resource":
         entry = catalogue.module_replacing(labels[0])
         if entry is not None and (finding.check_id == MODULE_RULE or finding.source != "org"):
@@ -415,7 +452,8 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
                                        f"Fix {finding.check_id}: use the approved source {what}",
                                        finding.check_id, "pin", True, False))
     if finding.resource.startswith("module.") and kind != "module":  # the module's own file: every caller
-        where = f"Fix {finding.check_id} (restricts the statement for every caller):"  # kept in a group's title
+        for_all = "restricts the statement" if fix is not None and "statement" in fix.summary else "in the module"
+        where = f"Fix {finding.check_id} ({for_all} for every caller):"  # kept in a group's title
         return [replace(o, title=o.title.replace(f"Fix {finding.check_id}:", where, 1))
                 for o in offers if o.kind == "local"]
     new = _suppress_text(finding, text, None)

@@ -6,6 +6,9 @@ value is traced from the module's resource back to the caller: when the attribut
 Through nested calls (``module.a.module.b.aws_x.y``), ``var.NAME`` of ``b`` must itself be passed
 as ``var.OTHER`` by ``a``'s call of ``b``, and so on up to the caller.
 
+A node-pool attribute ``lookup(each.value, "key", default)`` over the input ``var.NAME`` (a list of
+maps, fixes/lookups.py) is fixed by setting the key in each map of the caller's literal list.
+
 Nothing is offered when the value is computed (``var.x ? 1 : 0``, ``try(...)``, locals), comes
 from a ``dynamic`` block, or is not set in the module at all (the module does not expose it):
 then the module itself has to change, which is the developer's decision.
@@ -19,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tfguard.calls import call_chain
+from tfguard.fixes.lookups import DefaultRewrite, evaluated, lookup_at, map_input, set_key_in_maps
 from tfguard.fixes.registry import LocalFix
 from tfguard.fixes.textops import Set, address_parts, find_block, is_dynamic, plan_set, run_steps, value_range
 from tfguard.hcl.blocks import Block, split_blocks
@@ -35,6 +39,15 @@ class InputFix:
     call: str  # label of the module block in the caller file
     name: str  # the module input
     value: str  # HCL text
+    # else ``key = value`` set in each map of the list ``name`` (fixes/lookups.py); ``value`` is unused
+    keys: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def what(self) -> str:
+        """What the fix sets, for the offer's title."""
+        if self.keys:
+            return ", ".join(f"{k} = {v}" for k, v in self.keys) + f" in each map of {self.name}"
+        return f"{self.name} = {self.value}"
 
 
 def _var_name(text: str, block: Block, path: tuple[str, ...]) -> str | None:
@@ -168,10 +181,24 @@ def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller
     if block is None:
         return None
     steps = fix.plan(block, text)
-    if not steps or len(steps) != 1 or not isinstance(steps[0], Set) or steps[0].container:
-        return None  # one attribute, in nested blocks: the shape a module input can drive
-    step = steps[0]
-    name = _var_name(text, block, step.path)
+    keys: list[tuple[str, str]] = []
+    through = steps[0] if steps and len(steps) == 1 and isinstance(steps[0], DefaultRewrite) else None
+    if through is not None and set(through.maps) == {"each.value"}:
+        # node-pool attributes ``lookup(each.value, "key", default)`` over the input's list of maps
+        if not evaluated(resource, block, [through], at_call=True):
+            return None
+        for step in through.sets:
+            found = lookup_at(text, block, step.path)
+            if found is None:
+                return None
+            keys.append((found.key, step.value))
+        name = map_input(text, block, list(_module_blocks(read, os.path.dirname(module_file))))
+        step = through.sets[0]
+    else:
+        if not steps or len(steps) != 1 or not isinstance(steps[0], Set) or steps[0].container:
+            return None  # one attribute, in nested blocks: the shape a module input can drive
+        step = steps[0]
+        name = _var_name(text, block, step.path)
     if name is None:
         return None
     dirs = _module_dirs(caller_file, calls, read)
@@ -184,7 +211,7 @@ def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller
         name = _passes_through(read, dirs[i - 1], calls[i], name) or ""
         if not name:
             return None
-    return InputFix(calls[0], name, step.value)
+    return InputFix(calls[0], name, step.value, tuple(keys))
 
 
 def caller_text(text: str, fix: InputFix, near_line: int) -> str | None:
@@ -192,6 +219,18 @@ def caller_text(text: str, fix: InputFix, near_line: int) -> str | None:
     block = find_block(split_blocks(text).blocks, "module", (fix.call,), near_line)
     if block is None:
         return None
+    if fix.keys:
+        new: str | None = text
+        for key, value in fix.keys:
+            item = block.item((fix.name,)) if new is not None else None
+            if new is None or item is None or item.is_block:
+                return None  # no such list on the call: the module's default list, the module's decision
+            s, e = value_range(new, item)
+            new = set_key_in_maps(new, s, e, key, value)
+            block = find_block(split_blocks(new).blocks, "module", (fix.call,), near_line) if new else None
+            if block is None:
+                return None
+        return new
     if plan_set(text, block, Set((fix.name,), fix.value)) is None:
         return None  # the caller passes an expression: its own decision
     return run_steps(text, "module", (fix.call,), near_line, [Set((fix.name,), fix.value)], [])

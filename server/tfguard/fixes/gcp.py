@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from tfguard.fixes.registry import attr, attrs, companion, custom
-from tfguard.fixes.textops import Companion, Set, Step
+import re
+from dataclasses import replace
+
+from tfguard.fixes.lookups import with_lookup_defaults
+from tfguard.fixes.registry import REGISTRY, attr, attrs, choice, companion, custom
+from tfguard.fixes.textops import Companion, Rewrite, Set, Step, is_dynamic
 from tfguard.hcl.blocks import Block
+
+_OTHERS = frozenset(REGISTRY)  # registered before this module: not GCP's
 
 # --------------------------------------------------------------------------- storage
 attr("CKV_GCP_29", "google_storage_bucket", "uniform_bucket_level_access", "true")
@@ -82,3 +88,94 @@ companion("CKV2_GCP_18", "google_compute_network",
               "",
               '  source_ranges = ["0.0.0.0/0"]',
           )))
+
+
+def _crypto_keys(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    """Choices: the module's ``google_kms_crypto_key`` resources (one instance each)."""
+    return [(f"google_kms_crypto_key.{b.labels[1]}", f"google_kms_crypto_key.{b.labels[1]}.id") for b in blocks
+            if b.kind == "resource" and b.labels[:1] == ("google_kms_crypto_key",) and len(b.labels) > 1
+            and b.item(("count",)) is None and b.item(("for_each",)) is None]
+
+
+_CRYPTO_KEY = re.compile(r"^google_kms_crypto_key\.[\w-]+\.id$"
+                         r"|^projects/[\w-]+/locations/[\w-]+/keyRings/[\w-]+/cryptoKeys/[\w-]+$")
+
+
+def _boot_disk_key(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if not _CRYPTO_KEY.match(value) or block.item(("boot_disk",)) is None:
+        return None  # not a key (or no boot_disk block to encrypt: the instance is incomplete)
+    return [Set(("boot_disk", "kms_key_self_link"), value if value.startswith("google_") else f'"{value}"')]
+
+
+# the key is the developer's (a raw CSEK never belongs in the text): a Cloud KMS key of the module, or typed
+choice("CKV_GCP_38", "google_compute_instance", "encrypt the boot disk with a customer managed key",
+       _boot_disk_key, options=_crypto_keys, prompt="Cloud KMS key for the boot disk (projects/…/cryptoKeys/NAME)",
+       example="projects/my-project/locations/europe-west1/keyRings/vm/cryptoKeys/boot-disk")
+
+_LABEL = re.compile(r"^([a-z][a-z0-9_-]{0,62})\s*=\s*([a-z0-9_-]{0,63})$")
+
+
+def _labels(block: Block, text: str, value: str) -> list[Step] | None:
+    """Typed ``team=payments, env=prod`` (GCP label syntax) as the cluster's ``resource_labels``."""
+    pairs = [_LABEL.match(p.strip()) for p in value.split(",")] if value.strip() and "\n" not in value else []
+    if not pairs or not all(pairs):
+        return None
+    body = ", ".join(f'{m.group(1)} = "{m.group(2)}"' for m in pairs if m)
+    return [Set(("resource_labels",), f"{{ {body} }}")]
+
+
+choice("CKV_GCP_21", _GKE, "label the cluster (resource_labels)", _labels,
+       prompt="Labels for the cluster (key=value, comma separated)", example="team=platform, env=prod")
+
+def _no_public_ip(block: Block, text: str) -> list[Step] | None:
+    """Remove the first network interface's ``access_config`` block (what Checkov inspects)."""
+    if is_dynamic(block, "network_interface") or is_dynamic(block, "access_config"):
+        return None
+    item = block.item(("network_interface", "access_config"))
+    if item is None or not item.is_block:
+        return None
+    start = text.rfind("\n", 0, item.start) + 1
+    if text[start:item.start].strip():
+        return None  # shares its line with other text: not a block to cut out cleanly
+    end = text.find("\n", item.end)
+    end = len(text) if end < 0 else end + 1
+    if text[item.end:end].strip():
+        return None
+    prev = text.rfind("\n", 0, start - 1) + 1 if start > 0 else start
+    following = text[end:text.find("\n", end) if "\n" in text[end:] else len(text)].strip()
+    if start > 0 and not text[prev:start].strip() and following in ("", "}"):
+        start = prev  # and the blank line that separated it
+    return [Rewrite(text[block.start:start] + text[end:block.end])]
+
+
+custom("CKV_GCP_40", ("google_compute_instance", "google_compute_instance_template"),
+       "remove the public IP (the network interface's access_config)", _no_public_ip,
+       safe=False)  # cuts the instance off from the internet: reach it through IAP or Cloud NAT
+
+_CIDR = re.compile(r"^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}/(?:3[0-2]|[12]?\d)$")
+
+
+def _source_range(block: Block, text: str, value: str) -> list[Step] | None:
+    """The typed CIDR (not ``0.0.0.0/0``) as the rule's only source range."""
+    value = value.strip()
+    if not _CIDR.match(value) or value.endswith("/0"):
+        return None
+    return [Set(("source_ranges",), f'["{value}"]')]
+
+
+for _check, _port in (("CKV_GCP_2", "SSH"), ("CKV_GCP_106", "HTTP")):
+    choice(_check, "google_compute_firewall", f"allow {_port} only from the range you type instead of 0.0.0.0/0",
+           _source_range, prompt="Source range (CIDR) allowed to connect, e.g. your office or VPN range",
+           example="10.0.0.0/8")
+
+# --------------------------------------------------------------------------- GKE node pools and the GCP tail (#21)
+# Every GCP fix also acts on an attribute that is ``lookup(each.value, "key", LITERAL)`` (the GKE node
+# pools over ``var.node_pools``): at the call, the key in each map of the caller's list; in the module's
+# own file, the lookup's default (fixes/lookups.py). Through a module call with no input driving the
+# value (the examples' literal subnetworks called by test fixtures), the fix is made in the module's file,
+# for every caller (``in_module``); not the companion firewall of CKV2_GCP_18: a deny-all rule added to a
+# shared network module changes every caller's network, and its graph records name no caller to prove it in.
+for _id in sorted(set(REGISTRY) - _OTHERS):
+    REGISTRY[_id] = replace(REGISTRY[_id], plan=with_lookup_defaults(REGISTRY[_id].plan),
+                            in_module=_id != "CKV2_GCP_18")

@@ -111,8 +111,9 @@ def _offer_to_action(ls: TfguardServer, uri: str, offer: FixOffer, finding: Find
         action.command = lsp.Command(title=offer.title, command="tfguard.suppress", arguments=[{
             "uri": uri, "checkId": finding.check_id, "line": finding.line_range[0], "resource": finding.resource}])
         return action
-    if offer.kind == "input" or not _resolve_support(ls):
-        # a fix at a module call is built now: its finding is not among the published ones
+    if offer.kind == "input" or offer.path is not None or not _resolve_support(ls):
+        # a fix at a module call is built now: its finding is not among the published ones; so is
+        # a fix in another file of the module (a variable's default): resolve knows only the finding's
         edits = build_edits(offer, finding, engine, _catalogue(engine, finding.file),
                             ls.settings.skip_reason_placeholder if offer.kind == "suppress" else None)
         action.edit = _workspace_edit(ls, _uri_of(uri, offer, finding), edits)
