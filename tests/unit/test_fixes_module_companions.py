@@ -11,6 +11,7 @@ directory, and asserts both what Checkov reports and that tfguard offers nothing
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tfguard.engine import Engine
 from tfguard.fixes import build_edits, offers_for
 from tfguard.fixes.replication import EXAMPLE, parse_targets
 from tfguard.fixes.textops import apply_text_edits
-from tfguard.model import Result
+from tfguard.model import Finding, Result
 from tfguard.scan.runner import scan
 
 # the inputs the module's companions read (variables.tf / main.tf of terraform-aws-s3-bucket)
@@ -140,3 +141,74 @@ def test_replication_fix_refers_to_the_module_resources(tmp_path: Path) -> None:
     assert fa is not None
     assert {f.result for f in fa.findings if f.check_id == "CKV_AWS_144" and f.resource == "aws_s3_bucket.data"} \
         == {Result.PASSED}
+
+
+# --------------------------------------------------------------------------- companions next to the call
+
+CALLS = Path(__file__).resolve().parent.parent / "fixtures" / "fixes" / "callcompanion"
+INSTANCE = "module.data.aws_s3_bucket.this"
+
+
+def _call_tree(tmp_path: Path) -> Path:
+    dst = tmp_path / "calls"
+    shutil.copytree(CALLS, dst)
+    return dst
+
+
+def _call_failures(root: Path) -> tuple[Engine, list[Finding]]:
+    engine = Engine(str(root))
+    report = scan(engine, [str(root)], cache_dir="", workers=1)
+    return engine, [f for f in report.findings if f.result is Result.FAILED and f.resource == INSTANCE]
+
+
+def _records(engine: Engine, directory: Path) -> set[tuple[str, str, str]]:
+    return {(r.check_id, r.resource, str(r.result)) for r in engine.module_run(str(directory)).records}
+
+
+@pytest.mark.parametrize("check_id", ["CKV2_AWS_62", "CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_21", "CKV_AWS_145"])
+def test_companion_next_to_the_call_makes_the_check_pass(check_id: str, tmp_path: Path) -> None:
+    root = _call_tree(tmp_path)
+    engine, failures = _call_failures(root)
+    finding = next(f for f in failures if f.check_id == check_id)
+    offers = [o for o in offers_for(finding, engine) if o.kind == "input"]
+    assert [o.path for o in offers] == [str(root / "examples" / x / "main.tf") for x in "ab"]
+    offer = offers[0]
+    assert offer.title.startswith(f'Fix {check_id} at the call of module "data" in examples/a: ')
+    assert offer.title.endswith("(bucket = module.data.bucket_id)")
+    caller = root / "examples" / "a"
+    before = _records(engine, caller)
+    assert (check_id, INSTANCE, "FAILED") in before
+    text = (caller / "main.tf").read_text()
+    new = apply_text_edits(text, build_edits(offer, finding, engine))
+    assert new.startswith(text.rstrip("\n") + "\n\nresource ") and re.search(r"\n  bucket +=", new)
+    assert "= module.data.bucket_id\n" in new
+    engine.set_overlay(str(caller / "main.tf"), new)
+    assert not [p for p in engine.analyze_file(str(caller / "main.tf")).problems if p.code == "syntax"]
+    after = _records(engine, caller)
+    assert {r for c, res, r in after if (c, res) == (check_id, INSTANCE)} == {"PASSED"}, new
+    assert {r for r in after if r[2] == "FAILED"} - before == set(), new
+    assert build_edits(offer, finding, engine) == []  # idempotent: the companion is there
+
+
+def test_no_companion_at_a_call_that_creates_nothing_or_is_wired_already(tmp_path: Path) -> None:
+    root = _call_tree(tmp_path)
+    module = root / "modules" / "bucket" / "main.tf"
+    module.write_text(module.read_text().replace('resource "aws_s3_bucket" "this" {\n',
+                                                 'resource "aws_s3_bucket" "this" {\n'
+                                                 "  count  = local.create_bucket ? 1 : 0\n", 1)
+                      .replace("aws_s3_bucket.this.id", "try(aws_s3_bucket.this[0].id, \"\")")
+                      + '\nvariable "create" {\n  type    = bool\n  default = true\n}\n\n'
+                      'locals {\n  create_bucket = var.create && true\n}\n')
+    a, b = root / "examples" / "a" / "main.tf", root / "examples" / "b" / "main.tf"
+    a.write_text(a.read_text().replace('  name = "example-a"\n', '  name   = "example-a"\n  create = false\n'))
+    b.write_text(b.read_text() + '\nresource "aws_s3_bucket_notification" "data" {\n'
+                 "  bucket      = module.data.bucket_id\n  eventbridge = true\n}\n")
+    engine, failures = _call_failures(root)
+    resources = {f.resource for f in failures}
+    finding = next(f for f in failures if f.check_id == "CKV2_AWS_6")
+    offers = [o for o in offers_for(finding, engine) if o.kind == "input"]
+    # examples/a creates no bucket (create = false through local.create_bucket): no fix there
+    assert [o.path for o in offers] == [str(b)], (resources, offers)
+    notify = [f for f in failures if f.check_id == "CKV2_AWS_62"]
+    # examples/b has its notification already; examples/a creates nothing: no fix at either call
+    assert all(not [o for o in offers_for(f, engine) if o.kind == "input"] for f in notify)

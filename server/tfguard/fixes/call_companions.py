@@ -31,7 +31,15 @@ from dataclasses import dataclass
 from tfguard.calls import call_chain
 from tfguard.fixes.callers import ReadFn, _input_bool, _module_blocks, _module_dirs
 from tfguard.fixes.registry import LocalFix
-from tfguard.fixes.textops import Companion, address_parts, find_block, indent_unit, line_indent, value_range
+from tfguard.fixes.textops import (
+    Companion,
+    InCompanion,
+    address_parts,
+    find_block,
+    indent_unit,
+    line_indent,
+    value_range,
+)
 from tfguard.hcl.blocks import Block, split_blocks
 
 _COUNT = re.compile(r"^(?P<cond>[^?:()|]+?)\s*\?\s*1\s*:\s*0$", re.DOTALL)
@@ -136,10 +144,11 @@ def plan_call_companion(fix: LocalFix, resource: str, module_file: str, line: in
     block = find_block(split_blocks(text).blocks, parts[0], parts[1], line)
     if block is None or len(block.labels) < 2:
         return None
-    steps = fix.plan(block, text)
-    if not steps or len(steps) != 1 or not isinstance(steps[0], Companion):
-        return None
-    step = steps[0]
+    steps = fix.plan(block, text) or []
+    step = steps[0] if steps else None
+    if not isinstance(step, Companion) or any(not isinstance(s, InCompanion) or s.resource_type != step.resource_type
+                                              for s in steps[1:]):
+        return None  # one companion (its body has the values; an InCompanion step only corrects an existing one)
     dirs = _module_dirs(caller_file, [call], read)
     module_dir = os.path.dirname(os.path.abspath(module_file))
     if dirs is None or os.path.realpath(dirs[0]) != os.path.realpath(module_dir):
