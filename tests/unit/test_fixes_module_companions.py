@@ -212,3 +212,14 @@ def test_no_companion_at_a_call_that_creates_nothing_or_is_wired_already(tmp_pat
     notify = [f for f in failures if f.check_id == "CKV2_AWS_62"]
     # examples/b has its notification already; examples/a creates nothing: no fix at either call
     assert all(not [o for o in offers_for(f, engine) if o.kind == "input"] for f in notify)
+
+
+def test_no_companion_when_the_directory_calls_the_module_twice(tmp_path: Path) -> None:
+    """Checkov's graph resolves both calls' outputs to one instance: the fix could not be proven."""
+    root = _call_tree(tmp_path)
+    a = root / "examples" / "a" / "main.tf"
+    a.write_text(a.read_text() + '\nmodule "logs" {\n  source = "../../modules/bucket"\n\n  name = "logs-a"\n}\n')
+    engine, failures = _call_failures(root)
+    finding = next(f for f in failures if f.check_id == "CKV2_AWS_62")
+    offers = [o for o in offers_for(finding, engine) if o.kind == "input"]
+    assert [o.path for o in offers] == [str(root / "examples" / "b" / "main.tf")]

@@ -17,6 +17,11 @@ Everything comes from the module's text; nothing is offered when:
   first argument of a ``try(...)``);
 - the call has ``count`` or ``for_each``, or Terraform creates no such resource for it (a ``count``
   term ``var.X`` or ``local.X = var.A && var.B`` false for the call);
+- the caller's directory calls the module more than once: Checkov's one graph of that directory
+  resolves ``module.<call>.<output>`` of every call to the output of one of them (measured on
+  terraform-aws-s3-bucket's examples: in ``examples/object`` a notification wired to
+  ``module.s3_bucket_with_object_lock.s3_bucket_id`` connects to ``module.s3_bucket``'s bucket), so
+  the check would pass for another instance, or for none;
 - the caller's directory already wires one to the call: a resource of that type, or another local
   module whose inputs refer to ``module.<call>.`` and which has a resource of that type (the
   notification example: a second ``aws_s3_bucket_notification`` would replace the first in AWS).
@@ -130,6 +135,18 @@ def _wired_already(caller_file: str, call: str, resource_type: str, read: ReadFn
     return False
 
 
+def _calls_of(caller_file: str, module_dir: str, read: ReadFn) -> int:
+    """How many ``module`` blocks of the caller's directory call ``module_dir`` (local sources)."""
+    directory = os.path.dirname(os.path.abspath(caller_file))
+    real = os.path.realpath(module_dir)
+    n = 0
+    for text, b in _module_blocks(read, directory):
+        source = (_attr(text, b, "source") or "").strip('"') if b.kind == "module" else ""
+        if source.startswith(("./", "../")) and os.path.realpath(os.path.join(directory, source)) == real:
+            n += 1
+    return n
+
+
 def plan_call_companion(fix: LocalFix, resource: str, module_file: str, line: int, caller_file: str,
                         read: ReadFn) -> CallCompanion | None:
     """The companion to add next to the call in ``caller_file`` for ``fix`` on ``resource``; None if none."""
@@ -167,6 +184,8 @@ def plan_call_companion(fix: LocalFix, resource: str, module_file: str, line: in
         return None
     if _wired_already(caller_file, call, step.resource_type, read):
         return None
+    if _calls_of(caller_file, module_dir, read) != 1:
+        return None  # Checkov's graph of the directory resolves every call's output to one instance
     return CallCompanion(call, step.resource_type, step.body, output)
 
 
