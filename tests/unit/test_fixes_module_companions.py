@@ -165,7 +165,8 @@ def _records(engine: Engine, directory: Path) -> set[tuple[str, str, str]]:
     return {(r.check_id, r.resource, str(r.result)) for r in engine.module_run(str(directory)).records}
 
 
-@pytest.mark.parametrize("check_id", ["CKV2_AWS_62", "CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_21", "CKV_AWS_145"])
+@pytest.mark.parametrize("check_id", ["CKV2_AWS_62", "CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_21", "CKV_AWS_145",
+                                      "CKV_AWS_18"])
 def test_companion_next_to_the_call_makes_the_check_pass(check_id: str, tmp_path: Path) -> None:
     root = _call_tree(tmp_path)
     engine, failures = _call_failures(root)
