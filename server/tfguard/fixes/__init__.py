@@ -26,6 +26,8 @@ from tfguard.fixes import aws as _aws  # noqa: F401  (registers the AWS fixes)
 from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
+from tfguard.fixes import replication as _replication  # noqa: F401
+from tfguard.fixes.call_companions import CallCompanion, companion_text, plan_call_companion
 from tfguard.fixes.callers import InputFix, caller_text, plan_input
 from tfguard.fixes.lookups import VariableDefault, evaluated, plan_variable_default, variable_default_text
 from tfguard.fixes.modules import (
@@ -314,7 +316,43 @@ def _input_text(finding: Finding, engine: Engine, caller: str, caller_file: str 
     if len(sites) != 1:
         return None
     fix = _input_fix(finding, engine, sites[0])
-    return caller_text(caller, fix, sites[0][1]) if fix is not None else None
+    if fix is None:  # else a companion next to the call, wired by the module's output (call_companions.py)
+        comp = _call_companion(finding, engine, sites[0])
+        return companion_text(caller, comp, sites[0][1], _read_fn(engine), sites[0][0]) if comp else None
+    return caller_text(caller, fix, sites[0][1])
+
+
+def _call_companion(finding: Finding, engine: Engine, site: Site) -> CallCompanion | None:
+    fix = REGISTRY.get(finding.check_id)
+    chain = call_chain(site[2])
+    parts = address_parts(chain[1]) if chain is not None else None
+    if fix is None or parts is None or parts[0] != fix.block_kind or parts[1][0] not in fix.resource_types:
+        return None
+    return plan_call_companion(fix, site[2], finding.file, finding.line_range[0], site[0], _read_fn(engine))
+
+
+def _call_companion_offers(finding: Finding, engine: Engine, site: Site, several: bool,
+                           preferred: bool) -> list[FixOffer]:
+    """The companion resource added next to the call ``site`` (kind ``input``: edits on the caller)."""
+    comp = _call_companion(finding, engine, site)
+    caller, _ = engine.read(site[0])
+    if comp is None or caller is None:
+        return []
+    new = companion_text(caller, comp, site[1], _read_fn(engine), site[0])
+    if new is None or new == caller:
+        return []
+    d, root = os.path.dirname(site[0]), engine.root
+    where = f" in {os.path.relpath(d, root) if root and is_inside(d, root) else d}" if several else ""
+    local = REGISTRY[finding.check_id]
+    return [FixOffer(f"input:{finding.check_id}",
+                     f'Fix {finding.check_id} at the call of module "{comp.call}"{where}: {local.summary} '
+                     f"({_ref_attr(comp)} = {comp.ref})",
+                     finding.check_id, "input", preferred, local.safe, value=str(site[1]), path=site[0])]
+
+
+def _ref_attr(comp: CallCompanion) -> str:
+    """The companion's attribute that takes the reference (``bucket``)."""
+    return next((line.split("=")[0].strip() for line in comp.body if "{ref}" in line), "ref")
 
 
 def _input_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
@@ -327,6 +365,7 @@ def _input_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
         caller_file, line, _resource = site
         fix = _input_fix(finding, engine, site)
         if fix is None:
+            offers.extend(_call_companion_offers(finding, engine, site, len(sites) > 1, not offers))
             continue
         caller, _ = engine.read(caller_file)
         if caller is None:

@@ -1,0 +1,109 @@
+"""A graph check through a module call whose fix is a companion the module lacks, over a real LSP session
+(pytest-lsp, stdio): offered on the module's line (the module-instance diagnostic) and at the call, as a
+WorkspaceEdit adding the companion next to the caller's ``module`` block, wired by the module's output
+(issue #21, fixes/call_companions.py).
+
+Fixture ``fixes/callcompanion``: ``modules/bucket`` (an ``aws_s3_bucket``, no notification, output
+``bucket_id``) called as ``module "data"`` by ``examples/a`` and ``examples/b``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from tests.lsp.conftest import SERVER_COMMAND, init_params, open_document, serve_client_requests, wait_for_diagnostics
+from tests.lsp.test_code_actions import apply_edits, edits_of
+
+pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "fixes" / "callcompanion"
+VIA = "via module.data in examples/a or module.data in examples/b"
+TITLE = ('Fix CKV2_AWS_62 at the call of module "data" in examples/{}: add aws_s3_bucket_notification sending '
+         "events to EventBridge (bucket = module.data.bucket_id)")
+ADDED = ('\n\nresource "aws_s3_bucket_notification" "data" {\n  bucket      = module.data.bucket_id\n'
+         "  eventbridge = true\n}")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    dst = tmp_path / "ws"
+    shutil.copytree(FIXTURE, dst)
+    return dst
+
+
+@pytest_lsp.fixture(params=["visual_studio_code", "neovim@v0.9.1"],
+                    config=ClientServerConfig(server_command=SERVER_COMMAND))
+async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest, ws: Path):
+    serve_client_requests(lsp_client)
+    await lsp_client.initialize_session(init_params(ws, client_capabilities(request.param),
+                                                    {"indexWorkspace": False, "idleDelayMs": 150}))
+    lsp_client.ws = ws  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _fixed(caller: Path) -> str:
+    text = caller.read_text()
+    return text[:text.rindex("}") + 1] + ADDED + text[text.rindex("}") + 1:]
+
+
+def _instance(diags: list[lsp.Diagnostic]) -> lsp.Diagnostic | None:
+    return next((d for d in diags if d.code == "CKV2_AWS_62" and VIA in d.message), None)
+
+
+async def test_module_line_offers_the_companion_at_each_call(client: LanguageClient):
+    ws: Path = client.ws  # type: ignore[attr-defined]
+    module = ws / "modules" / "bucket" / "main.tf"
+    uri = open_document(client, module)
+    client.text_document_did_save(lsp.DidSaveTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    diags = await wait_for_diagnostics(client, uri, lambda d: _instance(d) is not None, timeout=90)
+    diag = _instance(diags)
+    assert diag is not None and diag.range.start.line == 0
+    got = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), range=diag.range,
+        context=lsp.CodeActionContext(diagnostics=[diag])))
+    actions = [a for a in got or [] if isinstance(a, lsp.CodeAction) and "at the call of module" in a.title]
+    assert [a.title for a in actions] == [TITLE.format("a"), TITLE.format("b")]
+    for action, x in zip(actions, "ab", strict=True):
+        caller = ws / "examples" / x / "main.tf"
+        assert action.edit is not None
+        assert edits_of(action.edit, uri) == []  # the shared module is not edited
+        assert apply_edits(caller.read_text(), edits_of(action.edit, caller.as_uri())) == _fixed(caller)
+
+
+async def test_call_offers_the_companion_and_not_once_applied(client: LanguageClient):
+    ws: Path = client.ws  # type: ignore[attr-defined]
+    caller = ws / "examples" / "b" / "main.tf"
+    text = caller.read_text()
+    uri = open_document(client, caller, text)
+    await wait_for_diagnostics(client, uri, timeout=60)
+
+    async def at_call(line: int) -> list[lsp.CodeAction]:
+        got = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            range=lsp.Range(start=lsp.Position(line=line, character=0), end=lsp.Position(line=line, character=0)),
+            context=lsp.CodeActionContext(diagnostics=[])))
+        return [a for a in got or [] if isinstance(a, lsp.CodeAction) and a.title.startswith("Fix CKV2_AWS_62 at")]
+
+    actions = await at_call(0)
+    assert [a.title for a in actions] == [TITLE.format("b")]  # only this file's call
+    assert actions[0].edit is not None
+    new = apply_edits(text, edits_of(actions[0].edit, uri))
+    assert new == _fixed(caller)
+    assert [a.title for a in await at_call(3)] == [TITLE.format("b")]  # a line inside the call too
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=new)]))
+    await wait_for_diagnostics(client, uri, timeout=60)
+    again: list[lsp.CodeAction] = []
+    for _ in range(20):
+        again = await at_call(0)
+        if not again:
+            break
+    assert again == []
