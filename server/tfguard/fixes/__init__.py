@@ -26,6 +26,7 @@ from tfguard.fixes import aws as _aws  # noqa: F401  (registers the AWS fixes)
 from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
+from tfguard.fixes import tail as _tail  # noqa: F401
 from tfguard.fixes.callers import InputFix, caller_text, plan_input
 from tfguard.fixes.modules import (
     entry_for_call,

@@ -1,0 +1,521 @@
+"""Local fixes for terragoat's unfixed tail (issue #21): Azure and AWS checks that fail a few times each.
+
+Chosen by frequency over terragoat's failed findings that had no fix (docs/fixes.md, "terragoat's tail
+(measured)"). Attribute settings where the value is the secure default everyone wants; companion resources
+wired by reference (private endpoints, an AWS Backup plan); typed values or choices where only the developer
+knows the value (a subnet, an AAD administrator, a health-check path, e-mail addresses, expiry dates).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from tfguard.fixes.registry import Options, attr, attrs, choice, custom
+from tfguard.fixes.textops import Companion, Set, Step, is_literal
+from tfguard.hcl.blocks import Block, split_blocks
+
+ValuePlan = Callable[[Block, str, str], "list[Step] | None"]
+
+
+def _value(block: Block, text: str, name: str) -> str | None:
+    """The text of attribute ``name``'s value, None when absent or a nested block."""
+    it = block.item((name,))
+    if it is None or it.is_block:
+        return None
+    return text[text.index("=", it.start) + 1:it.end].strip()
+
+
+def _string(block: Block, text: str, name: str) -> str | None:
+    """The plain string value of attribute ``name`` (without quotes), else None."""
+    value = _value(block, text, name)
+    if value is None or not (value.startswith('"') and value.endswith('"')) or "${" in value:
+        return None
+    return value[1:-1]
+
+
+def _plain(block: Block) -> bool:
+    return block.item(("count",)) is None and block.item(("for_each",)) is None
+
+
+def _resources_of(types: tuple[str, ...], attribute: str, *, containing: str | None = None) -> Options:
+    """Choices: the module's resources of ``types`` (no count/for_each), referenced by ``attribute``."""
+    def options(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+        out = []
+        for b in blocks:
+            if (b.kind == "resource" and b.labels[:1] and b.labels[0] in types and len(b.labels) > 1
+                    and b.labels != block.labels and _plain(b)
+                    and (containing is None or containing in b.text)):
+                ref = f"{b.labels[0]}.{b.labels[1]}"
+                out.append((ref, f"{ref}.{attribute}"))
+        return out
+
+    return options
+
+
+def _hcl_string(value: str) -> str | None:
+    """One line of text as an HCL string literal; None when empty or several lines."""
+    value = value.strip()
+    if not value or "\n" in value or "\r" in value:
+        return None
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+def _typed(path: tuple[str, ...], pattern: str) -> ValuePlan:
+    """Set ``path`` to the typed value (as a string) when it matches ``pattern``."""
+    rx = re.compile(pattern)
+
+    def plan(block: Block, text: str, value: str) -> list[Step] | None:
+        value = value.strip()
+        quoted = _hcl_string(value)
+        if quoted is None or not rx.match(value):
+            return None
+        return [Set(path, quoted)]
+
+    return plan
+
+
+# --------------------------------------------------------------------------- Azure storage accounts
+_SA = "azurerm_storage_account"
+
+attr("CKV2_AZURE_47", _SA, "allow_nested_items_to_be_public", "false",
+     summary="forbid anonymous blob access (allow_nested_items_to_be_public = false)")
+attr("CKV2_AZURE_40", _SA, "shared_access_key_enabled", "false", safe=False)  # key-based clients stop working
+
+
+def _sas_policy(block: Block, text: str) -> list[Step] | None:
+    steps: list[Step] = []
+    if block.item(("shared_access_key_enabled",)) is None:  # the check needs it said (true is the default)
+        steps.append(Set(("shared_access_key_enabled",), "true"))
+    return [*steps, Set(("sas_policy", "expiration_period"), '"01.00:00:00"')]
+
+
+custom("CKV2_AZURE_41", _SA, "let SAS tokens expire after one day (sas_policy)", _sas_policy)
+
+
+def _soft_delete(block: Block, text: str) -> list[Step] | None:
+    if block.item(("account_kind",)) is not None and _string(block, text, "account_kind") in (None, "FileStorage"):
+        return None  # no blob service (or a kind decided elsewhere)
+    return [Set(("blob_properties", "delete_retention_policy", "days"), "7")]
+
+
+custom("CKV2_AZURE_38", _SA, "keep deleted blobs 7 days (blob_properties.delete_retention_policy)", _soft_delete)
+
+
+def _queue_logging(block: Block, text: str) -> list[Step] | None:
+    steps: list[Step] = [Set(("queue_properties", "logging", op), "true") for op in ("delete", "read", "write")]
+    if block.item(("queue_properties", "logging")) is None:
+        steps.append(Set(("queue_properties", "logging", "version"), '"1.0"'))
+    return steps
+
+
+custom("CKV_AZURE_33", _SA, "log queue reads, writes and deletes (queue_properties.logging)", _queue_logging)
+
+
+def _geo_replication(block: Block, text: str) -> list[Step] | None:
+    current = _string(block, text, "account_replication_type")
+    wanted = {"LRS": '"GRS"', "ZRS": '"GZRS"'}.get(current or "")
+    return [Set(("account_replication_type",), wanted)] if wanted else None
+
+
+custom("CKV_AZURE_206", _SA, "replicate to a second region (account_replication_type)", _geo_replication,
+       safe=False)  # costs more
+
+
+def _trusted_services(block: Block, text: str) -> list[Step] | None:
+    prefix: tuple[str, ...] = ("network_rules",) if block.labels[:1] == (_SA,) else ()
+    current = block.item((*prefix, "bypass"))
+    if current is None:
+        return None  # nothing bypassed: the default (AzureServices) applies
+    value = text[text.index("=", current.start) + 1:current.end].strip()
+    if not is_literal(value) or not value.startswith("["):
+        return None
+    names = re.findall(r'"([^"]*)"', value)
+    if "AzureServices" in names:
+        return []
+    return [Set((*prefix, "bypass"), "[" + ", ".join(f'"{n}"' for n in [*names, "AzureServices"]) + "]")]
+
+
+custom("CKV_AZURE_36", (_SA, "azurerm_storage_account_network_rules"),
+       'let trusted Microsoft services through (bypass "AzureServices")', _trusted_services, safe=False)
+
+# --------------------------------------------------------------------------- private endpoints (companion)
+_SUBRESOURCE = {
+    _SA: ("CKV2_AZURE_33", "blob"),
+    "azurerm_mssql_server": ("CKV2_AZURE_45", "sqlServer"),
+    "azurerm_key_vault": ("CKV2_AZURE_32", "vault"),
+    "azurerm_postgresql_server": ("CKV2_AZURE_42", "postgresqlServer"),
+    "azurerm_mysql_server": ("CKV2_AZURE_44", "mysqlServer"),
+}
+_SUBNET_ID = re.compile(r"^azurerm_subnet\.[\w-]+\.id$|^/subscriptions/[\w-]+/resourceGroups/[\w.()-]+/providers/"
+                        r"Microsoft\.Network/virtualNetworks/[\w.-]+/subnets/[\w.-]+$", re.IGNORECASE)
+
+
+def _private_endpoint(subresource: str) -> ValuePlan:
+    def plan(block: Block, text: str, value: str) -> list[Step] | None:
+        value = value.strip()
+        if not _SUBNET_ID.match(value):
+            return None
+        subnet = value if value.startswith("azurerm_subnet.") else f'"{value}"'
+        location = _value(block, text, "location")
+        group = _value(block, text, "resource_group_name")
+        if location is None or group is None or "\n" in location or "\n" in group:
+            return None
+        return [Companion("azurerm_private_endpoint", (
+            '  name                = "{label}-private-endpoint"',
+            f"  location            = {location}",
+            f"  resource_group_name = {group}",
+            f"  subnet_id           = {subnet}",
+            "",
+            "  private_service_connection {",
+            '    name                           = "{label}-private-endpoint"',
+            "    private_connection_resource_id = {ref}",
+            f'    subresource_names              = ["{subresource}"]',
+            "    is_manual_connection           = false",
+            "  }",
+        ))]
+
+    return plan
+
+
+for _type, (_check, _sub) in _SUBRESOURCE.items():
+    choice(_check, _type, "reach it through a private endpoint (azurerm_private_endpoint)", _private_endpoint(_sub),
+           options=_resources_of(("azurerm_subnet",), "id"),
+           prompt="Subnet for the private endpoint (azurerm_subnet.NAME.id or the subnet's resource ID)",
+           example="/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network/providers/"
+                   "Microsoft.Network/virtualNetworks/vnet/subnets/private-endpoints")
+
+# --------------------------------------------------------------------------- SQL: AAD administrator, alerts
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def _aad_admin(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    ref = re.match(r"^data\.(azuread_group|azuread_user)\.([\w-]+)$", value)
+    if ref is not None:
+        login = f"{value}.{'display_name' if ref.group(1) == 'azuread_group' else 'user_principal_name'}"
+        object_id = f"{value}.object_id"
+    else:
+        typed = re.match(r"^([^,\s\"\\$%][^,\"\\$%]*?)\s*,\s*(" + _GUID + r")$", value)
+        if typed is None:
+            return None
+        login, object_id = f'"{typed.group(1)}"', f'"{typed.group(2)}"'
+    if block.item(("azuread_administrator",)) is not None and block.item(("azuread_administrator", "object_id")):
+        return None  # an administrator is there: its login is the developer's to fix
+    return [Set(("azuread_administrator", "login_username"), login),
+            Set(("azuread_administrator", "object_id"), object_id)]
+
+
+def _aad_principals(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    return [(f"data.{b.labels[0]}.{b.labels[1]}", f"data.{b.labels[0]}.{b.labels[1]}")
+            for b in blocks if b.kind == "data" and b.labels[:1] in (("azuread_group",), ("azuread_user",))
+            and len(b.labels) > 1 and _plain(b)]
+
+
+choice("CKV2_AZURE_27", "azurerm_mssql_server", "make an Azure AD principal the administrator (azuread_administrator)",
+       _aad_admin, options=_aad_principals,
+       prompt="Azure AD administrator: login name and object ID, comma separated (e.g. sql-admins, 00000000-…)",
+       example="sql-admins, 00000000-0000-0000-0000-000000000000")
+
+_EMAIL = re.compile(r"^[^@\s\"\\$%,]+@[^@\s\"\\$%,]+\.[^@\s\"\\$%,]+$")
+
+
+def _alert_emails(block: Block, text: str, value: str) -> list[Step] | None:
+    emails = [e.strip() for e in value.split(",") if e.strip()]
+    if not emails or "\n" in value or not all(_EMAIL.match(e) for e in emails):
+        return None
+    return [Set(("email_addresses",), "[" + ", ".join(f'"{e}"' for e in emails) + "]")]
+
+
+choice("CKV_AZURE_26", "azurerm_mssql_server_security_alert_policy", "send the alerts to e-mail addresses",
+       _alert_emails, prompt="E-mail addresses for the SQL threat alerts, comma separated",
+       example="security@example.com")
+
+attr("CKV_AZURE_127", "azurerm_mysql_server", "threat_detection_policy.enabled", "true")
+attr("CKV_AZURE_128", "azurerm_postgresql_server", "threat_detection_policy.enabled", "true")
+
+
+def _server_parameter(name: str) -> Callable[[Block, str], list[Step] | None]:
+    def plan(block: Block, text: str) -> list[Step] | None:
+        return [Set(("value",), '"on"')] if _string(block, text, "name") == name else None
+
+    return plan
+
+
+custom("CKV_AZURE_30", "azurerm_postgresql_configuration", 'turn log_checkpoints on (value = "on")',
+       _server_parameter("log_checkpoints"))
+custom("CKV_AZURE_32", "azurerm_postgresql_configuration", 'turn connection_throttling on (value = "on")',
+       _server_parameter("connection_throttling"))
+
+# --------------------------------------------------------------------------- app services
+_APP = "azurerm_app_service"
+attr("CKV_AZURE_16", _APP, "identity.type", '"SystemAssigned"',
+     summary='register with Azure AD (identity.type = "SystemAssigned")')
+attrs("CKV_AZURE_63", _APP, {"logs.http_logs.file_system.retention_in_days": "30",
+                             "logs.http_logs.file_system.retention_in_mb": "35"},
+      "log HTTP requests to the file system (logs.http_logs)")
+attr("CKV_AZURE_13", _APP, "auth_settings.enabled", "true", safe=False)  # requests must then authenticate
+choice("CKV_AZURE_213", _APP, "set the health check path (site_config.health_check_path)",
+       _typed(("site_config", "health_check_path"), r"^/[^\s\"\\$%]*$"),
+       prompt="Path the platform probes for the app's health (e.g. /health)", example="/health")
+
+# --------------------------------------------------------------------------- virtual machines
+attr("CKV_AZURE_50", ("azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine"),
+     "allow_extension_operations", "false", safe=False)  # agents installed as extensions stop working
+attr("CKV_AZURE_151", "azurerm_windows_virtual_machine", "encryption_at_host_enabled", "true",
+     safe=False)  # needs the feature on the subscription; the VM is deallocated
+
+# --------------------------------------------------------------------------- AKS
+_AKS = "azurerm_kubernetes_cluster"
+
+
+def _rbac(block: Block, text: str) -> list[Step] | None:
+    if block.item(("role_based_access_control",)) is not None:  # azurerm < 2.99
+        return [Set(("role_based_access_control", "enabled"), "true")]
+    return [Set(("role_based_access_control_enabled",), "true")]
+
+
+custom("CKV_AZURE_5", _AKS, "enable Kubernetes RBAC", _rbac, safe=False)  # re-creates the cluster
+
+
+def _azure_policy(block: Block, text: str) -> list[Step] | None:
+    if block.item(("addon_profile",)) is not None:  # azurerm 2.x
+        return [Set(("addon_profile", "azure_policy", "enabled"), "true")]
+    return [Set(("azure_policy_enabled",), "true")]
+
+
+custom("CKV_AZURE_116", _AKS, "enable the Azure Policy add-on", _azure_policy)
+
+
+def _dashboard(block: Block, text: str) -> list[Step] | None:
+    if block.item(("addon_profile", "kube_dashboard")) is None:
+        return None
+    return [Set(("addon_profile", "kube_dashboard", "enabled"), "false")]
+
+
+custom("CKV_AZURE_8", _AKS, "disable the Kubernetes dashboard", _dashboard)
+
+
+def _upgrade_channel(block: Block, text: str) -> list[Step] | None:
+    name = "automatic_upgrade_channel" if block.item(("automatic_upgrade_channel",)) is not None \
+        else "automatic_channel_upgrade"  # provider v4 renamed it: keep the name in use
+    return [Set((name,), '"patch"')]
+
+
+custom("CKV_AZURE_171", _AKS, 'upgrade patch versions automatically (upgrade channel "patch")', _upgrade_channel,
+       safe=False)  # the cluster upgrades itself
+attr("CKV_AZURE_172", _AKS, "key_vault_secrets_provider.secret_rotation_enabled", "true",
+     safe=False)  # installs the Secrets Store CSI driver add-on
+attr("CKV_AZURE_141", _AKS, "local_account_disabled", "true", safe=False)  # cuts off the local admin
+attr("CKV_AZURE_115", _AKS, "private_cluster_enabled", "true", safe=False)  # re-creates the cluster
+
+
+def _network_policy(block: Block, text: str) -> list[Step] | None:
+    if block.item(("network_profile",)) is None:  # the default network plugin is kubenet
+        return [Set(("network_profile", "network_plugin"), '"kubenet"'),
+                Set(("network_profile", "network_policy"), '"calico"')]
+    item = block.item(("network_profile", "network_plugin"))
+    if item is None:
+        return None
+    value = text[text.index("=", item.start) + 1:item.end].strip()
+    policy = {'"azure"': '"azure"', '"kubenet"': '"calico"'}.get(value)
+    return [Set(("network_profile", "network_policy"), policy)] if policy else None
+
+
+custom("CKV_AZURE_7", _AKS, "enforce network policies (network_profile.network_policy)", _network_policy,
+       safe=False)  # re-creates the cluster
+
+# --------------------------------------------------------------------------- key vaults
+attrs("CKV_AZURE_109", "azurerm_key_vault", {"network_acls.default_action": '"Deny"',
+                                             "network_acls.bypass": '"AzureServices"'},
+      'deny access by default (network_acls.default_action = "Deny")', safe=False)  # cuts off access
+
+
+def _hsm_key(block: Block, text: str) -> list[Step] | None:
+    current = _string(block, text, "key_type")
+    wanted = {"RSA": '"RSA-HSM"', "EC": '"EC-HSM"'}.get(current or "")
+    return [Set(("key_type",), wanted)] if wanted else None
+
+
+custom("CKV_AZURE_112", "azurerm_key_vault_key", "keep the key in an HSM (key_type)", _hsm_key,
+       safe=False)  # a new key (needs a Premium vault)
+_DATE = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$"
+for _check, _type in (("CKV_AZURE_40", "azurerm_key_vault_key"), ("CKV_AZURE_41", "azurerm_key_vault_secret")):
+    choice(_check, _type, "set an expiration date", _typed(("expiration_date",), _DATE),
+           prompt="Expiration date (UTC, RFC 3339, e.g. 2027-12-31T00:00:00Z)", example="2027-12-31T00:00:00Z")
+choice("CKV_AZURE_114", "azurerm_key_vault_secret", "say what the secret is (content_type)",
+       _typed(("content_type",), r"^[^\s\"\\$%][^\"\\$%]*$"),
+       prompt="Content type of the secret (e.g. password, text/plain)", example="password")
+
+# --------------------------------------------------------------------------- security center, monitoring
+attr("CKV_AZURE_21", "azurerm_security_center_contact", "alert_notifications", "true")
+attr("CKV_AZURE_22", "azurerm_security_center_contact", "alerts_to_admins", "true")
+choice("CKV_AZURE_20", "azurerm_security_center_contact", "set the security contact's phone number",
+       _typed(("phone",), r"^\+?[\d][\d ()-]{5,}$"), prompt="Phone number of the security contact",
+       example="+1-555-555-5555")
+attr("CKV_AZURE_19", "azurerm_security_center_subscription_pricing", "tier", '"Standard"', safe=False)  # paid
+attrs("CKV_AZURE_37", "azurerm_monitor_log_profile", {"retention_policy.enabled": "true",
+                                                     "retention_policy.days": "365"},
+      "keep the activity log 365 days (retention_policy)")
+
+
+def _all_categories(block: Block, text: str) -> list[Step] | None:
+    current = _value(block, text, "categories")
+    if current is not None and not is_literal(current):
+        return None
+    names = re.findall(r'"([^"]*)"', current or "")
+    wanted = [*names, *(c for c in ("Action", "Delete", "Write") if c not in names)]
+    return [Set(("categories",), "[" + ", ".join(f'"{c}"' for c in wanted) + "]")]
+
+
+custom("CKV_AZURE_38", "azurerm_monitor_log_profile", "capture Action, Delete and Write (categories)",
+       _all_categories)
+attrs("CKV_AZURE_12", "azurerm_network_watcher_flow_log", {"enabled": "true", "retention_policy.enabled": "true",
+                                                          "retention_policy.days": "90"},
+      "keep flow logs 90 days (retention_policy)", safe=False)  # turns a disabled flow log on
+
+# --------------------------------------------------------------------------- AWS Neptune
+_NEPTUNE = "aws_neptune_cluster"
+attr("CKV2_AWS_58", _NEPTUNE, "deletion_protection", "true")
+attr("CKV_AWS_359", _NEPTUNE, "iam_database_authentication_enabled", "true")
+attr("CKV_AWS_362", _NEPTUNE, "copy_tags_to_snapshot", "true")
+attr("CKV_AWS_44", _NEPTUNE, "storage_encrypted", "true", safe=False)  # forces replacement
+
+
+def _neptune_audit(block: Block, text: str) -> list[Step] | None:
+    current = _value(block, text, "enable_cloudwatch_logs_exports")
+    if current is not None and not is_literal(current):
+        return None
+    names = re.findall(r'"([^"]*)"', current or "")
+    if "audit" in names:
+        return []
+    return [Set(("enable_cloudwatch_logs_exports",), "[" + ", ".join(f'"{n}"' for n in [*names, "audit"]) + "]")]
+
+
+custom("CKV_AWS_101", _NEPTUNE, 'export the audit log to CloudWatch (enable_cloudwatch_logs_exports)',
+       _neptune_audit)
+
+
+def _retention(block: Block, text: str) -> list[Step] | None:
+    current = _value(block, text, "backup_retention_period")
+    if current is not None and not re.match(r"^\d+$", current):
+        return None
+    return [Set(("backup_retention_period",), "7")]
+
+
+custom("CKV_AWS_361", _NEPTUNE, "keep automated backups 7 days (backup_retention_period = 7)", _retention)
+
+_KMS = re.compile(r"^aws_kms_key\.[\w-]+\.arn$|^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
+
+
+def _kms(path: tuple[str, ...], *extra: Step) -> ValuePlan:
+    def plan(block: Block, text: str, value: str) -> list[Step] | None:
+        value = value.strip()
+        if not _KMS.match(value):
+            return None
+        return [*extra, Set(path, value if not value.startswith("arn:") else f'"{value}"')]
+
+    return plan
+
+
+_KEY_EXAMPLE = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+choice("CKV_AWS_347", _NEPTUNE, "encrypt with a customer managed KMS key",
+       _kms(("kms_key_arn",), Set(("storage_encrypted",), "true")),
+       options=_resources_of(("aws_kms_key",), "arn"), prompt="ARN of the KMS key for the cluster",
+       example=_KEY_EXAMPLE)
+
+# --------------------------------------------------------------------------- AWS Lambda, Elasticsearch
+def _dead_letter(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^aws_(?:sqs_queue|sns_topic)\.[\w-]+\.arn$", value):
+        return [Set(("dead_letter_config", "target_arn"), value)]
+    if re.match(r"^arn:aws[\w-]*:(?:sqs|sns):[\w-]+:\d{12}:[\w.-]+$", value):
+        return [Set(("dead_letter_config", "target_arn"), f'"{value}"')]
+    return None
+
+
+choice("CKV_AWS_116", "aws_lambda_function", "send failed events to a dead-letter queue (dead_letter_config)",
+       _dead_letter, options=_resources_of(("aws_sqs_queue", "aws_sns_topic"), "arn"),
+       prompt="ARN of the SQS queue or SNS topic for failed events",
+       example="arn:aws:sqs:eu-west-1:111122223333:failed-events")
+
+
+def _env_key(block: Block, text: str, value: str) -> list[Step] | None:
+    if block.item(("environment",)) is None:
+        return None  # no environment variables to encrypt
+    return _kms(("kms_key_arn",))(block, text, value)
+
+
+choice("CKV_AWS_173", "aws_lambda_function", "encrypt the environment variables with a KMS key", _env_key,
+       options=_resources_of(("aws_kms_key",), "arn"), prompt="ARN of the KMS key for the environment variables",
+       example=_KEY_EXAMPLE)
+choice("CKV_AWS_247", ("aws_elasticsearch_domain", "aws_opensearch_domain"),
+       "encrypt the data with a customer managed KMS key",
+       _kms(("encrypt_at_rest", "kms_key_id"), Set(("encrypt_at_rest", "enabled"), "true")),
+       options=_resources_of(("aws_kms_key",), "arn"), prompt="ARN of the KMS key for the domain",
+       example=_KEY_EXAMPLE)
+
+# --------------------------------------------------------------------------- AWS Backup for RDS clusters
+def _backup_plan(block: Block, text: str, value: str) -> list[Step] | None:
+    """An AWS Backup plan for the cluster: a vault encrypted with the chosen key, a daily plan keeping 35 days,
+    a role for AWS Backup with AWS's managed policy, and the selection that puts the cluster in the plan."""
+    value = value.strip()
+    if not _KMS.match(value) or len(block.labels) < 2:
+        return None
+    key = value if not value.startswith("arn:") else f'"{value}"'
+    name = block.labels[1]
+    cluster = f"{block.labels[0]}.{name}"
+    taken = {(b.labels[0], b.labels[1]) for b in split_blocks(text).blocks if b.kind == "resource"
+             and len(b.labels) > 1}
+    if any((t, name) in taken for t in ("aws_backup_vault", "aws_backup_plan", "aws_iam_role",
+                                        "aws_iam_role_policy_attachment")):
+        return None  # the names the plan's resources would take are in use
+    # one companion (the selection, which refers to the cluster and so makes the fix idempotent across the
+    # module's files) followed by the resources it needs, each referring to the next by name
+    return [Companion("aws_backup_selection", (
+        '  name         = "{label}"',
+        f"  plan_id      = aws_backup_plan.{name}.id",
+        f"  iam_role_arn = aws_iam_role.{name}.arn",
+        f"  resources    = [{cluster}.arn]",
+        "}",
+        "",
+        f'resource "aws_backup_plan" "{name}" {{',
+        '  name = "{label}"',
+        "",
+        "  rule {",
+        '    rule_name         = "daily"',
+        f"    target_vault_name = aws_backup_vault.{name}.name",
+        '    schedule          = "cron(0 5 * * ? *)"',
+        "",
+        "    lifecycle {",
+        "      delete_after = 35",
+        "    }",
+        "  }",
+        "}",
+        "",
+        f'resource "aws_backup_vault" "{name}" {{',
+        '  name        = "{label}"',
+        f"  kms_key_arn = {key}",
+        "}",
+        "",
+        f'resource "aws_iam_role" "{name}" {{',
+        '  name               = "{label}-backup"',
+        "  assume_role_policy = jsonencode({",
+        '    Version = "2012-10-17"',
+        "    Statement = [{",
+        '      Effect    = "Allow"',
+        '      Principal = { Service = "backup.amazonaws.com" }',
+        '      Action    = "sts:AssumeRole"',
+        "    }]",
+        "  })",
+        "}",
+        "",
+        f'resource "aws_iam_role_policy_attachment" "{name}" {{',
+        f"  role       = aws_iam_role.{name}.name",
+        '  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"',
+    ))]
+
+
+choice("CKV2_AWS_8", "aws_rds_cluster", "back it up with AWS Backup (plan, vault, role and selection)",
+       _backup_plan, options=_resources_of(("aws_kms_key",), "arn"),
+       prompt="ARN of the KMS key that encrypts the backup vault", example=_KEY_EXAMPLE)
