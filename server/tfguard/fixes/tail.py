@@ -519,3 +519,225 @@ def _backup_plan(block: Block, text: str, value: str) -> list[Step] | None:
 choice("CKV2_AWS_8", "aws_rds_cluster", "back it up with AWS Backup (plan, vault, role and selection)",
        _backup_plan, options=_resources_of(("aws_kms_key",), "arn"),
        prompt="ARN of the KMS key that encrypts the backup vault", example=_KEY_EXAMPLE)
+
+# --------------------------------------------------------------------------- more keys the developer chooses
+choice("CKV_AWS_189", "aws_ebs_volume", "encrypt with a customer managed KMS key",
+       _kms(("kms_key_id",), Set(("encrypted",), "true")),  # replaces the volume
+       options=_resources_of(("aws_kms_key",), "arn"), prompt="ARN of the KMS key for the volume",
+       example=_KEY_EXAMPLE)
+choice("CKV_AWS_186", ("aws_s3_bucket_object", "aws_s3_object"), "encrypt the object with a customer managed KMS key",
+       _kms(("kms_key_id",), Set(("server_side_encryption",), '"aws:kms"')),
+       options=_resources_of(("aws_kms_key",), "arn"), prompt="ARN of the KMS key for the object",
+       example=_KEY_EXAMPLE)
+
+_DES_ID = re.compile(r"^azurerm_disk_encryption_set\.[\w-]+\.id$|^/subscriptions/[\w-]+/resourceGroups/[\w.()-]+/"
+                     r"providers/Microsoft\.Compute/diskEncryptionSets/[\w.-]+$", re.IGNORECASE)
+
+
+def _disk_encryption_set(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if not _DES_ID.match(value):
+        return None
+    return [Set(("disk_encryption_set_id",), value if value.startswith("azurerm_") else f'"{value}"')]
+
+
+def _des_unless_unencrypted_by_default(block: Block, text: str, value: str) -> list[Step] | None:
+    if block.item(("encryption_settings", "enabled")) is None:
+        return None  # encrypted by default: nothing fails here
+    return _disk_encryption_set(block, text, value)
+
+
+_DES_PROMPT = "Disk encryption set (azurerm_disk_encryption_set.NAME.id or its resource ID)"
+_DES_EXAMPLE = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/keys/providers/"
+                "Microsoft.Compute/diskEncryptionSets/disks")
+for _check, _types, _plan in (("CKV_AZURE_93", ("azurerm_managed_disk",), _disk_encryption_set),
+                              ("CKV_AZURE_2", ("azurerm_managed_disk",), _des_unless_unencrypted_by_default),
+                              ("CKV_AZURE_117", (_AKS,), _disk_encryption_set)):
+    choice(_check, _types, "encrypt with a customer managed key (disk_encryption_set_id)", _plan,
+           options=_resources_of(("azurerm_disk_encryption_set",), "id"), prompt=_DES_PROMPT, example=_DES_EXAMPLE)
+
+_WORKSPACE = re.compile(r"^azurerm_log_analytics_workspace\.[\w-]+\.id$|^/subscriptions/[\w-]+/resourceGroups/"
+                        r"[\w.()-]+/providers/Microsoft\.OperationalInsights/workspaces/[\w.-]+$", re.IGNORECASE)
+
+
+def _oms_agent(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if not _WORKSPACE.match(value):
+        return None
+    rendered = value if value.startswith("azurerm_") else f'"{value}"'
+    if block.item(("addon_profile",)) is not None:  # azurerm 2.x
+        return [Set(("addon_profile", "oms_agent", "enabled"), "true"),
+                Set(("addon_profile", "oms_agent", "log_analytics_workspace_id"), rendered)]
+    return [Set(("oms_agent", "log_analytics_workspace_id"), rendered)]
+
+
+choice("CKV_AZURE_4", _AKS, "send the cluster's logs to Azure Monitor (oms_agent)", _oms_agent,
+       options=_resources_of(("azurerm_log_analytics_workspace",), "id"),
+       prompt="Log Analytics workspace (azurerm_log_analytics_workspace.NAME.id or its resource ID)",
+       example="/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/logs/providers/"
+               "Microsoft.OperationalInsights/workspaces/aks-logs")
+
+_CIDR = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)/(?:3[0-2]|[12]?\d)$")
+
+
+def _cidrs(value: str) -> list[str] | None:
+    """Typed CIDRs (comma separated), none of them the whole internet."""
+    cidrs = [c.strip() for c in value.split(",") if c.strip()]
+    if not cidrs or "\n" in value or not all(_CIDR.match(c) and not c.startswith("0.0.0.0/") for c in cidrs):
+        return None
+    return cidrs
+
+
+def _api_ranges(block: Block, text: str, value: str) -> list[Step] | None:
+    cidrs = _cidrs(value)
+    if cidrs is None:
+        return None
+    rendered = "[" + ", ".join(f'"{c}"' for c in cidrs) + "]"
+    if block.item(("api_server_access_profile",)) is not None:  # azurerm >= 3.39
+        return [Set(("api_server_access_profile", "authorized_ip_ranges"), rendered)]
+    return [Set(("api_server_authorized_ip_ranges",), rendered)]
+
+
+choice("CKV_AZURE_6", _AKS, "allow the API server only from your ranges (authorized IP ranges)", _api_ranges,
+       prompt="CIDR ranges allowed to reach the API server, comma separated (e.g. 203.0.113.0/24)",
+       example="203.0.113.0/24")
+
+
+def _eks_endpoint(block: Block, text: str, value: str) -> list[Step] | None:
+    if block.item(("vpc_config",)) is None:
+        return None
+    public = block.item(("vpc_config", "endpoint_public_access"))
+    if public is not None and text[text.index("=", public.start) + 1:public.end].strip() == "false":
+        return []  # no public endpoint: nothing to restrict
+    if value.strip() == "private":
+        return [Set(("vpc_config", "endpoint_public_access"), "false")]
+    cidrs = _cidrs(value)
+    if cidrs is None:
+        return None
+    return [Set(("vpc_config", "public_access_cidrs"), "[" + ", ".join(f'"{c}"' for c in cidrs) + "]")]
+
+
+def _eks_private(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    return [("turn the public endpoint off (endpoint_public_access = false)", "private")]
+
+
+choice("CKV_AWS_38", "aws_eks_cluster", "restrict the public API endpoint", _eks_endpoint, options=_eks_private,
+       prompt="CIDR ranges allowed to reach the public endpoint, comma separated (e.g. 203.0.113.0/24)",
+       example="203.0.113.0/24")
+
+
+def _narrow_egress(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^aws_vpc\.[\w-]+\.cidr_block$", value):
+        rendered = value
+    else:
+        cidrs = _cidrs(value)
+        if cidrs is None or len(cidrs) != 1:
+            return None
+        rendered = f'"{cidrs[0]}"'
+    if block.labels[0] == "aws_vpc_security_group_egress_rule":
+        step = Set(("cidr_ipv4",), rendered)
+    elif block.labels[0] == "aws_security_group_rule":
+        step = Set(("cidr_blocks",), f"[{rendered}]")
+    elif sum(1 for it in block.items if it.path == ("egress",)) == 1:
+        step = Set(("egress", "cidr_blocks"), f"[{rendered}]")
+    else:
+        return None  # several rules: each one needs its own decision
+    current = block.item(step.path)
+    if current is None or "0.0.0.0/0" not in text[current.start:current.end]:
+        return None  # not open to the world here (any more)
+    return [step]
+
+
+def _egress_ranges(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    vpcs = [(f"only inside the VPC (aws_vpc.{b.labels[1]}.cidr_block)", f"aws_vpc.{b.labels[1]}.cidr_block")
+            for b in blocks if b.kind == "resource" and b.labels[:1] == ("aws_vpc",) and len(b.labels) > 1
+            and _plain(b)]
+    return [*vpcs, ("only the private range 10.0.0.0/8", "10.0.0.0/8")]
+
+
+choice("CKV_AWS_382", ("aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_egress_rule"),
+       "allow egress to a narrower range than 0.0.0.0/0", _narrow_egress, options=_egress_ranges,
+       prompt="CIDR the traffic may go to instead of 0.0.0.0/0 (e.g. 10.0.0.0/8)", example="10.0.0.0/8")
+
+# --------------------------------------------------------------------------- more companions
+_NSG_ID = re.compile(r"^azurerm_network_security_group\.[\w-]+\.id$|^/subscriptions/[\w-]+/resourceGroups/"
+                     r"[\w.()-]+/providers/Microsoft\.Network/networkSecurityGroups/[\w.-]+$", re.IGNORECASE)
+
+
+def _subnet_nsg(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if not _NSG_ID.match(value):
+        return None
+    return [Companion("azurerm_subnet_network_security_group_association", (
+        "  subnet_id                 = {ref}",
+        f"  network_security_group_id = {value if value.startswith('azurerm_') else chr(34) + value + chr(34)}",
+    ))]
+
+
+choice("CKV2_AZURE_31", "azurerm_subnet", "protect the subnet with a network security group", _subnet_nsg,
+       options=_resources_of(("azurerm_network_security_group",), "id"),
+       prompt="Network security group (azurerm_network_security_group.NAME.id or its resource ID)",
+       example="/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network/providers/"
+               "Microsoft.Network/networkSecurityGroups/default-deny")
+
+
+def _log_buckets(attribute: str) -> Options:
+    """The module's S3 buckets (no count/for_each) by ``attribute``, buckets named like log buckets first."""
+    def options(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+        found = _resources_of(("aws_s3_bucket",), attribute)(block, text, blocks)
+        return sorted(found, key=lambda o: "log" not in o[1])
+
+    return options
+
+
+def _flow_log(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^aws_s3_bucket\.[\w-]+\.arn$", value):
+        dest = value
+    elif re.match(r"^arn:aws[\w-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/[\w./-]*)?$", value):
+        dest = f'"{value}"'
+    else:
+        return None
+    return [Companion("aws_flow_log", (
+        "  vpc_id               = {ref}",
+        '  traffic_type         = "ALL"',
+        '  log_destination_type = "s3"',
+        f"  log_destination      = {dest}",
+    ))]
+
+
+choice("CKV2_AWS_11", "aws_vpc", "log the VPC's traffic to S3 (aws_flow_log)", _flow_log,
+       options=_log_buckets("arn"), prompt="ARN of the S3 bucket for the flow logs (arn:aws:s3:::NAME)",
+       example="arn:aws:s3:::example-flow-logs")
+
+
+def _elb_logs(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^aws_s3_bucket\.[\w-]+\.(?:id|bucket)$", value):
+        bucket = value
+    elif re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", value):
+        bucket = f'"{value}"'
+    else:
+        return None
+    if block.item(("access_logs",)) is not None:
+        return [Set(("access_logs", "enabled"), "true")] if block.item(("access_logs", "bucket")) else None
+    return [Set(("access_logs", "bucket"), bucket), Set(("access_logs", "enabled"), "true")]
+
+
+choice("CKV_AWS_92", "aws_elb", "write access logs to an S3 bucket (access_logs)", _elb_logs,
+       options=_log_buckets("id"), prompt="Name of the S3 bucket for the access logs (its policy must let ELB write)",
+       example="example-elb-logs")
+
+
+
+def _ssl_policy(block: Block, text: str) -> list[Step] | None:
+    if block.item(("ssl_policy",)) is not None:
+        return None  # a policy of the developer's (custom ciphers): theirs to change
+    return [Set(("ssl_policy", "policy_type"), '"Predefined"'),
+            Set(("ssl_policy", "policy_name"), '"AppGwSslPolicy20220101S"')]
+
+
+custom("CKV_AZURE_218", "azurerm_application_gateway",
+       'allow only TLS 1.2+ with strong ciphers (ssl_policy "AppGwSslPolicy20220101S")', _ssl_policy,
+       safe=False)  # clients without TLS 1.2 are cut off
