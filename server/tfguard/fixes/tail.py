@@ -741,3 +741,96 @@ def _ssl_policy(block: Block, text: str) -> list[Step] | None:
 custom("CKV_AZURE_218", "azurerm_application_gateway",
        'allow only TLS 1.2+ with strong ciphers (ssl_policy "AppGwSslPolicy20220101S")', _ssl_policy,
        safe=False)  # clients without TLS 1.2 are cut off
+
+# --------------------------------------------------------------------------- Alibaba Cloud and Oracle Cloud (terragoat)
+_OSS = "alicloud_oss_bucket"
+attr("CKV_ALI_10", _OSS, "versioning.status", '"Enabled"')
+attr("CKV_ALI_11", _OSS, "transfer_acceleration.enabled", "true", safe=False)  # billed per GB
+
+
+def _oss_private(block: Block, text: str) -> list[Step] | None:
+    return [Set(("acl",), '"private"')] if _string(block, text, "acl") in ("public-read", "public-read-write") \
+        else None
+
+
+custom("CKV_ALI_1", _OSS, 'make the bucket private (acl = "private")', _oss_private,
+       safe=False)  # public readers lose access
+
+
+def _oss_logging(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^alicloud_oss_bucket\.[\w-]+\.(?:id|bucket)$", value):
+        target = value
+    elif re.match(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", value):
+        target = f'"{value}"'
+    else:
+        return None
+    return [Set(("logging", "target_bucket"), target), Set(("logging", "target_prefix"), '"access-logs/"')]
+
+
+def _oss_buckets(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    found = _resources_of((_OSS,), "id")(block, text, blocks)
+    return sorted(found, key=lambda o: "log" not in o[1])
+
+
+choice("CKV_ALI_12", _OSS, "write access logs to a bucket (logging)", _oss_logging, options=_oss_buckets,
+       prompt="Name of the OSS bucket for the access logs", example="example-access-logs")
+
+
+def _oss_kms(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^alicloud_kms_key\.[\w-]+\.id$", value):
+        key = value
+    elif re.match(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", value):
+        key = f'"{value}"'
+    else:
+        return None
+    return [Set(("server_side_encryption_rule", "sse_algorithm"), '"KMS"'),
+            Set(("server_side_encryption_rule", "kms_master_key_id"), key)]
+
+
+choice("CKV_ALI_6", _OSS, "encrypt with a KMS key (server_side_encryption_rule)", _oss_kms,
+       options=_resources_of(("alicloud_kms_key",), "id"), prompt="ID of the KMS key for the bucket",
+       example="0b1e9a5e-1111-4222-8333-944445555666")
+
+_ALI_DB = "alicloud_db_instance"
+attr("CKV_ALI_20", _ALI_DB, "ssl_action", '"Open"', safe=False)  # clients must then connect with TLS
+attr("CKV_ALI_30", _ALI_DB, "auto_upgrade_minor_version", '"Auto"')
+attrs("CKV_ALI_25", _ALI_DB, {"sql_collector_status": '"Enabled"', "sql_collector_config_value": "180"},
+      "keep the SQL audit log 180 days (sql_collector_status)")
+
+
+def _no_world_ips(block: Block, text: str) -> list[Step] | None:
+    current = _value(block, text, "security_ips")
+    if current is None or not is_literal(current):
+        return None
+    ips = re.findall(r'"([^"]*)"', current)
+    kept = [ip for ip in ips if ip not in ("0.0.0.0", "0.0.0.0/0")]
+    if not kept or kept == ips:
+        return None  # only the whole internet (which range instead is the developer's call), or nothing to drop
+    return [Set(("security_ips",), "[" + ", ".join(f'"{ip}"' for ip in kept) + "]")]
+
+
+custom("CKV_ALI_9", _ALI_DB, "drop 0.0.0.0 from security_ips (keep the other ranges)", _no_world_ips,
+       safe=False)  # clients outside the kept ranges are cut off
+attr("CKV_ALI_4", "alicloud_actiontrail_trail", "trail_region", '"All"')
+attr("CKV_ALI_5", "alicloud_actiontrail_trail", "event_rw", '"All"')
+
+_OCI = "oci_objectstorage_bucket"
+attr("CKV_OCI_7", _OCI, "object_events_enabled", "true")
+attr("CKV_OCI_8", _OCI, "versioning", '"Enabled"')
+attr("CKV_OCI_10", _OCI, "access_type", '"NoPublicAccess"', safe=False)  # public readers lose access
+
+
+def _oci_kms(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if re.match(r"^oci_kms_key\.[\w-]+\.id$", value):
+        return [Set(("kms_key_id",), value)]
+    if re.match(r"^ocid1\.key\.[\w.-]+$", value):
+        return [Set(("kms_key_id",), f'"{value}"')]
+    return None
+
+
+choice("CKV_OCI_9", _OCI, "encrypt with a customer managed key (kms_key_id)", _oci_kms,
+       options=_resources_of(("oci_kms_key",), "id"), prompt="OCID of the Vault key for the bucket",
+       example="ocid1.key.oc1.eu-frankfurt-1.example.abcdefghijklmnop")
