@@ -834,3 +834,18 @@ def _oci_kms(block: Block, text: str, value: str) -> list[Step] | None:
 choice("CKV_OCI_9", _OCI, "encrypt with a customer managed key (kms_key_id)", _oci_kms,
        options=_resources_of(("oci_kms_key",), "id"), prompt="OCID of the Vault key for the bucket",
        example="ocid1.key.oc1.eu-frankfurt-1.example.abcdefghijklmnop")
+
+# --------------------------------------------------------------------------- AWS: the last attribute fixes
+attr("CKV2_AWS_2", "aws_ebs_volume", "encrypted", "true", safe=False)  # replaces the attached volume
+
+
+def _concurrency(block: Block, text: str, value: str) -> list[Step] | None:
+    value = value.strip()
+    if not re.match(r"^(?:0|[1-9]\d{0,5})$", value):
+        return None
+    return [Set(("reserved_concurrent_executions",), value)]
+
+
+choice("CKV_AWS_115", "aws_lambda_function", "reserve concurrent executions (reserved_concurrent_executions)",
+       _concurrency, prompt="How many concurrent executions to reserve for the function (0 stops it)",
+       example="50")
