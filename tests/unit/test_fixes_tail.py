@@ -331,3 +331,27 @@ def test_fix_all_on_a_storage_account_applies_the_safe_fixes_once(tmp_path: Path
     assert ("CKV2_AZURE_40", "azurerm_storage_account.logs") in after  # unsafe: offered one by one only
     assert after - before == set()
     assert fix_all_edits(str(path), _graph(engine, path), engine) == []
+
+
+def test_nsg_fix_narrows_only_the_rule_open_on_that_port(tmp_path: Path) -> None:
+    path = _copy("CKV_AZURE_10", tmp_path)
+    engine = Engine(str(tmp_path))
+    f = _failing(engine, path, "CKV_AZURE_10")
+    typed = _local(engine, f)
+    assert len(typed) == 1 and typed[0].prompt is not None
+    for bad in ("*", "0.0.0.0/0", "203.0.113.0/24, 198.51.100.0/24"):
+        assert build_edits(typed[0], f, engine, value=bad) == [], bad
+    new = _apply(engine, path, typed[0], f, "203.0.113.0/24")
+    assert '    source_address_prefix      = "203.0.113.0/24" # anyone, for now\n' in new
+    assert new.count('    source_address_prefix      = "*"\n') == 1  # the HTTPS rule is not this check's
+    assert _result(engine, path, "CKV_AZURE_10", f.resource) == {Result.PASSED}
+    assert build_edits(typed[0], f, engine, value="203.0.113.0/24") == []
+
+
+def test_nsg_rule_with_a_list_of_prefixes_is_left_to_the_developer(tmp_path: Path) -> None:
+    path = _copy("CKV_AZURE_10", tmp_path)
+    path.write_text(path.read_text().replace('source_address_prefix      = "*" # anyone, for now',
+                                             'source_address_prefixes    = ["*"]'))
+    engine = Engine(str(tmp_path))
+    f = _failing(engine, path, "CKV_AZURE_10")
+    assert _local(engine, f) == []

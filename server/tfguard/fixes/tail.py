@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 from tfguard.fixes.registry import Options, attr, attrs, choice, custom
-from tfguard.fixes.textops import Companion, Set, Step, is_literal
+from tfguard.fixes.textops import Companion, Rewrite, Set, Step, is_dynamic, is_literal, value_range
 from tfguard.hcl.blocks import Block, split_blocks
 
 ValuePlan = Callable[[Block, str, str], "list[Step] | None"]
@@ -849,3 +849,69 @@ def _concurrency(block: Block, text: str, value: str) -> list[Step] | None:
 choice("CKV_AWS_115", "aws_lambda_function", "reserve concurrent executions (reserved_concurrent_executions)",
        _concurrency, prompt="How many concurrent executions to reserve for the function (0 stops it)",
        example="50")
+
+# --------------------------------------------------------------------------- Azure NSG rules open to the internet
+_INTERNET = ("*", "0.0.0.0", "<nw>/0", "/0", "internet", "any")  # Checkov's list
+
+
+def _covers(ports: str, port: int) -> bool:
+    if ports == "*" or ports == str(port):
+        return True
+    m = re.fullmatch(r"(\d+)-(\d+)", ports)
+    return m is not None and int(m.group(1)) <= port <= int(m.group(2))
+
+
+def _open_rules(block: Block, text: str, port: int) -> list[tuple[int, int]] | None:
+    """Offsets of the ``source_address_prefix`` values of the inbound rules letting the internet reach ``port``;
+    None when a rule that may do so cannot be read (expressions, lists of prefixes)."""
+    rules: list[tuple[int, int, tuple[str, ...]]]
+    if block.labels[:1] == ("azurerm_network_security_rule",):
+        rules = [(block.start, block.end, ())]
+    else:
+        rules = [(it.start, it.end, ("security_rule",)) for it in block.items
+                 if it.path == ("security_rule",) and it.is_block]
+        if is_dynamic(block, "security_rule"):
+            return None
+    out: list[tuple[int, int]] = []
+    for start, end, prefix in rules:
+        attrs: dict[str, tuple[str, int, int]] = {}
+        for it in block.items:
+            if len(it.path) == len(prefix) + 1 and it.path[:len(prefix)] == prefix and not it.is_block \
+                    and start <= it.start < end:
+                vs, ve = value_range(text, it)
+                attrs[it.path[-1]] = (text[vs:ve].strip(), vs, ve)
+        lit = {name: v[1:-1].lower() for name, (v, _, _) in attrs.items()
+               if v.startswith('"') and v.endswith('"') and "${" not in v}
+        if lit.get("access") != "allow" or lit.get("direction") != "inbound" \
+                or lit.get("protocol") not in ("tcp", "*"):
+            continue
+        if "destination_port_ranges" in attrs or "source_address_prefixes" in attrs:
+            return None  # lists: left to the developer
+        ports, source = lit.get("destination_port_range"), lit.get("source_address_prefix")
+        if ports is None or source is None:
+            return None
+        if _covers(ports, port) and source in _INTERNET:
+            out.append(attrs["source_address_prefix"][1:])
+    return out
+
+
+def _restrict_source(port: int) -> ValuePlan:
+    def plan(block: Block, text: str, value: str) -> list[Step] | None:
+        cidrs = _cidrs(value)
+        if cidrs is None or len(cidrs) != 1:
+            return None
+        found = _open_rules(block, text, port)
+        if not found:
+            return None if found is None else []
+        new = block.text
+        for vs, ve in sorted(found, reverse=True):
+            new = new[:vs - block.start] + f'"{cidrs[0]}"' + new[ve - block.start:]
+        return [Rewrite(new)]
+
+    return plan
+
+
+for _check, _port in (("CKV_AZURE_10", 22), ("CKV_AZURE_9", 3389)):
+    choice(_check, ("azurerm_network_security_group", "azurerm_network_security_rule"),
+           f"allow port {_port} only from your range (source_address_prefix)", _restrict_source(_port),
+           prompt="CIDR allowed to connect instead of the internet (e.g. 203.0.113.0/24)", example="203.0.113.0/24")
