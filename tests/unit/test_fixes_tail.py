@@ -355,3 +355,13 @@ def test_nsg_rule_with_a_list_of_prefixes_is_left_to_the_developer(tmp_path: Pat
     engine = Engine(str(tmp_path))
     f = _failing(engine, path, "CKV_AZURE_10")
     assert _local(engine, f) == []
+
+
+def test_egress_open_over_ipv6_too_is_not_offered(tmp_path: Path) -> None:
+    # terraform-aws-eks's remote_access group: an IPv4 range would leave ::/0 open, the check still fails
+    path = _copy("CKV_AWS_382", tmp_path)
+    path.write_text(path.read_text().replace('  cidr_blocks       = ["0.0.0.0/0"]\n',
+                                             '  cidr_blocks       = ["0.0.0.0/0"]\n  ipv6_cidr_blocks  = ["::/0"]\n'))
+    engine = Engine(str(tmp_path))
+    f = _failing(engine, path, "CKV_AWS_382")
+    assert _local(engine, f) == []

@@ -646,6 +646,9 @@ def _narrow_egress(block: Block, text: str, value: str) -> list[Step] | None:
     current = block.item(step.path)
     if current is None or "0.0.0.0/0" not in text[current.start:current.end]:
         return None  # not open to the world here (any more)
+    ipv6 = block.item((*step.path[:-1], "ipv6_cidr_blocks"))
+    if ipv6 is not None and "::/0" in text[ipv6.start:ipv6.end]:
+        return None  # open over IPv6 too: an IPv4 range does not close it
     return [step]
 
 
