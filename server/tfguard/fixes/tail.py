@@ -38,14 +38,13 @@ def _plain(block: Block) -> bool:
     return block.item(("count",)) is None and block.item(("for_each",)) is None
 
 
-def _resources_of(types: tuple[str, ...], attribute: str, *, containing: str | None = None) -> Options:
+def _resources_of(types: tuple[str, ...], attribute: str) -> Options:
     """Choices: the module's resources of ``types`` (no count/for_each), referenced by ``attribute``."""
     def options(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
         out = []
         for b in blocks:
             if (b.kind == "resource" and b.labels[:1] and b.labels[0] in types and len(b.labels) > 1
-                    and b.labels != block.labels and _plain(b)
-                    and (containing is None or containing in b.text)):
+                    and b.labels != block.labels and _plain(b)):
                 ref = f"{b.labels[0]}.{b.labels[1]}"
                 out.append((ref, f"{ref}.{attribute}"))
         return out
@@ -685,10 +684,10 @@ choice("CKV2_AZURE_31", "azurerm_subnet", "protect the subnet with a network sec
                "Microsoft.Network/networkSecurityGroups/default-deny")
 
 
-def _log_buckets(attribute: str) -> Options:
-    """The module's S3 buckets (no count/for_each) by ``attribute``, buckets named like log buckets first."""
+def _log_buckets(attribute: str, bucket_type: str = "aws_s3_bucket") -> Options:
+    """The module's buckets (no count/for_each) by ``attribute``, buckets named like log buckets first."""
     def options(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
-        found = _resources_of(("aws_s3_bucket",), attribute)(block, text, blocks)
+        found = _resources_of((bucket_type,), attribute)(block, text, blocks)
         return sorted(found, key=lambda o: "log" not in o[1])
 
     return options
@@ -771,12 +770,7 @@ def _oss_logging(block: Block, text: str, value: str) -> list[Step] | None:
     return [Set(("logging", "target_bucket"), target), Set(("logging", "target_prefix"), '"access-logs/"')]
 
 
-def _oss_buckets(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
-    found = _resources_of((_OSS,), "id")(block, text, blocks)
-    return sorted(found, key=lambda o: "log" not in o[1])
-
-
-choice("CKV_ALI_12", _OSS, "write access logs to a bucket (logging)", _oss_logging, options=_oss_buckets,
+choice("CKV_ALI_12", _OSS, "write access logs to a bucket (logging)", _oss_logging, options=_log_buckets("id", _OSS),
        prompt="Name of the OSS bucket for the access logs", example="example-access-logs")
 
 
