@@ -27,6 +27,7 @@ from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes import replication as _replication  # noqa: F401
+from tfguard.fixes import tail as _tail  # noqa: F401
 from tfguard.fixes.call_companions import CallCompanion, companion_text, plan_call_companion
 from tfguard.fixes.callers import InputFix, caller_text, plan_input
 from tfguard.fixes.lookups import VariableDefault, evaluated, plan_variable_default, variable_default_text
