@@ -26,7 +26,7 @@ from tfguard.fixes import aws as _aws  # noqa: F401  (registers the AWS fixes)
 from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
-from tfguard.fixes.callers import InputFix, caller_text, plan_input
+from tfguard.fixes.callers import InputFix, caller_text, calls_outermost, plan_input
 from tfguard.fixes.modules import (
     entry_for_call,
     module_source,
@@ -278,6 +278,8 @@ def _call_sites(finding: Finding, engine: Engine) -> list[Site]:
         given[(finding.caller_file, line, finding.resource)] = None
     for file, first, _last, address in finding.callers:
         given[(file, first, f"{address}.{rest}" if address and rest else finding.resource)] = None
+    # a nested call's record names its innermost caller: not a call the fix can be made at
+    given = {s: None for s in given if calls_outermost(s[0], s[2], _read_fn(engine))}
     calls = getattr(engine, "calls", None)
     found = calls.through(finding.resource, os.path.dirname(os.path.abspath(finding.file))) if calls else ()
     if given and len(found) <= 1:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from tfguard.fixes.registry import Options, attr, choice, companion, custom
-from tfguard.fixes.textops import Companion, InCompanion, Set, Step, is_dynamic
+from tfguard.fixes.textops import Companion, InCompanion, Rewrite, Set, Step, child_indent, indent_unit, is_dynamic
 from tfguard.hcl.blocks import Block
 
 BUCKET = "aws_s3_bucket"
@@ -156,6 +156,19 @@ attr("CKV_AWS_293", "aws_db_instance", "deletion_protection", "true")
 attr("CKV_AWS_157", "aws_db_instance", "multi_az", "true", safe=False)  # doubles the cost
 attr("CKV2_AWS_60", "aws_db_instance", "copy_tags_to_snapshot", "true")
 
+
+def _backup_retention(block: Block, text: str) -> list[Step] | None:
+    it = block.item(("backup_retention_period",))
+    current = text[text.index("=", it.start) + 1:it.end].strip() if it is not None and not it.is_block else ""
+    # more than 35 days is not accepted: the longest allowed keeps the most; else a week
+    return [Set(("backup_retention_period",), "35" if current.isdigit() and int(current) > 35 else "7")]
+
+
+custom("CKV_AWS_133", ("aws_db_instance", "aws_rds_cluster"), "keep automated backups (backup_retention_period)",
+       _backup_retention, safe=False)  # backups cost storage; 0 may be deliberate (read replicas)
+attr("CKV_AWS_211", "aws_db_instance", "ca_cert_identifier", '"rds-ca-rsa2048-g1"',
+     safe=False)  # clients must trust the new CA
+
 # --------------------------------------------------------------------------- compute, keys, queues
 
 attr("CKV_AWS_7", "aws_kms_key", "enable_key_rotation", "true")
@@ -274,6 +287,25 @@ choice("CKV_AWS_327", "aws_rds_cluster", "encrypt with a customer managed KMS ke
        options=_resources_of("aws_kms_key", "arn"), prompt="ARN of the KMS key for the cluster",
        example="arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 
+
+
+def _insights_with_key(block: Block, text: str) -> list[Step] | None:
+    """Without a choice: only where the block already says which key encrypts the insights (a module's
+    ``performance_insights_kms_key_id = var.enabled ? var.key : null``); else enabling them alone
+    fails CKV_AWS_354 (insights not encrypted with a customer key), and the key is a choice."""
+    if block.item(("performance_insights_kms_key_id",)) is None:
+        return None
+    return [Set(("performance_insights_enabled",), "true")]
+
+
+# some small instance classes have no Performance Insights (the apply fails); beyond 7 days it costs
+choice("CKV_AWS_353", ("aws_db_instance", "aws_rds_cluster_instance"),
+       "enable Performance Insights, encrypted with a customer managed KMS key",
+       _set_ref(("performance_insights_kms_key_id",), Set(("performance_insights_enabled",), "true")),
+       options=_resources_of("aws_kms_key", "arn"), prompt="ARN of the KMS key for Performance Insights",
+       example="arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+       fallback=_insights_with_key)
+
 attr("CKV_AWS_258", "aws_lambda_function_url", "authorization_type", '"AWS_IAM"', safe=False)  # callers need IAM
 attr("CKV_AWS_50", "aws_lambda_function", "tracing_config.mode", '"Active"')
 attr("CKV_AWS_150", "aws_lb", "enable_deletion_protection", "true")
@@ -292,15 +324,32 @@ companion("CKV2_AWS_12", "aws_vpc", "restrict the VPC's default security group (
 _ZONE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d[a-z]$|^[a-z]{3,4}\d-az\d+$")
 
 
+_IDENTITY_FILTER = re.compile(r'(?m)^\s*name\s*=\s*"zone-(?:name|id)"')
+
+
 def _zone_filter(block: Block, text: str, value: str) -> list[Step] | None:
     zones = [z.strip() for z in re.split(r"[,\s]+", value) if z.strip()]
-    if not zones or not all(_ZONE.match(z) for z in zones) or block.item(("filter",)) is not None:
+    if not zones or not all(_ZONE.match(z) for z in zones):
         return None
     kind = "zone-id" if "-az" in zones[0] else "zone-name"
     if any(("-az" in z) != (kind == "zone-id") for z in zones):
         return None
-    return [Set(("filter", "name"), f'"{kind}"'),
-            Set(("filter", "values"), "[" + ", ".join(f'"{z}"' for z in zones) + "]")]
+    listed = "[" + ", ".join(f'"{z}"' for z in zones) + "]"
+    if block.item(("filter",)) is None:
+        return [Set(("filter", "name"), f'"{kind}"'), Set(("filter", "values"), listed)]
+    if is_dynamic(block, "filter") or _IDENTITY_FILTER.search(block.text):
+        return None  # generated filters, or an allowlist already there
+    # other filters (``opt-in-status``: excludes local zones) stay; filters combine, so the new
+    # allowlist narrows them further (the terraform-aws-eks examples)
+    indent = child_indent(block, text, None)
+    unit = indent_unit(block, text)
+    close = block.text.rstrip().rfind("}")
+    head = block.text[:close].rstrip(" \t")
+    lines = [f'{indent}filter {{', f'{indent}{unit}name   = "{kind}"', f"{indent}{unit}values = {listed}",
+             f"{indent}}}"]
+    if not head.endswith("\n"):
+        return None  # a block on one line: no layout to follow
+    return [Rewrite(head + "\n" + "\n".join(lines) + "\n" + block.text[close:])]
 
 
 choice("CKV_AWS_394", "aws_availability_zones", "allow only the zones you use (filter on zone-name)",

@@ -46,8 +46,78 @@ def _var_name(text: str, block: Block, path: tuple[str, ...]) -> str | None:
     if item is None or item.is_block:
         return None
     s, e = value_range(text, item)
-    m = _VAR.match(text[s:e].strip())
-    return m.group(1) if m else None
+    return driving_var(text[s:e].strip())
+
+
+_CALL = re.compile(r"^(?:try|coalesce)\((?P<args>.*)\)$", re.DOTALL)
+
+
+def _top_level(expr: str) -> list[tuple[int, str]] | None:
+    """The offsets and characters of ``?``, ``:`` and ``,`` outside brackets and strings; None for text
+    this scanner cannot follow (a heredoc, unbalanced brackets)."""
+    out: list[tuple[int, str]] = []
+    depth, i, n = 0, 0, len(expr)
+    while i < n:
+        c = expr[i]
+        if c == '"':
+            i += 1
+            while i < n and expr[i] != '"':
+                i += 2 if expr[i] == "\\" else 1
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "<" and expr.startswith("<<", i):
+            return None
+        elif depth == 0 and c in "?:,":
+            out.append((i, c))
+        i += 1
+    return out if depth == 0 else None
+
+
+def _ternary(expr: str) -> tuple[str, str] | None:
+    """The two results of ``cond ? a : b`` (outermost), else None."""
+    marks = _top_level(expr)
+    if not marks or marks[0][1] != "?":
+        return None
+    nested = 0
+    for at, c in marks[1:]:
+        if c == "?":
+            nested += 1
+        elif c == ":" and nested:
+            nested -= 1
+        elif c == ":":
+            return expr[marks[0][0] + 1:at].strip(), expr[at + 1:].strip()
+    return None
+
+
+def driving_var(expr: str) -> str | None:
+    """``NAME`` when the value of ``expr`` is the caller's ``var.NAME`` whenever the caller sets it to a
+    literal: ``var.NAME``; ``try(var.NAME, ...)``; ``coalesce(var.NAME, ...)``; ``c ? X : Y`` with X and Y
+    both driven by ``NAME`` (terraform-aws-rds: ``var.blue_green_update != null ?
+    coalesce(var.backup_retention_period, 1) : var.backup_retention_period``). None otherwise: the
+    module computes the value (``var.x * 1``, locals, a condition choosing between values)."""
+    expr = expr.strip()
+    m = _VAR.match(expr)
+    if m is not None:
+        return m.group(1)
+    branches = _ternary(expr)
+    if branches is not None:
+        a, b = driving_var(branches[0]), driving_var(branches[1])
+        return a if a is not None and a == b else None
+    if expr.startswith("(") and expr.endswith(")") and _top_level(expr[1:-1]) is not None:
+        return driving_var(expr[1:-1])
+    call = _CALL.match(expr)
+    if call is None:
+        return None
+    marks = _top_level(call.group("args"))
+    if marks is None or any(c != "," for _, c in marks):
+        return None  # ``try(a) + try(b)``: the parentheses are not the call's
+    args = call.group("args")
+    return driving_var(args[:marks[0][0]] if marks else args)
+
 
 
 def _module_dirs(caller_file: str, calls: list[str], read: ReadFn) -> list[str] | None:
@@ -86,6 +156,18 @@ def _module_blocks(read: ReadFn, module_dir: str) -> Iterator[tuple[str, Block]]
             continue
         for b in split_blocks(text).blocks:
             yield text, b
+
+
+def calls_outermost(caller_file: str, resource: str, read: ReadFn) -> bool:
+    """Whether ``caller_file`` has the outermost call of ``resource`` (``module "a"`` of
+    ``module.a.module.b.aws_x.y``). Checkov names the innermost caller of a nested call instead
+    (terraform-aws-rds: ``module.mysql.module.db_instance...`` with the root module's ``main.tf``,
+    which calls ``db_instance``): such a caller cannot take the fix."""
+    chain = call_chain(resource)
+    text = read(caller_file) if chain is not None else None
+    if chain is None or text is None:
+        return False
+    return any(b.kind == "module" and b.labels[:1] == (chain[0][0],) for b in split_blocks(text).blocks)
 
 
 def _passes_through(read: ReadFn, module_dir: str, call: str, name: str) -> str | None:
