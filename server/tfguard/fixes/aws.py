@@ -6,7 +6,17 @@ import re
 from collections.abc import Callable
 
 from tfguard.fixes.registry import Options, attr, choice, companion, custom
-from tfguard.fixes.textops import Companion, InCompanion, Rewrite, Set, Step, child_indent, indent_unit, is_dynamic
+from tfguard.fixes.textops import (
+    Companion,
+    InCompanion,
+    Rewrite,
+    Set,
+    Step,
+    child_indent,
+    indent_unit,
+    is_dynamic,
+    is_literal,
+)
 from tfguard.hcl.blocks import Block
 
 BUCKET = "aws_s3_bucket"
@@ -168,6 +178,30 @@ custom("CKV_AWS_133", ("aws_db_instance", "aws_rds_cluster"), "keep automated ba
        _backup_retention, safe=False)  # backups cost storage; 0 may be deliberate (read replicas)
 attr("CKV_AWS_211", "aws_db_instance", "ca_cert_identifier", '"rds-ca-rsa2048-g1"',
      safe=False)  # clients must trust the new CA
+
+# log types each engine family can export (the API refuses others)
+_DB_LOGS = (
+    (("mysql", "mariadb"), '["audit", "error", "general", "slowquery"]'),
+    (("postgres",), '["postgresql", "upgrade"]'),
+    (("oracle-",), '["alert", "audit", "listener", "trace"]'),
+    (("sqlserver-",), '["agent", "error"]'),
+)
+
+
+def _instance_logs(block: Block, text: str) -> list[Step] | None:
+    engine = _literal(block, text, "engine")
+    existing = block.item(("enabled_cloudwatch_logs_exports",))
+    current = text[existing.start:existing.end].split("=", 1)[-1].strip() if existing is not None else "[]"
+    if engine is None or is_literal(current) and current not in ("[]", "null"):
+        return None  # engine unknown, or the user's own list (extending it is their choice)
+    for prefixes, logs in _DB_LOGS:
+        if engine.startswith(prefixes) if prefixes[0].endswith("-") else engine in prefixes:
+            return [Set(("enabled_cloudwatch_logs_exports",), logs)]
+    return None
+
+
+custom("CKV_AWS_129", "aws_db_instance", "export the database logs to CloudWatch (enabled_cloudwatch_logs_exports)",
+       _instance_logs, safe=False)  # log ingestion costs
 
 # --------------------------------------------------------------------------- compute, keys, queues
 

@@ -20,7 +20,16 @@ from dataclasses import dataclass
 
 from tfguard.calls import call_chain
 from tfguard.fixes.registry import LocalFix
-from tfguard.fixes.textops import Set, address_parts, find_block, is_dynamic, plan_set, run_steps, value_range
+from tfguard.fixes.textops import (
+    Set,
+    address_parts,
+    find_block,
+    is_dynamic,
+    is_literal,
+    plan_set,
+    run_steps,
+    value_range,
+)
 from tfguard.hcl.blocks import Block, split_blocks
 
 ReadFn = Callable[[str], "str | None"]  # a file's current text (the engine's overlay, else the disk)
@@ -233,6 +242,54 @@ def _not_created(text: str, block: Block, caller_file: str, call: str, module_di
     return False
 
 
+def _caller_literal(caller_file: str, calls: list[str], dirs: list[str], name: str, read: ReadFn) -> str | None:
+    """The literal the caller passes for input ``name`` of the innermost module (followed up
+    through the enclosing calls, each passing it straight through); None if it passes none."""
+    for i in range(len(calls) - 1, 0, -1):
+        name = _passes_through(read, dirs[i - 1], calls[i], name) or ""
+        if not name:
+            return None
+    text = read(caller_file)
+    if text is None:
+        return None
+    for b in split_blocks(text).blocks:
+        if b.kind == "module" and b.labels[:1] == (calls[0],):
+            item = b.item((name,))
+            if item is None or item.is_block:
+                return None
+            s, e = value_range(text, item)
+            value = text[s:e].strip()
+            return value if is_literal(value) else None
+    return None
+
+
+def _with_inputs(text: str, block: Block, caller_file: str, calls: list[str], dirs: list[str],
+                 read: ReadFn) -> tuple[str, Block] | None:
+    """The module's text and block with each attribute the caller decides replaced by the literal it
+    passes: ``var.NAME`` (as :func:`driving_var`), or ``c ? null : var.NAME`` (the value, when there is
+    one). Only read by a fix's planner (terraform-aws-rds: ``engine = local.is_replica ? null :
+    var.engine`` says which log types CKV_AWS_129's fix exports), never the attribute set."""
+    edits: list[tuple[int, int, str]] = []
+    for item in block.items:
+        if item.is_block or len(item.path) != 1:
+            continue
+        s, e = value_range(text, item)
+        expr = text[s:e].strip()
+        name = driving_var(expr)
+        branches = _ternary(expr) if name is None else None
+        if branches is not None and "null" in branches:
+            name = driving_var(branches[1] if branches[0] == "null" else branches[0])
+        literal = _caller_literal(caller_file, calls, dirs, name, read) if name else None
+        if literal is not None:
+            edits.append((s, s + len(expr), literal))
+    if not edits:
+        return None
+    for s, e, literal in sorted(edits, reverse=True):
+        text = text[:s] + literal + text[e:]
+    found = find_block(split_blocks(text).blocks, block.kind, block.labels, block.start_line)
+    return (text, found) if found is not None else None
+
+
 def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller_file: str,
                read: ReadFn) -> InputFix | None:
     """The module input to set in ``caller_file`` so that ``fix`` holds for ``resource``; None if none."""
@@ -249,15 +306,18 @@ def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller
     block = find_block(split_blocks(text).blocks, parts[0], parts[1], line)
     if block is None:
         return None
+    dirs = _module_dirs(caller_file, calls, read)
+    if dirs is None or os.path.realpath(dirs[-1]) != os.path.realpath(os.path.dirname(module_file)):
+        return None
     steps = fix.plan(block, text)
+    if not steps:  # the fix may depend on another input of the call (an engine's log types)
+        given = _with_inputs(text, block, caller_file, calls, dirs, read)
+        steps = fix.plan(given[1], given[0]) if given is not None else None
     if not steps or len(steps) != 1 or not isinstance(steps[0], Set) or steps[0].container:
         return None  # one attribute, in nested blocks: the shape a module input can drive
     step = steps[0]
     name = _var_name(text, block, step.path)
     if name is None:
-        return None
-    dirs = _module_dirs(caller_file, calls, read)
-    if dirs is None or os.path.realpath(dirs[-1]) != os.path.realpath(os.path.dirname(module_file)):
         return None
     if len(calls) == 1 and _not_created(text, block, caller_file, calls[0], dirs[0], read):
         return None  # Terraform creates no such resource for this call: nothing to fix there
