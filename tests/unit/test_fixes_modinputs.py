@@ -126,3 +126,11 @@ def test_zone_allowlist_is_added_beside_an_opt_in_filter(tmp_path: Path) -> None
     after = [f for f in engine.analyze_file(str(path)).findings if f.check_id == "CKV_AWS_394"]
     assert {f.result for f in after} == {Result.PASSED}
     assert build_edits(offer, finding, engine, value=value) == []
+
+
+def test_no_backup_fix_at_the_call_of_a_read_replica(tmp_path: Path) -> None:
+    ws = _copy(tmp_path)
+    app = ws / "app" / "main.tf"
+    app.write_text(app.read_text().replace('  name ', '  replicate_source_db     = "app-primary"\n  name '))
+    engine = Engine(str(ws))
+    assert offers_for(_failed(engine, ws / "app", "CKV_AWS_133"), engine) == []

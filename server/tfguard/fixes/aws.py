@@ -168,6 +168,12 @@ attr("CKV2_AWS_60", "aws_db_instance", "copy_tags_to_snapshot", "true")
 
 
 def _backup_retention(block: Block, text: str) -> list[Step] | None:
+    source = block.item(("replicate_source_db",))
+    if source is not None and text[source.start:source.end].split("=", 1)[-1].strip() != "null":
+        # a read replica (or an input that may make one): its backups are the developer's decision
+        # (the terraform-aws-rds examples set 0 on every replica; in cross-region-replica-postgres
+        # Checkov still reports the replica FAILED with 7: the fix could not be proven)
+        return None
     it = block.item(("backup_retention_period",))
     current = text[text.index("=", it.start) + 1:it.end].strip() if it is not None and not it.is_block else ""
     # more than 35 days is not accepted: the longest allowed keeps the most; else a week

@@ -242,33 +242,65 @@ def _not_created(text: str, block: Block, caller_file: str, call: str, module_di
     return False
 
 
-def _caller_literal(caller_file: str, calls: list[str], dirs: list[str], name: str, read: ReadFn) -> str | None:
-    """The literal the caller passes for input ``name`` of the innermost module (followed up
-    through the enclosing calls, each passing it straight through); None if it passes none."""
-    for i in range(len(calls) - 1, 0, -1):
-        name = _passes_through(read, dirs[i - 1], calls[i], name) or ""
-        if not name:
-            return None
-    text = read(caller_file)
-    if text is None:
-        return None
+def _argument(text: str, call: str, name: str) -> str | None | bool:
+    """The text of argument ``name`` of ``module "call"`` in ``text``; False when the call has none
+    (the variable's default applies); None when there is no such call."""
     for b in split_blocks(text).blocks:
-        if b.kind == "module" and b.labels[:1] == (calls[0],):
+        if b.kind == "module" and b.labels[:1] == (call,):
             item = b.item((name,))
             if item is None or item.is_block:
-                return None
+                return False
             s, e = value_range(text, item)
-            value = text[s:e].strip()
+            return text[s:e].strip()
+    return None
+
+
+def _default(read: ReadFn, module_dir: str, name: str) -> str | None:
+    """The literal default of ``variable "name"`` of the module; None when it has none (or no literal)."""
+    for mtext, b in _module_blocks(read, module_dir):
+        if b.kind == "variable" and b.labels[:1] == (name,):
+            item = b.item(("default",))
+            if item is None or item.is_block:
+                return None
+            s, e = value_range(mtext, item)
+            value = mtext[s:e].strip()
             return value if is_literal(value) else None
+    return None
+
+
+def _caller_value(caller_file: str, calls: list[str], dirs: list[str], name: str, read: ReadFn) -> str | None:
+    """The value input ``name`` of the innermost module gets: followed up through the enclosing calls
+    while each passes it straight through (``name = var.X``), the argument's text where one does not
+    (the caller's, or an enclosing module's expression), the variable's literal default where a call
+    has no such argument; None when it is not known."""
+    for i in range(len(calls) - 1, -1, -1):
+        arg: str | None | bool = None
+        if i == 0:
+            text = read(caller_file)
+            arg = _argument(text, calls[0], name) if text is not None else None
+        else:
+            for mtext, b in _module_blocks(read, dirs[i - 1]):
+                if b.kind == "module" and b.labels[:1] == (calls[i],):
+                    arg = _argument(mtext, calls[i], name)
+                    break
+        if arg is None:
+            return None
+        if arg is False:
+            return _default(read, dirs[i], name)
+        outer = driving_var(str(arg)) if i > 0 else None
+        if outer is None:
+            return str(arg)
+        name = outer
     return None
 
 
 def _with_inputs(text: str, block: Block, caller_file: str, calls: list[str], dirs: list[str],
                  read: ReadFn) -> tuple[str, Block] | None:
-    """The module's text and block with each attribute the caller decides replaced by the literal it
-    passes: ``var.NAME`` (as :func:`driving_var`), or ``c ? null : var.NAME`` (the value, when there is
-    one). Only read by a fix's planner (terraform-aws-rds: ``engine = local.is_replica ? null :
-    var.engine`` says which log types CKV_AWS_129's fix exports), never the attribute set."""
+    """The module's text and block with each attribute the caller decides replaced by what it passes
+    (its argument, else the variable's literal default): ``var.NAME`` (as :func:`driving_var`), or
+    ``c ? null : var.NAME`` (the value, when there is one). Only read by a fix's planner, never the
+    attribute set (terraform-aws-rds: ``engine = local.is_replica ? null : var.engine`` says which log
+    types CKV_AWS_129's fix exports; ``replicate_source_db`` whether the instance is a read replica)."""
     edits: list[tuple[int, int, str]] = []
     for item in block.items:
         if item.is_block or len(item.path) != 1:
@@ -279,7 +311,7 @@ def _with_inputs(text: str, block: Block, caller_file: str, calls: list[str], di
         branches = _ternary(expr) if name is None else None
         if branches is not None and "null" in branches:
             name = driving_var(branches[1] if branches[0] == "null" else branches[0])
-        literal = _caller_literal(caller_file, calls, dirs, name, read) if name else None
+        literal = _caller_value(caller_file, calls, dirs, name, read) if name else None
         if literal is not None:
             edits.append((s, s + len(expr), literal))
     if not edits:
