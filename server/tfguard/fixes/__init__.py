@@ -29,7 +29,7 @@ from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes import replication as _replication  # noqa: F401
 from tfguard.fixes import tail as _tail  # noqa: F401
 from tfguard.fixes.call_companions import CallCompanion, companion_text, plan_call_companion
-from tfguard.fixes.callers import InputFix, caller_text, plan_input
+from tfguard.fixes.callers import InputFix, caller_text, calls_outermost, plan_input
 from tfguard.fixes.lookups import VariableDefault, evaluated, plan_variable_default, variable_default_text
 from tfguard.fixes.modules import (
     entry_for_call,
@@ -285,6 +285,8 @@ def _call_sites(finding: Finding, engine: Engine) -> list[Site]:
         given[(finding.caller_file, line, finding.resource)] = None
     for file, first, _last, address in finding.callers:
         given[(file, first, f"{address}.{rest}" if address and rest else finding.resource)] = None
+    # a nested call's record names its innermost caller: not a call the fix can be made at
+    given = {s: None for s in given if calls_outermost(s[0], s[2], _read_fn(engine))}
     calls = getattr(engine, "calls", None)
     found = calls.through(finding.resource, os.path.dirname(os.path.abspath(finding.file))) if calls else ()
     if given and len(found) <= 1:

@@ -6,7 +6,17 @@ import re
 from collections.abc import Callable
 
 from tfguard.fixes.registry import Options, attr, choice, companion, custom
-from tfguard.fixes.textops import Companion, InCompanion, Set, Step, is_dynamic
+from tfguard.fixes.textops import (
+    Companion,
+    InCompanion,
+    Rewrite,
+    Set,
+    Step,
+    child_indent,
+    indent_unit,
+    is_dynamic,
+    is_literal,
+)
 from tfguard.hcl.blocks import Block
 
 BUCKET = "aws_s3_bucket"
@@ -156,6 +166,49 @@ attr("CKV_AWS_293", "aws_db_instance", "deletion_protection", "true")
 attr("CKV_AWS_157", "aws_db_instance", "multi_az", "true", safe=False)  # doubles the cost
 attr("CKV2_AWS_60", "aws_db_instance", "copy_tags_to_snapshot", "true")
 
+
+def _backup_retention(block: Block, text: str) -> list[Step] | None:
+    source = block.item(("replicate_source_db",))
+    if source is not None and text[source.start:source.end].split("=", 1)[-1].strip() != "null":
+        # a read replica (or an input that may make one): its backups are the developer's decision
+        # (the terraform-aws-rds examples set 0 on every replica; in cross-region-replica-postgres
+        # Checkov still reports the replica FAILED with 7: the fix could not be proven)
+        return None
+    it = block.item(("backup_retention_period",))
+    current = text[text.index("=", it.start) + 1:it.end].strip() if it is not None and not it.is_block else ""
+    # more than 35 days is not accepted: the longest allowed keeps the most; else a week
+    return [Set(("backup_retention_period",), "35" if current.isdigit() and int(current) > 35 else "7")]
+
+
+custom("CKV_AWS_133", ("aws_db_instance", "aws_rds_cluster"), "keep automated backups (backup_retention_period)",
+       _backup_retention, safe=False)  # backups cost storage; 0 may be deliberate (read replicas)
+attr("CKV_AWS_211", "aws_db_instance", "ca_cert_identifier", '"rds-ca-rsa2048-g1"',
+     safe=False)  # clients must trust the new CA
+
+# log types each engine family can export (the API refuses others)
+_DB_LOGS = (
+    (("mysql", "mariadb"), '["audit", "error", "general", "slowquery"]'),
+    (("postgres",), '["postgresql", "upgrade"]'),
+    (("oracle-",), '["alert", "audit", "listener", "trace"]'),
+    (("sqlserver-",), '["agent", "error"]'),
+)
+
+
+def _instance_logs(block: Block, text: str) -> list[Step] | None:
+    engine = _literal(block, text, "engine")
+    existing = block.item(("enabled_cloudwatch_logs_exports",))
+    current = text[existing.start:existing.end].split("=", 1)[-1].strip() if existing is not None else "[]"
+    if engine is None or is_literal(current) and current not in ("[]", "null"):
+        return None  # engine unknown, or the user's own list (extending it is their choice)
+    for prefixes, logs in _DB_LOGS:
+        if engine.startswith(prefixes) if prefixes[0].endswith("-") else engine in prefixes:
+            return [Set(("enabled_cloudwatch_logs_exports",), logs)]
+    return None
+
+
+custom("CKV_AWS_129", "aws_db_instance", "export the database logs to CloudWatch (enabled_cloudwatch_logs_exports)",
+       _instance_logs, safe=False)  # log ingestion costs
+
 # --------------------------------------------------------------------------- compute, keys, queues
 
 attr("CKV_AWS_7", "aws_kms_key", "enable_key_rotation", "true")
@@ -274,6 +327,25 @@ choice("CKV_AWS_327", "aws_rds_cluster", "encrypt with a customer managed KMS ke
        options=_resources_of("aws_kms_key", "arn"), prompt="ARN of the KMS key for the cluster",
        example="arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 
+
+
+def _insights_with_key(block: Block, text: str) -> list[Step] | None:
+    """Without a choice: only where the block already says which key encrypts the insights (a module's
+    ``performance_insights_kms_key_id = var.enabled ? var.key : null``); else enabling them alone
+    fails CKV_AWS_354 (insights not encrypted with a customer key), and the key is a choice."""
+    if block.item(("performance_insights_kms_key_id",)) is None:
+        return None
+    return [Set(("performance_insights_enabled",), "true")]
+
+
+# some small instance classes have no Performance Insights (the apply fails); beyond 7 days it costs
+choice("CKV_AWS_353", ("aws_db_instance", "aws_rds_cluster_instance"),
+       "enable Performance Insights, encrypted with a customer managed KMS key",
+       _set_ref(("performance_insights_kms_key_id",), Set(("performance_insights_enabled",), "true")),
+       options=_resources_of("aws_kms_key", "arn"), prompt="ARN of the KMS key for Performance Insights",
+       example="arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+       fallback=_insights_with_key)
+
 attr("CKV_AWS_258", "aws_lambda_function_url", "authorization_type", '"AWS_IAM"', safe=False)  # callers need IAM
 attr("CKV_AWS_50", "aws_lambda_function", "tracing_config.mode", '"Active"')
 attr("CKV_AWS_150", "aws_lb", "enable_deletion_protection", "true")
@@ -292,15 +364,32 @@ companion("CKV2_AWS_12", "aws_vpc", "restrict the VPC's default security group (
 _ZONE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d[a-z]$|^[a-z]{3,4}\d-az\d+$")
 
 
+_IDENTITY_FILTER = re.compile(r'(?m)^\s*name\s*=\s*"zone-(?:name|id)"')
+
+
 def _zone_filter(block: Block, text: str, value: str) -> list[Step] | None:
     zones = [z.strip() for z in re.split(r"[,\s]+", value) if z.strip()]
-    if not zones or not all(_ZONE.match(z) for z in zones) or block.item(("filter",)) is not None:
+    if not zones or not all(_ZONE.match(z) for z in zones):
         return None
     kind = "zone-id" if "-az" in zones[0] else "zone-name"
     if any(("-az" in z) != (kind == "zone-id") for z in zones):
         return None
-    return [Set(("filter", "name"), f'"{kind}"'),
-            Set(("filter", "values"), "[" + ", ".join(f'"{z}"' for z in zones) + "]")]
+    listed = "[" + ", ".join(f'"{z}"' for z in zones) + "]"
+    if block.item(("filter",)) is None:
+        return [Set(("filter", "name"), f'"{kind}"'), Set(("filter", "values"), listed)]
+    if is_dynamic(block, "filter") or _IDENTITY_FILTER.search(block.text):
+        return None  # generated filters, or an allowlist already there
+    # other filters (``opt-in-status``: excludes local zones) stay; filters combine, so the new
+    # allowlist narrows them further (the terraform-aws-eks examples)
+    indent = child_indent(block, text, None)
+    unit = indent_unit(block, text)
+    close = block.text.rstrip().rfind("}")
+    head = block.text[:close].rstrip(" \t")
+    lines = [f'{indent}filter {{', f'{indent}{unit}name   = "{kind}"', f"{indent}{unit}values = {listed}",
+             f"{indent}}}"]
+    if not head.endswith("\n"):
+        return None  # a block on one line: no layout to follow
+    return [Rewrite(head + "\n" + "\n".join(lines) + "\n" + block.text[close:])]
 
 
 choice("CKV_AWS_394", "aws_availability_zones", "allow only the zones you use (filter on zone-name)",

@@ -79,6 +79,8 @@ custom("CKV_AZURE_168", (_AKS, _AKS_POOL), "allow 50 pods per node (max_pods = 5
 attr("CKV_AZURE_170", _AKS, "sku_tier", '"Standard"', safe=False)  # a paid tier
 attr("CKV_AZURE_232", _AKS, "default_node_pool.only_critical_addons_enabled", "true", safe=False)
 attr("CKV_AZURE_226", _AKS, "default_node_pool.os_disk_type", '"Ephemeral"', safe=False)
+attr("CKV2_AZURE_29", _AKS, "network_profile.network_plugin", '"azure"',
+     safe=False)  # re-creates the cluster; pods take addresses of the subnet
 
 # --------------------------------------------------------------------------- SQL auditing (companion)
 _AUDIT = Companion("azurerm_mssql_server_extended_auditing_policy", (

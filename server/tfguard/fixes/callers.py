@@ -24,7 +24,16 @@ from dataclasses import dataclass
 from tfguard.calls import call_chain
 from tfguard.fixes.lookups import DefaultRewrite, evaluated, lookup_at, map_input, set_key_in_maps
 from tfguard.fixes.registry import LocalFix
-from tfguard.fixes.textops import Set, address_parts, find_block, is_dynamic, plan_set, run_steps, value_range
+from tfguard.fixes.textops import (
+    Set,
+    address_parts,
+    find_block,
+    is_dynamic,
+    is_literal,
+    plan_set,
+    run_steps,
+    value_range,
+)
 from tfguard.hcl.blocks import Block, split_blocks
 
 ReadFn = Callable[[str], "str | None"]  # a file's current text (the engine's overlay, else the disk)
@@ -59,8 +68,78 @@ def _var_name(text: str, block: Block, path: tuple[str, ...]) -> str | None:
     if item is None or item.is_block:
         return None
     s, e = value_range(text, item)
-    m = _VAR.match(text[s:e].strip())
-    return m.group(1) if m else None
+    return driving_var(text[s:e].strip())
+
+
+_CALL = re.compile(r"^(?:try|coalesce)\((?P<args>.*)\)$", re.DOTALL)
+
+
+def _top_level(expr: str) -> list[tuple[int, str]] | None:
+    """The offsets and characters of ``?``, ``:`` and ``,`` outside brackets and strings; None for text
+    this scanner cannot follow (a heredoc, unbalanced brackets)."""
+    out: list[tuple[int, str]] = []
+    depth, i, n = 0, 0, len(expr)
+    while i < n:
+        c = expr[i]
+        if c == '"':
+            i += 1
+            while i < n and expr[i] != '"':
+                i += 2 if expr[i] == "\\" else 1
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "<" and expr.startswith("<<", i):
+            return None
+        elif depth == 0 and c in "?:,":
+            out.append((i, c))
+        i += 1
+    return out if depth == 0 else None
+
+
+def _ternary(expr: str) -> tuple[str, str] | None:
+    """The two results of ``cond ? a : b`` (outermost), else None."""
+    marks = _top_level(expr)
+    if not marks or marks[0][1] != "?":
+        return None
+    nested = 0
+    for at, c in marks[1:]:
+        if c == "?":
+            nested += 1
+        elif c == ":" and nested:
+            nested -= 1
+        elif c == ":":
+            return expr[marks[0][0] + 1:at].strip(), expr[at + 1:].strip()
+    return None
+
+
+def driving_var(expr: str) -> str | None:
+    """``NAME`` when the value of ``expr`` is the caller's ``var.NAME`` whenever the caller sets it to a
+    literal: ``var.NAME``; ``try(var.NAME, ...)``; ``coalesce(var.NAME, ...)``; ``c ? X : Y`` with X and Y
+    both driven by ``NAME`` (terraform-aws-rds: ``var.blue_green_update != null ?
+    coalesce(var.backup_retention_period, 1) : var.backup_retention_period``). None otherwise: the
+    module computes the value (``var.x * 1``, locals, a condition choosing between values)."""
+    expr = expr.strip()
+    m = _VAR.match(expr)
+    if m is not None:
+        return m.group(1)
+    branches = _ternary(expr)
+    if branches is not None:
+        a, b = driving_var(branches[0]), driving_var(branches[1])
+        return a if a is not None and a == b else None
+    if expr.startswith("(") and expr.endswith(")") and _top_level(expr[1:-1]) is not None:
+        return driving_var(expr[1:-1])
+    call = _CALL.match(expr)
+    if call is None:
+        return None
+    marks = _top_level(call.group("args"))
+    if marks is None or any(c != "," for _, c in marks):
+        return None  # ``try(a) + try(b)``: the parentheses are not the call's
+    args = call.group("args")
+    return driving_var(args[:marks[0][0]] if marks else args)
+
 
 
 def _module_dirs(caller_file: str, calls: list[str], read: ReadFn) -> list[str] | None:
@@ -99,6 +178,18 @@ def _module_blocks(read: ReadFn, module_dir: str) -> Iterator[tuple[str, Block]]
             continue
         for b in split_blocks(text).blocks:
             yield text, b
+
+
+def calls_outermost(caller_file: str, resource: str, read: ReadFn) -> bool:
+    """Whether ``caller_file`` has the outermost call of ``resource`` (``module "a"`` of
+    ``module.a.module.b.aws_x.y``). Checkov names the innermost caller of a nested call instead
+    (terraform-aws-rds: ``module.mysql.module.db_instance...`` with the root module's ``main.tf``,
+    which calls ``db_instance``): such a caller cannot take the fix."""
+    chain = call_chain(resource)
+    text = read(caller_file) if chain is not None else None
+    if chain is None or text is None:
+        return False
+    return any(b.kind == "module" and b.labels[:1] == (chain[0][0],) for b in split_blocks(text).blocks)
 
 
 def _passes_through(read: ReadFn, module_dir: str, call: str, name: str) -> str | None:
@@ -164,6 +255,86 @@ def _not_created(text: str, block: Block, caller_file: str, call: str, module_di
     return False
 
 
+def _argument(text: str, call: str, name: str) -> str | None | bool:
+    """The text of argument ``name`` of ``module "call"`` in ``text``; False when the call has none
+    (the variable's default applies); None when there is no such call."""
+    for b in split_blocks(text).blocks:
+        if b.kind == "module" and b.labels[:1] == (call,):
+            item = b.item((name,))
+            if item is None or item.is_block:
+                return False
+            s, e = value_range(text, item)
+            return text[s:e].strip()
+    return None
+
+
+def _default(read: ReadFn, module_dir: str, name: str) -> str | None:
+    """The literal default of ``variable "name"`` of the module; None when it has none (or no literal)."""
+    for mtext, b in _module_blocks(read, module_dir):
+        if b.kind == "variable" and b.labels[:1] == (name,):
+            item = b.item(("default",))
+            if item is None or item.is_block:
+                return None
+            s, e = value_range(mtext, item)
+            value = mtext[s:e].strip()
+            return value if is_literal(value) else None
+    return None
+
+
+def _caller_value(caller_file: str, calls: list[str], dirs: list[str], name: str, read: ReadFn) -> str | None:
+    """The value input ``name`` of the innermost module gets: followed up through the enclosing calls
+    while each passes it straight through (``name = var.X``), the argument's text where one does not
+    (the caller's, or an enclosing module's expression), the variable's literal default where a call
+    has no such argument; None when it is not known."""
+    for i in range(len(calls) - 1, -1, -1):
+        arg: str | None | bool = None
+        if i == 0:
+            text = read(caller_file)
+            arg = _argument(text, calls[0], name) if text is not None else None
+        else:
+            for mtext, b in _module_blocks(read, dirs[i - 1]):
+                if b.kind == "module" and b.labels[:1] == (calls[i],):
+                    arg = _argument(mtext, calls[i], name)
+                    break
+        if arg is None:
+            return None
+        if arg is False:
+            return _default(read, dirs[i], name)
+        outer = driving_var(str(arg)) if i > 0 else None
+        if outer is None:
+            return str(arg)
+        name = outer
+    return None
+
+
+def _with_inputs(text: str, block: Block, caller_file: str, calls: list[str], dirs: list[str],
+                 read: ReadFn) -> tuple[str, Block] | None:
+    """The module's text and block with each attribute the caller decides replaced by what it passes
+    (its argument, else the variable's literal default): ``var.NAME`` (as :func:`driving_var`), or
+    ``c ? null : var.NAME`` (the value, when there is one). Only read by a fix's planner, never the
+    attribute set (terraform-aws-rds: ``engine = local.is_replica ? null : var.engine`` says which log
+    types CKV_AWS_129's fix exports; ``replicate_source_db`` whether the instance is a read replica)."""
+    edits: list[tuple[int, int, str]] = []
+    for item in block.items:
+        if item.is_block or len(item.path) != 1:
+            continue
+        s, e = value_range(text, item)
+        expr = text[s:e].strip()
+        name = driving_var(expr)
+        branches = _ternary(expr) if name is None else None
+        if branches is not None and "null" in branches:
+            name = driving_var(branches[1] if branches[0] == "null" else branches[0])
+        literal = _caller_value(caller_file, calls, dirs, name, read) if name else None
+        if literal is not None:
+            edits.append((s, s + len(expr), literal))
+    if not edits:
+        return None
+    for s, e, literal in sorted(edits, reverse=True):
+        text = text[:s] + literal + text[e:]
+    found = find_block(split_blocks(text).blocks, block.kind, block.labels, block.start_line)
+    return (text, found) if found is not None else None
+
+
 def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller_file: str,
                read: ReadFn) -> InputFix | None:
     """The module input to set in ``caller_file`` so that ``fix`` holds for ``resource``; None if none."""
@@ -180,7 +351,13 @@ def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller
     block = find_block(split_blocks(text).blocks, parts[0], parts[1], line)
     if block is None:
         return None
+    dirs = _module_dirs(caller_file, calls, read)
+    if dirs is None or os.path.realpath(dirs[-1]) != os.path.realpath(os.path.dirname(module_file)):
+        return None
     steps = fix.plan(block, text)
+    if not steps:  # the fix may depend on another input of the call (an engine's log types)
+        given = _with_inputs(text, block, caller_file, calls, dirs, read)
+        steps = fix.plan(given[1], given[0]) if given is not None else None
     keys: list[tuple[str, str]] = []
     through = steps[0] if steps and len(steps) == 1 and isinstance(steps[0], DefaultRewrite) else None
     if through is not None and set(through.maps) == {"each.value"}:
@@ -200,9 +377,6 @@ def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller
         step = steps[0]
         name = _var_name(text, block, step.path)
     if name is None:
-        return None
-    dirs = _module_dirs(caller_file, calls, read)
-    if dirs is None or os.path.realpath(dirs[-1]) != os.path.realpath(os.path.dirname(module_file)):
         return None
     if len(calls) == 1 and _not_created(text, block, caller_file, calls[0], dirs[0], read):
         return None  # Terraform creates no such resource for this call: nothing to fix there

@@ -16,6 +16,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from tfguard.engine import Engine
 from tfguard.fixes import REGISTRY, FixOffer, build_edits, edit_path, fix_all_edits, offers_for
+from tfguard.fixes.callers import calls_outermost
 from tfguard.hcl.blocks import split_blocks
 from tfguard.lsp.convert import range_to_client, split_lines
 from tfguard.lsp.server import TfguardServer
@@ -244,8 +245,9 @@ async def _module_call_actions(ls: TfguardServer, uri: str, path: str, text: str
     for b in calls:
         for f in found:
             if not f.resource.startswith(f"module.{b.labels[0]}.") or (
-                    f.caller_file is not None and os.path.realpath(f.caller_file) != real):
-                continue
+                    f.caller_file is not None and os.path.realpath(f.caller_file) != real
+                    and calls_outermost(f.caller_file, f.resource, lambda p: engine.read(p)[0])):
+                continue  # another caller's (a nested call's record names its innermost caller)
             for offer in offers_for(f, engine):
                 if offer.kind != "input" or os.path.realpath(offer.path or "") != real:
                     continue  # a fix at another call of that name (another caller file)
