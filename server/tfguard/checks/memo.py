@@ -34,13 +34,13 @@ import logging
 import pickle
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
 from cachetools import LRUCache
 
-from tfguard.checks import graph_memo
+from tfguard.checks import graph_memo, refs_memo
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ _brackets_cache: LRUCache[tuple[str, str, str], tuple[tuple[tuple[int, int], ...
     maxsize=BRACKETS_CACHE_BYTES, getsizeof=lambda v: v[1])
 _tf_eval_cache: LRUCache[tuple[str, bool], tuple[Any, int]] = LRUCache(maxsize=TF_EVAL_CACHE_BYTES,
                                                                        getsizeof=lambda v: v[1])
-_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache, graph_memo.cache,
-                                           _tf_eval_cache)
+_CACHES: tuple[MutableMapping[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache, graph_memo.cache,
+                                           _tf_eval_cache, refs_memo.cache)
 _patches: list[tuple[Any, str, Any, Any]] = []  # (module, attribute, original, memoized)
 # impure_evals: ``evaluate`` calls left unmemoized because the expression assigns or is impure; an
 # ``evaluate_terraform`` during which one happened is not stored either.
@@ -208,6 +208,7 @@ def install() -> bool:
         return True
     try:
         import checkov.terraform.graph_builder.foreach.abstract_handler as fh
+        import checkov.terraform.graph_builder.utils as gu
         import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
         import checkov.terraform.parser_utils as pu
         from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
@@ -217,7 +218,9 @@ def install() -> bool:
     for module, name, wrap in ((pu, "hcl2", _MemoHcl2), (et, "evaluate", _memo_evaluate),
                                (et, "find_brackets_pairs", _memo_brackets),
                                (et, "evaluate_terraform", _memo_evaluate_terraform),
-                               (TerraformLocalGraph, "build_graph", graph_memo.memo_build_graph)):
+                               (TerraformLocalGraph, "build_graph", graph_memo.memo_build_graph),
+                               (gu, "get_referenced_vertices_in_str_value",
+                                lambda real: refs_memo.memo_str_refs(real, gu))):
         original = getattr(module, name, None)
         if original is None:
             log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)
