@@ -105,3 +105,25 @@ def test_the_realpath_view_lasts_one_build_only() -> None:
     assert isinstance(seen[0], graph_memo._OsView) and lg.os is os
     view = seen[0]
     assert view.path.realpath("/") == os.path.realpath("/") and view.getenv is os.getenv
+
+
+def test_edges_hash_and_compare_as_checkov_defines_them() -> None:
+    """checks/edge_memo.py: the same hash numbers (set order) and the same equality as ``str(edge)``'s."""
+    checkov_modules()
+    from checkov.common.graph.graph_builder.graph_components.edge import Edge
+
+    assert hasattr(Edge.__hash__, "__wrapped__") and hasattr(Edge.__eq__, "__wrapped__"), "edge memo not installed"
+    rnd = random.Random(3)
+    labels = ["name", "tags", "a)-> 1", "x -(y", "", "count"]
+    edges = [Edge(rnd.choice([0, 1, 12, -1, 123]), rnd.choice([0, 1, 2, 21, -1]), rnd.choice(labels))
+             for _ in range(300)]
+    edges += [Edge("1", 2, "name"), Edge(1, "2", "name"), Edge(True, 2, "name"), Edge(1, 2, "name")]
+    for e in edges:
+        assert hash(e) == hash(str(e))
+        assert hash(e) == hash(e)  # kept: asked again
+    for a, b in itertools.product(edges, repeat=2):
+        assert (a == b) is (str(a) == str(b)), (str(a), str(b))
+        assert (a != b) is (str(a) != str(b))
+    assert (Edge(1, 2, "x") == "[1 -(x)-> 2]") is False
+    with memo.disabled():
+        assert not hasattr(Edge.__hash__, "__wrapped__") and not hasattr(Edge.__eq__, "__wrapped__")

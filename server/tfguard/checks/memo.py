@@ -17,6 +17,10 @@ memoized here, in-process, bounded by size (and the graph Checkov builds from th
   conditionals, comparisons, for-expressions around ``evaluate``), keyed by the string and its
   ``keep_interpolations`` flag; only strings, and never stored when an ``evaluate`` inside it was
   left unmemoized as impure. Hits return a copy of mutable results.
+- ``get_referenced_vertices_in_str_value`` (which ``var.x``, ``aws_vpc.main`` ... a string names),
+  replayed only when the resource types and aliases it asked about give the same answers
+  (:mod:`tfguard.checks.refs_memo`); ``Edge.__hash__``/``__eq__`` without formatting a string each
+  call (:mod:`tfguard.checks.edge_memo`: the same numbers and answers).
 - ``evaluate`` as the variable renderer calls it (``evaluate_terraform.evaluate``), keyed by the
   expression string. Hits return a copy of mutable results; a ``ValueError`` (how ``evaluate``
   reports an expression it cannot evaluate) is replayed. Expressions whose value is not a
@@ -40,7 +44,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from tfguard.checks import graph_memo, refs_memo
+from tfguard.checks import edge_memo, graph_memo, refs_memo
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +215,7 @@ def install() -> bool:
         import checkov.terraform.graph_builder.utils as gu
         import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
         import checkov.terraform.parser_utils as pu
+        from checkov.common.graph.graph_builder.graph_components.edge import Edge
         from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     except ImportError:
         log.warning("Checkov layout not recognised: tier-2 memoization off")
@@ -220,7 +225,8 @@ def install() -> bool:
                                (et, "evaluate_terraform", _memo_evaluate_terraform),
                                (TerraformLocalGraph, "build_graph", graph_memo.memo_build_graph),
                                (gu, "get_referenced_vertices_in_str_value",
-                                lambda real: refs_memo.memo_str_refs(real, gu))):
+                                lambda real: refs_memo.memo_str_refs(real, gu)),
+                               (Edge, "__hash__", edge_memo.memo_hash), (Edge, "__eq__", edge_memo.memo_eq)):
         original = getattr(module, name, None)
         if original is None:
             log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)
@@ -253,6 +259,7 @@ def clear() -> None:
     with _lock:
         for c in _CACHES:
             c.clear()
+    edge_memo.clear()
 
 
 def marks() -> tuple[frozenset[Any], ...]:
