@@ -127,3 +127,26 @@ def test_edges_hash_and_compare_as_checkov_defines_them() -> None:
     assert (Edge(1, 2, "x") == "[1 -(x)-> 2]") is False
     with memo.disabled():
         assert not hasattr(Edge.__hash__, "__wrapped__") and not hasattr(Edge.__eq__, "__wrapped__")
+
+
+def test_memoized_var_blocks_equal_checkovs_and_are_fresh_objects() -> None:
+    """checks/memo.py's ``find_var_blocks`` memo, where the renderer and evaluate_terraform call it."""
+    checkov_modules()
+    import checkov.common.util.parser_utils as cpu
+    import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
+
+    memoized = cpu.find_var_blocks
+    assert hasattr(memoized, "__wrapped__") and et.find_var_blocks is memoized, "var-blocks memo not installed"
+    real = memoized.__wrapped__
+    samples = STRINGS + ["${var.a}${var.b}", "$${not.a.var}", "${lookup(var.m, \"k\", local.d)}", "'${local.q}'",
+                         "${{a = var.b}}", "${concat([var.a], [\"${var.b}\"])}", "${", "}${"]
+    for _ in range(2):
+        for s in samples:
+            assert [(m.full_str, m.var_only) for m in memoized(s)] == [(m.full_str, m.var_only) for m in real(s)], s
+    first = memoized("${var.a}-${var.b}")
+    first[0].replace("var", "changed")  # VarBlockMatch.replace mutates: the next caller must not see it
+    assert [(m.full_str, m.var_only) for m in memoized("${var.a}-${var.b}")] == \
+        [("${var.a}", "var.a"), ("${var.b}", "var.b")]
+    assert memo.stats["var_blocks_hits"] > 0
+    with memo.disabled():
+        assert cpu.find_var_blocks is real and et.find_var_blocks is real
