@@ -1,8 +1,9 @@
 """Checkov's graph, memoized between runs (checks/graph_memo.py), never changes what Checkov reports.
 
-Each edit is made on a copy of terraform-aws-s3-bucket (one scan unit: the whole tree in one run,
-as ``tfguard scan`` and the editor run it); the warm, memoized run of this process must equal a run
-of Checkov in a fresh process with no memo at all.
+Each edit is made on a copy of terraform-aws-s3-bucket or terraform-aws-vpc (one scan unit each: the
+whole tree in one run, as ``tfguard scan`` and the editor run it); the warm, memoized run of this
+process (every memo on: parses, evaluations, references, the graph) must equal a run of Checkov in a
+fresh process with no memo at all.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from cachetools import LRUCache
 
-from tfguard.checks import graph_memo, memo
+from tfguard.checks import graph_memo, memo, refs_memo
 from tfguard.checks.checkov_env import checkov_modules
 from tfguard.checks.graph import GraphRun, run_checkov
 
@@ -90,11 +91,27 @@ def _random_literal(seed: int) -> Callable[[Path], str]:
     return edit
 
 
+def _locals_appended(rel: str) -> Callable[[Path], str]:
+    """What bench/bench_lsp.py's ``value`` edit saves: a ``locals`` block with a new value appended to ``rel``."""
+    def edit(root: Path) -> str:
+        f = root / rel
+        f.write_text(f.read_text() + "\nlocals {\n  tfguard_bench_edit = 42\n}\n")
+        return f"{rel}: locals block appended"
+    return edit
+
+
 EDITS: dict[str, tuple[Callable[[Path], str], bool]] = {  # id -> (edit, changes the graph's inputs)
     "comment-appended": (_comment, False),
     "variable-default-rendered-into-a-resource": (_flip_default("block_public_acls"), True),
+    "locals-block-appended": (_locals_appended("examples/complete/main.tf"), True),
     "random-literal-seed-1": (_random_literal(1), True),
     "random-literal-seed-7": (_random_literal(7), True),
+    "random-literal-seed-23": (_random_literal(23), True),
+}
+VPC_EDITS: dict[str, Callable[[Path], str]] = {  # value edits only: each builds the graph again
+    "locals-block-appended": _locals_appended("main.tf"),
+    "random-literal-seed-3": _random_literal(3),
+    "random-literal-seed-11": _random_literal(11),
 }
 
 
@@ -129,6 +146,29 @@ def test_an_edit_gives_what_checkov_gives_in_a_fresh_process(warm_tree: tuple[Pa
     assert warm == _fresh_process(root), what
     if edit_id == "variable-default-rendered-into-a-resource":
         assert warm["records"] != before["records"], "the edit was meant to change a check's result"
+
+
+@pytest.fixture(scope="module")
+def warm_vpc(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of terraform-aws-vpc, run once here (the memos warm)."""
+    checkov_modules()
+    root = tmp_path_factory.mktemp("vpc") / "terraform-aws-vpc"
+    shutil.copytree(corpora / "terraform-aws-vpc", root)
+    assert any("FAILED" in r for r in _summary(run_checkov(str(root), recursive=True))["records"])
+    return root
+
+
+@pytest.mark.parametrize("edit_id", list(VPC_EDITS))
+def test_a_value_edit_of_terraform_aws_vpc_gives_what_checkov_gives_in_a_fresh_process(
+        warm_vpc: Path, tmp_path: Path, edit_id: str) -> None:
+    root = tmp_path / warm_vpc.name
+    shutil.copytree(warm_vpc, root)
+    what = VPC_EDITS[edit_id](root)
+    hits, ref_hits = graph_memo.stats["graph_hits"], refs_memo.stats["refs_hits"]
+    warm = _summary(run_checkov(str(root), recursive=True))
+    assert graph_memo.stats["graph_hits"] == hits, f"{what}: the graph was reused"
+    assert refs_memo.stats["refs_hits"] > ref_hits, "the reference memo was not used"
+    assert warm == _fresh_process(root), what
 
 
 def test_a_reused_graph_counts_the_same_checkov_warnings(warm_tree: tuple[Path, dict[str, list[str]]]) -> None:

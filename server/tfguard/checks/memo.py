@@ -17,6 +17,11 @@ memoized here, in-process, bounded by size (and the graph Checkov builds from th
   conditionals, comparisons, for-expressions around ``evaluate``), keyed by the string and its
   ``keep_interpolations`` flag; only strings, and never stored when an ``evaluate`` inside it was
   left unmemoized as impure. Hits return a copy of mutable results.
+- ``get_referenced_vertices_in_str_value`` (which ``var.x``, ``aws_vpc.main`` ... a string names),
+  replayed only when the resource types and aliases it asked about give the same answers
+  (:mod:`tfguard.checks.refs_memo`); ``Edge.__hash__``/``__eq__`` without formatting a string each
+  call (:mod:`tfguard.checks.edge_memo`: the same numbers and answers); ``find_var_blocks`` (the
+  ``${...}`` blocks of a string, a scanner of that string alone), keyed by the string.
 - ``evaluate`` as the variable renderer calls it (``evaluate_terraform.evaluate``), keyed by the
   expression string. Hits return a copy of mutable results; a ``ValueError`` (how ``evaluate``
   reports an expression it cannot evaluate) is replayed. Expressions whose value is not a
@@ -34,13 +39,13 @@ import logging
 import pickle
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
 from cachetools import LRUCache
 
-from tfguard.checks import graph_memo
+from tfguard.checks import edge_memo, graph_memo, refs_memo
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,7 @@ EVAL_CACHE_BYTES = 32 * 1024 * 1024
 BRACKETS_CACHE_BYTES = 16 * 1024 * 1024
 TF_EVAL_CACHE_BYTES = 32 * 1024 * 1024
 TF_EVAL_MAX_INPUT = 8192
+VAR_BLOCKS_CACHE_BYTES = 16 * 1024 * 1024
 
 _IMMUTABLE = (str, int, float, bool, type(None), bytes, frozenset)
 _ASSIGNS = re.compile(r"(?<![=!<>])=(?!=)")
@@ -62,13 +68,15 @@ _brackets_cache: LRUCache[tuple[str, str, str], tuple[tuple[tuple[int, int], ...
     maxsize=BRACKETS_CACHE_BYTES, getsizeof=lambda v: v[1])
 _tf_eval_cache: LRUCache[tuple[str, bool], tuple[Any, int]] = LRUCache(maxsize=TF_EVAL_CACHE_BYTES,
                                                                        getsizeof=lambda v: v[1])
-_CACHES: tuple[LRUCache[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache, graph_memo.cache,
-                                           _tf_eval_cache)
+_var_blocks_cache: LRUCache[str, tuple[tuple[tuple[str, str], ...], int]] = LRUCache(
+    maxsize=VAR_BLOCKS_CACHE_BYTES, getsizeof=lambda v: v[1])
+_CACHES: tuple[MutableMapping[Any, Any], ...] = (_parse_cache, _eval_cache, _brackets_cache, graph_memo.cache,
+                                           _tf_eval_cache, refs_memo.cache, _var_blocks_cache)
 _patches: list[tuple[Any, str, Any, Any]] = []  # (module, attribute, original, memoized)
 # impure_evals: ``evaluate`` calls left unmemoized because the expression assigns or is impure; an
 # ``evaluate_terraform`` during which one happened is not stored either.
 stats = {"parse_hits": 0, "parse_misses": 0, "eval_hits": 0, "eval_misses": 0, "impure_evals": 0,
-         "tf_eval_hits": 0, "tf_eval_misses": 0}
+         "tf_eval_hits": 0, "tf_eval_misses": 0, "var_blocks_hits": 0, "var_blocks_misses": 0}
 
 
 class _MemoHcl2:
@@ -201,15 +209,50 @@ def _memo_brackets(real: Any) -> Any:
     return find_brackets_pairs
 
 
+def _memo_var_blocks(real: Any, match_type: Any) -> Any:
+    """``find_var_blocks`` (``checkov.common.util.parser_utils``): the ``${...}`` and call blocks of a string.
+
+    A scanner of its one string argument (no other input, no side effect); keyed by the string, each hit
+    gets new ``VarBlockMatch`` objects (they have a mutating ``replace``).
+    """
+    def find_var_blocks(value: Any) -> Any:
+        if type(value) is not str or len(value) > TF_EVAL_MAX_INPUT or "$" not in value:
+            return real(value)
+        with _lock:
+            hit = _var_blocks_cache.get(value)
+        if hit is not None:
+            stats["var_blocks_hits"] += 1
+            return [match_type(full, var) for full, var in hit[0]]
+        stats["var_blocks_misses"] += 1
+        result = real(value)  # errors propagate, uncached
+        pairs = []
+        for m in result:
+            if type(m) is not match_type or type(m.full_str) is not str or type(m.var_only) is not str:
+                return result
+            pairs.append((m.full_str, m.var_only))
+        size = 2 * len(value) + 200 + sum(100 + 2 * (len(a) + len(b)) for a, b in pairs)
+        if size < VAR_BLOCKS_CACHE_BYTES // 64:
+            with _lock:
+                _var_blocks_cache[value] = (tuple(pairs), size)
+        return result
+
+    find_var_blocks.__wrapped__ = real  # type: ignore[attr-defined]
+    return find_var_blocks
+
+
 def install() -> bool:
     """Install the memos into the imported Checkov modules (idempotent)."""
     global _installed
     if _installed:
         return True
     try:
+        import checkov.common.util.parser_utils as cpu
+        import checkov.common.util.var_utils as cvu
         import checkov.terraform.graph_builder.foreach.abstract_handler as fh
+        import checkov.terraform.graph_builder.utils as gu
         import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
         import checkov.terraform.parser_utils as pu
+        from checkov.common.graph.graph_builder.graph_components.edge import Edge
         from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     except ImportError:
         log.warning("Checkov layout not recognised: tier-2 memoization off")
@@ -217,7 +260,11 @@ def install() -> bool:
     for module, name, wrap in ((pu, "hcl2", _MemoHcl2), (et, "evaluate", _memo_evaluate),
                                (et, "find_brackets_pairs", _memo_brackets),
                                (et, "evaluate_terraform", _memo_evaluate_terraform),
-                               (TerraformLocalGraph, "build_graph", graph_memo.memo_build_graph)):
+                               (TerraformLocalGraph, "build_graph", graph_memo.memo_build_graph),
+                               (gu, "get_referenced_vertices_in_str_value",
+                                lambda real: refs_memo.memo_str_refs(real, gu)),
+                               (Edge, "__hash__", edge_memo.memo_hash), (Edge, "__eq__", edge_memo.memo_eq),
+                               (cpu, "find_var_blocks", lambda real: _memo_var_blocks(real, cpu.VarBlockMatch))):
         original = getattr(module, name, None)
         if original is None:
             log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)
@@ -228,6 +275,11 @@ def install() -> bool:
         if name == "evaluate_terraform" and getattr(fh, name, None) is original:  # imported by name there
             setattr(fh, name, memoized)
             _patches.append((fh, name, original, memoized))
+        if name == "find_var_blocks":  # imported by name there
+            for user in (et, cvu):
+                if getattr(user, name, None) is original:
+                    setattr(user, name, memoized)
+                    _patches.append((user, name, original, memoized))
     _installed = True
     return True
 
@@ -250,6 +302,7 @@ def clear() -> None:
     with _lock:
         for c in _CACHES:
             c.clear()
+    edge_memo.clear()
 
 
 def marks() -> tuple[frozenset[Any], ...]:
