@@ -109,7 +109,7 @@ async def test_variable_default_fix_edits_the_variables_file(client: LanguageCli
         context=lsp.CodeActionContext(diagnostics=[diag])))
     [action] = [a for a in got or [] if isinstance(a, lsp.CodeAction) and a.title.startswith("Fix CKV_GCP_61")]
     assert action.title == ("Fix CKV_GCP_61: set the default of var.enable_intranode_visibility to true "
-                            "(for every caller not setting it)")
+                            "(for every caller that does not set it)")
     if action.edit is None:
         action = await client.code_action_resolve_async(action)
     assert action.edit is not None

@@ -252,7 +252,7 @@ def test_attribute_from_a_variable_is_fixed_by_its_default_in_the_modules_own_ru
                  if f.check_id == "CKV_GCP_61" and f.result is Result.FAILED]
     [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
     assert offer.title == ("Fix CKV_GCP_61: set the default of var.enable_intranode_visibility to true "
-                           "(for every caller not setting it)") and not offer.safe
+                           "(for every caller that does not set it)") and not offer.safe
     assert edit_path(offer, finding) == str(ws / "variables.tf")
     new = _apply(engine, str(ws / "variables.tf"), build_edits(offer, finding, engine))
     assert new == 'variable "enable_intranode_visibility" {\n  type    = bool\n  default = true\n}\n'

@@ -415,7 +415,7 @@ def _default_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
         return []
     return [FixOffer(f"default:{finding.check_id}",
                      f"Fix {finding.check_id}: set the default of var.{found.name} to {found.value} "
-                     "(for every caller not setting it)",
+                     "(for every caller that does not set it)",
                      finding.check_id, "local", True, False, path=found.path)]
 
 
