@@ -110,6 +110,32 @@ def record_versions(client: LanguageClient) -> dict[str, list[int | None]]:
     return seen
 
 
+# The clients a fix that needs a choice is tested with, by pytest-lsp's capability name
+CHOICE_CLIENTS = ["visual_studio_code", "neovim@v0.9.1"]
+CLIENT_NAMES = {"visual_studio_code": "Visual Studio Code", "neovim@v0.9.1": "Neovim"}
+
+
+async def start_applying_edits(client: LanguageClient, capabilities: str, ws: Path) -> None:
+    """Initialise a session rooted at ``ws`` as the editor ``capabilities`` names (its name in clientInfo:
+    the server asks VS Code for a choice through a command), applying every ``workspace/applyEdit`` the
+    server sends and recording it in ``client.applied``; ``client.ws`` and ``client.vscode`` say where and
+    which (no workspace indexing, 150 ms idle delay)."""
+    serve_client_requests(client)
+    applied: list[lsp.ApplyWorkspaceEditParams] = []
+
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    def _apply(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+        applied.append(params)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    params = init_params(ws, client_capabilities(capabilities), {"indexWorkspace": False, "idleDelayMs": 150})
+    params.client_info = lsp.ClientInfo(name=CLIENT_NAMES[capabilities])
+    await client.initialize_session(params)
+    client.ws = ws  # type: ignore[attr-defined]
+    client.applied = applied  # type: ignore[attr-defined]
+    client.vscode = capabilities == "visual_studio_code"  # type: ignore[attr-defined]
+
+
 async def start_in_copy(client: LanguageClient, fixture: Path, dest: Path,
                         files: dict[str, str] | None = None) -> Path:
     """Copy ``fixture`` to ``dest`` (a git work tree, plus ``files``), answer the server's requests as

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.lsp.conftest import (
+    CHOICE_CLIENTS,
     SERVER_COMMAND,
     codes,
-    init_params,
     open_document,
-    serve_client_requests,
+    start_applying_edits,
     wait_for_diagnostics,
 )
 from tests.lsp.test_code_actions import apply_edits, edits_of
@@ -29,29 +29,15 @@ from tests.lsp.test_fix_choices_lsp import _actions
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "fixes" / "lsp_replication"
-CLIENT_NAMES = {"visual_studio_code": "Visual Studio Code", "neovim@v0.9.1": "Neovim"}
 TYPED = "arn:aws:s3:::example-data-replica arn:aws:iam::111122223333:role/s3-replication"
 
 
-@pytest_lsp.fixture(params=["visual_studio_code", "neovim@v0.9.1"],
+@pytest_lsp.fixture(params=CHOICE_CLIENTS,
                     config=ClientServerConfig(server_command=SERVER_COMMAND))
 async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path):
     ws = tmp_path / "ws"
     shutil.copytree(FIXTURE, ws)
-    serve_client_requests(lsp_client)
-    applied: list[lsp.ApplyWorkspaceEditParams] = []
-
-    @lsp_client.feature(lsp.WORKSPACE_APPLY_EDIT)
-    def _apply(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
-        applied.append(params)
-        return lsp.ApplyWorkspaceEditResult(applied=True)
-
-    params = init_params(ws, client_capabilities(request.param), {"indexWorkspace": False, "idleDelayMs": 150})
-    params.client_info = lsp.ClientInfo(name=CLIENT_NAMES[request.param])
-    await lsp_client.initialize_session(params)
-    lsp_client.ws = ws  # type: ignore[attr-defined]
-    lsp_client.applied = applied  # type: ignore[attr-defined]
-    lsp_client.vscode = request.param == "visual_studio_code"  # type: ignore[attr-defined]
+    await start_applying_edits(lsp_client, request.param, ws)
     yield
     await lsp_client.shutdown_session()
 
