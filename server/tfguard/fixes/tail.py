@@ -60,6 +60,15 @@ def _hcl_string(value: str) -> str | None:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${").replace("%{", "%%{") + '"'
 
 
+def _reference_or_id(pattern: re.Pattern[str], value: str) -> str | None:
+    """A typed value that ``pattern`` accepts (a reference ``type.name.attribute`` or a literal ID: an ARN, an
+    Azure resource ID), as HCL: the reference bare, the ID quoted; None when ``pattern`` refuses it."""
+    value = value.strip()
+    if not pattern.match(value):
+        return None
+    return f'"{value}"' if value.startswith(("arn:", "/")) else value
+
+
 def _typed(path: tuple[str, ...], pattern: str) -> ValuePlan:
     """Set ``path`` to the typed value (as a string) when it matches ``pattern``."""
     rx = re.compile(pattern)
@@ -152,10 +161,9 @@ _SUBNET_ID = re.compile(r"^azurerm_subnet\.[\w-]+\.id$|^/subscriptions/[\w-]+/re
 
 def _private_endpoint(subresource: str) -> ValuePlan:
     def plan(block: Block, text: str, value: str) -> list[Step] | None:
-        value = value.strip()
-        if not _SUBNET_ID.match(value):
+        subnet = _reference_or_id(_SUBNET_ID, value)
+        if subnet is None:
             return None
-        subnet = value if value.startswith("azurerm_subnet.") else f'"{value}"'
         location = _value(block, text, "location")
         group = _value(block, text, "resource_group_name")
         if location is None or group is None or "\n" in location or "\n" in group:
@@ -409,10 +417,8 @@ _KMS = re.compile(r"^aws_kms_key\.[\w-]+\.arn$|^arn:aws[\w-]*:kms:[\w-]+:\d{12}:
 
 def _kms(path: tuple[str, ...], *extra: Step) -> ValuePlan:
     def plan(block: Block, text: str, value: str) -> list[Step] | None:
-        value = value.strip()
-        if not _KMS.match(value):
-            return None
-        return [*extra, Set(path, value if not value.startswith("arn:") else f'"{value}"')]
+        key = _reference_or_id(_KMS, value)
+        return [*extra, Set(path, key)] if key is not None else None
 
     return plan
 
@@ -458,10 +464,9 @@ choice("CKV_AWS_247", ("aws_elasticsearch_domain", "aws_opensearch_domain"),
 def _backup_plan(block: Block, text: str, value: str) -> list[Step] | None:
     """An AWS Backup plan for the cluster: a vault encrypted with the chosen key, a daily plan keeping 35 days,
     a role for AWS Backup with AWS's managed policy, and the selection that puts the cluster in the plan."""
-    value = value.strip()
-    if not _KMS.match(value) or len(block.labels) < 2:
+    key = _reference_or_id(_KMS, value)
+    if key is None or len(block.labels) < 2:
         return None
-    key = value if not value.startswith("arn:") else f'"{value}"'
     name = block.labels[1]
     cluster = f"{block.labels[0]}.{name}"
     taken = {(b.labels[0], b.labels[1]) for b in split_blocks(text).blocks if b.kind == "resource"
@@ -534,10 +539,8 @@ _DES_ID = re.compile(r"^azurerm_disk_encryption_set\.[\w-]+\.id$|^/subscriptions
 
 
 def _disk_encryption_set(block: Block, text: str, value: str) -> list[Step] | None:
-    value = value.strip()
-    if not _DES_ID.match(value):
-        return None
-    return [Set(("disk_encryption_set_id",), value if value.startswith("azurerm_") else f'"{value}"')]
+    des = _reference_or_id(_DES_ID, value)
+    return [Set(("disk_encryption_set_id",), des)] if des is not None else None
 
 
 def _des_unless_unencrypted_by_default(block: Block, text: str, value: str) -> list[Step] | None:
@@ -560,10 +563,9 @@ _WORKSPACE = re.compile(r"^azurerm_log_analytics_workspace\.[\w-]+\.id$|^/subscr
 
 
 def _oms_agent(block: Block, text: str, value: str) -> list[Step] | None:
-    value = value.strip()
-    if not _WORKSPACE.match(value):
+    rendered = _reference_or_id(_WORKSPACE, value)
+    if rendered is None:
         return None
-    rendered = value if value.startswith("azurerm_") else f'"{value}"'
     if block.item(("addon_profile",)) is not None:  # azurerm 2.x
         return [Set(("addon_profile", "oms_agent", "enabled"), "true"),
                 Set(("addon_profile", "oms_agent", "log_analytics_workspace_id"), rendered)]
@@ -668,12 +670,12 @@ _NSG_ID = re.compile(r"^azurerm_network_security_group\.[\w-]+\.id$|^/subscripti
 
 
 def _subnet_nsg(block: Block, text: str, value: str) -> list[Step] | None:
-    value = value.strip()
-    if not _NSG_ID.match(value):
+    nsg = _reference_or_id(_NSG_ID, value)
+    if nsg is None:
         return None
     return [Companion("azurerm_subnet_network_security_group_association", (
         "  subnet_id                 = {ref}",
-        f"  network_security_group_id = {value if value.startswith('azurerm_') else chr(34) + value + chr(34)}",
+        f"  network_security_group_id = {nsg}",
     ))]
 
 
