@@ -26,6 +26,8 @@ attrs("CKV_GCP_39", _VM, {"shielded_instance_config.enable_vtpm": "true",
 attr("CKV_GCP_32", _VM, "metadata.block-project-ssh-keys", "true", object_path=True)
 attr("CKV_GCP_35", _VM, "metadata.serial-port-enable", "false", object_path=True)
 attr("CKV_GCP_74", "google_compute_subnetwork", "private_ip_google_access", "true")
+# dual-stack subnets only (Checkov returns UNKNOWN for IPV4_ONLY): VMs without external IPv6 reach Google APIs
+attr("CKV_GCP_76", "google_compute_subnetwork", "private_ipv6_google_access", '"ENABLE_OUTBOUND_VM_ACCESS_TO_GOOGLE"')
 attrs("CKV_GCP_26", "google_compute_subnetwork", {
     "log_config.aggregation_interval": '"INTERVAL_10_MIN"',
     "log_config.flow_sampling": "0.5",
