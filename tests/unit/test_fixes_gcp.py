@@ -340,3 +340,104 @@ def test_firewall_source_range_is_typed_and_never_the_whole_internet(tmp_path: P
     assert '  source_ranges = ["192.168.10.0/24"]\n' in new
     got = {f.result for f in engine.analyze_file(str(path)).findings if f.check_id == check_id}
     assert got == {Result.PASSED}
+
+
+# --------------------------------------------------------------------------- CKV_GCP_12: a dynamic block's switch
+
+_POLICY_CLUSTER = '''resource "google_container_cluster" "primary" {
+  name               = "primary"
+  location           = "europe-west1"
+  initial_node_count = 1
+
+  dynamic "network_policy" {
+    for_each = local.cluster_network_policy
+
+    content {
+      enabled  = network_policy.value.enabled
+      provider = network_policy.value.provider
+    }
+  }
+}
+'''
+_POLICY_LOCALS = '''locals {
+  cluster_network_policy = var.network_policy ? [{
+    enabled  = true
+    provider = var.network_policy_provider
+    }] : [{
+    enabled  = false
+    provider = null
+  }]
+}
+'''
+_POLICY_VARIABLES = '''variable "network_policy" {
+  type    = bool
+  default = false
+}
+
+variable "network_policy_provider" {
+  type    = string
+  default = "CALICO"
+}
+'''
+
+
+def _policy_module(directory: Path, locals_text: str = _POLICY_LOCALS) -> None:
+    directory.mkdir(parents=True)
+    (directory / "cluster.tf").write_text(_POLICY_CLUSTER)
+    (directory / "main.tf").write_text(locals_text)
+    (directory / "variables.tf").write_text(_POLICY_VARIABLES)
+
+
+def _policy_finding(engine: Engine, module_dir: Path) -> Finding:
+    fa = engine.analyze_module(str(module_dir)).get(str(module_dir / "cluster.tf"))
+    assert fa is not None
+    [f] = [f for f in fa.findings if f.check_id == "CKV_GCP_12" and f.result is Result.FAILED]
+    return f
+
+
+def test_dynamic_block_switched_on_a_boolean_is_fixed_by_the_variables_default(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    _policy_module(ws)
+    engine = Engine(str(ws))
+    finding = _policy_finding(engine, ws)
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert offer.title == ("Fix CKV_GCP_12: set the default of var.network_policy to true "
+                           "(for every caller that does not set it)") and not offer.safe
+    assert edit_path(offer, finding) == str(ws / "variables.tf")
+    new = _apply(engine, str(ws / "variables.tf"), build_edits(offer, finding, engine))
+    assert new == _POLICY_VARIABLES.replace("default = false", "default = true", 1)
+    fa = engine.analyze_module(str(ws)).get(str(ws / "cluster.tf"))
+    assert fa is not None and {f.result for f in fa.findings if f.check_id == "CKV_GCP_12"} == {Result.PASSED}
+    assert build_edits(offer, finding, engine) == []
+
+
+def test_dynamic_block_switched_on_a_boolean_is_fixed_at_the_call(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    _policy_module(ws / "modules" / "cluster")
+    caller = ws / "main.tf"
+    caller.write_text('module "gke" {\n  source = "./modules/cluster"\n\n  network_policy = false\n}\n')
+    engine = Engine(str(ws))
+    [finding] = _failed_through_call(engine, ws, "CKV_GCP_12")
+    [offer] = offers_for(finding, engine)
+    assert offer.kind == "input"
+    assert offer.title == 'Fix CKV_GCP_12 at the call of module "gke": set network_policy = true'
+    assert edit_path(offer, finding) == str(caller)
+    new = _apply(engine, str(caller), build_edits(offer, finding, engine))
+    assert new == 'module "gke" {\n  source = "./modules/cluster"\n\n  network_policy = true\n}\n'
+    assert _records(engine, ws)[("CKV_GCP_12", finding.resource)] == "PASSED"
+    assert build_edits(offer, finding, engine) == []
+
+
+@pytest.mark.parametrize("locals_text", [
+    _POLICY_LOCALS.replace("enabled  = true", "enabled  = false"),  # both branches alike: no switch turns it on
+    _POLICY_LOCALS.replace("enabled  = true", "enabled  = var.enable"),  # computed: the module's logic
+    _POLICY_LOCALS.replace("var.network_policy ?", "var.network_policy == var.strict ?"),  # not one input alone
+])
+def test_no_switch_fix_when_the_branches_do_not_say_which_input(tmp_path: Path, locals_text: str) -> None:
+    ws = tmp_path / "ws"
+    _policy_module(ws, locals_text)
+    engine = Engine(str(ws))
+    fa = engine.analyze_module(str(ws)).get(str(ws / "cluster.tf"))
+    assert fa is not None
+    [f] = [f for f in fa.findings if f.check_id == "CKV_GCP_12" and f.result is Result.FAILED]
+    assert [o for o in offers_for(f, engine) if o.kind in ("local", "input")] == []

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tfguard.calls import call_chain
-from tfguard.fixes.lookups import DefaultRewrite, evaluated, lookup_at, map_input, set_key_in_maps
+from tfguard.fixes.lookups import DefaultRewrite, dynamic_switch, evaluated, lookup_at, map_input, set_key_in_maps
 from tfguard.fixes.registry import LocalFix
 from tfguard.fixes.textops import (
     Set,
@@ -376,6 +376,13 @@ def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller
             return None  # one attribute, in nested blocks: the shape a module input can drive
         step = steps[0]
         name = _var_name(text, block, step.path)
+        if name is None:  # a dynamic block switched on a boolean input (fixes/lookups.py)
+            module_dir = os.path.dirname(module_file)
+            files = [(os.path.join(module_dir, n), read(os.path.join(module_dir, n)))
+                     for n in sorted(os.listdir(module_dir)) if n.endswith(".tf")]
+            switch = dynamic_switch(text, block, step, files)
+            if switch is not None:
+                name, step = switch.name, Set((switch.name,), switch.value)
     if name is None:
         return None
     if len(calls) == 1 and _not_created(text, block, caller_file, calls[0], dirs[0], read):
