@@ -441,3 +441,81 @@ def test_no_switch_fix_when_the_branches_do_not_say_which_input(tmp_path: Path, 
     assert fa is not None
     [f] = [f for f in fa.findings if f.check_id == "CKV_GCP_12" and f.result is Result.FAILED]
     assert [o for o in offers_for(f, engine) if o.kind in ("local", "input")] == []
+
+
+# --------------------------------------------------------------------------- a typed value as a variable's default
+
+_LABELS_VARIABLE = '''variable "cluster_resource_labels" {
+  type        = map(string)
+  description = "The GCE resource labels (a map of key/value pairs) to be applied to the cluster"
+  default     = {}
+}
+'''
+
+
+def _labelled_module(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(
+        'resource "google_container_cluster" "primary" {\n  name               = "primary"\n'
+        '  location           = "europe-west1"\n  initial_node_count = 1\n'
+        "  resource_labels    = var.cluster_resource_labels\n}\n")
+    (ws / "variables.tf").write_text(_LABELS_VARIABLE)
+    return ws
+
+
+def test_typed_labels_become_the_variables_default_in_the_modules_own_run(tmp_path: Path) -> None:
+    ws = _labelled_module(tmp_path)
+    engine = Engine(str(ws))
+    finding = _module_finding(engine, ws, "CKV_GCP_21")
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert offer.title == ("Fix CKV_GCP_21: label the cluster (resource_labels): type the default of "
+                           "var.cluster_resource_labels (for every caller that does not set it)")
+    assert offer.prompt is not None and offer.group == offer.id == "default:CKV_GCP_21" and not offer.safe
+    assert edit_path(offer, finding) == str(ws / "variables.tf")
+    assert build_edits(offer, finding, engine) == []  # nothing without the typed value
+    for bad in ("Team=x", "team=x\nenv=y", ""):
+        assert build_edits(offer, finding, engine, value=bad) == [], bad
+    new = _apply(engine, str(ws / "variables.tf"), build_edits(offer, finding, engine, value="team=payments"))
+    assert new == _LABELS_VARIABLE.replace("default     = {}", 'default     = { team = "payments" }')
+    assert _records(engine, ws)[("CKV_GCP_21", finding.resource)] == "PASSED"
+    assert build_edits(offer, finding, engine, value="team=payments") == []
+    assert [o for o in offers_for(finding, engine) if o.kind == "local"] == []
+
+
+def test_typed_namespace_becomes_the_variables_default_and_never_default(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(
+        'resource "kubernetes_service_account_v1" "main" {\n  count = var.create ? 1 : 0\n\n  metadata {\n'
+        '    name      = "app"\n    namespace = var.namespace\n  }\n}\n')
+    variables = 'variable "create" {\n  default = true\n}\n\nvariable "namespace" {\n  type    = string\n' \
+                '  default = "default"\n}\n'
+    (ws / "variables.tf").write_text(variables)
+    engine = Engine(str(ws))
+    finding = _module_finding(engine, ws, "CKV_K8S_21")
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert offer.id == "default:CKV_K8S_21" and offer.prompt is not None
+    for bad in ("default", "kube-system", "Payments", "a_b", "team=x"):
+        assert build_edits(offer, finding, engine, value=bad) == [], bad
+    new = _apply(engine, str(ws / "variables.tf"), build_edits(offer, finding, engine, value="payments"))
+    assert new == variables.replace('default = "default"', 'default = "payments"')
+    assert _records(engine, ws)[("CKV_K8S_21", finding.resource)] == "PASSED"
+
+
+def test_literal_kubernetes_resource_through_a_call_gets_its_namespace_in_the_modules_file(tmp_path: Path) -> None:
+    # the examples' pods, called by the test fixtures: no input of the call drives the namespace
+    ws = tmp_path / "ws"
+    (ws / "example").mkdir(parents=True)
+    pod = ('resource "kubernetes_pod" "web" {\n  metadata {\n    name = "web"\n  }\n\n  spec {\n'
+           '    container {\n      image = "nginx:1.27"\n      name  = "web"\n    }\n  }\n}\n')
+    (ws / "example" / "main.tf").write_text(pod)
+    (ws / "main.tf").write_text('module "example" {\n  source = "./example"\n}\n')
+    engine = Engine(str(ws))
+    [finding] = _failed_through_call(engine, ws, "CKV_K8S_21")
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert offer.title == "Fix CKV_K8S_21 (in the module for every caller): put it in its own namespace " \
+                          "(metadata.namespace) (type it)"
+    new = _apply(engine, str(ws / "example" / "main.tf"), build_edits(offer, finding, engine, value="web"))
+    assert new == pod.replace('    name = "web"\n  }', '    name = "web"\n    namespace = "web"\n  }', 1)
+    assert _records(engine, ws)[("CKV_K8S_21", finding.resource)] == "PASSED"

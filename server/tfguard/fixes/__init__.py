@@ -237,7 +237,7 @@ def _new_text(offer: FixOffer, finding: Finding, engine: Engine, text: str, cata
     if offer.kind == "input":
         return _input_text(finding, engine, text, offer.path or finding.caller_file, value)
     if offer.id.startswith("default:"):
-        default = _variable_default(finding, engine)
+        default = _variable_default(finding, engine, value)
         return variable_default_text(text, default) if default is not None and default.path == offer.path else None
     if offer.id == COMMIT_OFFER:
         target = _target(finding, text)
@@ -390,30 +390,44 @@ def _input_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
     return offers
 
 
-def _variable_default(finding: Finding, engine: Engine) -> VariableDefault | None:
-    """The variable whose default decides the fix's attribute in the module's own run (fixes/lookups.py)."""
+def _variable_default(finding: Finding, engine: Engine, value: str | None = None) -> VariableDefault | None:
+    """The variable whose default decides the fix's attribute in the module's own run (fixes/lookups.py);
+    for a fix that needs a typed value, the default the typed ``value`` gives (None without one)."""
     text, _ = engine.read(finding.file)
     target = _target(finding, text) if text is not None else None
     fix = _local_fix_for(finding, target[0], target[1]) if target is not None else None
     if text is None or target is None or fix is None:
         return None
+    if fix.plan_value is not None:
+        if fix.prompt is None or value is None:
+            return None  # choices of the module's own resources are not defaults for every caller
+        steps = fix.plan_value(target[2], text, value)
+    else:
+        steps = fix.plan(target[2], text)
     d = os.path.dirname(os.path.abspath(finding.file))
     files = [f for f in engine.module_files(d) if f.endswith(".tf")]
     files += sorted(os.path.join(d, n) for n in os.listdir(d) if n.endswith(".tfvars"))
-    return plan_variable_default(fix.plan(target[2], text), text, target[2],
-                                 [(f, engine.read(f)[0]) for f in files])
+    return plan_variable_default(steps, text, target[2], [(f, engine.read(f)[0]) for f in files])
 
 
 def _default_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
-    """The fix as the default of the variable the module's block passes (``x = var.NAME``)."""
-    found = _variable_default(finding, engine)
+    """The fix as the default of the variable the module's block passes (``x = var.NAME``); a fix that
+    needs a typed value (cluster labels, a namespace) asks for it, checked with its example."""
+    fix = REGISTRY.get(finding.check_id)
+    typed = fix is not None and fix.plan_value is not None
+    found = _variable_default(finding, engine, fix.example if fix is not None and typed else None)
     if found is None:
         return []
     text, _ = engine.read(found.path)
     new = variable_default_text(text, found) if text is not None else None
     if new is None or new == text:
         return []
-    return [FixOffer(f"default:{finding.check_id}",
+    offer_id = f"default:{finding.check_id}"
+    if typed and fix is not None:
+        return [FixOffer(offer_id, f"Fix {finding.check_id}: {fix.summary}: type the default of var.{found.name} "
+                         "(for every caller that does not set it)", finding.check_id, "local", True, False,
+                         prompt=fix.prompt, group=offer_id, path=found.path)]
+    return [FixOffer(offer_id,
                      f"Fix {finding.check_id}: set the default of var.{found.name} to {found.value} "
                      "(for every caller that does not set it)",
                      finding.check_id, "local", True, False, path=found.path)]

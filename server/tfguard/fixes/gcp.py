@@ -171,6 +171,34 @@ for _check, _port in (("CKV_GCP_2", "SSH"), ("CKV_GCP_106", "HTTP")):
            _source_range, prompt="Source range (CIDR) allowed to connect, e.g. your office or VPN range",
            example="10.0.0.0/8")
 
+# --------------------------------------------------------------------------- Kubernetes resources on GKE (#21)
+_K8S_NAMESPACED = (  # the resources Checkov's CKV_K8S_21 inspects
+    "kubernetes_pod", "kubernetes_pod_v1", "kubernetes_deployment", "kubernetes_deployment_v1",
+    "kubernetes_daemonset", "kubernetes_daemon_set_v1", "kubernetes_stateful_set", "kubernetes_stateful_set_v1",
+    "kubernetes_replication_controller", "kubernetes_replication_controller_v1", "kubernetes_job",
+    "kubernetes_job_v1", "kubernetes_cron_job", "kubernetes_cron_job_v1", "kubernetes_service",
+    "kubernetes_service_v1", "kubernetes_secret", "kubernetes_secret_v1", "kubernetes_service_account",
+    "kubernetes_service_account_v1", "kubernetes_role_binding", "kubernetes_role_binding_v1",
+    "kubernetes_config_map", "kubernetes_config_map_v1", "kubernetes_ingress", "kubernetes_ingress_v1",
+)
+_NAMESPACE = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")  # a DNS-1123 label
+
+
+def _namespace(block: Block, text: str, value: str) -> list[Step] | None:
+    """The typed namespace as ``metadata.namespace``: a namespace name, never ``default`` nor ``kube-*``."""
+    value = value.strip()
+    if not _NAMESPACE.match(value) or value == "default" or value.startswith("kube-"):
+        return None
+    if block.item(("metadata",)) is None or is_dynamic(block, "metadata"):
+        return None  # no metadata block to put it in (the resource is incomplete)
+    return [Set(("metadata", "namespace"), f'"{value}"')]
+
+
+# which namespace the workload belongs in is the developer's (it must exist in the cluster)
+choice("CKV_K8S_21", _K8S_NAMESPACED,
+       "put it in its own namespace (metadata.namespace)", _namespace,
+       prompt="Namespace for it (an existing namespace, not \"default\")", example="payments")
+
 # --------------------------------------------------------------------------- GKE node pools and the GCP tail (#21)
 # Every GCP fix also acts on an attribute that is ``lookup(each.value, "key", LITERAL)`` (the GKE node
 # pools over ``var.node_pools``): at the call, the key in each map of the caller's list; in the module's

@@ -133,7 +133,8 @@ def _choice_args(uri: str, finding: Finding, offers: list[FixOffer]) -> dict[str
     return {"uri": uri, "offer": first.id, "kind": first.kind, "checkId": finding.check_id,
             "resource": finding.resource, "blockStartLine": finding.line_range[0],
             "title": first.title, "prompt": next((o.prompt for o in offers if o.prompt), None),
-            "choices": [{"label": o.title, "value": o.value} for o in offers if o.value is not None]}
+            "choices": [{"label": o.title, "value": o.value} for o in offers if o.value is not None],
+            "path": first.path}  # another file of the module (a variable's default): the fix checks it again
 
 
 def _actions_for_offers(ls: TfguardServer, uri: str, offers: list[FixOffer], finding: Finding,
@@ -276,15 +277,16 @@ async def apply_fix(ls: TfguardServer, *args: Any) -> bool:
         return False
     engine = ls.engine_for(path)
     engine.set_overlay(path, doc.source)
+    other = arg.get("path") if str(arg.get("offer")).startswith("default:") else None  # only a default's file
     offer = FixOffer(str(arg.get("offer")), str(arg.get("title", "")), finding.check_id, str(arg.get("kind")),
-                     False, False)
+                     False, False, path=other if isinstance(other, str) else None)
     edits = build_edits(offer, finding, engine, _catalogue(engine, path), value=value.strip())
     if not edits:
         ls.window_show_message(lsp.ShowMessageParams(
             type=lsp.MessageType.Warning, message=f"{finding.check_id}: {value!r} cannot be used for this fix"))
         return False
     result = await ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(
-        edit=_workspace_edit(ls, uri, edits), label=f"Fix {finding.check_id}"))
+        edit=_workspace_edit(ls, _uri_of(uri, offer, finding), edits), label=f"Fix {finding.check_id}"))
     return bool(result.applied)
 
 
