@@ -132,6 +132,12 @@ def _verify_through_call(f: Finding, offer: FixOffer, value: str | None, engine:
     directory = os.path.dirname(target)
     if offer.kind == "local" and f.caller_file:  # a fix in the module's own file: the caller's run decides
         directory = os.path.dirname(f.caller_file)
+    elif offer.kind == "local":  # a graph check's record names no caller: the call it comes through
+        calls = getattr(engine, "calls", None)
+        found = calls.through(f.resource, os.path.dirname(os.path.abspath(f.file))) if calls else ()
+        if len(found) != 1:
+            return False, f"{len(found)} calls to check the fix in"
+        directory = os.path.dirname(found[0].caller_file)
     before = _call_results(engine, directory)
     text, _ = engine.read(target)
     assert text is not None

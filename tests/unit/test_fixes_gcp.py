@@ -196,11 +196,36 @@ def test_literal_resource_through_a_call_is_fixed_in_the_modules_file(tmp_path: 
     assert build_edits(offer, finding, engine) == []
 
 
-def test_companion_firewall_is_not_added_to_a_module_through_its_call(tmp_path: Path) -> None:
+def test_companion_firewall_of_a_literal_network_is_added_in_the_modules_file(tmp_path: Path) -> None:
+    # the example's own network (named by the example), reported only through the fixture's call
     ws = _copy(tmp_path, "gcp_in_module")
     engine = Engine(str(ws))
     [finding] = _failed_through_call(engine, ws / "fixture", "CKV2_GCP_18")
-    assert offers_for(finding, engine) == []
+    assert finding.resource == "module.example.google_compute_network.producer"
+    [offer] = offers_for(finding, engine)
+    assert offer.kind == "local" and offer.title == ("Fix CKV2_GCP_18 (in the module for every caller): add a "
+                                                     "google_compute_firewall denying all ingress (the network's "
+                                                     "own firewall)")
+    new = _apply(engine, str(ws / "example" / "main.tf"), build_edits(offer, finding, engine))
+    assert '  name      = "producer-deny-all-ingress"\n  network   = google_compute_network.producer.id\n' in new
+    assert _records(engine, ws / "fixture")[("CKV2_GCP_18", finding.resource)] == "PASSED"
+    assert build_edits(offer, finding, engine) == []
+
+
+def test_no_companion_firewall_for_a_network_named_by_a_module_input(tmp_path: Path) -> None:
+    # a shared network module: every instance would create a firewall of the same name in its project
+    ws = _copy(tmp_path, "gcp_in_module")
+    example = ws / "example" / "main.tf"
+    example.write_text(example.read_text().replace('  name                    = "producer"\n',
+                                                   "  name                    = var.network_name\n", 1)
+                       + 'variable "network_name" {\n  default = "producer"\n}\n')
+    engine = Engine(str(ws))
+    [finding] = _failed_through_call(engine, ws / "fixture", "CKV2_GCP_18")
+    assert [o for o in offers_for(finding, engine) if o.kind != "suppress"] == []
+    fa = engine.analyze_module(str(ws / "example")).get(str(example))
+    assert fa is not None
+    [own] = [f for f in fa.findings if f.check_id == "CKV2_GCP_18" and f.result is Result.FAILED]
+    assert [o for o in offers_for(own, engine) if o.kind != "suppress"] == []  # nor in the module's own run
 
 
 # --------------------------------------------------------------------------- CKV_GCP_38: the developer's key

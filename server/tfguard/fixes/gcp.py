@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 
 from tfguard.fixes.lookups import with_lookup_defaults
-from tfguard.fixes.registry import REGISTRY, attr, attrs, choice, companion, custom
+from tfguard.fixes.registry import REGISTRY, attr, attrs, choice, custom
 from tfguard.fixes.textops import Companion, Rewrite, Set, Step, is_dynamic
 from tfguard.hcl.blocks import Block
 
@@ -76,20 +76,35 @@ for _check in ("CKV_GCP_64", "CKV_GCP_25"):
 attr("CKV_GCP_72", (_GKE, _POOL), "node_config.shielded_instance_config.enable_integrity_monitoring", "true",
      safe=False)  # re-creates the nodes
 
-companion("CKV2_GCP_18", "google_compute_network",
-          "add a google_compute_firewall denying all ingress (the network's own firewall)",
-          Companion("google_compute_firewall", (
-              '  name      = "{label}-deny-all-ingress"',
-              "  network   = {ref}",
-              '  direction = "INGRESS"',
-              "  priority  = 65534",
-              "",
-              "  deny {",
-              '    protocol = "all"',
-              "  }",
-              "",
-              '  source_ranges = ["0.0.0.0/0"]',
-          )))
+_DENY_INGRESS = Companion("google_compute_firewall", (
+    '  name      = "{label}-deny-all-ingress"',
+    "  network   = {ref}",
+    '  direction = "INGRESS"',
+    "  priority  = 65534",
+    "",
+    "  deny {",
+    '    protocol = "all"',
+    "  }",
+    "",
+    '  source_ranges = ["0.0.0.0/0"]',
+))
+
+
+def _deny_ingress(block: Block, text: str) -> list[Step] | None:
+    """The network's own deny-all ingress firewall; not for a network named by a module input
+    (``name = var.network_name``: a shared network module, called once per network, as terraform-google-
+    network's ``modules/vpc`` in ``examples/multi_vpc``): the firewall's name would be the same in every
+    instance, and firewall names are unique in a project."""
+    item = block.item(("name",))
+    if item is None or item.is_block or re.search(r"\bvar\.", text[item.start:item.end]):
+        return None
+    return [_DENY_INGRESS]
+
+
+# the rule changes no traffic of a network Terraform creates (GCP's implied rule at 65535 denies ingress
+# already; allow rules at higher priority still apply), it makes the deny explicit
+custom("CKV2_GCP_18", "google_compute_network",
+       "add a google_compute_firewall denying all ingress (the network's own firewall)", _deny_ingress)
 
 
 def _crypto_keys(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
@@ -203,9 +218,8 @@ choice("CKV_K8S_21", _K8S_NAMESPACED,
 # Every GCP fix also acts on an attribute that is ``lookup(each.value, "key", LITERAL)`` (the GKE node
 # pools over ``var.node_pools``): at the call, the key in each map of the caller's list; in the module's
 # own file, the lookup's default (fixes/lookups.py). Through a module call with no input driving the
-# value (the examples' literal subnetworks called by test fixtures), the fix is made in the module's file,
-# for every caller (``in_module``); not the companion firewall of CKV2_GCP_18: a deny-all rule added to a
-# shared network module changes every caller's network, and its graph records name no caller to prove it in.
+# value (the examples' literal subnetworks and networks called by test fixtures), the fix is made in the
+# module's file, for every caller (``in_module``); CKV2_GCP_18's firewall too, but never in a shared network
+# module (a network named by an input, see _deny_ingress).
 for _id in sorted(set(REGISTRY) - _OTHERS):
-    REGISTRY[_id] = replace(REGISTRY[_id], plan=with_lookup_defaults(REGISTRY[_id].plan),
-                            in_module=_id != "CKV2_GCP_18")
+    REGISTRY[_id] = replace(REGISTRY[_id], plan=with_lookup_defaults(REGISTRY[_id].plan), in_module=True)
