@@ -544,3 +544,72 @@ def test_literal_kubernetes_resource_through_a_call_gets_its_namespace_in_the_mo
     new = _apply(engine, str(ws / "example" / "main.tf"), build_edits(offer, finding, engine, value="web"))
     assert new == pod.replace('    name = "web"\n  }', '    name = "web"\n    namespace = "web"\n  }', 1)
     assert _records(engine, ws)[("CKV_K8S_21", finding.resource)] == "PASSED"
+
+
+# --------------------------------------------------------------------------- CKV_GCP_66: an optional object input
+
+_AUTH_CLUSTER = '''resource "google_container_cluster" "main" {
+  name               = "main"
+  location           = "europe-west1"
+  initial_node_count = 1
+
+  dynamic "binary_authorization" {
+    for_each = var.binary_authorization != null ? [var.binary_authorization] : []
+
+    content {
+      evaluation_mode = binary_authorization.value.evaluation_mode
+    }
+  }
+}
+'''
+_AUTH_VARIABLE = '''variable "binary_authorization" {
+  type = object({
+    evaluation_mode = optional(string)
+  })
+  default = null
+}
+'''
+_ENFORCE = '{ evaluation_mode = "PROJECT_SINGLETON_POLICY_ENFORCE" }'
+
+
+def test_optional_object_input_gets_the_one_attribute_as_its_default(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(_AUTH_CLUSTER)
+    (ws / "variables.tf").write_text(_AUTH_VARIABLE)
+    engine = Engine(str(ws))
+    finding = _module_finding(engine, ws, "CKV_GCP_66")
+    [offer] = [o for o in offers_for(finding, engine) if o.kind == "local"]
+    assert offer.title == (f"Fix CKV_GCP_66: set the default of var.binary_authorization to {_ENFORCE} "
+                           "(for every caller that does not set it)")
+    new = _apply(engine, str(ws / "variables.tf"), build_edits(offer, finding, engine))
+    assert new == _AUTH_VARIABLE.replace("default = null", f"default = {_ENFORCE}")
+    assert _records(engine, ws)[("CKV_GCP_66", finding.resource)] == "PASSED"
+    assert build_edits(offer, finding, engine) == []
+
+
+def test_optional_object_input_is_set_at_the_call(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / "cluster").mkdir(parents=True)
+    (ws / "cluster" / "main.tf").write_text(_AUTH_CLUSTER + "\n" + _AUTH_VARIABLE)
+    caller = ws / "main.tf"
+    caller.write_text('module "gke" {\n  source = "./cluster"\n}\n')
+    engine = Engine(str(ws))
+    [finding] = _failed_through_call(engine, ws, "CKV_GCP_66")
+    [offer] = offers_for(finding, engine)
+    assert offer.kind == "input"
+    assert offer.title == f'Fix CKV_GCP_66 at the call of module "gke": set binary_authorization = {_ENFORCE}'
+    new = _apply(engine, str(caller), build_edits(offer, finding, engine))
+    assert new == f'module "gke" {{\n  source = "./cluster"\n  binary_authorization = {_ENFORCE}\n}}\n'
+    assert _records(engine, ws)[("CKV_GCP_66", finding.resource)] == "PASSED"
+
+
+def test_no_object_default_when_its_type_requires_other_attributes(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(_AUTH_CLUSTER)
+    (ws / "variables.tf").write_text(_AUTH_VARIABLE.replace(
+        "    evaluation_mode = optional(string)\n", "    evaluation_mode = optional(string)\n    policy = string\n"))
+    engine = Engine(str(ws))
+    finding = _module_finding(engine, ws, "CKV_GCP_66")
+    assert [o for o in offers_for(finding, engine) if o.kind == "local"] == []

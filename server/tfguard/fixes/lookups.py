@@ -351,12 +351,39 @@ def _only_object_key(expr: str, key: str) -> str | None:
     return value if is_literal(value) else None
 
 
+_OPTIONAL = re.compile(rf"^var\.({_NAME})\s*!=\s*null\s*\?\s*\[\s*var\.({_NAME})\s*\]\s*:\s*\[\s*\]$")
+
+
+def _others_optional(name: str, key: str, files: list[tuple[str, str | None]]) -> bool:
+    """Whether ``variable "name"`` is ``object({ … })`` whose attributes other than ``key`` are all
+    ``optional(…)``: then ``{ key = value }`` is a value of its type."""
+    for path, body in files:
+        if body is None or not path.endswith(".tf"):
+            continue
+        for b in split_blocks(body).blocks:
+            if b.kind != "variable" or b.labels[:1] != (name,):
+                continue
+            type_expr = _expr(body, b, "type") or ""
+            m = re.match(r"^object\(\s*\{(.*)\}\s*\)$", type_expr, re.DOTALL)
+            if m is None:
+                return False
+            inner = m.group(1)
+            attrs: list[tuple[str, str]] = []
+            starts = [0] + [i + 1 for i, c, d in _scan(inner, 0, len(inner)) if d == 0 and c in ",\n"]
+            for st in starts:
+                am = re.match(rf"\s*({_NAME})\s*=\s*(\S+)", inner[st:])
+                if am is not None:
+                    attrs.append((am.group(1), am.group(2)))
+            return any(a == key for a, _t in attrs) and all(a == key or t.startswith("optional(") for a, t in attrs)
+    return False
+
+
 @dataclass(frozen=True)
 class Switch:
-    """The boolean input ``name`` that makes a ``dynamic`` block produce the fix's value."""
+    """The input ``name`` that makes a ``dynamic`` block produce the fix's value."""
 
     name: str
-    value: str  # "true" or "false"
+    value: str  # "true" or "false"; an optional object input: ``{ key = value }``
 
 
 def dynamic_switch(text: str, block: Block, step: Step, files: list[tuple[str, str | None]]) -> Switch | None:
@@ -371,8 +398,10 @@ def dynamic_switch(text: str, block: Block, step: Step, files: list[tuple[str, s
         }
 
     ``files``: the module's ``.tf`` files with their text (the local's definition). The branch whose
-    object holds the fix's value gives the input's value; None when the shape is anything else (a
-    nested dynamic block, a computed value in a branch, both branches alike)."""
+    object holds the fix's value gives the input's value. An optional object input (``for_each =
+    var.V != null ? [var.V] : []``, the gke-standard-cluster module's ``binary_authorization``) gets
+    ``{ key = value }`` when its type's other attributes are all ``optional``. None when the shape is
+    anything else (a nested dynamic block, a computed value in a branch, both branches alike)."""
     if not isinstance(step, Set) or step.container or len(step.path) != 2:
         return None
     dyn_name, key = step.path
@@ -387,6 +416,10 @@ def dynamic_switch(text: str, block: Block, step: Step, files: list[tuple[str, s
     if not re.match(pattern, dyn.text[s:e].strip()):
         return None
     for_each = _expr(dyn.text, dyn, "for_each")
+    optional = _OPTIONAL.match(for_each or "")
+    if optional is not None and optional.group(1) == optional.group(2) and step.value.strip():
+        name = optional.group(1)  # an optional object input: the object with the one attribute
+        return Switch(name, f"{{ {key} = {step.value} }}") if _others_optional(name, key, files) else None
     loc = _LOCAL.match(for_each or "")
     expr = _local_value(loc.group(1), files) if loc else for_each
     found = _branches(expr or "")
