@@ -102,7 +102,9 @@ def _verify(f: Finding, offer: FixOffer, value: str | None, root: str) -> tuple[
     if offer.kind == "input" or f.resource.startswith("module."):
         return _verify_through_call(f, offer, value, engine, target)
     tier1 = _results(engine, f.file, False)
-    graph = not any(_same(x, f) for x in tier1)
+    # a fix in another file of the module (a variable's default): only the module's run (tier 2, what the
+    # editor and the scan report) reads that file
+    graph = target != f.file or not any(_same(x, f) for x in tier1)
     before = {(x.check_id, x.resource) for x in (_results(engine, f.file, True) if graph else tier1)
               if x.result is Result.FAILED}
     text, _ = engine.read(target)
