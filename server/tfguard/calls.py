@@ -25,6 +25,21 @@ MAX_FILE_BYTES = 2 * 1024 * 1024  # a larger file is not read for its module cal
 MAX_FILES = 5000  # bounded walk: a huge tree is cut there (logged by the caller through a short answer)
 _SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "__pycache__"}
 _SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
+
+
+def _has_module_word(text: str) -> bool:
+    """``module`` as an identifier of its own (not inside ``terraform-aws-modules`` or ``submodule``): a
+    text without it has no module block and is not split (an unsaved file is read on every keystroke)."""
+    i = text.find("module")
+    while i >= 0:
+        before = text[i - 1] if i else " "
+        after = text[i + 6] if i + 6 < len(text) else " "
+        if not (before.isalnum() or before in "_-") and not (after.isalnum() or after in "_-"):
+            return True
+        i = text.find("module", i + 6)
+    return False
+
+
 REFRESH_SECONDS = 1.0
 
 
@@ -104,7 +119,7 @@ class CallIndex:
             except OSError:
                 return ()
         out: list[Call] = []
-        if "module" in text:
+        if _has_module_word(text):
             for b in split_blocks(text).blocks:
                 if b.kind != "module" or not b.labels:
                     continue
