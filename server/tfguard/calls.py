@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tfguard.files import is_inside, is_terraform_file
-from tfguard.hcl.blocks import split_blocks
+from tfguard.hcl.blocks import SplitFile, resplit, split_blocks
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a larger file is not read for its module calls
 MAX_FILES = 5000  # bounded walk: a huge tree is cut there (logged by the caller through a short answer)
@@ -84,6 +84,7 @@ class CallIndex:
         self.overlays = overlays
         self._lock = threading.Lock()
         self._files: dict[str, tuple[object, tuple[Call, ...]]] = {}
+        self._splits: dict[str, SplitFile] = {}  # an unsaved file's last split: the next keystroke re-splits its edit
         self._walked = 0.0
         self._paths: tuple[str, ...] = ()  # the Terraform files of the last walk
         self._seen: tuple[tuple[str, int], ...] = ()  # the overlays the calls were read with
@@ -120,7 +121,15 @@ class CallIndex:
                 return ()
         out: list[Call] = []
         if _has_module_word(text):
-            for b in split_blocks(text).blocks:
+            if unsaved is not None:
+                prev = self._splits.get(path)
+                split = resplit(prev, text) if prev is not None else split_blocks(text)
+                if len(self._splits) > 1000:
+                    self._splits.clear()
+                self._splits[path] = split
+            else:
+                split = split_blocks(text)
+            for b in split.blocks:
                 if b.kind != "module" or not b.labels:
                     continue
                 m = _SOURCE.search(b.text)
