@@ -532,13 +532,17 @@ def whitespace_edit_at(lines: list[str], first: int, last: int) -> tuple[int, in
     return first, len(ln) - 1, " "
 
 
-async def block_edits(path: Path, root: Path, rounds: int = 1) -> tuple[dict[tuple[str, str], list[float]], int]:
+async def block_edits(path: Path, root: Path, rounds: int = 1,
+                      worst: list[tuple[float, str]] | None = None) -> tuple[dict[tuple[str, str], list[float]], int]:
     """Latencies (ms) by (block kind, "value" | "whitespace") for every top-level block of ``path``:
     each edit and its undo are two measured versions. Returns them and the number of blocks.
 
     ``rounds``: every block edited that many times over; each round types another character (``x``,
     ``y``, …; a number gets another digit appended), so each round's value edit is a value not seen
-    before (not a result kept from an earlier round), and its undo the file's own text."""
+    before (not a result kept from an earlier round), and its undo the file's own text.
+
+    ``worst``: if given, every sample is appended to it as (ms, where), where naming the file, round,
+    block kind and line, the edit or its undo."""
     b = Bench()
     await b.start(root, {"indexWorkspace": False, "idleDelayMs": 600000})
     text = path.read_text()
@@ -573,8 +577,11 @@ async def block_edits(path: Path, root: Path, rounds: int = 1) -> tuple[dict[tup
             edits.append(("whitespace", whitespace_edit_at(lines, first, last)))
             for what, (line, col, new) in edits:
                 bucket = out.setdefault((kind, what), [])
-                bucket.append(await change(line, col, col, new))  # the edit
-                bucket.append(await change(line, col, col + len(new), ""))  # and its undo: the text as it was
+                for step, (end, typed) in (("edit", (col, new)), ("undo", (col + len(new), ""))):
+                    ms = await change(line, col, end, typed)  # the edit, then its undo: the text as it was
+                    bucket.append(ms)
+                    if worst is not None:
+                        worst.append((ms, f"{path.name} round {r + 1} {kind} line {first + 1} {what} {step}"))
     await b.stop()
     return out, len(blocks)
 
@@ -584,11 +591,12 @@ async def blocks_main(args: argparse.Namespace) -> None:
     by: dict[tuple[str, str], list[float]] = {}
     files: list[str] = []
     checkov: list[float] = []
+    worst: list[tuple[float, str]] = []
     for corpus, rel in BLOCK_FILES:
         if not (work / corpus).is_dir():
             shutil.copytree(CORPORA / corpus, work / corpus)
         path = work / corpus / rel
-        got, nblocks = await block_edits(path, work / corpus, args.rounds)
+        got, nblocks = await block_edits(path, work / corpus, args.rounds, worst)
         for k, v in got.items():
             by.setdefault(k, []).extend(v)
         files.append(f"{corpus}/{rel} ({nblocks} blocks)")
@@ -612,6 +620,10 @@ async def blocks_main(args: argparse.Namespace) -> None:
                    f"| {f(v + w, 0.95)} |")
     text = "\n".join(out)
     print(text)
+    if args.worst:
+        print(f"\nslowest {args.worst} samples:")
+        for ms, where in sorted(worst, reverse=True)[:args.worst]:
+            print(f"  {ms:8.1f} ms  {where}")
     if args.markdown:
         with open(args.markdown, "a") as fh:
             fh.write(text + "\n\n")
@@ -701,6 +713,7 @@ async def main() -> None:
                     help="--authoritative: edit kinds before each save: comment (no parsed value changes), value")
     ap.add_argument("--blocks", action="store_true", help="per-block-kind edit latency (value and whitespace edits)")
     ap.add_argument("--rounds", type=int, default=1, help="--blocks: every block edited this many times over")
+    ap.add_argument("--worst", type=int, default=0, help="--blocks: list this many slowest samples, with where")
     ap.add_argument("--cold-start", action="store_true", help="process start -> first diagnostics, 1,000-line file")
     ap.add_argument("--runs", type=int, default=5, help="cold starts measured (--cold-start)")
     ap.add_argument("--server-path", default=None, help="run the server from this source tree (DIR/server)")

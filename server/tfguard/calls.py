@@ -19,12 +19,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tfguard.files import is_inside, is_terraform_file
-from tfguard.hcl.blocks import split_blocks
+from tfguard.hcl.blocks import SplitFile, resplit, split_blocks
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a larger file is not read for its module calls
 MAX_FILES = 5000  # bounded walk: a huge tree is cut there (logged by the caller through a short answer)
 _SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "__pycache__"}
 _SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
+
+
+def _has_module_word(text: str) -> bool:
+    """``module`` as an identifier of its own (not inside ``terraform-aws-modules`` or ``submodule``): a
+    text without it has no module block and is not split (an unsaved file is read on every keystroke)."""
+    i = text.find("module")
+    while i >= 0:
+        before = text[i - 1] if i else " "
+        after = text[i + 6] if i + 6 < len(text) else " "
+        if not (before.isalnum() or before in "_-") and not (after.isalnum() or after in "_-"):
+            return True
+        i = text.find("module", i + 6)
+    return False
+
+
 REFRESH_SECONDS = 1.0
 
 
@@ -69,6 +84,7 @@ class CallIndex:
         self.overlays = overlays
         self._lock = threading.Lock()
         self._files: dict[str, tuple[object, tuple[Call, ...]]] = {}
+        self._splits: dict[str, SplitFile] = {}  # an unsaved file's last split: the next keystroke re-splits its edit
         self._walked = 0.0
         self._paths: tuple[str, ...] = ()  # the Terraform files of the last walk
         self._seen: tuple[tuple[str, int], ...] = ()  # the overlays the calls were read with
@@ -104,8 +120,16 @@ class CallIndex:
             except OSError:
                 return ()
         out: list[Call] = []
-        if "module" in text:
-            for b in split_blocks(text).blocks:
+        if _has_module_word(text):
+            if unsaved is not None:
+                prev = self._splits.get(path)
+                split = resplit(prev, text) if prev is not None else split_blocks(text)
+                if len(self._splits) > 1000:
+                    self._splits.clear()
+                self._splits[path] = split
+            else:
+                split = split_blocks(text)
+            for b in split.blocks:
                 if b.kind != "module" or not b.labels:
                     continue
                 m = _SOURCE.search(b.text)

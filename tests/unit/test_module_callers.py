@@ -179,3 +179,40 @@ def test_two_calls_in_one_file_each_get_their_own_fix(tmp_path: Path) -> None:
     after = {(r.check_id, r.resource): r.result for r in engine.module_run(str(caller.parent)).records}
     assert after[("CKV2_AWS_60", "module.db2.aws_db_instance.this")] == "PASSED"
     assert after[("CKV2_AWS_60", "module.db.aws_db_instance.this")] == "FAILED"  # the other call is its own fix
+
+
+TRICKY_CALLS = [
+    'module "a" {\n  source = "./m"\n}\n',
+    '/* a comment */ module "a" {\n  source = "./m"\n}\n',
+    '\tmodule a {\n  source = "./m"\n}\n',
+    'locals {}\nmodule"a"{\n  source = "./m"\n}\n',
+    '# terraform-aws-modules\nmodule "a" { # the module\n  source = "./m"\n}\n',
+]
+
+
+def test_the_module_word_gate_never_hides_a_call(tmp_path: Path) -> None:
+    """An unsaved file is read again on every keystroke; one without the word ``module`` is not split.
+    Every text in which the splitter finds a module block passes the gate: tricky headers, and every
+    Terraform file of the fixtures and of the shared corpora (when present)."""
+    from tfguard.calls import _has_module_word
+    from tfguard.hcl.blocks import split_blocks
+
+    assert not _has_module_word("# see terraform-aws-modules/vpc and the submodule_x\nlocals {\n  modules = 1\n}\n")
+    (tmp_path / "m").mkdir()
+    for i, text in enumerate(TRICKY_CALLS):
+        assert any(b.kind == "module" for b in split_blocks(text).blocks), text
+        assert _has_module_word(text), text
+        engine = Engine(str(tmp_path))
+        assert engine.calls is not None
+        engine.set_overlay(str(tmp_path / f"c{i}.tf"), text)
+        assert [c.name for c in engine.calls.callers(str(tmp_path / "m"))] == ["a"], text
+    roots = [Path(__file__).resolve().parent.parent / "fixtures",
+             Path(__file__).resolve().parents[3] / "shared" / "corpora"]
+    checked = 0
+    for root in roots:
+        for path in root.rglob("*.tf"):
+            text = path.read_text(errors="replace")
+            if any(b.kind == "module" for b in split_blocks(text).blocks):
+                assert _has_module_word(text), path
+                checked += 1
+    assert checked > 0

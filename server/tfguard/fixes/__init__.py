@@ -25,6 +25,7 @@ from tfguard.files import is_inside
 from tfguard.fixes import aws as _aws  # noqa: F401  (registers the AWS fixes)
 from tfguard.fixes import azure as _azure  # noqa: F401
 from tfguard.fixes import gcp as _gcp  # noqa: F401
+from tfguard.fixes import gcp_tail as _gcp_tail  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes import replication as _replication  # noqa: F401
 from tfguard.fixes import tail as _tail  # noqa: F401
