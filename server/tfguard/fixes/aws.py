@@ -218,6 +218,21 @@ attr("CKV_AWS_79", ("aws_instance", "aws_launch_template"), "metadata_options.ht
      safe=False, summary='require IMDSv2 (metadata_options.http_tokens = "required")')
 
 
+def _no_public_ip(block: Block, text: str) -> list[Step] | None:
+    """``associate_public_ip_address = false`` (on the launch template's one network interface)."""
+    if block.labels[:1] == ("aws_instance",):
+        return [Set(("associate_public_ip_address",), "false")]
+    interfaces = sum(1 for it in block.items if it.path == ("network_interfaces",))
+    if is_dynamic(block, "network_interfaces") or interfaces != 1:
+        return None  # generated, or several interfaces: each one is the developer's decision
+    return [Set(("network_interfaces", "associate_public_ip_address"), "false")]
+
+
+# the instance is then reachable only through the VPC (a NAT gateway for its own traffic, SSM, a bastion)
+custom("CKV_AWS_88", ("aws_instance", "aws_launch_template"),
+       "no public IP address (associate_public_ip_address = false)", _no_public_ip, safe=False)
+
+
 def _ebs_encrypted(block: Block, text: str) -> list[Step] | None:
     steps: list[Step] = [Set(("root_block_device", "encrypted"), "true")]
     n_ebs = sum(1 for it in block.items if it.path == ("ebs_block_device",))
