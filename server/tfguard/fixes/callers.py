@@ -9,6 +9,11 @@ as ``var.OTHER`` by ``a``'s call of ``b``, and so on up to the caller.
 A node-pool attribute ``lookup(each.value, "key", default)`` over the input ``var.NAME`` (a list of
 maps, fixes/lookups.py) is fixed by setting the key in each map of the caller's literal list.
 
+A fix whose attribute needs another one not null (``LocalFix.needs``: CKV_AWS_118's interval needs
+``monitoring_role_arn``) also sets the input that makes the module send it, found by following the
+module's expression for it (conditions on the call's inputs, locals) to a boolean input no call passes
+(terraform-aws-rds: ``create_monitoring_role = true``); nothing more when the call gives it already.
+
 Nothing is offered when the value is computed (``var.x ? 1 : 0``, ``try(...)``, locals), comes
 from a ``dynamic`` block, or is not set in the module at all (the module does not expose it):
 then the module itself has to change, which is the developer's decision.
