@@ -412,32 +412,6 @@ choice("CKV_AWS_118", ("aws_db_instance", "aws_rds_cluster_instance"),
        example="arn:aws:iam::111122223333:role/rds-enhanced-monitoring", fallback=_monitoring_interval,
        needs=((("monitoring_interval",), ("monitoring_role_arn",)),))
 
-_KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key/[\w-]+$")
-
-
-def _log_group_key(block: Block, text: str, value: str) -> list[Step] | None:
-    """``kms_key_id`` of a log group is the key's ARN (not its id, not an alias)."""
-    value = value.strip()
-    if re.match(r"^aws_kms_key\.[\w-]+\.arn$", value):
-        return [Set(("kms_key_id",), value)]
-    if _KEY_ARN.match(value):
-        return [Set(("kms_key_id",), f'"{value}"')]
-    return None
-
-
-def _logs_keys(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
-    """The module's keys whose policy lets CloudWatch Logs use them (else associating the key fails)."""
-    return [(f"aws_kms_key.{b.labels[1]}", f"aws_kms_key.{b.labels[1]}.arn") for b in blocks
-            if b.kind == "resource" and b.labels[:1] == ("aws_kms_key",) and len(b.labels) > 1
-            and b.item(("count",)) is None and b.item(("for_each",)) is None
-            and re.search(r"logs\.[\w.${}-]*amazonaws\.com", b.text)]
-
-
-choice("CKV_AWS_158", "aws_cloudwatch_log_group", "encrypt the log group with a customer managed KMS key",
-       _log_group_key, options=_logs_keys,
-       prompt="ARN of the KMS key for the log group (its key policy must allow logs.<region>.amazonaws.com)",
-       example="arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
-
 attr("CKV_AWS_258", "aws_lambda_function_url", "authorization_type", '"AWS_IAM"', safe=False)  # callers need IAM
 attr("CKV_AWS_50", "aws_lambda_function", "tracing_config.mode", '"Active"')
 attr("CKV_AWS_150", "aws_lb", "enable_deletion_protection", "true")
