@@ -218,6 +218,21 @@ attr("CKV_AWS_79", ("aws_instance", "aws_launch_template"), "metadata_options.ht
      safe=False, summary='require IMDSv2 (metadata_options.http_tokens = "required")')
 
 
+def _no_public_ip(block: Block, text: str) -> list[Step] | None:
+    """``associate_public_ip_address = false`` (on the launch template's one network interface)."""
+    if block.labels[:1] == ("aws_instance",):
+        return [Set(("associate_public_ip_address",), "false")]
+    interfaces = sum(1 for it in block.items if it.path == ("network_interfaces",))
+    if is_dynamic(block, "network_interfaces") or interfaces != 1:
+        return None  # generated, or several interfaces: each one is the developer's decision
+    return [Set(("network_interfaces", "associate_public_ip_address"), "false")]
+
+
+# the instance is then reachable only through the VPC (a NAT gateway for its own traffic, SSM, a bastion)
+custom("CKV_AWS_88", ("aws_instance", "aws_launch_template"),
+       "no public IP address (associate_public_ip_address = false)", _no_public_ip, safe=False)
+
+
 def _ebs_encrypted(block: Block, text: str) -> list[Step] | None:
     steps: list[Step] = [Set(("root_block_device", "encrypted"), "true")]
     n_ebs = sum(1 for it in block.items if it.path == ("ebs_block_device",))
@@ -345,6 +360,57 @@ choice("CKV_AWS_353", ("aws_db_instance", "aws_rds_cluster_instance"),
        options=_resources_of("aws_kms_key", "arn"), prompt="ARN of the KMS key for Performance Insights",
        example="arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
        fallback=_insights_with_key)
+
+_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_ROLE_REF = re.compile(r"^aws_iam_role\.[\w-]+\.arn$")
+
+
+def _monitoring_role(block: Block, text: str, value: str) -> list[Step] | None:
+    """Enhanced monitoring every 60 s with the role RDS publishes the metrics with: the API refuses a
+    ``monitoring_interval`` above 0 without ``monitoring_role_arn``."""
+    value = value.strip()
+    if _ROLE_REF.match(value):
+        rendered = value
+    elif _ROLE_ARN.match(value):
+        rendered = f'"{value}"'
+    else:
+        return None
+    return [Set(("monitoring_role_arn",), rendered), Set(("monitoring_interval",), "60")]
+
+
+def _monitoring_roles(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    """The module's roles RDS can assume for Enhanced Monitoring (trusting ``monitoring.rds.amazonaws.com``,
+    in the role or the policy document it uses)."""
+    trusting = {f"data.aws_iam_policy_document.{b.labels[1]}.json" for b in blocks
+                if b.kind == "data" and b.labels[:1] == ("aws_iam_policy_document",) and len(b.labels) > 1
+                and "monitoring.rds.amazonaws.com" in b.text}
+    out = []
+    for b in blocks:
+        if b.kind == "resource" and b.labels[:1] == ("aws_iam_role",) and len(b.labels) > 1 \
+                and b.item(("count",)) is None and b.item(("for_each",)) is None \
+                and ("monitoring.rds.amazonaws.com" in b.text or any(t in b.text for t in trusting)):
+            out.append((f"aws_iam_role.{b.labels[1]}", f"aws_iam_role.{b.labels[1]}.arn"))
+    return out
+
+
+def _monitoring_interval(block: Block, text: str) -> list[Step] | None:
+    """Without a choice: only where the block already sends a role (a module's
+    ``monitoring_role_arn = var.monitoring_interval > 0 ? local.monitoring_role_arn : null``; at its
+    call the inputs that make it non-null are set too, see ``needs``)."""
+    role = block.item(("monitoring_role_arn",))
+    if role is None or role.is_block or text[role.start:role.end].split("=", 1)[-1].strip() == "null":
+        return None
+    return [Set(("monitoring_interval",), "60")]
+
+
+# Enhanced Monitoring costs CloudWatch Logs ingestion; the role is the developer's (or the module creates it)
+choice("CKV_AWS_118", ("aws_db_instance", "aws_rds_cluster_instance"),
+       "enable Enhanced Monitoring every 60 seconds (monitoring_interval, monitoring_role_arn)",
+       _monitoring_role, options=_monitoring_roles,
+       prompt="ARN of the IAM role RDS publishes Enhanced Monitoring with (trusts monitoring.rds.amazonaws.com, "
+              "has AmazonRDSEnhancedMonitoringRole)",
+       example="arn:aws:iam::111122223333:role/rds-enhanced-monitoring", fallback=_monitoring_interval,
+       needs=((("monitoring_interval",), ("monitoring_role_arn",)),))
 
 attr("CKV_AWS_258", "aws_lambda_function_url", "authorization_type", '"AWS_IAM"', safe=False)  # callers need IAM
 attr("CKV_AWS_50", "aws_lambda_function", "tracing_config.mode", '"Active"')

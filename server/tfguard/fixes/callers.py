@@ -9,6 +9,11 @@ as ``var.OTHER`` by ``a``'s call of ``b``, and so on up to the caller.
 A node-pool attribute ``lookup(each.value, "key", default)`` over the input ``var.NAME`` (a list of
 maps, fixes/lookups.py) is fixed by setting the key in each map of the caller's literal list.
 
+A fix whose attribute needs another one not null (``LocalFix.needs``: CKV_AWS_118's interval needs
+``monitoring_role_arn``) also sets the input that makes the module send it, found by following the
+module's expression for it (conditions on the call's inputs, locals) to a boolean input no call passes
+(terraform-aws-rds: ``create_monitoring_role = true``); nothing more when the call gives it already.
+
 Nothing is offered when the value is computed (``var.x ? 1 : 0``, ``try(...)``, locals), comes
 from a ``dynamic`` block, or is not set in the module at all (the module does not expose it):
 then the module itself has to change, which is the developer's decision.
@@ -26,6 +31,7 @@ from tfguard.fixes.lookups import DefaultRewrite, dynamic_switch, evaluated, loo
 from tfguard.fixes.registry import LocalFix
 from tfguard.fixes.textops import (
     Set,
+    Step,
     address_parts,
     find_block,
     is_dynamic,
@@ -50,13 +56,15 @@ class InputFix:
     value: str  # HCL text
     # else ``key = value`` set in each map of the list ``name`` (fixes/lookups.py); ``value`` is unused
     keys: tuple[tuple[str, str], ...] = ()
+    # further inputs the module needs with this one (``create_monitoring_role = true``: LocalFix.needs)
+    also: tuple[tuple[str, str], ...] = ()
 
     @property
     def what(self) -> str:
         """What the fix sets, for the offer's title."""
         if self.keys:
             return ", ".join(f"{k} = {v}" for k, v in self.keys) + f" in each map of {self.name}"
-        return f"{self.name} = {self.value}"
+        return ", ".join(f"{n} = {v}" for n, v in ((self.name, self.value), *self.also))
 
 
 def _var_name(text: str, block: Block, path: tuple[str, ...]) -> str | None:
@@ -286,6 +294,12 @@ def _caller_value(caller_file: str, calls: list[str], dirs: list[str], name: str
     while each passes it straight through (``name = var.X``), the argument's text where one does not
     (the caller's, or an enclosing module's expression), the variable's literal default where a call
     has no such argument; None when it is not known."""
+    return _caller_arg(caller_file, calls, dirs, name, read)[0]
+
+
+def _caller_arg(caller_file: str, calls: list[str], dirs: list[str], name: str,
+                read: ReadFn) -> tuple[str | None, bool]:
+    """:func:`_caller_value` and whether it is a call's argument (False: a variable's default)."""
     for i in range(len(calls) - 1, -1, -1):
         arg: str | None | bool = None
         if i == 0:
@@ -297,14 +311,131 @@ def _caller_value(caller_file: str, calls: list[str], dirs: list[str], name: str
                     arg = _argument(mtext, calls[i], name)
                     break
         if arg is None:
-            return None
+            return None, False
         if arg is False:
-            return _default(read, dirs[i], name)
+            return _default(read, dirs[i], name), False
         outer = driving_var(str(arg)) if i > 0 else None
         if outer is None:
-            return str(arg)
+            return str(arg), True
         name = outer
-    return None
+    return None, False
+
+
+# ----------------------------------------------------------------------------- inputs a fix needs too
+
+_CONDITION = re.compile(r"^(?P<not>!?)\s*var\.(?P<name>[A-Za-z_][\w-]*)\s*(?:(?P<op>>=|<=|==|!=|>|<)\s*"
+                        r'(?P<lit>-?\d+(?:\.\d+)?|null|true|false|"[^"\\$%]*"))?$')
+_LOCAL = re.compile(r"^local\.([A-Za-z_][\w-]*)$")
+# an attribute of a resource or data source of the module: not null once it exists
+_RESOURCE_REF = re.compile(r"^(?!(?:var|local|module|each|count|path|self|terraform)\.)(?:data\.)?"
+                           r"[a-z][\w-]*\.[\w-]+(?:\[[^\]]+\])?\.[A-Za-z_][\w]*$")
+
+
+@dataclass
+class _Inputs:
+    """The inputs of the innermost module as this call gives them, with the fix's own set."""
+
+    caller_file: str
+    calls: list[str]
+    dirs: list[str]
+    read: ReadFn
+    fixed: dict[str, str]
+
+    def value(self, name: str) -> str | None:
+        if name in self.fixed:
+            return self.fixed[name]
+        return _caller_value(self.caller_file, self.calls, self.dirs, name, self.read)
+
+    def passed(self, name: str) -> bool:
+        """Whether a call (the caller's, or an enclosing module's) passes ``name``: then it is its decision."""
+        return name not in self.fixed and _caller_arg(self.caller_file, self.calls, self.dirs, name, self.read)[1]
+
+    def local(self, name: str) -> str | None:
+        for text, b in _module_blocks(self.read, self.dirs[-1]):
+            if b.kind == "locals":
+                item = b.item((name,))
+                if item is not None and not item.is_block:
+                    s, e = value_range(text, item)
+                    return text[s:e].strip()
+        return None
+
+
+def _condition(cond: str, inputs: _Inputs) -> bool | None:
+    """The value of ``var.N``, ``!var.N`` or ``var.N <op> literal`` for this call; None when not known."""
+    m = _CONDITION.match(cond.strip())
+    value = inputs.value(m.group("name")) if m is not None else None
+    if m is None or value is None:
+        return None
+    op, lit = m.group("op"), m.group("lit")
+    if op is None:
+        return None if value not in ("true", "false") else (value == "true") != bool(m.group("not"))
+    if m.group("not"):
+        return None
+    if op in ("==", "!="):
+        return (value == lit) == (op == "==") if is_literal(value) or value == "null" else None
+    try:
+        a, b = float(value), float(lit)
+    except ValueError:
+        return None
+    return {">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b}[op]
+
+
+def _non_null(expr: str, inputs: _Inputs, depth: int = 0) -> tuple[tuple[str, str], ...] | None:
+    """The inputs (innermost names, with values) to set so that ``expr`` is not null for this call:
+    ``()`` when it is not null already, None when no input of a known value makes it so (an ARN only
+    the developer has). A boolean input choosing a branch (``var.create_x ? aws_x.y[0].arn :
+    var.x_arn``) is set only when no call passes it: an argument is the caller's own decision."""
+    expr = expr.strip()
+    if depth > 8 or expr == "null":
+        return None
+    if _VAR.match(expr):
+        value = inputs.value(expr[4:])
+        return () if value is not None and value != "null" else None
+    if _RESOURCE_REF.match(expr):
+        return ()
+    local = _LOCAL.match(expr)
+    if local is not None:
+        defined = inputs.local(local.group(1))
+        return _non_null(defined, inputs, depth + 1) if defined is not None else None
+    marks = _top_level(expr)
+    branches = _ternary(expr)
+    if not marks or branches is None:
+        return None
+    cond = expr[:marks[0][0]].strip()
+    truth = _condition(cond, inputs)
+    if truth is None:
+        return None
+    taken, other = branches if truth else branches[::-1]
+    need = _non_null(taken, inputs, depth + 1)
+    if need is not None:
+        return need
+    flip = _CONDITION.match(cond)
+    if flip is None or flip.group("op") is not None or inputs.passed(flip.group("name")):
+        return None
+    name = flip.group("name")
+    value = "false" if inputs.value(name) == "true" else "true"
+    rest = _non_null(other, _Inputs(inputs.caller_file, inputs.calls, inputs.dirs, inputs.read,
+                                    {**inputs.fixed, name: value}), depth + 1)
+    return None if rest is None else ((name, value), *rest)
+
+
+def _needed(fix: LocalFix, step: Set, text: str, block: Block, name: str, inputs: _Inputs
+            ) -> tuple[tuple[str, str], ...] | None:
+    """The further inputs the module needs with ``name = step.value`` (``fix.needs``); None if unknown."""
+    out: list[tuple[str, str]] = []
+    inputs.fixed[name] = step.value
+    for sets, needed in fix.needs:
+        if sets != step.path:
+            continue
+        item = block.item(needed)
+        if item is None or item.is_block or any(is_dynamic(block, seg) for seg in needed[:-1]):
+            return None  # the module does not send it: the module itself has to change
+        s, e = value_range(text, item)
+        found = _non_null(text[s:e], inputs)
+        if found is None:
+            return None
+        out.extend(n for n in found if n not in out)
+    return tuple(out)
 
 
 def _with_inputs(text: str, block: Block, caller_file: str, calls: list[str], dirs: list[str],
@@ -387,12 +518,20 @@ def plan_input(fix: LocalFix, resource: str, module_file: str, line: int, caller
         return None
     if len(calls) == 1 and _not_created(text, block, caller_file, calls[0], dirs[0], read):
         return None  # Terraform creates no such resource for this call: nothing to fix there
-    # nested calls: each enclosing module must pass the input straight through
-    for i in range(len(calls) - 1, 0, -1):
-        name = _passes_through(read, dirs[i - 1], calls[i], name) or ""
-        if not name:
+    also: tuple[tuple[str, str], ...] = ()
+    if fix.needs and not keys:
+        needed = _needed(fix, step, text, block, name, _Inputs(caller_file, calls, dirs, read, {}))
+        if needed is None:
             return None
-    return InputFix(calls[0], name, step.value, tuple(keys))
+        also = needed
+    # nested calls: each enclosing module must pass the input straight through
+    names = [name, *(n for n, _ in also)]
+    for i in range(len(calls) - 1, 0, -1):
+        names = [_passes_through(read, dirs[i - 1], calls[i], n) or "" for n in names]
+        if not all(names):
+            return None
+    return InputFix(calls[0], names[0], step.value, tuple(keys),
+                    tuple((n, v) for n, (_, v) in zip(names[1:], also, strict=True)))
 
 
 def caller_text(text: str, fix: InputFix, near_line: int) -> str | None:
@@ -412,6 +551,7 @@ def caller_text(text: str, fix: InputFix, near_line: int) -> str | None:
             if block is None:
                 return None
         return new
-    if plan_set(text, block, Set((fix.name,), fix.value)) is None:
+    steps: list[Step] = [Set((n,), v) for n, v in ((fix.name, fix.value), *fix.also)]
+    if any(plan_set(text, block, s) is None for s in steps if isinstance(s, Set)):
         return None  # the caller passes an expression: its own decision
-    return run_steps(text, "module", (fix.call,), near_line, [Set((fix.name,), fix.value)], [])
+    return run_steps(text, "module", (fix.call,), near_line, steps, [])

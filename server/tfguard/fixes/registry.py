@@ -34,6 +34,9 @@ class LocalFix:
     prompt: str | None = None  # what to ask for a typed value (None: choices only)
     example: str | None = None  # a typed value that is acceptable (tests and the coverage benchmark use it)
     in_module: bool = False  # through a module call with no input driving it: fixed in the module's file
+    # (attribute the fix sets, attribute that must then not be null): at a module call the inputs that
+    # make the module send the second are set too (fixes/callers.py; CKV_AWS_118: an interval needs a role)
+    needs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 REGISTRY: dict[str, LocalFix] = {}
@@ -134,6 +137,7 @@ def choice(
     fallback: Planner | None = None,
     kind: str = "resource",
     in_module: bool = False,
+    needs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (),
 ) -> LocalFix:
     """Register a fix that needs the user's choice (never safe: fix-all cannot choose).
 
@@ -144,4 +148,4 @@ def choice(
         return None
 
     return register(LocalFix(check_id, _types(types), summary, fallback or no_plan, False, kind,
-                             plan_value, options, prompt, example, in_module))
+                             plan_value, options, prompt, example, in_module, needs))
