@@ -29,6 +29,7 @@ from tfguard.fixes import gcp_tail as _gcp_tail  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes import replication as _replication  # noqa: F401
 from tfguard.fixes import tail as _tail  # noqa: F401
+from tfguard.fixes import tail8 as _tail8  # noqa: F401
 from tfguard.fixes.call_companions import CallCompanion, companion_text, plan_call_companion
 from tfguard.fixes.callers import InputFix, caller_text, calls_outermost, plan_input
 from tfguard.fixes.lookups import VariableDefault, evaluated, plan_variable_default, variable_default_text

@@ -1,0 +1,135 @@
+"""Local fixes for the leftovers of terraform-aws-lambda and terraform-azurerm-aks (issue #21, eighth session).
+
+The resources the examples declare themselves and no fix covered: SNS topics, CloudWatch log groups, DynamoDB
+tables, Kinesis streams, Amazon MQ brokers, Secrets Manager secrets, EFS file systems (terraform-aws-lambda's
+``examples/``) and Azure Container Registries (terraform-azurerm-aks's ``examples/with_acr``). Attribute
+settings where the value is the secure setting the provider accepts; a choice of KMS key (the module's
+``aws_kms_key`` resources, or a typed key ARN) where Checkov wants a customer managed key, which only the
+developer can pick. See docs/fixes.md, "lambda, s3-bucket and aks leftovers, eighth session (measured)".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from tfguard.fixes.registry import Options, attr, choice, custom
+from tfguard.fixes.textops import Set, Step
+from tfguard.hcl.blocks import Block
+
+ValuePlan = Callable[[Block, str, str], "list[Step] | None"]
+
+_KEY_EXAMPLE = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# a customer managed key: a reference to the module's key, or a key ARN (aliases name AWS managed keys too)
+_CMK = re.compile(r"^aws_kms_key\.[\w-]+\.arn$|^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
+
+
+def _value(block: Block, text: str, name: str) -> str | None:
+    """The text of attribute ``name``'s value, None when absent or a nested block."""
+    it = block.item((name,))
+    if it is None or it.is_block:
+        return None
+    return text[text.index("=", it.start) + 1:it.end].strip()
+
+
+def _string(block: Block, text: str, name: str) -> str | None:
+    """The plain string value of attribute ``name`` (without quotes), else None."""
+    value = _value(block, text, name)
+    if value is None or not (value.startswith('"') and value.endswith('"')) or "${" in value:
+        return None
+    return value[1:-1]
+
+
+def _keys(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    """Choices: the module's ``aws_kms_key`` resources without count/for_each, by ARN."""
+    out = []
+    for b in blocks:
+        if (b.kind == "resource" and b.labels[:1] == ("aws_kms_key",) and len(b.labels) > 1
+                and b.item(("count",)) is None and b.item(("for_each",)) is None):
+            ref = f"aws_kms_key.{b.labels[1]}"
+            out.append((ref, f"{ref}.arn"))
+    return out
+
+
+def _key(value: str) -> str | None:
+    """A typed or chosen customer managed key as HCL (a reference bare, an ARN quoted), else None."""
+    value = value.strip()
+    if not _CMK.match(value):
+        return None
+    return f'"{value}"' if value.startswith("arn:") else value
+
+
+def _with_key(path: tuple[str, ...], *extra: Step, unless: Callable[[Block, str], bool] | None = None) -> ValuePlan:
+    """Set ``path`` to the chosen key (after ``extra``); no fix when ``unless`` holds for the block."""
+    def plan(block: Block, text: str, value: str) -> list[Step] | None:
+        key = _key(value)
+        if key is None or (unless is not None and unless(block, text)):
+            return None
+        return [*extra, Set(path, key)]
+
+    return plan
+
+
+def _key_choice(check_id: str, types: str, summary: str, plan: ValuePlan, what: str,
+                options: Options = _keys) -> None:
+    choice(check_id, types, summary, plan, options=options, prompt=f"ARN of the customer managed KMS key for {what}",
+           example=_KEY_EXAMPLE)
+
+
+# --------------------------------------------------------------------------- SNS, CloudWatch Logs
+# the AWS managed key of SNS: every topic can use it; services publishing to the topic (S3, EventBridge,
+# CloudWatch alarms) cannot, they need a customer managed key whose policy lets them: not safe
+attr("CKV_AWS_26", "aws_sns_topic", "kms_master_key_id", '"alias/aws/sns"', safe=False,
+     summary='encrypt the topic with the AWS managed key (kms_master_key_id = "alias/aws/sns")')
+# CloudWatch Logs only takes a customer managed key (its key policy must allow logs.<region>.amazonaws.com)
+_key_choice("CKV_AWS_158", "aws_cloudwatch_log_group", "encrypt the log group with a KMS key (kms_key_id)",
+            _with_key(("kms_key_id",)), "the log group")
+
+# --------------------------------------------------------------------------- DynamoDB
+attr("CKV_AWS_28", "aws_dynamodb_table", "point_in_time_recovery.enabled", "true", safe=False,  # billed per GB
+     summary="keep continuous backups (point_in_time_recovery.enabled = true)")
+_key_choice("CKV_AWS_119", "aws_dynamodb_table", "encrypt the table with a customer managed KMS key",
+            _with_key(("server_side_encryption", "kms_key_arn"), Set(("server_side_encryption", "enabled"), "true")),
+            "the table")
+
+# --------------------------------------------------------------------------- Kinesis
+_STREAM = "aws_kinesis_stream"
+
+
+def _stream_encryption(block: Block, text: str) -> list[Step] | None:
+    steps: list[Step] = [Set(("encryption_type",), '"KMS"')]
+    if block.item(("kms_key_id",)) is None:  # the API needs a key with KMS: Kinesis's AWS managed key
+        steps.append(Set(("kms_key_id",), '"alias/aws/kinesis"'))
+    return steps
+
+
+custom("CKV_AWS_43", _STREAM, 'encrypt the stream (encryption_type = "KMS", the AWS managed key)', _stream_encryption)
+_key_choice("CKV_AWS_185", _STREAM, "encrypt the stream with a customer managed KMS key",
+            _with_key(("kms_key_id",), Set(("encryption_type",), '"KMS"')), "the stream")
+
+# --------------------------------------------------------------------------- Amazon MQ
+_MQ = "aws_mq_broker"
+
+
+def _rabbitmq(block: Block, text: str) -> bool:
+    """A RabbitMQ broker (or an engine decided elsewhere): its encryption options do not apply (AWS API)."""
+    engine = _string(block, text, "engine_type")
+    return engine is None or engine.lower() != "activemq"
+
+
+attr("CKV_AWS_207", _MQ, "auto_minor_version_upgrade", "true", safe=False,  # the broker restarts to upgrade
+     summary="apply minor engine upgrades (auto_minor_version_upgrade = true)")
+attr("CKV_AWS_48", _MQ, "logs.general", "true", summary="publish the general log to CloudWatch (logs.general)")
+_key_choice("CKV_AWS_209", _MQ, "encrypt the broker with a customer managed KMS key (encryption_options)",
+            _with_key(("encryption_options", "kms_key_id"), Set(("encryption_options", "use_aws_owned_key"), "false"),
+                      unless=_rabbitmq), "the broker")
+
+# --------------------------------------------------------------------------- Secrets Manager
+_key_choice("CKV_AWS_149", "aws_secretsmanager_secret", "encrypt the secret with a customer managed KMS key",
+            _with_key(("kms_key_id",)), "the secret")
+
+# --------------------------------------------------------------------------- EFS
+_EFS = "aws_efs_file_system"
+attr("CKV_AWS_42", _EFS, "encrypted", "true", safe=False)  # forces a new file system
+_key_choice("CKV_AWS_184", _EFS, "encrypt the file system with a customer managed KMS key",
+            _with_key(("kms_key_id",), Set(("encrypted",), "true")), "the file system")  # forces a new one
