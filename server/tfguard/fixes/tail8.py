@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tfguard.fixes.registry import Options, attr, choice, custom
-from tfguard.fixes.textops import Set, Step
+from tfguard.fixes.registry import Options, Planner, attr, choice, custom
+from tfguard.fixes.textops import Set, Step, is_dynamic
 from tfguard.hcl.blocks import Block
 
 ValuePlan = Callable[[Block, str, str], "list[Step] | None"]
@@ -133,3 +133,71 @@ _EFS = "aws_efs_file_system"
 attr("CKV_AWS_42", _EFS, "encrypted", "true", safe=False)  # forces a new file system
 _key_choice("CKV_AWS_184", _EFS, "encrypt the file system with a customer managed KMS key",
             _with_key(("kms_key_id",), Set(("encrypted",), "true")), "the file system")  # forces a new one
+
+# --------------------------------------------------------------------------- Azure Container Registry
+# (azurerm v4 attribute names; the features need the Premium SKU, which an unsafe fix sets when the SKU is
+# a lower literal one: it costs more)
+_ACR = "azurerm_container_registry"
+
+
+def _premium(block: Block, text: str) -> list[Step] | None:
+    """``sku = "Premium"`` when needed; None when the SKU is an expression (decided elsewhere)."""
+    sku = _string(block, text, "sku")
+    if sku == "Premium":
+        return []
+    if sku in ("Basic", "Standard"):
+        return [Set(("sku",), '"Premium"')]
+    return None
+
+
+def _acr(*settings: tuple[str, str], legacy: tuple[str, tuple[str, str]] | None = None) -> Planner:
+    """Premium, then ``settings``; ``legacy`` names the azurerm v3 nested block used instead when present."""
+    def plan(block: Block, text: str) -> list[Step] | None:
+        sku = _premium(block, text)
+        if sku is None:
+            return None
+        if legacy is not None and block.item((legacy[0],)) is not None:
+            if is_dynamic(block, legacy[0]):
+                return None
+            return [*sku, Set((legacy[0], legacy[1][0]), legacy[1][1]), Set((legacy[0], "enabled"), "true")]
+        return [*sku, *(Set((path,), value) for path, value in settings)]
+
+    return plan
+
+
+custom("CKV_AZURE_139", _ACR, "disable public network access (public_network_access_enabled = false)",
+       _acr(("public_network_access_enabled", "false")), safe=False)  # cuts off access
+custom("CKV_AZURE_237", _ACR, "use dedicated data endpoints (data_endpoint_enabled = true)",
+       _acr(("data_endpoint_enabled", "true")), safe=False)  # clients' firewall rules must allow them
+custom("CKV_AZURE_166", _ACR, "quarantine images until they are scanned (quarantine_policy_enabled = true)",
+       _acr(("quarantine_policy_enabled", "true")), safe=False)  # unscanned images cannot be pulled
+custom("CKV_AZURE_164", _ACR, "use content trust for signed images (trust_policy_enabled = true)",
+       _acr(("trust_policy_enabled", "true"), legacy=("trust_policy", ("enabled", "true"))), safe=False)
+custom("CKV_AZURE_167", _ACR, "delete untagged manifests after 7 days (retention_policy_in_days = 7)",
+       _acr(("retention_policy_in_days", "7"), legacy=("retention_policy", ("days", "7"))), safe=False)
+
+
+def _zone_redundant(block: Block, text: str) -> list[Step] | None:
+    if block.item(("georeplications",)) is not None:
+        return None  # each replica needs it too, in its own block
+    sku = _premium(block, text)
+    return [*sku, Set(("zone_redundancy_enabled",), "true")] if sku is not None else None
+
+
+custom("CKV_AZURE_233", _ACR, "make the registry zone redundant (zone_redundancy_enabled = true)", _zone_redundant,
+       safe=False)  # forces a new registry
+_REGION = re.compile(r"^[a-z][a-z0-9]{2,}$")
+
+
+def _georeplicate(block: Block, text: str, value: str) -> list[Step] | None:
+    region = value.strip().replace(" ", "").lower()
+    location = _string(block, text, "location")
+    sku = _premium(block, text)
+    if (not _REGION.match(region) or sku is None or block.item(("georeplications",)) is not None
+            or (location is not None and location.replace(" ", "").lower() == region)):
+        return None  # not a region name, the registry's own region, or replicas already chosen
+    return [*sku, Set(("georeplications", "location"), f'"{region}"')]
+
+
+choice("CKV_AZURE_165", _ACR, "replicate the registry to a second region (georeplications)", _georeplicate,
+       prompt="Azure region for the replica, other than the registry's (e.g. westeurope)", example="westeurope")
