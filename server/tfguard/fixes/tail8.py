@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from tfguard.fixes.registry import Options, Planner, attr, choice, custom
-from tfguard.fixes.textops import Set, Step, is_dynamic
+from tfguard.fixes.textops import Companion, Set, Step, is_dynamic
 from tfguard.hcl.blocks import Block
 
 ValuePlan = Callable[[Block, str, str], "list[Step] | None"]
@@ -127,6 +127,37 @@ _key_choice("CKV_AWS_209", _MQ, "encrypt the broker with a customer managed KMS 
 # --------------------------------------------------------------------------- Secrets Manager
 _key_choice("CKV_AWS_149", "aws_secretsmanager_secret", "encrypt the secret with a customer managed KMS key",
             _with_key(("kms_key_id",)), "the secret")
+
+_LAMBDA = re.compile(r"^aws_lambda_function\.[\w-]+\.arn$|^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+$")
+
+
+def _rotation(block: Block, text: str, value: str) -> list[Step] | None:
+    """A companion ``aws_secretsmanager_secret_rotation`` with the rotation function the developer names."""
+    function = value.strip()
+    if not _LAMBDA.match(function):
+        return None
+    if function.startswith("arn:"):
+        function = f'"{function}"'
+    return [Companion("aws_secretsmanager_secret_rotation", (
+        "  secret_id           = {ref}",
+        f"  rotation_lambda_arn = {function}",
+        "",
+        "  rotation_rules {",
+        "    automatically_after_days = 30",
+        "  }",
+    ))]
+
+
+def _functions(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:
+    return [(f"aws_lambda_function.{b.labels[1]}", f"aws_lambda_function.{b.labels[1]}.arn") for b in blocks
+            if b.kind == "resource" and b.labels[:1] == ("aws_lambda_function",) and len(b.labels) > 1
+            and b.item(("count",)) is None and b.item(("for_each",)) is None]
+
+
+choice("CKV2_AWS_57", "aws_secretsmanager_secret",
+       "rotate the secret every 30 days (aws_secretsmanager_secret_rotation)", _rotation, options=_functions,
+       prompt="ARN of the Lambda function that rotates the secret",
+       example="arn:aws:lambda:eu-west-1:111122223333:function:rotate-credentials")
 
 # --------------------------------------------------------------------------- EFS
 _EFS = "aws_efs_file_system"
