@@ -217,3 +217,46 @@ def test_georeplication_needs_another_region(tmp_path: Path) -> None:
     new = _apply(engine, path, offers[0], f, "West Europe")
     assert '  georeplications {\n    location = "westeurope"\n  }\n}' in new
     assert _result(engine, path, "CKV_AZURE_165", f.resource) == {Result.PASSED}
+
+
+# --------------------------------------------------------------------------- Secrets Manager rotation (graph)
+
+_SECRET = '''resource "aws_lambda_function" "rotate" {
+  function_name = "rotate-credentials"
+  role          = "arn:aws:iam::111122223333:role/rotate"
+  handler       = "index.handler"
+  runtime       = "python3.12"
+  filename      = "rotate.zip"
+}
+
+resource "aws_secretsmanager_secret" "credentials" {
+  name = "mq-credentials"
+}
+'''
+
+
+def test_secret_rotation_uses_the_function_the_developer_names(tmp_path: Path) -> None:
+    path = _write(tmp_path, _SECRET)
+    engine = Engine(str(tmp_path))
+    fa = engine.analyze_module(str(path.parent)).get(str(path))
+    assert fa is not None
+    f = next(x for x in fa.findings if x.check_id == "CKV2_AWS_57" and x.result is Result.FAILED)
+    offers = _fixes(engine, f)
+    assert [o.value for o in offers] == ["aws_lambda_function.rotate.arn", None]
+    for refused in ("rotate-credentials", "arn:aws:sqs:eu-west-1:111122223333:q", "aws_sqs_queue.q.arn"):
+        assert build_edits(offers[1], f, engine, value=refused) == [], refused
+    new = _apply(engine, path, offers[0], f)
+    assert new.endswith('''resource "aws_secretsmanager_secret_rotation" "credentials" {
+  secret_id           = aws_secretsmanager_secret.credentials.id
+  rotation_lambda_arn = aws_lambda_function.rotate.arn
+
+  rotation_rules {
+    automatically_after_days = 30
+  }
+}
+''')
+    fa = engine.analyze_module(str(path.parent)).get(str(path))
+    assert fa is not None
+    assert {x.result for x in fa.findings if x.check_id == "CKV2_AWS_57" and x.resource == f.resource} == \
+        {Result.PASSED}
+    assert build_edits(offers[0], f, engine) == []
