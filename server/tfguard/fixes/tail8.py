@@ -119,7 +119,9 @@ def _rabbitmq(block: Block, text: str) -> bool:
 
 attr("CKV_AWS_207", _MQ, "auto_minor_version_upgrade", "true", safe=False,  # the broker restarts to upgrade
      summary="apply minor engine upgrades (auto_minor_version_upgrade = true)")
-attr("CKV_AWS_48", _MQ, "logs.general", "true", summary="publish the general log to CloudWatch (logs.general)")
+# ActiveMQ needs a CloudWatch Logs resource policy letting Amazon MQ write: not safe
+attr("CKV_AWS_48", _MQ, "logs.general", "true", summary="publish the general log to CloudWatch (logs.general)",
+     safe=False)
 _key_choice("CKV_AWS_209", _MQ, "encrypt the broker with a customer managed KMS key (encryption_options)",
             _with_key(("encryption_options", "kms_key_id"), Set(("encryption_options", "use_aws_owned_key"), "false"),
                       unless=_rabbitmq), "the broker")
