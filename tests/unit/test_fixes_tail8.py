@@ -14,6 +14,7 @@ from tfguard.engine import Engine
 from tfguard.fixes import FixOffer, build_edits, example_value, offers_for
 from tfguard.fixes.textops import apply_text_edits
 from tfguard.model import Finding, Result
+from tfguard.scan.runner import scan
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -80,6 +81,20 @@ def test_module_without_version_is_pinned_to_a_typed_commit(tmp_path: Path) -> N
     assert _result(engine, path, "CKV_TF_2", f.resource) == {Result.PASSED}
     assert _result(engine, path, "CKV_TF_1", f.resource) == {Result.PASSED}
     assert build_edits(offer, f, engine, value=COMMIT) == []
+
+
+def test_module_without_version_is_pinned_from_the_repository_scan(tmp_path: Path) -> None:
+    # `tfguard scan` names the call by its label ("ecr"), as Checkov's runner does
+    path = _write(tmp_path, _ECR)
+    engine = Engine(str(tmp_path))
+    report = scan(engine, [str(path.parent)], cache_dir="", workers=1)
+    f = next(x for x in report.findings if x.check_id == "CKV_TF_2" and x.result is Result.FAILED)
+    assert f.resource == "ecr"
+    offers = _fixes(engine, f)
+    assert [o.id for o in offers] == ["pin:commit"]
+    new = _apply(engine, path, offers[0], f, COMMIT)
+    assert f"terraform-aws-ecr.git?ref={COMMIT}" in new
+    assert _result(engine, path, "CKV_TF_2", "module.ecr") == {Result.PASSED}
 
 
 # --------------------------------------------------------------------------- Amazon MQ

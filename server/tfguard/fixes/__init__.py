@@ -123,7 +123,7 @@ _INDEX = re.compile(r"\[[^\]]*\]$")
 
 def _target(finding: Finding, text: str) -> tuple[str, tuple[str, ...], Block] | None:
     parts = address_parts(finding.resource, finding.block_type) or _in_module_parts(finding)
-    if finding.check_id == COMMIT_RULE and finding.block_type == "module":
+    if finding.check_id in (COMMIT_RULE, VERSION_RULE) and finding.block_type == "module":
         # Checkov names a module call by its label ("vpc"); through a call, module.a.b or
         # module.a.module.b: the call of b is a block of a's file, pinned there for every caller
         name = finding.resource.rsplit(".", 1)[-1]
