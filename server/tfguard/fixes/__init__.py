@@ -29,6 +29,7 @@ from tfguard.fixes import gcp_tail as _gcp_tail  # noqa: F401
 from tfguard.fixes import iam as _iam  # noqa: F401
 from tfguard.fixes import replication as _replication  # noqa: F401
 from tfguard.fixes import tail as _tail  # noqa: F401
+from tfguard.fixes import tail8 as _tail8  # noqa: F401
 from tfguard.fixes.call_companions import CallCompanion, companion_text, plan_call_companion
 from tfguard.fixes.callers import InputFix, caller_text, calls_outermost, plan_input
 from tfguard.fixes.lookups import VariableDefault, evaluated, plan_variable_default, variable_default_text
@@ -71,6 +72,7 @@ __all__ = [
 MODULE_RULE = "TFG_MOD_4"  # raw resource that an approved module replaces
 PIN_RULES = frozenset({"TFG_MOD_1", "TFG_MOD_2", "TFG_MOD_3"})  # unapproved source, unpinned, out of range
 COMMIT_RULE = "CKV_TF_1"  # module source not pinned to a commit hash
+VERSION_RULE = "CKV_TF_2"  # module source without a version tag: a commit pin satisfies it too
 COMMIT_OFFER = "pin:commit"
 _SAMPLE_COMMIT = "0123456789abcdef0123456789abcdef01234567"  # an acceptable typed value (tests, benchmark)
 
@@ -121,7 +123,7 @@ _INDEX = re.compile(r"\[[^\]]*\]$")
 
 def _target(finding: Finding, text: str) -> tuple[str, tuple[str, ...], Block] | None:
     parts = address_parts(finding.resource, finding.block_type) or _in_module_parts(finding)
-    if finding.check_id == COMMIT_RULE and finding.block_type == "module":
+    if finding.check_id in (COMMIT_RULE, VERSION_RULE) and finding.block_type == "module":
         # Checkov names a module call by its label ("vpc"); through a call, module.a.b or
         # module.a.module.b: the call of b is a block of a's file, pinned there for every caller
         name = finding.resource.rsplit(".", 1)[-1]
@@ -435,7 +437,9 @@ def _default_offers(finding: Finding, engine: Engine) -> list[FixOffer]:
 
 
 def _commit_offers(finding: Finding, text: str, block: Block, catalogue: Catalogue | None) -> list[FixOffer]:
-    """CKV_TF_1: the approved catalogue's commit when it has one, else a commit hash the user types."""
+    """CKV_TF_1 (and CKV_TF_2): the approved catalogue's commit when it has one, else a commit hash the user
+    types."""
+    rule = finding.check_id
     offers: list[FixOffer] = []
     if catalogue is not None:
         found = _pin_entry(finding, text, catalogue)
@@ -444,13 +448,13 @@ def _commit_offers(finding: Finding, text: str, block: Block, catalogue: Catalog
             if new is not None and new != text:
                 src, _ = source_and_version(found[1])  # type: ignore[arg-type]
                 offers.append(FixOffer(f"pin:{found[1].name}",  # type: ignore[attr-defined]
-                                       f"Fix {COMMIT_RULE}: use the approved catalogue's pin {src}",
-                                       COMMIT_RULE, "pin", True, False))
+                                       f"Fix {rule}: use the approved catalogue's pin {src}",
+                                       rule, "pin", True, False))
     what = describe(text, block)
     sample = plan_commit_pin(text, block, _SAMPLE_COMMIT)
     if what is not None and sample is not None and sample != text:
-        offers.append(FixOffer(COMMIT_OFFER, f"Fix {COMMIT_RULE}: pin to the commit of {what} (type the hash)",
-                               COMMIT_RULE, "pin", not offers, False,
+        offers.append(FixOffer(COMMIT_OFFER, f"Fix {rule}: pin to the commit of {what} (type the hash)",
+                               rule, "pin", not offers, False,
                                prompt=f"Commit hash (40 hex digits) of {what}", group=COMMIT_OFFER))
     return offers
 
@@ -472,7 +476,7 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
             return inputs
     kind, labels, block = target
     offers: list[FixOffer] = []
-    if finding.check_id == COMMIT_RULE and kind == "module":
+    if finding.check_id in (COMMIT_RULE, VERSION_RULE) and kind == "module":
         offers.extend(_commit_offers(finding, text, block, catalogue))
     others: list[Block] | None = None
     fix = _local_fix_for(finding, kind, labels)
