@@ -13,25 +13,11 @@ from collections.abc import Callable
 
 from tfguard.fixes.registry import Options, attr, attrs, choice, custom
 from tfguard.fixes.textops import Companion, Rewrite, Set, Step, is_dynamic, is_literal, value_range
+from tfguard.fixes.textops import attribute_value as _value
+from tfguard.fixes.textops import plain_string as _string
 from tfguard.hcl.blocks import Block, split_blocks
 
 ValuePlan = Callable[[Block, str, str], "list[Step] | None"]
-
-
-def _value(block: Block, text: str, name: str) -> str | None:
-    """The text of attribute ``name``'s value, None when absent or a nested block."""
-    it = block.item((name,))
-    if it is None or it.is_block:
-        return None
-    return text[text.index("=", it.start) + 1:it.end].strip()
-
-
-def _string(block: Block, text: str, name: str) -> str | None:
-    """The plain string value of attribute ``name`` (without quotes), else None."""
-    value = _value(block, text, name)
-    if value is None or not (value.startswith('"') and value.endswith('"')) or "${" in value:
-        return None
-    return value[1:-1]
 
 
 def _plain(block: Block) -> bool:
@@ -732,7 +718,6 @@ def _elb_logs(block: Block, text: str, value: str) -> list[Step] | None:
 choice("CKV_AWS_92", "aws_elb", "write access logs to an S3 bucket (access_logs)", _elb_logs,
        options=_log_buckets("id"), prompt="Name of the S3 bucket for the access logs (its policy must let ELB write)",
        example="example-elb-logs")
-
 
 
 def _ssl_policy(block: Block, text: str) -> list[Step] | None:

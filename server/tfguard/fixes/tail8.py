@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from tfguard.fixes.registry import Options, Planner, attr, choice, custom
 from tfguard.fixes.textops import Companion, Set, Step, is_dynamic
+from tfguard.fixes.textops import plain_string as _string
 from tfguard.hcl.blocks import Block
 
 ValuePlan = Callable[[Block, str, str], "list[Step] | None"]
@@ -22,22 +23,6 @@ ValuePlan = Callable[[Block, str, str], "list[Step] | None"]
 _KEY_EXAMPLE = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 # a customer managed key: a reference to the module's key, or a key ARN (aliases name AWS managed keys too)
 _CMK = re.compile(r"^aws_kms_key\.[\w-]+\.arn$|^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
-
-
-def _value(block: Block, text: str, name: str) -> str | None:
-    """The text of attribute ``name``'s value, None when absent or a nested block."""
-    it = block.item((name,))
-    if it is None or it.is_block:
-        return None
-    return text[text.index("=", it.start) + 1:it.end].strip()
-
-
-def _string(block: Block, text: str, name: str) -> str | None:
-    """The plain string value of attribute ``name`` (without quotes), else None."""
-    value = _value(block, text, name)
-    if value is None or not (value.startswith('"') and value.endswith('"')) or "${" in value:
-        return None
-    return value[1:-1]
 
 
 def _keys(block: Block, text: str, blocks: list[Block]) -> list[tuple[str, str]]:

@@ -132,6 +132,22 @@ _LITERAL = re.compile(
 )
 
 
+def attribute_value(block: Block, text: str, name: str) -> str | None:
+    """The text of attribute ``name``'s value, None when absent or a nested block."""
+    it = block.item((name,))
+    if it is None or it.is_block:
+        return None
+    return text[text.index("=", it.start) + 1:it.end].strip()
+
+
+def plain_string(block: Block, text: str, name: str) -> str | None:
+    """The plain string value of attribute ``name`` (without quotes, no interpolation), else None."""
+    value = attribute_value(block, text, name)
+    if value is None or not (value.startswith('"') and value.endswith('"')) or "${" in value:
+        return None
+    return value[1:-1]
+
+
 def is_literal(value: str) -> bool:
     """True for a constant: bool, number, plain string, or a list of those. Expressions are not."""
     return _LITERAL.match(value.strip()) is not None
