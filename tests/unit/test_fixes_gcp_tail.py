@@ -10,55 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixkit import apply as _apply
+from fixkit import failed as _failed
+from fixkit import failing as _failing
+from fixkit import graph as _graph
+from fixkit import offers as _local
+from fixkit import write as _write
 
 from tfguard.engine import Engine
-from tfguard.fixes import FixOffer, build_edits, example_value, fix_all_edits, offers_for
+from tfguard.fixes import build_edits, example_value, fix_all_edits
 from tfguard.fixes.textops import apply_text_edits
-from tfguard.model import Finding, Result
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    d = tmp_path / "mod"
-    d.mkdir(exist_ok=True)
-    path = d / "main.tf"
-    path.write_text(text)
-    return path
-
-
-def _graph(engine: Engine, path: Path) -> list[Finding]:
-    fa = engine.analyze_module(str(path.parent)).get(str(path))
-    assert fa is not None
-    return fa.findings
-
-
-def _failing(engine: Engine, path: Path, check_id: str) -> Finding:
-    for findings in (engine.analyze_file(str(path)).findings, _graph(engine, path)):
-        for f in findings:
-            if f.check_id == check_id and f.result is Result.FAILED:
-                return f
-    raise AssertionError(f"{check_id} does not fail in {path}")
+from tfguard.model import Result
 
 
 def _results(engine: Engine, path: Path, check_id: str) -> set[Result]:
     return {f.result for f in _graph(engine, path) if f.check_id == check_id}
-
-
-def _failed(engine: Engine, path: Path) -> set[tuple[str, str]]:
-    return {(f.check_id, f.resource) for f in _graph(engine, path) if f.result is Result.FAILED}
-
-
-def _local(engine: Engine, f: Finding) -> list[FixOffer]:
-    return [o for o in offers_for(f, engine) if o.kind == "local"]
-
-
-def _apply(engine: Engine, path: Path, offer: FixOffer, f: Finding, value: str | None = None) -> str:
-    text = engine.read(str(path))[0]
-    assert text is not None
-    edits = build_edits(offer, f, engine, value=value)
-    assert edits, f"no edit for {offer.id} with {value!r}"
-    new = apply_text_edits(text, edits)
-    engine.set_overlay(str(path), new)
-    return new
 
 
 # --------------------------------------------------------------------------- PostgreSQL database flags

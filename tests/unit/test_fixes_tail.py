@@ -11,67 +11,26 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixkit import apply as _apply
+from fixkit import failed as _failed
+from fixkit import failing as _failing
+from fixkit import graph as _graph
+from fixkit import offers as _local
+from fixkit import result as _result
+from fixkit import write as _write
 
 from tfguard.engine import Engine
-from tfguard.fixes import FixOffer, build_edits, example_value, fix_all_edits, offers_for
+from tfguard.fixes import FixOffer, build_edits, example_value, fix_all_edits
 from tfguard.fixes.textops import apply_text_edits
-from tfguard.model import Finding, Result
+from tfguard.model import Result
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fixes"
 GUID = "3f1c2b4a-1111-4222-8333-944445555666"
 
 
-def _write(tmp_path: Path, text: str, name: str = "main.tf") -> Path:
-    d = tmp_path / "mod"
-    d.mkdir(exist_ok=True)
-    path = d / name
-    path.write_text(text)
-    return path
-
-
 def _copy(case: str, tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES / case, tmp_path / case)
     return tmp_path / case / "main.tf"
-
-
-def _graph(engine: Engine, path: Path) -> list[Finding]:
-    fa = engine.analyze_module(str(path.parent)).get(str(path))
-    assert fa is not None
-    return fa.findings
-
-
-def _failing(engine: Engine, path: Path, check_id: str, resource: str | None = None) -> Finding:
-    for findings in (engine.analyze_file(str(path)).findings, _graph(engine, path)):
-        for f in findings:
-            if f.check_id == check_id and f.result is Result.FAILED and resource in (None, f.resource):
-                return f
-    raise AssertionError(f"{check_id} does not fail in {path}")
-
-
-def _result(engine: Engine, path: Path, check_id: str, resource: str) -> set[Result]:
-    """The check's result for the resource: tier 1 for an entity check, the module's run (tier 2) for a graph one."""
-    tier1 = {f.result for f in engine.analyze_file(str(path)).findings
-             if f.check_id == check_id and f.resource == resource and f.source == "checkov"}
-    return tier1 or {f.result for f in _graph(engine, path) if f.check_id == check_id and f.resource == resource}
-
-
-def _failed(engine: Engine, path: Path) -> set[tuple[str, str]]:
-    """Every FAILED finding of the module's run (tier 2: entity and graph checks)."""
-    return {(f.check_id, f.resource) for f in _graph(engine, path) if f.result is Result.FAILED}
-
-
-def _local(engine: Engine, f: Finding) -> list[FixOffer]:
-    return [o for o in offers_for(f, engine) if o.kind == "local"]
-
-
-def _apply(engine: Engine, path: Path, offer: FixOffer, f: Finding, value: str | None = None) -> str:
-    text = path.read_text() if engine.read(str(path))[0] is None else engine.read(str(path))[0]
-    assert text is not None
-    edits = build_edits(offer, f, engine, value=value)
-    assert edits, f"no edit for {offer.id} with {value!r}"
-    new = apply_text_edits(text, edits)
-    engine.set_overlay(str(path), new)
-    return new
 
 
 # --------------------------------------------------------------------------- AWS Backup (CKV2_AWS_8)

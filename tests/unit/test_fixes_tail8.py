@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fixkit import apply as _apply
+from fixkit import failing as _failing
+from fixkit import offers as _offers
+from fixkit import result as _result
+from fixkit import write as _write
+
 from tfguard.engine import Engine
-from tfguard.fixes import FixOffer, build_edits, example_value, offers_for
-from tfguard.fixes.textops import apply_text_edits
+from tfguard.fixes import FixOffer, build_edits, example_value
 from tfguard.model import Finding, Result
 from tfguard.scan.runner import scan
 
@@ -20,38 +25,8 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    d = tmp_path / "mod"
-    d.mkdir(exist_ok=True)
-    path = d / "main.tf"
-    path.write_text(text)
-    return path
-
-
-def _failing(engine: Engine, path: Path, check_id: str) -> Finding:
-    for f in engine.analyze_file(str(path)).findings:
-        if f.check_id == check_id and f.result is Result.FAILED:
-            return f
-    raise AssertionError(f"{check_id} does not fail in {path}")
-
-
-def _result(engine: Engine, path: Path, check_id: str, resource: str) -> set[Result]:
-    return {f.result for f in engine.analyze_file(str(path)).findings
-            if f.check_id == check_id and f.resource == resource}
-
-
 def _fixes(engine: Engine, f: Finding) -> list[FixOffer]:
-    return [o for o in offers_for(f, engine) if o.kind in ("local", "pin")]
-
-
-def _apply(engine: Engine, path: Path, offer: FixOffer, f: Finding, value: str | None = None) -> str:
-    text = engine.read(str(path))[0]
-    assert text is not None
-    edits = build_edits(offer, f, engine, value=value)
-    assert edits, f"no edit for {offer.id} with {value!r}"
-    new = apply_text_edits(text, edits)
-    engine.set_overlay(str(path), new)
-    return new
+    return _offers(engine, f, ("local", "pin"))
 
 
 # --------------------------------------------------------------------------- CKV_TF_2: a module without version
