@@ -171,3 +171,29 @@ def record_publishes(client: LanguageClient) -> list[tuple[int | None, list[lsp.
 
     features[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = wrapper
     return seen
+
+
+def session_on_copy(fixture: Path, clients: tuple[str, ...] = tuple(CHOICE_CLIENTS)) -> tuple[Any, Any]:
+    """The ``ws`` and ``client`` fixtures of a test module: ``ws`` a private copy of ``fixture``, ``client``
+    a session rooted there for each of ``clients`` (pytest-lsp capability names; no workspace indexing,
+    150 ms idle delay), ``client.ws`` the copy. A module declares them with ``ws, client =
+    session_on_copy(FIXTURE)``."""
+    import pytest_lsp
+    from pytest_lsp import ClientServerConfig
+
+    @pytest.fixture
+    def ws(tmp_path: Path) -> Path:
+        dst = tmp_path / "ws"
+        shutil.copytree(fixture, dst)
+        return dst
+
+    @pytest_lsp.fixture(params=list(clients), config=ClientServerConfig(server_command=SERVER_COMMAND))
+    async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest, ws: Path):
+        serve_client_requests(lsp_client)
+        await lsp_client.initialize_session(init_params(ws, client_capabilities(request.param),
+                                                        {"indexWorkspace": False, "idleDelayMs": 150}))
+        lsp_client.ws = ws  # type: ignore[attr-defined]
+        yield
+        await lsp_client.shutdown_session()
+
+    return ws, client

@@ -11,15 +11,13 @@ var.monitoring_role_arn``).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import SERVER_COMMAND, init_params, open_document, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import open_document, session_on_copy, wait_for_diagnostics
 from tests.lsp.test_code_actions import apply_edits, edits_of
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
@@ -28,22 +26,7 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "fixes" / "monit
 TITLE = 'Fix CKV_AWS_118 at the call of module "db": set monitoring_interval = 60, create_monitoring_role = true'
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    dst = tmp_path / "ws"
-    shutil.copytree(FIXTURE, dst)
-    return dst
-
-
-@pytest_lsp.fixture(params=["visual_studio_code", "neovim@v0.9.1"],
-                    config=ClientServerConfig(server_command=SERVER_COMMAND))
-async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest, ws: Path):
-    serve_client_requests(lsp_client)
-    await lsp_client.initialize_session(init_params(ws, client_capabilities(request.param),
-                                                    {"indexWorkspace": False, "idleDelayMs": 150}))
-    lsp_client.ws = ws  # type: ignore[attr-defined]
-    yield
-    await lsp_client.shutdown_session()
+ws, client = session_on_copy(FIXTURE)
 
 
 async def test_interval_and_role_input_at_the_call_and_not_once_applied(client: LanguageClient):

@@ -10,15 +10,13 @@ called as ``module "gke"`` by ``main.tf`` with two pools, one setting ``enable_s
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import SERVER_COMMAND, init_params, open_document, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import open_document, session_on_copy, wait_for_diagnostics
 from tests.lsp.test_code_actions import apply_edits, edits_of
 from tests.unit.test_fixes_gcp import FIXED_CALL, TITLE
 
@@ -27,22 +25,7 @@ pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarni
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "fixes" / "gke_pools"
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    dst = tmp_path / "ws"
-    shutil.copytree(FIXTURE, dst)
-    return dst
-
-
-@pytest_lsp.fixture(params=["visual_studio_code", "neovim@v0.9.1"],
-                    config=ClientServerConfig(server_command=SERVER_COMMAND))
-async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest, ws: Path):
-    serve_client_requests(lsp_client)
-    await lsp_client.initialize_session(init_params(ws, client_capabilities(request.param),
-                                                    {"indexWorkspace": False, "idleDelayMs": 150}))
-    lsp_client.ws = ws  # type: ignore[attr-defined]
-    yield
-    await lsp_client.shutdown_session()
+ws, client = session_on_copy(FIXTURE)
 
 
 async def _actions_at_call(client: LanguageClient, uri: str, line: int) -> list[lsp.CodeAction]:
