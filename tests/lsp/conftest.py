@@ -197,3 +197,13 @@ def session_on_copy(fixture: Path, clients: tuple[str, ...] = tuple(CHOICE_CLIEN
         await lsp_client.shutdown_session()
 
     return ws, client
+
+
+async def actions_at(client: LanguageClient, uri: str, line: int, title_part: str) -> list[lsp.CodeAction]:
+    """The code actions the server offers at the start of ``line`` (no diagnostics in the context: what a
+    lightbulb on that line asks) whose title contains ``title_part``."""
+    got = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        range=lsp.Range(start=lsp.Position(line=line, character=0), end=lsp.Position(line=line, character=0)),
+        context=lsp.CodeActionContext(diagnostics=[])))
+    return [a for a in got or [] if isinstance(a, lsp.CodeAction) and title_part in a.title]

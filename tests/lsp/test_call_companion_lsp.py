@@ -15,13 +15,14 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import open_document, session_on_copy, wait_for_diagnostics
+from tests.lsp.conftest import actions_at, open_document, session_on_copy, wait_for_diagnostics
 from tests.lsp.test_code_actions import apply_edits, edits_of
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "fixes" / "callcompanion"
 VIA = "via module.data in examples/a or module.data in examples/b"
+AT_CALL = "Fix CKV2_AWS_62 at"
 TITLE = ('Fix CKV2_AWS_62 at the call of module "data" in examples/{}: add aws_s3_bucket_notification sending '
          "events to EventBridge (bucket = module.data.bucket_id)")
 ADDED = ('\n\nresource "aws_s3_bucket_notification" "data" {\n  bucket      = module.data.bucket_id\n'
@@ -67,26 +68,20 @@ async def test_call_offers_the_companion_and_not_once_applied(client: LanguageCl
     uri = open_document(client, caller, text)
     await wait_for_diagnostics(client, uri, timeout=60)
 
-    async def at_call(line: int) -> list[lsp.CodeAction]:
-        got = await client.text_document_code_action_async(lsp.CodeActionParams(
-            text_document=lsp.TextDocumentIdentifier(uri=uri),
-            range=lsp.Range(start=lsp.Position(line=line, character=0), end=lsp.Position(line=line, character=0)),
-            context=lsp.CodeActionContext(diagnostics=[])))
-        return [a for a in got or [] if isinstance(a, lsp.CodeAction) and a.title.startswith("Fix CKV2_AWS_62 at")]
-
-    actions = await at_call(0)
+    actions = await actions_at(client, uri, 0, AT_CALL)
     assert [a.title for a in actions] == [TITLE.format("b")]  # only this file's call
     assert actions[0].edit is not None
     new = apply_edits(text, edits_of(actions[0].edit, uri))
     assert new == _fixed(caller)
-    assert [a.title for a in await at_call(3)] == [TITLE.format("b")]  # a line inside the call too
+    inside = await actions_at(client, uri, 3, AT_CALL)  # a line inside the call too
+    assert [a.title for a in inside] == [TITLE.format("b")]
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
         text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=new)]))
     await wait_for_diagnostics(client, uri, timeout=60)
     again: list[lsp.CodeAction] = []
     for _ in range(20):
-        again = await at_call(0)
+        again = await actions_at(client, uri, 0, AT_CALL)
         if not again:
             break
     assert again == []

@@ -17,7 +17,7 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import open_document, session_on_copy, wait_for_diagnostics
+from tests.lsp.conftest import actions_at, open_document, session_on_copy, wait_for_diagnostics
 from tests.lsp.test_code_actions import apply_edits, edits_of
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
@@ -36,14 +36,7 @@ async def test_interval_and_role_input_at_the_call_and_not_once_applied(client: 
     uri = open_document(client, caller, text)
     await wait_for_diagnostics(client, uri, timeout=90)
 
-    async def at_call(line: int) -> list[lsp.CodeAction]:
-        got = await client.text_document_code_action_async(lsp.CodeActionParams(
-            text_document=lsp.TextDocumentIdentifier(uri=uri),
-            range=lsp.Range(start=lsp.Position(line=line, character=0), end=lsp.Position(line=line, character=0)),
-            context=lsp.CodeActionContext(diagnostics=[])))
-        return [a for a in got or [] if isinstance(a, lsp.CodeAction) and a.title.startswith("Fix CKV_AWS_118")]
-
-    actions = await at_call(0)
+    actions = await actions_at(client, uri, 0, "Fix CKV_AWS_118")
     assert [a.title for a in actions] == [TITLE]
     edit = actions[0].edit
     assert edit is not None
@@ -58,7 +51,7 @@ async def test_interval_and_role_input_at_the_call_and_not_once_applied(client: 
     await wait_for_diagnostics(client, uri, timeout=60)
     again: list[lsp.CodeAction] = []
     for _ in range(20):
-        again = await at_call(0)
+        again = await actions_at(client, uri, 0, "Fix CKV_AWS_118")
         if not again:
             break
     assert again == []  # the check passes for the call's instance: nothing more to fix

@@ -16,7 +16,7 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import open_document, session_on_copy, wait_for_diagnostics
+from tests.lsp.conftest import actions_at, open_document, session_on_copy, wait_for_diagnostics
 from tests.lsp.test_code_actions import apply_edits, edits_of
 from tests.unit.test_fixes_gcp import FIXED_CALL, TITLE
 
@@ -26,14 +26,6 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "fixes" / "gke_p
 
 
 ws, client = session_on_copy(FIXTURE)
-
-
-async def _actions_at_call(client: LanguageClient, uri: str, line: int) -> list[lsp.CodeAction]:
-    got = await client.text_document_code_action_async(lsp.CodeActionParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri),
-        range=lsp.Range(start=lsp.Position(line=line, character=0), end=lsp.Position(line=line, character=0)),
-        context=lsp.CodeActionContext(diagnostics=[])))
-    return [a for a in got or [] if isinstance(a, lsp.CodeAction) and "at the call of module" in a.title]
 
 
 async def test_node_pool_lookup_is_fixed_in_each_map_at_the_call(client: LanguageClient):
@@ -46,7 +38,7 @@ async def test_node_pool_lookup_is_fixed_in_each_map_at_the_call(client: Languag
     # what the user sees on the module's line: the pools fail through the call
     await wait_for_diagnostics(client, module_uri, lambda d: any(
         x.code == "CKV_GCP_68" and "via module.gke in main.tf" in x.message for x in d), timeout=90)
-    actions = await _actions_at_call(client, uri, 4)  # a line inside the module block
+    actions = await actions_at(client, uri, 4, "at the call of module")  # a line inside the module block
     assert {a.title for a in actions} == {TITLE}  # both pools' findings, one fix: the caller's list
     action = actions[0]
     if action.edit is None:
@@ -62,7 +54,7 @@ async def test_node_pool_lookup_is_fixed_in_each_map_at_the_call(client: Languag
     # the caller's run on the unsaved text: CKV_GCP_68 passes for both pools, the fix disappears
     left: list[lsp.CodeAction] = [action]
     for _ in range(60):
-        left = await _actions_at_call(client, uri, 4)
+        left = await actions_at(client, uri, 4, "at the call of module")
         if not left:
             break
         await asyncio.sleep(0.5)
