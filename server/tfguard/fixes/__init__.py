@@ -73,6 +73,7 @@ MODULE_RULE = "TFG_MOD_4"  # raw resource that an approved module replaces
 PIN_RULES = frozenset({"TFG_MOD_1", "TFG_MOD_2", "TFG_MOD_3"})  # unapproved source, unpinned, out of range
 COMMIT_RULE = "CKV_TF_1"  # module source not pinned to a commit hash
 VERSION_RULE = "CKV_TF_2"  # module source without a version tag: a commit pin satisfies it too
+COMMIT_PINNED = (COMMIT_RULE, VERSION_RULE)  # the module checks a commit pin fixes
 COMMIT_OFFER = "pin:commit"
 _SAMPLE_COMMIT = "0123456789abcdef0123456789abcdef01234567"  # an acceptable typed value (tests, benchmark)
 
@@ -123,7 +124,7 @@ _INDEX = re.compile(r"\[[^\]]*\]$")
 
 def _target(finding: Finding, text: str) -> tuple[str, tuple[str, ...], Block] | None:
     parts = address_parts(finding.resource, finding.block_type) or _in_module_parts(finding)
-    if finding.check_id in (COMMIT_RULE, VERSION_RULE) and finding.block_type == "module":
+    if finding.check_id in COMMIT_PINNED and finding.block_type == "module":
         # Checkov names a module call by its label ("vpc"); through a call, module.a.b or
         # module.a.module.b: the call of b is a block of a's file, pinned there for every caller
         name = finding.resource.rsplit(".", 1)[-1]
@@ -476,7 +477,7 @@ def offers_for(finding: Finding, engine: Engine, catalogue: Catalogue | None = N
             return inputs
     kind, labels, block = target
     offers: list[FixOffer] = []
-    if finding.check_id in (COMMIT_RULE, VERSION_RULE) and kind == "module":
+    if finding.check_id in COMMIT_PINNED and kind == "module":
         offers.extend(_commit_offers(finding, text, block, catalogue))
     others: list[Block] | None = None
     fix = _local_fix_for(finding, kind, labels)
