@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tfguard import gctuning
 from tfguard.checks.checkov_env import checkov_modules, checkov_warning_kinds, collect_check_errors, run_lock
 from tfguard.checks.entity import CheckSelection, ordered_keys
 from tfguard.checks.errors import CheckError, error_text
@@ -173,7 +174,7 @@ def run_checkov(
                     parser._internal_dir_load = _root_load_excluding(parser)
         raised: list[tuple[Any, str, dict[str, Any], str, str, BaseException]] = []
         warnings_before = checkov_warning_kinds()
-        with collect_check_errors(lambda *args: raised.append(args)):
+        with collect_check_errors(lambda *args: raised.append(args)), gctuning.batch():
             report = runner.run(root_folder=root, runner_filter=runner_filter)
         warnings = tuple(sorted((kind, n - warnings_before.get(kind, 0)) for kind, n in checkov_warning_kinds().items()
                                 if n > warnings_before.get(kind, 0)))
