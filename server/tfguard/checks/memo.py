@@ -21,7 +21,9 @@ memoized here, in-process, bounded by size (and the graph Checkov builds from th
   replayed only when the resource types and aliases it asked about give the same answers
   (:mod:`tfguard.checks.refs_memo`); ``Edge.__hash__``/``__eq__`` without formatting a string each
   call (:mod:`tfguard.checks.edge_memo`: the same numbers and answers); ``find_var_blocks`` (the
-  ``${...}`` blocks of a string, a scanner of that string alone), keyed by the string.
+  ``${...}`` blocks of a string, a scanner of that string alone), keyed by the string; and not a memo
+  but installed with them, the dynamic-block test of Checkov's blocks without dpath's walk of the whole
+  block (:mod:`tfguard.checks.dynamic_search`: the same answers).
 - ``evaluate`` as the variable renderer calls it (``evaluate_terraform.evaluate``), keyed by the
   expression string. Hits return a copy of mutable results; a ``ValueError`` (how ``evaluate``
   reports an expression it cannot evaluate) is replayed. Expressions whose value is not a
@@ -45,7 +47,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from tfguard.checks import edge_memo, graph_memo, refs_memo
+from tfguard.checks import dynamic_search, edge_memo, graph_memo, refs_memo
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +255,7 @@ def install() -> bool:
         import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
         import checkov.terraform.parser_utils as pu
         from checkov.common.graph.graph_builder.graph_components.edge import Edge
+        from checkov.terraform.graph_builder.graph_components import blocks
         from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     except ImportError:
         log.warning("Checkov layout not recognised: tier-2 memoization off")
@@ -264,7 +267,8 @@ def install() -> bool:
                                (gu, "get_referenced_vertices_in_str_value",
                                 lambda real: refs_memo.memo_str_refs(real, gu)),
                                (Edge, "__hash__", edge_memo.memo_hash), (Edge, "__eq__", edge_memo.memo_eq),
-                               (cpu, "find_var_blocks", lambda real: _memo_var_blocks(real, cpu.VarBlockMatch))):
+                               (cpu, "find_var_blocks", lambda real: _memo_var_blocks(real, cpu.VarBlockMatch)),
+                               (blocks, "dpath", dynamic_search.DpathView)):
         original = getattr(module, name, None)
         if original is None:
             log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)
