@@ -370,7 +370,9 @@ class Scheduler:
     def schedule_gc(self, delay: float = 2.0) -> None:
         """Once the user pauses: a full collection, then freeze what survived (see gctuning).
 
-        Keeps the collector's full passes, which otherwise land on a keystroke now and then, short.
+        Keeps the collector's full passes, which otherwise land on a keystroke now and then, short. Not
+        while a full check runs: the collection holds the interpreter for as long as it walks every object
+        (Checkov's graph under construction included), and the full check waits that long.
         """
         try:
             loop = asyncio.get_running_loop()
@@ -381,7 +383,7 @@ class Scheduler:
 
         def run() -> None:
             self._gc_handle = None
-            if self._running or any(self._dirty.values()):
+            if self._running or any(self._dirty.values()) or self._graph_running:
                 self.schedule_gc(delay)
                 return
             gctuning.maintain()
