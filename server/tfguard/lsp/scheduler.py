@@ -82,6 +82,7 @@ class Scheduler:
         self._index_task: asyncio.Task[Any] | None = None
         self._gc_handle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()  # strong references to fire-and-forget tasks
+        gctuning.collect_at_idle()  # what a full check puts off is collected by schedule_gc's maintenance
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)

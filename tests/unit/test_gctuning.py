@@ -1,0 +1,74 @@
+"""The collector's policy for Checkov runs (gctuning.batch) and its hand-back (collect_at_idle, maintain)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tfguard import gctuning
+
+
+@pytest.fixture(autouse=True)
+def _policy() -> Iterator[None]:
+    before = gc.get_threshold()
+    yield
+    gctuning._idle_collects, gctuning._saved, gctuning._batches = False, None, 0
+    gc.set_threshold(*before)
+    gc.unfreeze()
+
+
+def test_a_run_collects_rarely_and_gives_the_thresholds_back() -> None:
+    gc.set_threshold(700, 10, 10)
+    with gctuning.batch():
+        assert gc.get_threshold() == gctuning.BATCH_THRESHOLDS
+        assert gc.isenabled()
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_nested_and_concurrent_runs_share_one_policy() -> None:
+    gc.set_threshold(700, 10, 10)
+    inside = threading.Event()
+    release = threading.Event()
+
+    def other_run() -> None:
+        with gctuning.batch():
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=other_run)
+    with gctuning.batch():
+        t.start()
+        assert inside.wait(10)
+        with gctuning.batch():
+            pass
+        assert gc.get_threshold() == gctuning.BATCH_THRESHOLDS
+    assert gc.get_threshold() == gctuning.BATCH_THRESHOLDS, "another thread's run is still going"
+    release.set()
+    t.join(10)
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_a_process_collecting_at_idle_keeps_the_policy_until_its_maintenance() -> None:
+    gc.set_threshold(700, 10, 10)
+    gctuning.collect_at_idle()
+    with gctuning.batch():
+        pass
+    assert gc.get_threshold() == gctuning.BATCH_THRESHOLDS, "the put-off full collection would start at once"
+    with gctuning.batch():  # a second run before the pause: the usual thresholds are still remembered
+        pass
+    gctuning.maintain()
+    assert gc.get_threshold() == (700, 10, 10)
+    assert gc.get_freeze_count() > 0
+
+
+def test_maintenance_during_a_run_keeps_the_policy() -> None:
+    gc.set_threshold(700, 10, 10)
+    gctuning.collect_at_idle()
+    with gctuning.batch():
+        gctuning.maintain()
+        assert gc.get_threshold() == gctuning.BATCH_THRESHOLDS
+    gctuning.maintain()
+    assert gc.get_threshold() == (700, 10, 10)
