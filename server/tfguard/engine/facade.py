@@ -39,6 +39,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from tfguard.calls import CallIndex
 from tfguard.checks.entity import CheckSelection, ModuleContext
@@ -224,10 +225,12 @@ class Engine:
     # --------------------------------------------------------------- tiers
     def analyze_file(self, path: str, with_rules: bool = True) -> FileAnalysis:
         """Tier 1 for one file (see :class:`tfguard.engine.tier1.Tier1`); nothing for an excluded file."""
-        if self.configs is None:
+        with self._configs_once():
             return self._analyze_file(path, with_rules)
-        with self.configs.batch():  # each folder's .tfguard.yaml resolved once per analysis, not per rule and block
-            return self._analyze_file(path, with_rules)
+
+    def _configs_once(self) -> AbstractContextManager[None]:
+        """Each folder's .tfguard.yaml resolved once for the duration, not per rule, block and file."""
+        return self.configs.batch() if self.configs is not None else nullcontext()
 
     def _analyze_file(self, path: str, with_rules: bool) -> FileAnalysis:
         if self.excluded(path):
@@ -260,7 +263,8 @@ class Engine:
                         problems: Sequence[Problem] = ()) -> dict[str, FileAnalysis]:
         """Tier 2's result for ``files`` from the unit runs that read them, module-instance findings of every
         caller merged (see :meth:`tfguard.engine.tier2.Tier2.adopt_unit_runs`)."""
-        return self.tier2.adopt_unit_runs(files, runs, problems)
+        with self._configs_once():
+            return self.tier2.adopt_unit_runs(files, runs, problems)
 
     def close(self) -> None:
         """Release what the engine holds on disk (the scratch mirror). The engine stays usable."""
