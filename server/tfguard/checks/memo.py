@@ -23,7 +23,8 @@ memoized here, in-process, bounded by size (and the graph Checkov builds from th
   call (:mod:`tfguard.checks.edge_memo`: the same numbers and answers); ``find_var_blocks`` (the
   ``${...}`` blocks of a string, a scanner of that string alone), keyed by the string; and not a memo
   but installed with them, the dynamic-block test of Checkov's blocks without dpath's walk of the whole
-  block (:mod:`tfguard.checks.dynamic_search`: the same answers).
+  block (:mod:`tfguard.checks.dynamic_search`: the same answers), and the graph checks run in the
+  calling thread instead of a pool of threads taking turns (:mod:`tfguard.checks.serial_checks`).
 - ``evaluate`` as the variable renderer calls it (``evaluate_terraform.evaluate``), keyed by the
   expression string. Hits return a copy of mutable results; a ``ValueError`` (how ``evaluate``
   reports an expression it cannot evaluate) is replayed. Expressions whose value is not a
@@ -47,7 +48,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from tfguard.checks import dynamic_search, edge_memo, graph_memo, refs_memo
+from tfguard.checks import dynamic_search, edge_memo, graph_memo, refs_memo, serial_checks
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +249,7 @@ def install() -> bool:
     if _installed:
         return True
     try:
+        import checkov.common.graph.checks_infra.registry as greg
         import checkov.common.util.parser_utils as cpu
         import checkov.common.util.var_utils as cvu
         import checkov.terraform.graph_builder.foreach.abstract_handler as fh
@@ -268,7 +270,8 @@ def install() -> bool:
                                 lambda real: refs_memo.memo_str_refs(real, gu)),
                                (Edge, "__hash__", edge_memo.memo_hash), (Edge, "__eq__", edge_memo.memo_eq),
                                (cpu, "find_var_blocks", lambda real: _memo_var_blocks(real, cpu.VarBlockMatch)),
-                               (blocks, "dpath", dynamic_search.DpathView)):
+                               (blocks, "dpath", dynamic_search.DpathView),
+                               (greg, "concurrent", serial_checks.ConcurrentView)):
         original = getattr(module, name, None)
         if original is None:
             log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)
