@@ -19,6 +19,7 @@ from tfguard.lsp.scheduler import Scheduler
 
 def _collections(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     calls: list[float] = []
+    monkeypatch.setattr(gctuning, "_idle_collects", gctuning._idle_collects)  # a Scheduler sets it process-wide
     monkeypatch.setattr(gctuning, "maintain", lambda: calls.append(asyncio.get_running_loop().time()))
     return calls
 
