@@ -58,6 +58,28 @@ class GraphRun:
     checkov_warnings: tuple[tuple[str, int], ...] = ()
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """One Checkov run, prepared (the tree it reads already on disk or in the scratch mirror): what
+    :func:`run_spec` needs, in this process or in the side process (:mod:`tfguard.scan.sidecar`)."""
+
+    root: str  # the folder Checkov's runner is pointed at (in the mirror when the run reads it)
+    selection: CheckSelection = CheckSelection()
+    recursive: bool = True
+    path_map: tuple[str, str] | None = None  # (mirror prefix, real prefix), see run_checkov
+    renamed: tuple[tuple[str, str], ...] = ()  # (scratch path, real path) of the files seen renamed
+    var_files: tuple[str, ...] = ()
+    skip_paths: tuple[str, ...] = ()
+    policy_dirs: tuple[str, ...] = ()  # YAML policy folders the graph registry holds for the run
+
+
+def run_spec(spec: RunSpec) -> GraphRun:
+    """Checkov's run of a prepared spec (its policy folders loaded first: a no-op when they already are)."""
+    use_policy_dirs(spec.policy_dirs)
+    return run_checkov(spec.root, spec.selection, recursive=spec.recursive, path_map=spec.path_map,
+                       renamed=dict(spec.renamed) or None, var_files=spec.var_files, skip_paths=spec.skip_paths)
+
+
 _policy_lock = threading.Lock()
 _builtin_graph_checks: list[Any] | None = None
 _loaded_policy_dirs: tuple[str, ...] = ()

@@ -43,7 +43,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from tfguard.calls import CallIndex
 from tfguard.checks.entity import CheckSelection, ModuleContext
-from tfguard.checks.graph import GraphRecord, GraphRun
+from tfguard.checks.graph import GraphRecord, GraphRun, RunSpec
 from tfguard.config.checkov import CheckovConfig, CheckovOverrides
 from tfguard.config.paths import excluded_by_glob, skipped_by_checkov
 from tfguard.config.tfguard import ConfigResolver
@@ -51,7 +51,7 @@ from tfguard.engine.index import FileState, Index
 from tfguard.engine.pipeline import BlockRule, FindingHook, Pipeline
 from tfguard.engine.texts import Texts
 from tfguard.engine.tier1 import FileAnalysis, Tier1
-from tfguard.engine.tier2 import BUSY, DEFAULT_MODULE_TIME_BUDGET, Tier2, records_to_findings
+from tfguard.engine.tier2 import BUSY, DEFAULT_MODULE_TIME_BUDGET, Tier2, UnitArgs, records_to_findings
 from tfguard.files import DEFAULT_MAX_FILE_BYTES
 from tfguard.model import Finding, Problem
 
@@ -250,14 +250,19 @@ class Engine:
         :meth:`tfguard.engine.tier2.Tier2.module_run`): its records, before rules and hook."""
         return self.tier2.module_run(module_dir)
 
-    def unit_run(self, root: str, *, selection: CheckSelection, recursive: bool = False,
-                 var_files: tuple[str, ...] = (), skip_paths: tuple[str, ...] = (), left_out: Sequence[str] = (),
-                 dirs: Sequence[str] = (), policy_dirs: tuple[str, ...] = (), mirrored: bool = False) -> GraphRun:
-        """Checkov's run of one ``tfguard scan`` unit on the current text, unsaved included (see
-        :meth:`tfguard.engine.tier2.Tier2.unit_run`)."""
-        return self.tier2.unit_run(root, selection=selection, recursive=recursive, var_files=var_files,
-                                   skip_paths=skip_paths, left_out=left_out, dirs=dirs, policy_dirs=policy_dirs,
-                                   mirrored=mirrored)
+    def mirror_held(self) -> AbstractContextManager[None]:
+        """Hold the scratch mirror for a pass of prepared unit runs (:meth:`tfguard.engine.tier2.Tier2.mirror_held`)."""
+        return self.tier2.mirror_held()
+
+    def mirror_base(self, unit: UnitArgs) -> str:
+        """The tree whose scratch mirror a unit's run reads (:meth:`tfguard.engine.tier2.Tier2.mirror_base`)."""
+        return self.tier2.mirror_base(unit)
+
+    def prepare_units(self, units: Sequence[UnitArgs], *, selection: CheckSelection,
+                      policy_dirs: tuple[str, ...] = ()) -> list[RunSpec | Exception]:
+        """Checkov's runs of ``tfguard scan`` units on the current text, unsaved included, made ready (see
+        :meth:`tfguard.engine.tier2.Tier2.prepare_units`); inside :meth:`mirror_held`."""
+        return self.tier2.prepare_units(units, selection=selection, policy_dirs=policy_dirs)
 
     def adopt_unit_runs(self, files: Sequence[str], runs: Sequence[GraphRun],
                         problems: Sequence[Problem] = ()) -> dict[str, FileAnalysis]:

@@ -15,13 +15,15 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tfguard.calls import Call, CallIndex
 from tfguard.checks.entity import CheckSelection, ModuleContext
 from tfguard.checks.errors import check_error_problems
-from tfguard.checks.graph import GraphRecord, GraphRun, Mirror, run_checkov, use_policy_dirs
+from tfguard.checks.graph import GraphRecord, GraphRun, Mirror, RunSpec, run_checkov, use_policy_dirs
 from tfguard.config.paths import anchored
 from tfguard.engine.index import FileState, Index, overridden_problem
 from tfguard.engine.pipeline import BlockContext, Pipeline
@@ -35,6 +37,19 @@ log = logging.getLogger(__name__)
 DEFAULT_MODULE_TIME_BUDGET = 20.0  # seconds for one module's tier-2 run before tier 1 stands in
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class UnitArgs:
+    """One scan unit's run as :meth:`Tier2.prepare_units` takes it (see :class:`tfguard.scan.pool.ScanUnit`)."""
+
+    root: str
+    recursive: bool = False
+    var_files: tuple[str, ...] = ()
+    skip_paths: tuple[str, ...] = ()
+    left_out: frozenset[str] = frozenset()  # files tfguard leaves out
+    dirs: tuple[str, ...] = ()  # the directories the run reads (the mirror must hold them)
+    mirrored: bool = False  # the run reads OpenTofu files: through the mirror even with nothing unsaved
 
 
 def records_to_findings(recs: Iterable[GraphRecord], st: FileState | None) -> list[Finding]:
@@ -360,54 +375,88 @@ class Tier2:
         return fa
 
     # ------------------------------------------------------- scan units
-    def unit_run(self, root: str, *, selection: CheckSelection, recursive: bool = False,
-                 var_files: tuple[str, ...] = (), skip_paths: tuple[str, ...] = (), left_out: Iterable[str] = (),
-                 dirs: Iterable[str] = (), policy_dirs: tuple[str, ...] = (), mirrored: bool = False) -> GraphRun:
-        """Checkov's run of one scan unit of ``tfguard scan`` (``root``, ``recursive``, as
-        :class:`tfguard.scan.pool.ScanUnit` says) on the current text, unsaved included.
+    @contextmanager
+    def mirror_held(self) -> Iterator[None]:
+        """Hold the scratch mirror for a pass of prepared runs (:meth:`prepare_units`): no other run
+        re-writes it until the block ends, so every run of the pass (some read by the side process)
+        sees the text it was prepared on. A :meth:`close` that came meanwhile happens at the end."""
+        with self._mirror_lock:
+            try:
+                yield
+            finally:
+                if self._close_after_run:
+                    self._close_mirror()
 
-        On the disk itself when nothing is unsaved and ``mirrored`` is False (``mirrored``: the unit reads
-        OpenTofu files), else through the scratch mirror of the workspace. ``skip_paths`` are Checkov's
-        --skip-path patterns of the configuration, ``left_out`` the files tfguard leaves out (anchored in
-        whatever tree Checkov reads), ``dirs`` the directories the unit reads (the mirror must hold them).
+    def mirror_base(self, unit: UnitArgs) -> str:
+        """The tree whose scratch mirror a unit's run reads: the workspace, or what holds all it reads."""
+        dirs = (unit.root, *unit.dirs)
+        if self.root and all(is_inside(d, self.root) for d in dirs):
+            return self.root
+        return os.path.commonpath([os.path.realpath(d) for d in dirs])
+
+    def prepare_units(self, units: Sequence[UnitArgs], *, selection: CheckSelection,
+                      policy_dirs: tuple[str, ...] = ()) -> list[RunSpec | Exception]:
+        """Checkov's runs of scan units of ``tfguard scan`` (:class:`tfguard.scan.pool.ScanUnit`) on the
+        current text, unsaved included, made ready: one :class:`RunSpec` per unit (or the exception that
+        unit raised), run by :func:`tfguard.checks.graph.run_spec` here or in the side process.
+
+        Call it inside :meth:`mirror_held`, with units of one :meth:`mirror_base`. A unit runs on the disk
+        itself when nothing it reads is unsaved or broken and it reads no OpenTofu file (``mirrored``),
+        else on the scratch mirror, synced once for all the units: the unsaved text, and a file with
+        blocks that do not parse read with them blanked out, as module_run does (Checkov drops a file it
+        cannot parse whole). ``skip_paths`` are Checkov's --skip-path patterns of the configuration,
+        ``left_out`` the files tfguard leaves out (anchored in whatever tree Checkov reads).
         """
+        if not units:
+            return []
         index = self.index
         for problem_line in use_policy_dirs(policy_dirs):
             log.warning("%s", problem_line)
             # a refused policy folder is a located problem on the policy file, as tfguard scan reports it
-            index.record_config_problem(policy_problem(problem_line, index.checkov_config(root).path or root))
-        left = list(left_out)
-        # a file with blocks that do not parse is read with them blanked out, as module_run does: the
-        # blocks that parse keep their findings (Checkov drops a file it cannot parse whole)
-        masked: dict[str, str] = {}
-        for d in dict.fromkeys(dirs or (root,)):
-            for f in index.module_files(d):
-                if f not in left and (m := masked_text(index.state(f))) is not None:
-                    masked[f] = m
-        with self._mirror_lock:
+            index.record_config_problem(policy_problem(problem_line, index.checkov_config(units[0].root).path
+                                                       or units[0].root))
+        masks: list[dict[str, str] | Exception] = []
+        for u in units:
             try:
-                overlays = index.texts.overlays()
-                # unsaved text tfguard does not analyse (over maxFileBytes or the size budget) is never
-                # handed to Checkov: left out of the mirror, and the mirror used so its disk text is not read
-                refused = [p for p in overlays if index.texts.read(p)[0] is None]
-                for p in refused:
-                    del overlays[p]
-                if not overlays and not masked and not refused and not mirrored:
-                    return run_checkov(root, selection, recursive=recursive, var_files=var_files,
-                                       skip_paths=skip_paths + anchored(left))
-                overlays.update(masked)  # Checkov sees the blocks that parse, at their own lines
-                base = self.root if self.root and all(is_inside(d, self.root) for d in (root, *dirs)) \
-                    else os.path.commonpath([os.path.realpath(d) for d in (root, *dirs)])
-                mirror = self._mirror_at(base)
-                mirror.sync(self._mirror_files(base, overlays))
+                masked: dict[str, str] = {}
+                for d in dict.fromkeys(u.dirs or (u.root,)):
+                    for f in index.module_files(d):
+                        if f not in u.left_out and (m := masked_text(index.state(f))) is not None:
+                            masked[f] = m
+                masks.append(masked)
+            except Exception as e:  # one unit failing never loses the others
+                masks.append(e)
+        overlays = index.texts.overlays()
+        # unsaved text tfguard does not analyse (over maxFileBytes or the size budget) is never handed to
+        # Checkov: left out of the mirror, and the mirror used so its disk text is not read
+        refused = [p for p in overlays if index.texts.read(p)[0] is None]
+        for p in refused:
+            del overlays[p]
+        needs = [not isinstance(got, Exception) and bool(overlays or got or refused or u.mirrored)
+                 for u, got in zip(units, masks, strict=True)]
+        mirror: Mirror | None = None
+        if any(needs):
+            for unit_masks in masks:
+                if not isinstance(unit_masks, Exception):
+                    overlays.update(unit_masks)  # Checkov sees the blocks that parse, at their own lines
+            base = self.mirror_base(units[0])
+            mirror = self._mirror_at(base)
+            mirror.sync(self._mirror_files(base, overlays))
+        specs: list[RunSpec | Exception] = []
+        for u, got, need in zip(units, masks, needs, strict=True):
+            if isinstance(got, Exception):
+                specs.append(got)
+            elif not need or mirror is None:
+                specs.append(RunSpec(u.root, selection, u.recursive, var_files=u.var_files,
+                                     skip_paths=u.skip_paths + anchored(sorted(u.left_out)), policy_dirs=policy_dirs))
+            else:
                 mapped_vars = tuple(mirror.path_for(f) if is_inside(f, mirror.real_root) and os.path.isfile(
-                    mirror.path_for(f)) else f for f in var_files)
-                return run_checkov(mirror.path_for(root), selection, recursive=recursive, path_map=mirror.path_map,
-                                   renamed=mirror.renamed, var_files=mapped_vars,
-                                   skip_paths=skip_paths + anchored(mirror.path_for(f) for f in left))
-            finally:
-                if self._close_after_run:
-                    self._close_mirror()
+                    mirror.path_for(f)) else f for f in u.var_files)
+                specs.append(RunSpec(mirror.path_for(u.root), selection, u.recursive, path_map=mirror.path_map,
+                                     renamed=tuple(sorted(mirror.renamed.items())), var_files=mapped_vars,
+                                     skip_paths=u.skip_paths + anchored(mirror.path_for(f) for f in sorted(u.left_out)),
+                                     policy_dirs=policy_dirs))
+        return specs
 
     def through(self, finding: Finding) -> tuple[Call, ...]:
         """The candidate calls of a module-instance finding that names no caller (:meth:`CallIndex.through`)."""
