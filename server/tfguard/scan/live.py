@@ -180,7 +180,11 @@ class LiveScan:
                                       mirrored=pool.unit_has_tofu(u)) for u in todo}
         groups: dict[str, list[pool.ScanUnit]] = {}  # by the tree mirrored: one mirror is synced for a group
         for u in todo:
-            groups.setdefault(self.engine.mirror_base(args[unit_key(u)]), []).append(u)
+            try:
+                groups.setdefault(self.engine.mirror_base(args[unit_key(u)]), []).append(u)
+            except Exception as e:  # one unit failing never loses the others
+                log.exception("no tree to mirror for %s", u.root)
+                failures.append((u.root, f"{type(e).__name__}: {e}"))
         side = self._side_process(todo)
         progress = _Progress(on_unit, len(todo), self.folder)
         for units in groups.values():

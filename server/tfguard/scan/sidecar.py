@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 ENV = "TFGUARD_SIDE_PROCESS"  # "0": never start the side process
 MAX_STARTS = 3  # side processes started per server process before giving up on it
+IDLE_COLLECT_AFTER = 2.0  # seconds without a unit to run before the side process collects its garbage
+RUN_TIMEOUT = 900.0  # seconds one unit may take in the side process before it is stopped and run here
 
 
 class SideFailed(Exception):
@@ -64,15 +66,21 @@ def serve(fd: int) -> None:
     sys.stdout = sys.stderr
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="tfguard side process %(process)d: %(levelname)s %(name)s: %(message)s")
+    from tfguard import gctuning
     from tfguard.checks.checkov_env import checkov_modules
     from tfguard.checks.graph import graph_check_ids, run_spec
 
     conn = Connection(fd)
     checkov_modules()
     graph_check_ids()
+    gctuning.collect_at_idle()  # as in the server: what a run puts off is collected when no unit is waiting
     conn.send(("ready", os.getpid()))
+    collected = True
     while True:
         try:
+            if not collected and not conn.poll(IDLE_COLLECT_AFTER):
+                gctuning.maintain()
+                collected = True
             message = conn.recv()
         except (EOFError, OSError):  # the server is gone
             return
@@ -83,6 +91,7 @@ def serve(fd: int) -> None:
         except Exception as e:  # the server runs the unit itself, and reports its failure if it fails there too
             reply = ("error", f"{type(e).__name__}: {e}")
         conn.send(reply)
+        collected = False
 
 
 class SideProcess:
@@ -133,19 +142,23 @@ class SideProcess:
         log.info("side process %d ready in %.1f s", self.pid, time.monotonic() - self._started)
         return True
 
-    def run(self, spec: RunSpec) -> GraphRun:
-        """Checkov's run of ``spec`` in the side process; SideFailed if it cannot give it."""
+    def run(self, spec: RunSpec, timeout: float = RUN_TIMEOUT) -> GraphRun:
+        """Checkov's run of ``spec`` in the side process; SideFailed if it cannot give it (within ``timeout``
+        seconds: a side process stuck that long is stopped)."""
         with self._call:
-            return self._run(spec)
+            return self._run(spec, timeout)
 
-    def _run(self, spec: RunSpec) -> GraphRun:
+    def _run(self, spec: RunSpec, timeout: float) -> GraphRun:
         if not self.ready:
             raise SideFailed("the side process is not ready")
+        deadline = time.monotonic() + timeout
         try:
             self._conn.send(("run", spec))
             while not self._conn.poll(0.5):
                 if self.process.poll() is not None:
                     raise SideFailed(f"the side process ended (exit code {self.process.returncode})")
+                if time.monotonic() > deadline:
+                    raise SideFailed(f"the side process gave no answer in {timeout:g} s")
             reply = self._conn.recv()
         except (EOFError, OSError) as e:
             self._fail(f"{type(e).__name__}: {e}")
