@@ -182,3 +182,47 @@ async def test_unsaved_caller_edit_changes_the_module_files_findings(client: Lan
     await settled(seen, mark, timeout=120)
     await asyncio.sleep(0.5)
     assert "CKV_AWS_24" not in {str(d.code) for d in client.diagnostics.get(module_uri, [])}
+
+
+async def test_units_run_on_two_processes_and_the_editor_still_shows_the_scan(client: LanguageClient,
+                                                                             tmp_path: Path):
+    """Eight examples, each calling one module under its own name: eight units. After an unsaved edit of
+    the module, every unit runs again, some in the side process (the status says how many); every file's
+    settled diagnostics equal `tfguard scan` of the same text."""
+    from tests.unit.test_sidecar import MODULE as NET
+    from tests.unit.test_sidecar import _tree
+
+    root = tmp_path / "repo"
+    _tree(root, 8)
+    module = root / "modules" / "net" / "main.tf"
+    seen = watch_status(client)
+    await client.initialize_session(init_params(root, client_capabilities("visual_studio_code"),
+                                                {"indexWorkspace": True, "idleDelayMs": 100}))
+    uri = open_document(client, module)
+    await settled(seen, 0, timeout=120)
+    edited = NET.replace("block_public_policy     = true", "block_public_policy     = false")
+    status: dict[str, Any] = {}
+    for version in range(2, 8):  # the side process may still be importing Checkov at the first passes
+        mark = len(seen)
+        text = edited + "\n" * version  # a new text each time: every unit is stale again
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)]))
+        status = await settled(seen, mark, timeout=120)
+        if "in the side process" in status["message"]:
+            break
+        await asyncio.sleep(1.0)
+    assert "ran 8 units (" in status["message"] and "in the side process" in status["message"], status
+    await asyncio.sleep(1.0)
+    on_disk = tmp_path / "on-disk"
+    shutil.copytree(root, on_disk)
+    (on_disk / "modules" / "net" / "main.tf").write_text(text)
+    want = {os.path.relpath(f, on_disk): keys for f, keys in scan_keys(on_disk).items()}
+    assert any(k[0] == "CKV_AWS_24" for keys in want.values() for k in keys), "callers' findings exist"
+    diffs = []
+    for f in sorted(root.rglob("*.tf")):
+        rel = os.path.relpath(f, root)
+        got = editor_keys(list(client.diagnostics.get(f.as_uri(), [])))
+        if got != want.get(rel, set()):
+            diffs.append((rel, sorted(want.get(rel, set()) - got), sorted(got - want.get(rel, set()))))
+    assert not diffs, diffs

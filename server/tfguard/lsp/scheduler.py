@@ -250,7 +250,8 @@ class Scheduler:
                 f: fa for f, fa in run.results.items()
                 if os.path.dirname(f) in shown or from_fs_path(f) in self.ls.workspace.text_documents})
             took = f"{run.seconds:.1f} s" + (" (over budget)" if over else "")
-            ran = f"ran {len(run.ran)} unit{'s' if len(run.ran) != 1 else ''}, reused {run.reused}"
+            side = f" ({run.in_side} in the side process)" if run.in_side else ""
+            ran = f"ran {len(run.ran)} unit{'s' if len(run.ran) != 1 else ''}{side}, reused {run.reused}"
             self.notify_status("idle", f"full check of {label} done in {took}: {ran}", folder)
             log.info("full check of %s: %s in %.2f s (%d files)", label, ran, run.seconds, len(run.results))
         else:

@@ -60,6 +60,7 @@ class LiveRun:
     reused: int  # units answered from memory
     seconds: float
     failures: list[tuple[str, str]] = field(default_factory=list)  # (unit root, error)
+    in_side: int = 0  # of ``ran``, the units the side process ran (:mod:`tfguard.scan.sidecar`)
 
 
 class LiveScan:
@@ -139,7 +140,7 @@ class LiveScan:
         # every unit reading an affected file contributes to its result (a root module called by many examples)
         needed = [u for u in plan.units if any(self.reads(u, os.path.dirname(f)) for f in affected)]
         todo = self.stale(plan, needed)
-        ran, failures = self._execute(plan, todo, on_unit)
+        ran, failures, in_side = self._execute(plan, todo, on_unit)
         with self._lock:
             keep = {unit_key(u) for u in plan.units}
             for k in [k for k in self._runs if k not in keep]:  # bounded by the folder's units
@@ -155,7 +156,7 @@ class LiveScan:
                             for f in affected if self.reads(unit, os.path.dirname(f)))
         results = self.engine.adopt_unit_runs(affected, runs, problems)
         return LiveRun(results=results, ran=ran, reused=len(needed) - len(todo), seconds=time.monotonic() - start,
-                       failures=failures)
+                       failures=failures, in_side=in_side)
 
     def _side_process(self, todo: list[pool.ScanUnit]) -> sidecar.SideProcess | None:
         """The side process for a pass of ``todo`` (None: every unit runs here). Started at the first pass
@@ -169,12 +170,14 @@ class LiveScan:
         return sidecar.shared()
 
     def _execute(self, plan: DirPlan, todo: list[pool.ScanUnit],
-                 on_unit: Callable[[int, int, str], None] | None) -> tuple[list[str], list[tuple[str, str]]]:
-        """Checkov's runs of ``todo``, remembered; returns the labels of the units run and the failures."""
+                 on_unit: Callable[[int, int, str], None] | None) -> tuple[list[str], list[tuple[str, str]], int]:
+        """Checkov's runs of ``todo``, remembered; returns the labels of the units run, the failures and how
+        many of the units the side process ran."""
         ran: list[str] = []
         failures: list[tuple[str, str]] = []
+        in_side = 0
         if not todo:
-            return ran, failures
+            return ran, failures, in_side
         args = {unit_key(u): UnitArgs(root=u.root, recursive=u.recursive, var_files=self.var_files(plan, u),
                                       skip_paths=plan.skip_paths, left_out=frozenset(plan.left_out), dirs=u.dirs,
                                       mirrored=pool.unit_has_tofu(u)) for u in todo}
@@ -196,7 +199,8 @@ class LiveScan:
                 except Exception as e:  # the mirror could not be written: every unit of the group fails
                     log.exception("could not prepare the full check of %s", self.folder)
                     specs = [e] * len(units)
-                got = self._run_specs(list(zip(units, specs, strict=True)), side, progress)
+                got, sides = self._run_specs(list(zip(units, specs, strict=True)), side, progress)
+            in_side += sum(1 for s in sides.values() if s == 1)
             for u in units:
                 k = unit_key(u)
                 result = got[k]
@@ -206,16 +210,18 @@ class LiveScan:
                 ran.append(unit_label(u, self.folder))
                 with self._lock:
                     self._runs[k] = (fps[k], result)
-        return ran, failures
+        return ran, failures, in_side
 
     def _run_specs(self, work: list[tuple[pool.ScanUnit, RunSpec | Exception]], side: sidecar.SideProcess | None,
-                   progress: _Progress) -> dict[UnitKey, GraphRun | str]:
+                   progress: _Progress) -> tuple[dict[UnitKey, GraphRun | str], dict[UnitKey, int]]:
         """Run prepared units here and, when ``side`` is given, in the side process at the same time.
 
         Each side takes first the units it ran last time (its memos are warm for them), longest first,
         then the units new to both, then the other side's shortest: the two finish together. A unit the
-        side process could not run is run here (fail closed: the result is the serial one)."""
+        side process could not run is run here (fail closed: the result is the serial one). Returns each
+        unit's run (or its error) and the side that ran it."""
         out: dict[UnitKey, GraphRun | str] = {}
+        where: dict[UnitKey, int] = {}
         ready: list[tuple[pool.ScanUnit, RunSpec]] = []
         for u, spec in work:
             if isinstance(spec, Exception):
@@ -251,6 +257,7 @@ class LiveScan:
         def done(u: pool.ScanUnit, result: GraphRun | str, s: int) -> None:
             with lock:
                 out[unit_key(u)] = result
+                where[unit_key(u)] = s
                 if not isinstance(result, str):
                     self._sides[unit_key(u)] = s
 
@@ -299,7 +306,7 @@ class LiveScan:
             thread.join()
         for w in retry:
             here(w)
-        return out
+        return out, where
 
 
 class _Progress:
