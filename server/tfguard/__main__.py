@@ -1,4 +1,4 @@
 from tfguard.cli import main
 
-if __name__ == "__main__":  # not when a spawned side process imports the parent's main module
+if __name__ == "__main__":  # not when imported as a module (multiprocessing's spawn re-imports the main module)
     raise SystemExit(main())
