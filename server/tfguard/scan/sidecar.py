@@ -53,10 +53,9 @@ class SideFailed(Exception):
     """The side process could not give the run (it died, or answered something else): run it here."""
 
 
-def enabled(environ: dict[str, str] | None = None) -> bool:
+def enabled() -> bool:
     """Whether a side process may run: more than one core, and not turned off by :data:`ENV`."""
-    env = os.environ if environ is None else environ
-    if env.get(ENV, "").strip().lower() in ("0", "false", "no", "off"):
+    if os.environ.get(ENV, "").strip().lower() in ("0", "false", "no", "off"):
         return False
     return (os.cpu_count() or 1) > 1
 
@@ -90,7 +89,10 @@ def serve(fd: int) -> None:
             reply: tuple[Any, ...] = ("ok", run_spec(message[1]))
         except Exception as e:  # the server runs the unit itself, and reports its failure if it fails there too
             reply = ("error", f"{type(e).__name__}: {e}")
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:  # the server went away during the run: nobody to answer, end quietly
+            return
         collected = False
 
 
