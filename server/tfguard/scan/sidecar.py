@@ -73,7 +73,8 @@ def serve(fd: int) -> None:
     checkov_modules()
     graph_check_ids()
     gctuning.collect_at_idle()  # as in the server: what a run puts off is collected when no unit is waiting
-    conn.send(("ready", os.getpid()))
+    if not _answer(conn, ("ready", os.getpid())):
+        return
     collected = True
     while True:
         try:
@@ -89,11 +90,18 @@ def serve(fd: int) -> None:
             reply: tuple[Any, ...] = ("ok", run_spec(message[1]))
         except Exception as e:  # the server runs the unit itself, and reports its failure if it fails there too
             reply = ("error", f"{type(e).__name__}: {e}")
-        try:
-            conn.send(reply)
-        except OSError:  # the server went away during the run: nobody to answer, end quietly
+        if not _answer(conn, reply):
             return
         collected = False
+
+
+def _answer(conn: Connection, message: tuple[Any, ...]) -> bool:
+    """Send ``message`` to the server; False when it has gone away (nobody to answer: end quietly)."""
+    try:
+        conn.send(message)
+    except OSError:
+        return False
+    return True
 
 
 class SideProcess:
