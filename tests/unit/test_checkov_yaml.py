@@ -56,7 +56,6 @@ check: CKV_AWS_20
 output: sarif
 compact: true
 framework: [kubernetes]
-skip-checks: CKV_AWS_21
 evaluate-variables: true
 external-checks-git: https://example.invalid/checks.git
 """
@@ -82,7 +81,7 @@ def test_every_key_tfguard_does_not_apply_is_a_located_problem(tmp_path: Path, c
     assert by_line[at("output")][0] == "INFO" and "Checkov's own output" in by_line[at("output")][1]
     assert by_line[at("compact")][0] == "INFO"
     assert by_line[at("framework")][0] == "MEDIUM" and "terraform framework only" in by_line[at("framework")][1]
-    assert by_line[at("skip-checks")][0] == "MEDIUM" and "not a Checkov option" in by_line[at("skip-checks")][1]
+    # a misspelt option ("skip-checks:") is no longer a warning: the scan exits 2 (tests/unit/test_fail_closed.py)
     assert "network" in by_line[at("external-checks-git")][1]  # refused, as before
     # honoured, or harmless with this value: not reported
     assert at("check") not in by_line and at("evaluate-variables") not in by_line

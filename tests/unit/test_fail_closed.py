@@ -59,6 +59,21 @@ def test_a_typo_in_the_root_config_is_exit_2_from_any_path(tmp_path: Path, targe
     assert not out.exists()
 
 
+@pytest.mark.parametrize("target", ["repo", "repo/infra", "repo/infra/prod/main.tf"])
+def test_a_typo_in_a_checkov_yaml_is_exit_2_even_when_nothing_fails(tmp_path: Path, target: str,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # Checkov refuses an option it does not know; tfguard used to warn and exit 0 on a clean folder.
+    repo = _repo(tmp_path, "version: 1\n")
+    (repo / "infra" / "prod" / "main.tf").write_text('variable "x" {}\n')
+    (repo / ".checkov.yaml").write_text("compact: true\nframwork: terraform\n")
+    assert main(["scan", str(tmp_path / target)]) == 2
+    lines = _errors(capsys)
+    assert lines[0].startswith(f"{repo / '.checkov.yaml'}:2:1: error: 'framwork' is not a Checkov option")
+    assert lines[-1].startswith("tfguard: error: invalid configuration (1 problem above): not scanning")
+    (repo / ".checkov.yaml").write_text("compact: true\nframework: terraform\n")
+    assert main(["scan", str(tmp_path / target)]) == 0
+
+
 def test_the_root_config_applies_to_a_file_scan(tmp_path: Path) -> None:
     repo = _repo(tmp_path, "severity_overrides:\n  CKV_AWS_24: HIGH\n")
     got = {}

@@ -47,6 +47,8 @@ class CheckovConfig:
     refused: tuple[tuple[int, str], ...] = ()
     # Every other key tfguard does not apply: (0-based line, message, severity); reported, never dropped
     ignored: tuple[tuple[int, str, Severity], ...] = ()
+    # (0-based line, key) of options no Checkov version tfguard knows has: a typo, which Checkov refuses.
+    unknown: tuple[tuple[int, str], ...] = ()
 
 
 # .checkov.yaml options a workspace cannot use: they would reach the network or load code.
@@ -318,6 +320,9 @@ def load_checkov_config(path: str) -> CheckovConfig:
         ignored_keys=tuple(sorted({str(k) for k in data} - HONOURED_OPTIONS - set(NETWORK_OPTIONS))),
         refused=_refusals(path, lines, data, dirs),
         ignored=_ignored(lines, data),
+        unknown=tuple((lines.get(str(k), 0), str(k)) for k in data
+                      if str(k) not in HONOURED_OPTIONS and str(k) not in NETWORK_OPTIONS
+                      and str(k) not in OUTPUT_OPTIONS and str(k) not in UNSUPPORTED_OPTIONS),
     )
 
 

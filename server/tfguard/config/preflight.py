@@ -75,7 +75,12 @@ def configuration_errors(paths: Sequence[str], root: str, explicit: str | None =
     for path in files:
         try:
             if os.path.basename(path) in CHECKOV_CONFIG_NAMES and path != explicit:
-                load_checkov_config(path)
+                # Checkov refuses an option it does not know (a typo such as ``skip_check:``); a gate that
+                # ignored it would check more or less than the team configured, so it is an error here too.
+                for line, key in load_checkov_config(path).unknown:
+                    problems.append(error_problem(ConfigError(
+                        path, f"'{key}' is not a Checkov option (check the spelling; Checkov itself refuses it)",
+                        line)))
                 continue
             layer = load_config_file(path)
         except ConfigError as e:
