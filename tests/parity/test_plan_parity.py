@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -100,10 +101,15 @@ def test_plan_scan_equals_checkov_f_on_every_corpus_plan(corpora: Path, tmp_path
     empty = tmp_path / "empty-repo"
     empty.mkdir()
     diffs, compared, pairs = [], 0, 0
+    roots = {plan: case_dir(corpora, plan) if mapped else None for plan in plans}
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Checkov's runs beside tfguard's: two processes at a time
+        checkov_out = {plan: pool.submit(run_checkov, plan, roots[plan]) for plan in plans}
+        scanned = {plan: run_tfguard([plan], roots[plan] or empty, tmp_path) for plan in plans}
+        outputs = {plan: f.result() for plan, f in checkov_out.items()}
     for plan in plans:
-        root = case_dir(corpora, plan) if mapped else None
-        expected = checkov_plan_keys(run_checkov(plan, root), plan, root)
-        proc = run_tfguard([plan], root or empty, tmp_path)
+        root = roots[plan]
+        expected = checkov_plan_keys(outputs[plan], plan, root)
+        proc = scanned[plan]
         assert proc.returncode in (0, 1), f"{plan}: {proc.stderr[-2000:]}"
         actual = tfguard_plan_keys(proc.stdout)
         compared += 1

@@ -4,6 +4,10 @@ Each edit is made on a copy of terraform-aws-s3-bucket or terraform-aws-vpc (one
 whole tree in one run, as ``tfguard scan`` and the editor run it); the warm, memoized run of this
 process (every memo on: parses, evaluations, references, the graph) must equal a run of Checkov in a
 fresh process with no memo at all.
+
+The fresh-process runs (Checkov with every memo off: the slow half of each test) run in the background,
+one at a time, on copies edited the same way, while the tests make their memoized runs in this process:
+two cores, as CI has. Their records are compared with the copy's root path replaced by the test's.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -46,6 +51,54 @@ def _fresh_process(root: Path) -> dict[str, list[str]]:
                          timeout=900, check=True)
     got: dict[str, list[str]] = json.loads(out.stdout.strip().splitlines()[-1])
     return got
+
+
+class _FreshRuns:
+    """Checkov in a fresh process on edited copies of a corpus, one run at a time in a background thread."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fresh-checkov")
+        self._runs: dict[tuple[str, str], tuple[Path, str, Future[dict[str, list[str]]]]] = {}
+
+    def submit(self, corpus: Path, edit_id: str, edit: Callable[[Path], str], tmp: Path) -> None:
+        root = tmp / corpus.name
+        shutil.copytree(corpus, root)
+        what = edit(root)
+        self._runs[(corpus.name, edit_id)] = (root, what, self._pool.submit(_fresh_process, root))
+
+    def result(self, corpus: str, edit_id: str, root: Path, what: str) -> dict[str, list[str]]:
+        """The fresh run of the same edit, as if it had run on ``root``."""
+        src, fresh_what, future = self._runs[(corpus, edit_id)]
+        assert fresh_what == what, "the fresh copy was not edited the same way"
+        got = future.result(timeout=900)
+        return {k: sorted(v.replace(str(src), str(root)) for v in values) for k, values in got.items()}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _selected(request: pytest.FixtureRequest, test: str) -> list[str]:
+    """The ``edit_id`` parameters of ``test`` this session runs."""
+    return [item.callspec.params["edit_id"] for item in request.session.items
+            if getattr(item, "originalname", None) == test and item.module is request.module
+            and hasattr(item, "callspec")]
+
+
+@pytest.fixture(scope="module")
+def fresh_runs(corpora: Path, request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[_FreshRuns]:
+    runs = _FreshRuns()
+    try:
+        for edit_id in _selected(request, "test_an_edit_gives_what_checkov_gives_in_a_fresh_process"):
+            runs.submit(corpora / "terraform-aws-s3-bucket", edit_id, EDITS[edit_id][0],
+                        tmp_path_factory.mktemp("fresh-s3"))
+        vpc_test = "test_a_value_edit_of_terraform_aws_vpc_gives_what_checkov_gives_in_a_fresh_process"
+        for edit_id in _selected(request, vpc_test):
+            runs.submit(corpora / "terraform-aws-vpc", edit_id, VPC_EDITS[edit_id],
+                        tmp_path_factory.mktemp("fresh-vpc"))
+        yield runs
+    finally:
+        runs.close()
 
 
 def _summary(run: GraphRun) -> dict[str, list[str]]:
@@ -116,8 +169,10 @@ VPC_EDITS: dict[str, Callable[[Path], str]] = {  # value edits only: each builds
 
 
 @pytest.fixture(scope="module")
-def warm_tree(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[str]]]:
-    """A copy of terraform-aws-s3-bucket, run once here (the memos warm), with that run's result."""
+def warm_tree(corpora: Path, fresh_runs: _FreshRuns,
+              tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[str]]]:
+    """A copy of terraform-aws-s3-bucket, run once here (the memos warm), with that run's result (the
+    fresh-process runs have started in the background)."""
     checkov_modules()
     import checkov.terraform.graph_builder.local_graph as lg
 
@@ -132,7 +187,8 @@ def warm_tree(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
 @pytest.mark.parametrize("edit_id", list(EDITS))
 def test_an_edit_gives_what_checkov_gives_in_a_fresh_process(warm_tree: tuple[Path, dict[str, list[str]]],
-                                                             tmp_path: Path, edit_id: str) -> None:
+                                                             fresh_runs: _FreshRuns, tmp_path: Path,
+                                                             edit_id: str) -> None:
     base, before = warm_tree
     root = tmp_path / base.name
     shutil.copytree(base, root)
@@ -143,13 +199,13 @@ def test_an_edit_gives_what_checkov_gives_in_a_fresh_process(warm_tree: tuple[Pa
     warm = _summary(run_checkov(str(root), recursive=True))
     reused = graph_memo.stats["graph_hits"] > hits
     assert reused is not changes_graph, f"{what}: graph {'reused' if reused else 'built again'}"
-    assert warm == _fresh_process(root), what
+    assert warm == fresh_runs.result(base.name, edit_id, root, what), what
     if edit_id == "variable-default-rendered-into-a-resource":
         assert warm["records"] != before["records"], "the edit was meant to change a check's result"
 
 
 @pytest.fixture(scope="module")
-def warm_vpc(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def warm_vpc(corpora: Path, fresh_runs: _FreshRuns, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of terraform-aws-vpc, run once here (the memos warm)."""
     checkov_modules()
     root = tmp_path_factory.mktemp("vpc") / "terraform-aws-vpc"
@@ -160,7 +216,7 @@ def warm_vpc(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("edit_id", list(VPC_EDITS))
 def test_a_value_edit_of_terraform_aws_vpc_gives_what_checkov_gives_in_a_fresh_process(
-        warm_vpc: Path, tmp_path: Path, edit_id: str) -> None:
+        warm_vpc: Path, fresh_runs: _FreshRuns, tmp_path: Path, edit_id: str) -> None:
     root = tmp_path / warm_vpc.name
     shutil.copytree(warm_vpc, root)
     what = VPC_EDITS[edit_id](root)
@@ -168,7 +224,7 @@ def test_a_value_edit_of_terraform_aws_vpc_gives_what_checkov_gives_in_a_fresh_p
     warm = _summary(run_checkov(str(root), recursive=True))
     assert graph_memo.stats["graph_hits"] == hits, f"{what}: the graph was reused"
     assert refs_memo.stats["refs_hits"] > ref_hits, "the reference memo was not used"
-    assert warm == _fresh_process(root), what
+    assert warm == fresh_runs.result(warm_vpc.name, edit_id, root, what), what
 
 
 def test_a_reused_graph_counts_the_same_checkov_warnings(warm_tree: tuple[Path, dict[str, list[str]]]) -> None:
