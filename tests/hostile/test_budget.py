@@ -103,9 +103,11 @@ def test_a_slow_module_does_not_hold_up_an_edit_in_another(tmp_path: Path) -> No
         big = server.open(ws / "big" / "main.tf", big_text)
         time.sleep(0.3)  # its tier 1 has started
         _edit_small(server, small, 2)
-        order = [n["params"]["uri"] for n in server.notifications if n["method"] == "textDocument/publishDiagnostics"
-                 and n["params"]["uri"] in (big, small) and n["params"].get("version") in (1, 2)]
-        assert big not in order, "the other module's edit waited for the slow module's first result"
+        # before the small edit's answer, the big module may have published only an empty tier-1 answer
+        # (Checkov 3's per-block checks of a bare bucket all pass: its findings are graph checks, tier 2)
+        early = [n["params"]["diagnostics"] for n in server.notifications
+                 if n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == big]
+        assert not any(early), "the other module's edit waited for the slow module's result"
         diags = server.diagnostics(big, lambda ds: len([d for d in ds if d["code"] == "CKV_AWS_21"]) == 1_500,
                                    timeout=240)
         assert "tfguard.too-large" not in codes(diags)
