@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,4 +72,36 @@ def test_maintenance_during_a_run_keeps_the_policy() -> None:
         gctuning.maintain()
         assert gc.get_threshold() == gctuning.BATCH_THRESHOLDS
     gctuning.maintain()
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_checkovs_own_unmemoized_functions_run_with_checkovs_collector() -> None:
+    """``memo.disabled()`` (Checkov's own functions, the tests' reference) leaves the thresholds as Checkov
+    has them: the batch policy made such runs ~1.7x slower (fresh asteval interpreters piling up)."""
+    from tfguard.checks import memo
+    from tfguard.checks.checkov_env import checkov_modules
+    from tfguard.checks.graph import run_checkov
+
+    checkov_modules()
+    gc.set_threshold(700, 10, 10)
+    seen: list[tuple[int, int, int]] = []
+
+    import checkov.terraform.runner as tr
+
+    real = tr.Runner.run
+
+    def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.get_threshold())  # what the run collects under
+        return real(self, *args, **kwargs)
+
+    tr.Runner.run = run  # type: ignore[method-assign]
+    try:
+        example = Path(__file__).resolve().parents[2] / "examples" / "dev"
+        run_checkov(str(example), recursive=False)
+        with memo.disabled():
+            run_checkov(str(example), recursive=False)
+        run_checkov(str(example), recursive=False)
+    finally:
+        tr.Runner.run = real  # type: ignore[method-assign]
+    assert seen == [gctuning.BATCH_THRESHOLDS, (700, 10, 10), gctuning.BATCH_THRESHOLDS]
     assert gc.get_threshold() == (700, 10, 10)

@@ -12,6 +12,7 @@ two cores, as CI has. Their records are compared with the copy's root path repla
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -187,21 +188,33 @@ def warm_tree(corpora: Path, fresh_runs: _FreshRuns,
     return root, first
 
 
+@contextlib.contextmanager
+def _edited(root: Path, edit: Callable[[Path], str]) -> Iterator[str]:
+    """``edit`` made on ``root`` (a warm copy, its memos those of the runs before), then undone: the next test
+    edits the same tree, as an editor's successive saves do, without a run of its own on a new path."""
+    before = {f: f.read_bytes() for f in root.rglob("*.tf")}
+    try:
+        yield edit(root)
+    finally:
+        for f, data in before.items():
+            if f.read_bytes() != data:
+                f.write_bytes(data)
+        assert {f: f.read_bytes() for f in root.rglob("*.tf")} == before, "the edit was not undone"
+
+
 @pytest.mark.parametrize("edit_id", list(EDITS))
 def test_an_edit_gives_what_checkov_gives_in_a_fresh_process(warm_tree: tuple[Path, dict[str, list[str]]],
-                                                             fresh_runs: _FreshRuns, tmp_path: Path,
-                                                             edit_id: str) -> None:
-    base, before = warm_tree
-    root = tmp_path / base.name
-    shutil.copytree(base, root)
-    run_checkov(str(root), recursive=True)  # this copy's graph in the memo, as the editor's last run left it
+                                                             fresh_runs: _FreshRuns, edit_id: str) -> None:
+    root, before = warm_tree
     edit, changes_graph = EDITS[edit_id]
-    what = edit(root)
-    hits = graph_memo.stats["graph_hits"]
-    warm = _summary(run_checkov(str(root), recursive=True))
+    if not changes_graph:  # the graph in the memo under this test's environment (the memo's key holds it, and
+        run_checkov(str(root), recursive=True)  # pytest sets PYTEST_CURRENT_TEST anew in each phase of a test)
+    with _edited(root, edit) as what:  # the tree's memos are those of the runs before, as an editor's saves leave them
+        hits = graph_memo.stats["graph_hits"]
+        warm = _summary(run_checkov(str(root), recursive=True))
     reused = graph_memo.stats["graph_hits"] > hits
     assert reused is not changes_graph, f"{what}: graph {'reused' if reused else 'built again'}"
-    assert warm == fresh_runs.result(base.name, edit_id, root, what), what
+    assert warm == fresh_runs.result(root.name, edit_id, root, what), what
     if edit_id == "variable-default-rendered-into-a-resource":
         assert warm["records"] != before["records"], "the edit was meant to change a check's result"
 
@@ -218,15 +231,14 @@ def warm_vpc(corpora: Path, fresh_runs: _FreshRuns, tmp_path_factory: pytest.Tem
 
 @pytest.mark.parametrize("edit_id", list(VPC_EDITS))
 def test_a_value_edit_of_terraform_aws_vpc_gives_what_checkov_gives_in_a_fresh_process(
-        warm_vpc: Path, fresh_runs: _FreshRuns, tmp_path: Path, edit_id: str) -> None:
-    root = tmp_path / warm_vpc.name
-    shutil.copytree(warm_vpc, root)
-    what = VPC_EDITS[edit_id](root)
-    hits, ref_hits = graph_memo.stats["graph_hits"], refs_memo.stats["refs_hits"]
-    warm = _summary(run_checkov(str(root), recursive=True))
+        warm_vpc: Path, fresh_runs: _FreshRuns, edit_id: str) -> None:
+    root = warm_vpc
+    with _edited(root, VPC_EDITS[edit_id]) as what:
+        hits, ref_hits = graph_memo.stats["graph_hits"], refs_memo.stats["refs_hits"]
+        warm = _summary(run_checkov(str(root), recursive=True))
     assert graph_memo.stats["graph_hits"] == hits, f"{what}: the graph was reused"
     assert refs_memo.stats["refs_hits"] > ref_hits, "the reference memo was not used"
-    assert warm == fresh_runs.result(warm_vpc.name, edit_id, root, what), what
+    assert warm == fresh_runs.result(root.name, edit_id, root, what), what
 
 
 def test_a_reused_graph_counts_the_same_checkov_warnings(warm_tree: tuple[Path, dict[str, list[str]]]) -> None:

@@ -1,7 +1,9 @@
 """Variables files (``--var-file`` and its config keys) and skipped paths (``--skip-path``, ``exclude``) as in Checkov.
 
 Each case runs the real CLI (a subprocess, no daemon, a private cache) and the real ``checkov -d`` on the
-same tree and compares the failed check ids per (file, resource).
+same tree and compares the failed check ids per (file, resource). Checkov's runs go in a background thread,
+beside tfguard's (two cores): each is started once the tree it reads is written, and awaited before the
+tree changes again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +75,14 @@ def checkov_failed(d: Path, *extra: str, cwd: Path | None = None) -> Failed:
     return _by_resource(pairs)
 
 
+_BESIDE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkov-beside")
+
+
+def checkov_beside(d: Path, *extra: str, cwd: Path | None = None) -> Future[Failed]:
+    """:func:`checkov_failed`, started now in a background thread (it reads the tree as it is now)."""
+    return _BESIDE.submit(checkov_failed, d, *extra, cwd=cwd)
+
+
 @pytest.fixture()
 def bucket(tmp_path: Path) -> Path:
     d = tmp_path / "infra"
@@ -85,19 +96,22 @@ def bucket(tmp_path: Path) -> Path:
 
 def test_var_file_makes_the_bucket_public_as_in_checkov(bucket: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
+    ck_private = checkov_beside(bucket)
+    ck_public = checkov_beside(bucket, "--var-file", str(bucket / "prod.tfvars"))
+    ck_world = checkov_beside(bucket, "--var-file", "world.tfvars", cwd=bucket)
     _, private = tfguard(bucket, cache)
-    assert tfguard_failed(private) == checkov_failed(bucket)
+    assert tfguard_failed(private) == ck_private.result()
     assert "CKV_AWS_20" not in tfguard_failed(private)[("main.tf", "aws_s3_bucket.data")]
 
     _, public = tfguard(bucket, cache, "--var-file", str(bucket / "prod.tfvars"))
-    assert tfguard_failed(public) == checkov_failed(bucket, "--var-file", str(bucket / "prod.tfvars"))
+    assert tfguard_failed(public) == ck_public.result()
     assert "CKV_AWS_20" in tfguard_failed(public)[("main.tf", "aws_s3_bucket.data")]  # public-read ACL
 
     # cached re-runs: each var file gets its own result, in both orders
     _, again = tfguard(bucket, cache)
     assert tfguard_failed(again) == tfguard_failed(private)
     _, world = tfguard(bucket, cache, "--var-file", "world.tfvars", cwd=bucket)  # relative to the cwd
-    assert tfguard_failed(world) == checkov_failed(bucket, "--var-file", "world.tfvars", cwd=bucket)
+    assert tfguard_failed(world) == ck_world.result()
     assert "CKV_AWS_57" in tfguard_failed(world)[("main.tf", "aws_s3_bucket.data")]  # public-read-write
     _, public_again = tfguard(bucket, cache, "--var-file", str(bucket / "prod.tfvars"))
     assert tfguard_failed(public_again) == tfguard_failed(public)
@@ -112,23 +126,26 @@ def test_a_later_var_file_wins_over_terraform_tfvars_and_an_earlier_one(bucket: 
     (bucket / "terraform.tfvars").write_text(WORLD)
     (bucket / "a.auto.tfvars").write_text('acl = "private"\n')
     args = ("--var-file", str(bucket / "world.tfvars"), "--var-file", str(bucket / "prod.tfvars"))
+    ck_args, ck_plain = checkov_beside(bucket, *args), checkov_beside(bucket)
     _, doc = tfguard(bucket, tmp_path / "cache", *args)
-    assert tfguard_failed(doc) == checkov_failed(bucket, *args)
+    assert tfguard_failed(doc) == ck_args.result()
     _, doc = tfguard(bucket, tmp_path / "cache")
-    assert tfguard_failed(doc) == checkov_failed(bucket)  # *.auto.tfvars over terraform.tfvars: private
+    assert tfguard_failed(doc) == ck_plain.result()  # *.auto.tfvars over terraform.tfvars: private
 
 
 def test_checkov_yaml_var_file(bucket: Path, tmp_path: Path) -> None:
     (bucket / ".checkov.yaml").write_text("var-file:\n  - prod.tfvars\n")
     cache = tmp_path / "cache"
-    _, doc = tfguard(bucket, cache)
     # Checkov reads .checkov.yaml from the -d folder; its var-file is relative to the working directory, so
     # run it from the folder (tfguard takes var-file relative to the .checkov.yaml, whatever the cwd)
-    assert tfguard_failed(doc) == checkov_failed(bucket, cwd=bucket)
+    ck_config = checkov_beside(bucket, cwd=bucket)
+    ck_world = checkov_beside(bucket, "--var-file", str(bucket / "world.tfvars"), cwd=bucket)
+    _, doc = tfguard(bucket, cache)
+    assert tfguard_failed(doc) == ck_config.result()
     assert "CKV_AWS_20" in tfguard_failed(doc)[("main.tf", "aws_s3_bucket.data")]
     # the command line replaces it, as in Checkov
     _, world = tfguard(bucket, cache, "--var-file", str(bucket / "world.tfvars"))
-    assert tfguard_failed(world) == checkov_failed(bucket, "--var-file", str(bucket / "world.tfvars"), cwd=bucket)
+    assert tfguard_failed(world) == ck_world.result()
     (bucket / ".checkov.yaml").write_text("var-file: world.tfvars\n")
     _, doc2 = tfguard(bucket, cache)
     assert tfguard_failed(doc2) == tfguard_failed(world)  # not the cached prod.tfvars result
@@ -136,8 +153,9 @@ def test_checkov_yaml_var_file(bucket: Path, tmp_path: Path) -> None:
 
 def test_tfguard_yaml_var_files(bucket: Path, tmp_path: Path) -> None:
     (bucket / ".tfguard.yaml").write_text("version: 1\nvar_files: [prod.tfvars]\n")
+    expected = checkov_beside(bucket, "--var-file", str(bucket / "prod.tfvars"))
     _, doc = tfguard(bucket, tmp_path / "cache")
-    assert tfguard_failed(doc) == checkov_failed(bucket, "--var-file", str(bucket / "prod.tfvars"))
+    assert tfguard_failed(doc) == expected.result()
 
 
 def test_a_missing_var_file_is_exit_2(bucket: Path, tmp_path: Path) -> None:
@@ -176,27 +194,31 @@ def tree(tmp_path: Path) -> Path:
                                       ["legacy/inner", "old_"], ["[unclosed"]])
 def test_skip_path_as_in_checkov(tree: Path, tmp_path: Path, patterns: list[str]) -> None:
     args = [a for p in patterns for a in ("--skip-path", p)]
+    expected = checkov_beside(tree, *args)
     _, doc = tfguard(tree, tmp_path / "cache", *args)
-    assert tfguard_failed(doc) == checkov_failed(tree, *args)
+    assert tfguard_failed(doc) == expected.result()
 
 
 def test_checkov_yaml_skip_path(tree: Path, tmp_path: Path) -> None:
     (tree / ".checkov.yaml").write_text("skip-path:\n  - legacy\n  - old_bucket\n")
     cache = tmp_path / "cache"
+    beside = checkov_beside(tree, cwd=tree)
     _, doc = tfguard(tree, cache)
-    expected = checkov_failed(tree, cwd=tree)
+    expected = beside.result()
     assert tfguard_failed(doc) == expected
     assert not any(f.startswith("legacy") or "old_bucket" in f for f, _ in expected)
     (tree / ".checkov.yaml").write_text("skip-path: app\n")
+    beside = checkov_beside(tree, cwd=tree)
     _, doc = tfguard(tree, cache)  # not served the previous skip paths' result
-    assert tfguard_failed(doc) == checkov_failed(tree, cwd=tree)
+    assert tfguard_failed(doc) == beside.result()
 
 
 def test_tfguard_yaml_exclude(tree: Path, tmp_path: Path) -> None:
     (tree / ".git").mkdir()  # the repository root the globs are relative to
     (tree / ".tfguard.yaml").write_text('version: 1\nexclude: ["legacy/**", "**/old_*.tf"]\n')
+    expected = checkov_beside(tree, "--skip-path", "legacy", "--skip-path", "old_bucket")
     _, doc = tfguard(tree, tmp_path / "cache")
-    assert tfguard_failed(doc) == checkov_failed(tree, "--skip-path", "legacy", "--skip-path", "old_bucket")
+    assert tfguard_failed(doc) == expected.result()
     assert not any(f["file"].startswith("legacy") or "old_bucket" in f["file"] for f in doc["findings"])
     # a file named on the command line is excluded too
     _, doc = tfguard(tree / "app" / "old_bucket.tf", tmp_path / "cache")
@@ -224,5 +246,6 @@ def test_var_files_with_local_modules_inside_the_tree(tmp_path: Path) -> None:
     (root / "other" / "main.tf").write_text(MAIN.replace('"data"', '"other"'))
     (tmp_path / "prod.tfvars").write_text(PUBLIC)
     args = ("--var-file", str(tmp_path / "prod.tfvars"))
+    expected = checkov_beside(root, *args)
     _, doc = tfguard(root, tmp_path / "cache", *args)
-    assert tfguard_failed(doc) == checkov_failed(root, *args)
+    assert tfguard_failed(doc) == expected.result()

@@ -48,6 +48,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from tfguard import gctuning
 from tfguard.checks import dynamic_search, edge_memo, graph_memo, refs_memo, serial_checks
 
 log = logging.getLogger(__name__)
@@ -293,12 +294,14 @@ def install() -> bool:
 
 @contextmanager
 def disabled() -> Iterator[None]:
-    """Checkov's own functions, unmemoized, for the duration (tests compare both)."""
+    """Checkov's own functions, unmemoized, and collected as Checkov collects, for the duration (tests
+    compare both)."""
     with _lock:
         for module, name, original, _ in _patches:
             setattr(module, name, original)
     try:
-        yield
+        with gctuning.as_checkov():
+            yield
     finally:
         with _lock:
             for module, name, _, memoized in _patches:
