@@ -16,13 +16,17 @@ the module's other blocks (Checkov's parsed confs, the graph's edges by referenc
 
 The answer is an :class:`~tfguard.priority.Exposure` whose ``through`` names the block that opens the
 resource, so the context says ``reachable: aws_security_group.web allows 0.0.0.0/0 on port 22 (SSH)``.
-Pure: reads confs only.
+Pure: reads confs only. The lookups over a module's resources are indexed once per resources list (every
+finding of a module asks with the same list): a module of 1,500 buckets has 10,500 failed findings, and a
+scan of each against every resource took 81 s of a 231 s pass.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -55,24 +59,86 @@ def _refs(value: Any, rtype: str) -> set[str]:
     return {m.group(2) for s in _strings(value) for m in _REF.finditer(s) if m.group(1) == rtype}
 
 
+_Resource = tuple[str, str, Mapping[str, Any]]
+_SG_RULE_TYPES = ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule")
+_BUCKET_GRANT_TYPES = ("aws_s3_bucket_acl", "aws_s3_bucket_policy")
+
+
+class _Index:
+    """One module's resources by type and by what they refer to, each in the resources' own order."""
+
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
+        self._of_types: dict[tuple[str, ...], list[_Resource]] = {}
+        self._named: dict[tuple[str, str], list[Mapping[str, Any]]] | None = None
+        self._referring: dict[tuple[tuple[str, ...], str, str], dict[str, list[_Resource]]] = {}
+        self._lock = threading.Lock()
+
+    def of_types(self, *types: str) -> list[_Resource]:
+        """The resources of ``types``, in order."""
+        got = self._of_types.get(types)
+        if got is None:
+            got = [r for r in self.resources if r[0] in types]
+            with self._lock:
+                self._of_types[types] = got
+        return got
+
+    def named(self, rtype: str, name: str) -> list[Mapping[str, Any]]:
+        """The bodies of ``rtype.name``, in order (a name may be declared twice)."""
+        named = self._named
+        if named is None:
+            named = {}
+            for t, n, body in self.resources:
+                named.setdefault((t, n), []).append(body)
+            with self._lock:
+                self._named = named
+        return named.get((rtype, name), [])
+
+    def referring(self, types: tuple[str, ...], key: str, target: str, name: str) -> list[_Resource]:
+        """The resources of ``types`` whose ``key`` refers to ``target.name``, in order."""
+        by_name = self._referring.get((types, key, target))
+        if by_name is None:
+            by_name = {}
+            for r in self.of_types(*types):
+                for ref in sorted(_refs(r[2].get(key), target)):
+                    by_name.setdefault(ref, []).append(r)
+            with self._lock:
+                self._referring[(types, key, target)] = by_name
+        return by_name.get(name, [])
+
+
+_indexes: OrderedDict[int, _Index] = OrderedDict()
+_indexes_lock = threading.Lock()
+
+
+def _index(resources: Resources) -> _Index:
+    """The index of ``resources`` (kept for the last few lists: it holds the list, so its id is never reused)."""
+    with _indexes_lock:
+        got = _indexes.get(id(resources))
+        if got is not None and got.resources is resources:
+            _indexes.move_to_end(id(resources))
+            return got
+    got = _Index(resources)
+    with _indexes_lock:
+        _indexes[id(resources)] = got
+        while len(_indexes) > 8:
+            _indexes.popitem(last=False)
+    return got
+
+
 def _first(value: Any) -> Any:
     while isinstance(value, list) and len(value) == 1:
         value = value[0]
     return value
 
 
-def _group_exposure(name: str, resources: Resources) -> Exposure | None:
+def _group_exposure(name: str, index: _Index) -> Exposure | None:
     """World ingress of ``aws_security_group.<name>``: its own blocks, else a rule attached to it."""
-    for rtype, rname, body in resources:
-        if rtype == "aws_security_group" and rname == name:
-            got = exposure_of(body)
-            if got is not None:
-                return Exposure(got.reason, got.source, got.ports, got.admin_port, f"aws_security_group.{name}")
-    for rtype, _rname, body in resources:
-        if rtype not in ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule"):
-            continue
-        if name not in _refs(body.get("security_group_id"), "aws_security_group"):
-            continue
+    for body in index.named("aws_security_group", name):
+        got = exposure_of(body)
+        if got is not None:
+            return Exposure(got.reason, got.source, got.ports, got.admin_port, f"aws_security_group.{name}")
+    for rtype, _rname, body in index.referring(_SG_RULE_TYPES, "security_group_id", "aws_security_group", name):
         if rtype == "aws_security_group_rule" and str(_first(body.get("type"))).lower() != "ingress":
             continue
         got = exposure_of(body)
@@ -101,10 +167,8 @@ def _allows_everyone(policy: Any) -> bool:
     return False
 
 
-def _bucket_exposure(name: str, resources: Resources) -> Exposure | None:
-    for rtype, rname, body in resources:
-        if name not in _refs(body.get("bucket"), "aws_s3_bucket"):
-            continue
+def _bucket_exposure(name: str, index: _Index) -> Exposure | None:
+    for rtype, rname, body in index.referring(_BUCKET_GRANT_TYPES, "bucket", "aws_s3_bucket", name):
         if rtype == "aws_s3_bucket_acl":
             acl = str(_first(body.get("acl"))).lower()
             if acl in ("public-read", "public-read-write"):
@@ -119,23 +183,20 @@ def _is_true(value: Any) -> bool:
     return v is True or (isinstance(v, str) and v.strip().lower() == "true")
 
 
-def _load_balancer_in_front(rtype: str, name: str, resources: Resources) -> Exposure | None:
+def _load_balancer_in_front(rtype: str, name: str, index: _Index) -> Exposure | None:
     """An internet-facing ``aws_lb`` whose listener forwards to a target group this resource is attached to."""
-    groups = {tg for t, _n, body in resources
-              if t in ("aws_lb_target_group_attachment", "aws_alb_target_group_attachment")
-              and name in _refs(body.get("target_id"), rtype)
+    groups = {tg for _t, _n, body in index.referring(("aws_lb_target_group_attachment",
+                                                     "aws_alb_target_group_attachment"), "target_id", rtype, name)
               for tt in _TG_TYPES for tg in _refs(body.get("target_group_arn"), tt)}
     if not groups:
         return None
-    for t, lname, body in resources:
-        if t not in ("aws_lb_listener", "aws_alb_listener"):
-            continue
+    for _t, lname, body in index.of_types("aws_lb_listener", "aws_alb_listener"):
         forwards = {tg for tt in _TG_TYPES for tg in _refs(body.get("default_action"), tt)}
         if not forwards & groups:
             continue
         for lt in _LB_TYPES:
             for lb in sorted(_refs(body.get("load_balancer_arn"), lt)):
-                lb_body = next((b for t2, n2, b in resources if t2 == lt and n2 == lb), None)
+                lb_body = next(iter(index.named(lt, lb)), None)
                 if lb_body is not None and not _is_true(lb_body.get("internal")) and \
                         str(_first(lb_body.get("load_balancer_type", "application"))) != "gateway":
                     tg = sorted(forwards & groups)[0]
@@ -144,14 +205,14 @@ def _load_balancer_in_front(rtype: str, name: str, resources: Resources) -> Expo
     return None
 
 
-def _public_subnet(body: Mapping[str, Any], resources: Resources) -> Exposure | None:
+def _public_subnet(body: Mapping[str, Any], index: _Index) -> Exposure | None:
     """A public IP in a public subnet: ``subnet_id`` names an ``aws_subnet`` with
     ``map_public_ip_on_launch = true`` and the resource does not turn the address off."""
     flag = _first(body.get("associate_public_ip_address"))
     if flag is False or (isinstance(flag, str) and flag.strip().lower() == "false"):
         return None
     for subnet in sorted(_refs(body.get("subnet_id"), "aws_subnet")):
-        sub = next((b for t, n, b in resources if t == "aws_subnet" and n == subnet), None)
+        sub = next(iter(index.named("aws_subnet", subnet)), None)
         if sub is not None and _is_true(sub.get("map_public_ip_on_launch")):
             return Exposure("gives a public IP (map_public_ip_on_launch = true)",
                             through=f"aws_subnet.{subnet}")
@@ -163,15 +224,16 @@ def reach(rtype: str, name: str, body: Mapping[str, Any] | None, resources: Reso
     block of its module (``resources``), or None."""
     if body is None:
         return None
+    index = _index(resources)
     if rtype == "aws_s3_bucket":
-        return _bucket_exposure(name, resources)
+        return _bucket_exposure(name, index)
     for key in SG_KEYS:
         for group in sorted(_refs(body.get(key), "aws_security_group")):
-            got = _group_exposure(group, resources)
+            got = _group_exposure(group, index)
             if got is not None:
                 return got
-    return _load_balancer_in_front(rtype, name, resources) or (
-        _public_subnet(body, resources) if rtype == "aws_instance" else None)
+    return _load_balancer_in_front(rtype, name, index) or (
+        _public_subnet(body, index) if rtype == "aws_instance" else None)
 
 
 __all__ = ["SG_KEYS", "Resources", "reach"]

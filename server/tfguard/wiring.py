@@ -17,6 +17,8 @@ import dataclasses
 import json
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -159,13 +161,36 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
             out.extend((f, pb.block, pb.conf) for pb in st.parsed)
         return out
 
+    # the module's rendered resources, for reach(): the same for every finding of a module until one of its
+    # files or its variables and locals change (a 1,500-bucket module: 16,500 findings, each of which read
+    # and rendered all 1,500 blocks again before this was kept: 133 s of a 231 s pass)
+    resources_memo: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], Resources]] = OrderedDict()
+    resources_lock = threading.Lock()
+
     def _module_resources(module_dir: str, ctx: BlockContext) -> Resources:
+        assert engine is not None, "rules run only once the engine exists"
+        files = engine.module_files(module_dir)
+        states = tuple((f, engine.state(f)) for f in files)
+        key = (module_dir, ctx.module.digest)
+        with resources_lock:
+            hit = resources_memo.get(key)
+            if hit is not None and len(hit[0]) == len(states) and all(
+                    a[0] == b[0] and a[1] is b[1] for a, b in zip(hit[0], states, strict=True)):
+                resources_memo.move_to_end(key)
+                return hit[1]
         out: Resources = []
-        for _f, block, conf in module_blocks(module_dir):
-            if block.kind == "resource" and len(block.labels) >= 2:
-                got = conf_body("resource", conf)
-                if got is not None:
-                    out.append((block.labels[0], block.labels[1], render_conf(got[2], ctx.module)))
+        for _f, st in states:
+            for pb in st.parsed:
+                block, conf = pb.block, pb.conf
+                if block.kind == "resource" and len(block.labels) >= 2:
+                    got = conf_body("resource", conf)
+                    if got is not None:
+                        out.append((block.labels[0], block.labels[1], render_conf(got[2], ctx.module)))
+        with resources_lock:
+            resources_memo[key] = (states, out)  # the states are held: an identity compared is never reused
+            resources_memo.move_to_end(key)
+            while len(resources_memo) > 16:
+                resources_memo.popitem(last=False)
         return out
 
     env = RuleEnv(config_for=resolver.config_for, catalogue_for=resolver.catalogue_for,

@@ -181,3 +181,57 @@ def test_the_call_index_never_opens_a_fifo_or_follows_a_symlink(tmp_path: Path) 
     index = CallIndex(str(tmp_path))
     assert [c.caller_file for c in index.callers(str(tmp_path / "modules" / "m"))] == [
         str(tmp_path / "live" / "main.tf")]
+
+
+def test_the_first_grant_in_the_modules_order_is_the_one_named() -> None:
+    """Indexed lookups keep the resources' order: of two grants opening a bucket, the first declared is named."""
+    policy = {"bucket": ["${aws_s3_bucket.b.id}"], "policy": ['{"Statement": [{"Effect": "Allow", "Principal": "*"}]}']}
+    acl = {"bucket": ["${aws_s3_bucket.b.id}"], "acl": ["public-read"]}
+    first_policy = [("aws_s3_bucket_policy", "p", policy), ("aws_s3_bucket_acl", "a", acl)]
+    got = reach("aws_s3_bucket", "b", {}, first_policy)
+    assert got is not None and got.through == "aws_s3_bucket_policy.p"
+    first_acl = first_policy[::-1]
+    assert (got := reach("aws_s3_bucket", "b", {}, first_acl)) is not None and got.through == "aws_s3_bucket_acl.a"
+    assert reach("aws_s3_bucket", "other", {}, first_acl) is None
+
+
+def test_a_large_modules_findings_read_its_blocks_once_not_once_each(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every failed finding asks for its module's other resources (reach). A module of 1,500 buckets took
+    231 s of tfguard's own work per full check (Checkov: 5 s) while each finding rendered and scanned every
+    block again; now the module's resources are rendered once per pass and indexed once. Counted, not timed:
+    the work must grow with blocks plus findings, not with their product."""
+    import tfguard.reach as reach_mod
+    import tfguard.wiring as wiring_mod
+    from tfguard.scan.live import LiveScan
+
+    n = 200
+    mod = tmp_path / "big"
+    mod.mkdir()
+    (mod / "main.tf").write_text("".join(
+        f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "b{i}"\n}}\n\n'
+        f'resource "aws_s3_bucket_acl" "a{i}" {{\n  bucket = aws_s3_bucket.b{i}.id\n  acl    = "private"\n}}\n\n'
+        for i in range(n)) + 'resource "aws_s3_bucket_acl" "open" {\n  bucket = aws_s3_bucket.b7.id\n'
+                             '  acl    = "public-read"\n}\n')
+    counts = {"render": 0, "refs": 0}
+
+    def counted(name: str, real: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(wiring_mod, "render_conf", counted("render", wiring_mod.render_conf))
+    monkeypatch.setattr(reach_mod, "_refs", counted("refs", reach_mod._refs))
+    engine = make_engine(str(tmp_path))
+    result = LiveScan(engine, str(tmp_path), use_side=False).run().results[str(mod / "main.tf")]
+    failed = [f for f in result.findings if f.result is Result.FAILED]
+    buckets = [f for f in failed if f.resource.startswith("aws_s3_bucket.b")]
+    assert len(buckets) > 5 * n, len(buckets)  # each bucket fails several checks
+    reached = {f.resource for f in buckets if any("reachable: aws_s3_bucket_acl.open has acl public-read" in c
+                                                          for c in f.context)}
+    assert reached == {"aws_s3_bucket.b7"}, "reach still answers, for the one bucket the open ACL names"
+    blocks = 2 * n + 1
+    # each finding renders its own block; before, every failed one rendered the module's blocks too (~560,000 here)
+    assert counts["render"] <= 2 * (blocks + len(result.findings)), counts
+    assert counts["refs"] <= 3 * (blocks + len(failed)), counts

@@ -472,6 +472,11 @@ class Tier2:
 
         ``problems``: the scan plan's own (an overridden file, a missing variables file), by file.
         """
+        with self.index.batch():  # each file read once, however many findings ask for their module's blocks
+            return self._adopt_unit_runs(files, runs, problems)
+
+    def _adopt_unit_runs(self, files: Iterable[str], runs: Iterable[GraphRun],
+                         problems: Iterable[Problem]) -> dict[str, FileAnalysis]:
         index = self.index
         wanted = {os.path.realpath(f): os.path.abspath(f) for f in files}
         by_file: dict[str, list[GraphRecord]] = {rp: [] for rp in wanted}
