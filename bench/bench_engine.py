@@ -91,6 +91,19 @@ def generated_file(dest: Path, lines: int = 10_000) -> Path:
     return path
 
 
+LARGE_MODULE = "generated: one module of 1,500 buckets"
+
+
+def large_module(dest: Path, buckets: int = 1_500) -> None:
+    """One module of many buckets, each with an ACL and one made public: every failed finding asks for the
+    module's other resources (exposure through another block), the case that once grew as findings x blocks."""
+    dest.mkdir(parents=True)
+    (dest / "main.tf").write_text("".join(
+        f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "b{i}"\n}}\n\n'
+        f'resource "aws_s3_bucket_acl" "a{i}" {{\n  bucket = aws_s3_bucket.b{i}.id\n'
+        f'  acl    = "{"public-read" if i == 7 else "private"}"\n}}\n\n' for i in range(buckets)))
+
+
 def edit_block(text: str, k: int) -> str:
     """One edit inside the first resource block: a new attribute line after its header."""
     m = re.search(r'^resource\s+"[^"]+"\s+"[^"]+"\s*\{[^\n]*\n', text, re.M)
@@ -189,9 +202,12 @@ def section_tier2(corpora: Path) -> str:
 def section_scan(corpora: Path, tmp: Path) -> str:
     # ---------------------------------------------------------------- scan
     scan_rows = []
-    for name in ("terragoat", "terraform-aws-vpc"):
+    for name in ("terragoat", "terraform-aws-vpc", LARGE_MODULE):
         src = tmp / "scan" / name
-        shutil.copytree(corpora / name, src)
+        if name == LARGE_MODULE:
+            large_module(src)
+        else:
+            shutil.copytree(corpora / name, src)
         cache = tmp / f"cache-{name}"
         ck = checkov_d(src)
         cold = tfguard_scan(src, cache)
