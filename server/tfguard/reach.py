@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from cachetools import LRUCache
 
 from tfguard.priority import Exposure, exposure_of
 
@@ -107,7 +108,7 @@ class _Index:
         return by_name.get(name, [])
 
 
-_indexes: OrderedDict[int, _Index] = OrderedDict()
+_indexes: LRUCache[int, _Index] = LRUCache(maxsize=8)
 _indexes_lock = threading.Lock()
 
 
@@ -116,13 +117,10 @@ def _index(resources: Resources) -> _Index:
     with _indexes_lock:
         got = _indexes.get(id(resources))
         if got is not None and got.resources is resources:
-            _indexes.move_to_end(id(resources))
             return got
     got = _Index(resources)
     with _indexes_lock:
         _indexes[id(resources)] = got
-        while len(_indexes) > 8:
-            _indexes.popitem(last=False)
     return got
 
 

@@ -18,9 +18,10 @@ import json
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
+
+from cachetools import LRUCache
 
 from tfguard.calls import CallIndex
 from tfguard.checks.entity import render_conf
@@ -164,7 +165,7 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
     # the module's rendered resources, for reach(): the same for every finding of a module until one of its
     # files or its variables and locals change (a 1,500-bucket module: 16,500 findings, each of which read
     # and rendered all 1,500 blocks again before this was kept: 133 s of a 231 s pass)
-    resources_memo: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], Resources]] = OrderedDict()
+    resources_memo: LRUCache[tuple[str, str], tuple[tuple[Any, ...], Resources]] = LRUCache(maxsize=16)
     resources_lock = threading.Lock()
 
     def _module_resources(module_dir: str, ctx: BlockContext) -> Resources:
@@ -176,7 +177,6 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
             hit = resources_memo.get(key)
             if hit is not None and len(hit[0]) == len(states) and all(
                     a[0] == b[0] and a[1] is b[1] for a, b in zip(hit[0], states, strict=True)):
-                resources_memo.move_to_end(key)
                 return hit[1]
         out: Resources = []
         for _f, st in states:
@@ -188,9 +188,6 @@ def _build(root: str, config_file: str | None, max_file_bytes: int | None, pytho
                         out.append((block.labels[0], block.labels[1], render_conf(got[2], ctx.module)))
         with resources_lock:
             resources_memo[key] = (states, out)  # the states are held: an identity compared is never reused
-            resources_memo.move_to_end(key)
-            while len(resources_memo) > 16:
-                resources_memo.popitem(last=False)
         return out
 
     env = RuleEnv(config_for=resolver.config_for, catalogue_for=resolver.catalogue_for,
