@@ -73,15 +73,13 @@ class _Index:
         self._of_types: dict[tuple[str, ...], list[_Resource]] = {}
         self._named: dict[tuple[str, str], list[Mapping[str, Any]]] | None = None
         self._referring: dict[tuple[tuple[str, ...], str, str], dict[str, list[_Resource]]] = {}
-        self._lock = threading.Lock()
+        # filled lazily; two threads asking at once may each build an entry, the same one (no lock needed)
 
     def of_types(self, *types: str) -> list[_Resource]:
         """The resources of ``types``, in order."""
         got = self._of_types.get(types)
         if got is None:
-            got = [r for r in self.resources if r[0] in types]
-            with self._lock:
-                self._of_types[types] = got
+            got = self._of_types[types] = [r for r in self.resources if r[0] in types]
         return got
 
     def named(self, rtype: str, name: str) -> list[Mapping[str, Any]]:
@@ -91,8 +89,7 @@ class _Index:
             named = {}
             for t, n, body in self.resources:
                 named.setdefault((t, n), []).append(body)
-            with self._lock:
-                self._named = named
+            self._named = named
         return named.get((rtype, name), [])
 
     def referring(self, types: tuple[str, ...], key: str, target: str, name: str) -> list[_Resource]:
@@ -103,8 +100,7 @@ class _Index:
             for r in self.of_types(*types):
                 for ref in sorted(_refs(r[2].get(key), target)):
                     by_name.setdefault(ref, []).append(r)
-            with self._lock:
-                self._referring[(types, key, target)] = by_name
+            self._referring[(types, key, target)] = by_name
         return by_name.get(name, [])
 
 

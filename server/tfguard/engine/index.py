@@ -249,9 +249,11 @@ class Index:
             with self._lock:
                 self._files[path] = st
             return st
-        digest = text_digest(text)
         with self._lock:
             old = self._files.get(path)
+        if old is not None and old.text is text:  # the very string it was made of (a batch's read): not hashed again
+            return old
+        digest = text_digest(text)
         if old is not None and old.digest == digest:
             return old
         if path.endswith(".json"):
