@@ -12,11 +12,21 @@ import pytest
 from tfguard import gctuning
 
 
+def _fresh_policy() -> None:
+    """The module's state in a process that has run nothing; a policy left in force gives its thresholds back."""
+    if gctuning._saved is not None:
+        gc.set_threshold(*gctuning._saved)
+    gctuning._idle_collects, gctuning._saved, gctuning._batches = False, None, 0
+
+
 @pytest.fixture(autouse=True)
 def _policy() -> Iterator[None]:
+    """Each test starts from a fresh policy: an earlier test of the same process (an in-process language
+    server collects at idle, so its last run's policy stays in force until maintenance) may have left one."""
+    _fresh_policy()
     before = gc.get_threshold()
     yield
-    gctuning._idle_collects, gctuning._saved, gctuning._batches = False, None, 0
+    _fresh_policy()
     gc.set_threshold(*before)
     gc.unfreeze()
 
