@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +46,15 @@ def _private_scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         os.environ.pop("TFGUARD_CACHE_DIR", None)
     else:
         os.environ["TFGUARD_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def _builtin_graph_checks_after() -> Iterator[None]:
+    """A test that loaded YAML policies into this process's Checkov (an in-process ``scan
+    --external-checks-dir``) leaves it with the built-in checks only. The product sets the registry before
+    each of its runs; tests that call ``run_checkov`` directly see what the test before them left, and the
+    order of the tests in a process is not fixed (each xdist worker runs its own share of the files)."""
+    yield
+    graph = sys.modules.get("tfguard.checks.graph")
+    if graph is not None and graph._loaded_policy_dirs:
+        graph.use_policy_dirs(())
