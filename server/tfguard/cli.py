@@ -139,6 +139,9 @@ def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
     ck.add_argument("--quiet", action="store_true",
                     help="the cli format lists failed checks only; no progress, no warning summary")
     ck.add_argument("--no-color", action="store_true", help="no ANSI colours (also: NO_COLOR=1)")
+    ck.add_argument("--repo-root-for-plan-enrichment", action="append", default=None, metavar="DIR",
+                    help="with a plan file: the folder of the .tf files the plan was made from (Checkov's name for"
+                         " --repo-root; one folder)")
     gate = scan.add_argument_group("gate (exit status, see the exit codes below)")
     gate.add_argument("--fail-on", type=_severity, metavar="SEVERITY", default=None,
                       help="exit 1 when a failed check at or above SEVERITY remains (LOW|MEDIUM|HIGH|CRITICAL);"
@@ -185,6 +188,15 @@ def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
                      help="log to stderr: -v what tfguard does, -vv everything (Checkov's details, tracebacks)")
     own.add_argument("--log-file", metavar="FILE",
                      help="write the whole log (DEBUG: Checkov's warnings and tracebacks) to FILE")
+
+
+def _repo_root_refusal(inv: Invocation, given: str | None, option: str = "--repo-root") -> str | None:
+    """The one-line error for a ``--repo-root`` that is not a folder, else None. Fail closed: with a mistyped
+    root the configuration above the scanned paths and a plan's source (its skip comments) would be missed
+    without a word."""
+    if given is None or os.path.isdir(inv.resolve(given)):
+        return None
+    return f"tfguard: error: {option} {given}: no such directory"
 
 
 def build_parser(invocation: Invocation | None = None) -> argparse.ArgumentParser:
@@ -503,6 +515,18 @@ def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
         if python_files(d) and d not in {inv.resolve(x) for x in args.allow_python_checks}:
             print(f"tfguard: warning: Python checks in {d} are not loaded (code): YAML policies there are;"
                   f" add --allow-python-checks {d} to run them", file=err)
+    enrichment = args.repo_root_for_plan_enrichment or []
+    if len(enrichment) > 1 or (enrichment and args.repo_root and inv.resolve(args.repo_root) != inv.resolve(
+            enrichment[0])):
+        print("tfguard: error: --repo-root-for-plan-enrichment: tfguard maps a plan to one repository root"
+              " (give one folder, or --repo-root alone)", file=err)
+        return EXIT_USAGE
+    if enrichment:
+        args.repo_root = enrichment[0]
+    option = "--repo-root-for-plan-enrichment" if enrichment else "--repo-root"
+    if (why := _repo_root_refusal(inv, args.repo_root, option)) is not None:
+        print(why, file=err)
+        return EXIT_USAGE
     repo_root = inv.resolve(args.repo_root) if args.repo_root else repository_root(paths[0], fallback=inv.cwd)
     config_errors = configuration_errors(paths, repo_root, explicit=_opt_path(inv, args.config))
     if config_errors:
@@ -700,6 +724,9 @@ def cmd_plan_review(args: argparse.Namespace, invocation: Invocation | None = No
             print(f"tfguard: error: cannot review {given}: it {why}", file=err)
             return EXIT_USAGE
     plan = plans[0][1]
+    if (why := _repo_root_refusal(inv, args.repo_root)) is not None:
+        print(why, file=err)
+        return EXIT_USAGE
     repo_root = inv.resolve(args.repo_root) if args.repo_root else repository_root(plan, fallback=inv.cwd)
     try:
         engine = make_engine(plan, config_file=_opt_path(inv, args.config), repo_root=repo_root)

@@ -175,3 +175,53 @@ def test_tracebacks_go_to_the_log_file_not_the_terminal(tmp_path: Path) -> None:
         assert len([line for line in proc.stderr.splitlines() if line.startswith("tfguard: error:")]) == 1
         text = log.read_text()
         assert "Traceback" in text and "ValueError" in text, "the details are in the log file"
+
+
+@pytest.mark.parametrize("command", ["scan", "plan-review"])
+def test_a_mistyped_repo_root_is_exit_2_not_a_scan_without_its_sources(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """A plan's findings are mapped to the ``.tf`` files under ``--repo-root`` (their skip comments apply), and
+    configuration is found up to it: a root that does not exist would silently give another answer."""
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "tfplan.json").write_text(json.dumps(PLAN))
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(OPEN_SSH)
+    monkeypatch.chdir(tmp_path / "ci")  # relative to the working directory, as a CI step gives it
+    targets = ["tfplan.json"] + (["../infra"] if command == "scan" else [])
+    for target in targets:
+        assert main([command, target, "--repo-root", "../infar"]) == 2, target
+        assert _errors(capsys) == ["tfguard: error: --repo-root ../infar: no such directory"]
+    assert main([command, "tfplan.json", "--repo-root", ".."]) == (1 if command == "scan" else 0)
+    assert _errors(capsys) == []
+
+
+def test_checkovs_plan_enrichment_option_maps_the_plan_to_its_sources(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--repo-root-for-plan-enrichment DIR`` (Checkov's spelling) is ``--repo-root DIR``: the plan's bucket is
+    found in the sources there, and their skip comment applies; without it the working directory is the root."""
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "tfplan.json").write_text(json.dumps(PLAN))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n'
+                                              '  # checkov:skip=CKV_AWS_20: the public website (SEC-12)\n'
+                                              '  bucket = "b"\n  acl    = "public-read"\n}\n')
+    monkeypatch.chdir(tmp_path / "ci")
+
+    def acl_result(*extra: str) -> str:
+        out = tmp_path / "out"  # a folder, as Checkov's: results_json.json there
+        assert main(["-f", "tfplan.json", "--framework", "terraform_plan", "-o", "json", "--output-file-path",
+                     str(out), *extra]) == 1
+        report = json.loads((out / "results_json.json").read_text())
+        (result,) = {f["result"] for f in report["findings"] if f["check_id"] == "CKV_AWS_20"}
+        return str(result)
+
+    assert acl_result() == "FAILED"  # the working directory (ci/) holds no source
+    assert acl_result("--repo-root-for-plan-enrichment", "../src") == "SKIPPED"
+    assert acl_result("--repo-root", "../src") == "SKIPPED"
+    capsys.readouterr()
+    assert main(["-f", "tfplan.json", "--repo-root-for-plan-enrichment", "../src",
+                 "--repo-root-for-plan-enrichment", ".."]) == 2
+    assert _errors(capsys) == ["tfguard: error: --repo-root-for-plan-enrichment: tfguard maps a plan to one"
+                               " repository root (give one folder, or --repo-root alone)"]
+    assert main(["-f", "tfplan.json", "--repo-root-for-plan-enrichment", "../scr"]) == 2
+    assert _errors(capsys) == ["tfguard: error: --repo-root-for-plan-enrichment ../scr: no such directory"]

@@ -99,7 +99,8 @@ UNSUPPORTED_OPTIONS: dict[str, str] = {
     "docker-image": "tfguard scans Terraform only",
     "image": "tfguard scans Terraform only",
     "dockerfile-path": "tfguard scans Terraform only",
-    "repo-root-for-plan-enrichment": "plan scanning is not supported",
+    "repo-root-for-plan-enrichment": "give it on the command line (`--repo-root-for-plan-enrichment DIR` or"
+                                     " `--repo-root DIR`)",
     "skip-cve-package": "tfguard scans Terraform only (no package scanning)",
     "secrets-scan-file-type": "tfguard scans Terraform only (its own secret rule TFG_SEC_1 covers it)",
     "enable-secret-scan-all-files": "tfguard scans Terraform only (its own secret rule TFG_SEC_1 covers it)",
