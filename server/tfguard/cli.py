@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tfguard import __version__
 from tfguard.config.checkov import CheckovConfig
@@ -556,6 +556,8 @@ def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
     except ValueError as e:
         print(f"tfguard: error: {e}", file=err)
         return EXIT_USAGE
+    if _selects_nothing(args, engine, paths, external or (), err):
+        return EXIT_USAGE
     with _progress(args, inv) as progress:
         report = scan(engine, paths, cache_dir=default_cache_dir(inv.environ) or "",  # "": no cache
                       plan_repo_root=repo_root, progress=progress)
@@ -644,6 +646,35 @@ def _write_reports(plan: list[tuple[str, str | None]], report: ScanReport, state
             path = inv.resolve(dest)
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             _write(render(fmt, report, state, args, inv, False), path, inv)
+
+
+def _selects_nothing(args: argparse.Namespace, engine: Any, paths: list[str], external: tuple[str, ...],
+                     err: TextIO) -> bool:
+    """Report the selection entries that match no check (see :mod:`tfguard.checks.selection`); True when one of
+    them must stop the scan (exit 2)."""
+    from tfguard.checks.selection import known_check_ids, unmatched
+
+    scan_dir = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0])
+    cfg = engine.checkov_config(scan_dir)
+    where = f"{os.path.relpath(cfg.path) if cfg.path else '.checkov.yaml'}"
+
+    def source(option: str, given: list[str] | None) -> str:
+        return f"--{option}" if given is not None else f"{where} {option}:"
+
+    gate = _gate_options(args, cfg)
+    selections = [
+        (source("check", args.check), cfg.checks, False, True),
+        (source("hard-fail-on", args.hard_fail_on), gate.hard_fail_on, True, True),
+        (source("skip-check", args.skip_check), cfg.skip_checks, False, False),
+        (source("soft-fail-on", args.soft_fail_on), gate.soft_fail_on, True, False),
+    ]
+    if not any(entries for _, entries, _, _ in selections):
+        return False
+    known = known_check_ids(external + cfg.external_checks_dirs + engine.extra_policy_dirs(scan_dir))
+    found = unmatched(selections, known)
+    for u in found:
+        print(u.line(known), file=err)
+    return any(u.error for u in found)
 
 
 def _selected(check_id: str, checks: tuple[str, ...] | None, skip_checks: tuple[str, ...] | None) -> bool:

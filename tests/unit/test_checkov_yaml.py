@@ -45,7 +45,7 @@ def test_soft_fail_on_ignores_only_the_named_checks(tmp_path: Path, capsys: pyte
 
 
 def test_hard_fail_on_fails_only_for_the_named_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, failed = _scan(tmp_path, capsys, "hard-fail-on: [CKV_AWS_9999]\n")
+    code, failed = _scan(tmp_path, capsys, "hard-fail-on: [CKV_AZURE_35]\n")  # a real check, not failing here
     assert failed and code == 0
     code, _ = _scan(tmp_path, capsys, "hard-fail-on: [CKV_AWS_20]\n")
     assert code == 1

@@ -225,3 +225,41 @@ def test_checkovs_plan_enrichment_option_maps_the_plan_to_its_sources(
                                " repository root (give one folder, or --repo-root alone)"]
     assert main(["-f", "tfplan.json", "--repo-root-for-plan-enrichment", "../scr"]) == 2
     assert _errors(capsys) == ["tfguard: error: --repo-root-for-plan-enrichment ../scr: no such directory"]
+
+
+@pytest.mark.parametrize(("extra", "code", "line"), [
+    (["--check", "CKV_AWS_2O"], 2,  # a letter O for a zero: Checkov runs no check and passes (exit 0)
+     "tfguard: error: --check CKV_AWS_2O: matches no check (did you mean CKV_AWS_20?)"),
+    (["--check", "CKV_AWS_24,CKV_AWS_2A"], 2, "tfguard: error: --check CKV_AWS_2A: matches no check"),
+    (["--check", "ckv_aws_24"], 2, "tfguard: error: --check ckv_aws_24: matches no check (did you mean CKV_AWS_24?)"),
+    (["--check", "HIGH"], 2, "tfguard: error: --check HIGH: Checkov selects checks by severity only with its"),
+    (["--check", "CKV9_*"], 2, "tfguard: error: --check CKV9_*: matches no check"),
+    (["--check", "TFG_SEC_9"], 2, "tfguard: error: --check TFG_SEC_9: matches no check (did you mean TFG_SEC_1?)"),
+    (["--soft-fail", "--hard-fail-on", "CKV_AWS_2A"], 2, "tfguard: error: --hard-fail-on CKV_AWS_2A: matches no"),
+    (["--skip-check", "CKV_AWS_2A"], 1, "tfguard: warning: --skip-check CKV_AWS_2A: matches no check"),
+    (["--check", "CKV_AWS_24", "--soft-fail-on", "CKV_AWS_2A"], 1,
+     "tfguard: warning: --soft-fail-on CKV_AWS_2A: matches no check"),
+    (["--check", "CKV_AWS_2*,TFG_PROV_1"], 1, None),
+    (["--soft-fail", "--hard-fail-on", "HIGH"], 1, None),
+])
+def test_a_selection_that_matches_no_check_never_passes_the_gate(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], code: int, line: str | None) -> None:
+    (tmp_path / "main.tf").write_text(OPEN_SSH)
+    assert main(["-d", str(tmp_path), *extra]) == code
+    said = [x for x in capsys.readouterr().err.splitlines() if x.startswith(("tfguard: error", "tfguard: warning"))]
+    assert said == ([] if line is None else [said[0]]) and (line is None or said[0].startswith(line)), said
+
+
+def test_a_typo_in_a_checkov_yaml_check_list_is_exit_2_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = _repo(tmp_path, "version: 1\n")
+    (repo / ".checkov.yaml").write_text("check:\n  - CKV_AWS_24\n  - CKV_AWS_2O\n")
+    monkeypatch.chdir(repo / "infra")
+    assert main(["scan", "prod"]) == 2
+    (line,) = _errors(capsys)
+    assert line.startswith("tfguard: error: ../.checkov.yaml check: CKV_AWS_2O: matches no check (did you mean"
+                           " CKV_AWS_20?)")
+    (repo / ".checkov.yaml").write_text("check:\n  - CKV_AWS_24\n")
+    assert main(["scan", "prod"]) == 1
+    assert main(["scan", "prod", "--check", "CKV_AWS_2O"]) == 2  # the command line's list replaces the file's
+    assert _errors(capsys)[-1].startswith("tfguard: error: --check CKV_AWS_2O: matches no check")
