@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tfguard import __version__
 from tfguard.config.checkov import CheckovConfig
@@ -29,6 +29,7 @@ from tfguard.scan.verdict import EXIT_FINDINGS, EXIT_OK, GateOptions
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
+    from tfguard.engine import Engine
     from tfguard.scan.progress import Progress
 
 EXIT_USAGE = 2
@@ -648,7 +649,7 @@ def _write_reports(plan: list[tuple[str, str | None]], report: ScanReport, state
             _write(render(fmt, report, state, args, inv, False), path, inv)
 
 
-def _selects_nothing(args: argparse.Namespace, engine: Any, paths: list[str], external: tuple[str, ...],
+def _selects_nothing(args: argparse.Namespace, engine: Engine, paths: list[str], external: tuple[str, ...],
                      err: TextIO) -> bool:
     """Report the selection entries that match no check (see :mod:`tfguard.checks.selection`); True when one of
     them must stop the scan (exit 2)."""
@@ -656,7 +657,7 @@ def _selects_nothing(args: argparse.Namespace, engine: Any, paths: list[str], ex
 
     scan_dir = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0])
     cfg = engine.checkov_config(scan_dir)
-    where = f"{os.path.relpath(cfg.path) if cfg.path else '.checkov.yaml'}"
+    where = os.path.relpath(cfg.path) if cfg.path else ".checkov.yaml"
 
     def source(option: str, given: list[str] | None) -> str:
         return f"--{option}" if given is not None else f"{where} {option}:"
@@ -679,12 +680,9 @@ def _selects_nothing(args: argparse.Namespace, engine: Any, paths: list[str], ex
 
 def _selected(check_id: str, checks: tuple[str, ...] | None, skip_checks: tuple[str, ...] | None) -> bool:
     """Checkov's ``--check`` / ``--skip-check`` on a check id: ids and fnmatch wildcards."""
-    import fnmatch
+    from tfguard.checks.selection import hit
 
-    def hit(items: tuple[str, ...]) -> bool:
-        return any(fnmatch.fnmatchcase(check_id, item) for item in items)
-
-    return (not checks or hit(checks)) and not (skip_checks and hit(skip_checks))
+    return (not checks or hit(check_id, checks)) and not (skip_checks and hit(check_id, skip_checks))
 
 
 def _split(values: list[str] | None) -> tuple[str, ...] | None:

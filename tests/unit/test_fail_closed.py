@@ -263,3 +263,8 @@ def test_a_typo_in_a_checkov_yaml_check_list_is_exit_2_naming_the_file(
     assert main(["scan", "prod"]) == 1
     assert main(["scan", "prod", "--check", "CKV_AWS_2O"]) == 2  # the command line's list replaces the file's
     assert _errors(capsys)[-1].startswith("tfguard: error: --check CKV_AWS_2O: matches no check")
+    (repo / ".checkov.yaml").write_text("check: HIGH\n")
+    assert main(["scan", "prod"]) == 2
+    assert _errors(capsys) == ["tfguard: error: ../.checkov.yaml check: HIGH: Checkov selects checks by severity"
+                               " only with its platform's metadata, so offline this selects none; gate on"
+                               " tfguard's severities with --fail-on HIGH"]

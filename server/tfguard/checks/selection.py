@@ -37,7 +37,7 @@ class Unmatched:
     def line(self, known: frozenset[str]) -> str:
         kind = "error" if self.error else "warning"
         up = self.entry.strip().upper()
-        if up in Severity.__members__ and self.option.endswith("check"):
+        if up in Severity.__members__:  # only where severities select nothing (--check, --skip-check)
             return (f"tfguard: {kind}: {self.option} {self.entry}: Checkov selects checks by severity only with its"
                     f" platform's metadata, so offline this selects none; gate on tfguard's severities with"
                     f" --fail-on {up}")
@@ -91,13 +91,16 @@ def known_check_ids(policy_dirs: Iterable[str]) -> frozenset[str]:
     return checkov_check_ids() | frozenset(policies) | frozenset(RULES_BY_ID)
 
 
+def hit(check_id: str, entries: Iterable[str]) -> bool:
+    """Checkov's match of a check id against selection entries: the id itself or an fnmatch wildcard."""
+    return any(fnmatch.fnmatchcase(check_id, entry) for entry in entries)
+
+
 def _matches(entry: str, known: frozenset[str], severities: bool) -> bool:
     entry = entry.strip()
     if severities and entry.upper() in Severity.__members__:
         return True
-    if entry in known:
-        return True
-    return any(fnmatch.fnmatchcase(check_id, entry) for check_id in known)
+    return entry in known or any(hit(check_id, (entry,)) for check_id in known)
 
 
 def unmatched(selections: Iterable[tuple[str, Iterable[str], bool, bool]],
