@@ -241,6 +241,7 @@ def test_checkovs_plan_enrichment_option_maps_the_plan_to_its_sources(
      "tfguard: warning: --soft-fail-on CKV_AWS_2A: matches no check"),
     (["--check", "CKV_AWS_2*,TFG_PROV_1"], 1, None),
     (["--soft-fail", "--hard-fail-on", "HIGH"], 1, None),
+    (["--soft-fail", "--hard-fail-on", "ckv_aws_24"], 1, None),  # the gate matches its entries in any case
 ])
 def test_a_selection_that_matches_no_check_never_passes_the_gate(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], code: int, line: str | None) -> None:

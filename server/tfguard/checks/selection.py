@@ -10,8 +10,9 @@ must not pass because of a typo, so ``tfguard scan`` looks at every entry of a s
 
 The checks known are Checkov's (its resource, data, provider and module registries, Python custom checks the
 user allowed included, and its graph checks), the YAML policies of the scan's policy folders, and tfguard's own
-rules. Entries are ids or fnmatch wildcards, as Checkov matches them. A severity name is a valid
-``--hard-fail-on`` / ``--soft-fail-on`` entry (tfguard's severities decide there); in ``--check`` Checkov
+rules. Entries are ids or fnmatch wildcards, matched as they are used: ``--check`` / ``--skip-check`` as Checkov
+matches them (case-sensitively), ``--hard-fail-on`` / ``--soft-fail-on`` as tfguard's verdict does (in any
+case, and a severity name is valid there: tfguard's severities decide); in ``--check`` Checkov
 selects by severity only with its platform's metadata, so offline such an entry selects nothing and is
 reported with the option that does gate on severities, ``--fail-on``.
 """
@@ -96,22 +97,27 @@ def hit(check_id: str, entries: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(check_id, entry) for entry in entries)
 
 
-def _matches(entry: str, known: frozenset[str], severities: bool) -> bool:
+def _matches(entry: str, known: frozenset[str], gate: bool) -> bool:
+    """``gate``: a ``--hard-fail-on`` / ``--soft-fail-on`` entry, matched as the verdict matches it (a severity,
+    or an id or wildcard in any case: :func:`tfguard.scan.verdict.decide`); else Checkov's ``--check``."""
     entry = entry.strip()
-    if severities and entry.upper() in Severity.__members__:
-        return True
+    if gate:
+        entry = entry.upper()
+        if entry in Severity.__members__:
+            return True
+        return entry in known or any(hit(check_id.upper(), (entry,)) for check_id in known)
     return entry in known or any(hit(check_id, (entry,)) for check_id in known)
 
 
 def unmatched(selections: Iterable[tuple[str, Iterable[str], bool, bool]],
               known: frozenset[str]) -> list[Unmatched]:
-    """For each ``(option, entries, severities allowed, an error)``: its entries that match no check of
-    ``known``, in order, each once."""
+    """For each ``(option, entries, a gate option, an error)``: its entries that match no check of ``known``
+    (see :func:`_matches`), in order, each once."""
     out: list[Unmatched] = []
     seen: set[tuple[str, str]] = set()
-    for option, entries, severities, error in selections:
+    for option, entries, gate, error in selections:
         for entry in entries:
-            if not entry.strip() or (option, entry) in seen or _matches(entry, known, severities):
+            if not entry.strip() or (option, entry) in seen or _matches(entry, known, gate):
                 continue
             seen.add((option, entry))
             out.append(Unmatched(option, entry, error))
