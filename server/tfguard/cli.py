@@ -652,30 +652,34 @@ def _write_reports(plan: list[tuple[str, str | None]], report: ScanReport, state
 def _selects_nothing(args: argparse.Namespace, engine: Engine, paths: list[str], external: tuple[str, ...],
                      err: TextIO) -> bool:
     """Report the selection entries that match no check (see :mod:`tfguard.checks.selection`); True when one of
-    them must stop the scan (exit 2)."""
-    from tfguard.checks.selection import known_check_ids, unmatched
+    them must stop the scan (exit 2). A ``.checkov.yaml``'s ``check:`` / ``skip-check:`` entries are located
+    problems of the scan itself (:func:`~tfguard.checks.selection.config_problems`, also in the editor): here
+    only those that stop it are printed, as configuration errors are."""
+    from tfguard.checks.selection import config_problems, known_check_ids, unmatched
 
     scan_dir = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0])
     cfg = engine.checkov_config(scan_dir)
     where = os.path.relpath(cfg.path) if cfg.path else ".checkov.yaml"
-
-    def source(option: str, given: list[str] | None) -> str:
-        return f"--{option}" if given is not None else f"{where} {option}:"
-
     gate = _gate_options(args, cfg)
-    selections = [
-        (source("check", args.check), cfg.checks, False, True),
-        (source("hard-fail-on", args.hard_fail_on), gate.hard_fail_on, True, True),
-        (source("skip-check", args.skip_check), cfg.skip_checks, False, False),
-        (source("soft-fail-on", args.soft_fail_on), gate.soft_fail_on, True, False),
-    ]
+    selections = [(f"--{option}", entries, is_gate, error) for option, given, entries, is_gate, error in (
+        ("check", args.check, cfg.checks, False, True),
+        ("skip-check", args.skip_check, cfg.skip_checks, False, False),
+        ("hard-fail-on", args.hard_fail_on, gate.hard_fail_on, True, True),
+        ("soft-fail-on", args.soft_fail_on, gate.soft_fail_on, True, False)) if given is not None]
+    selections += [(f"{where} {option}:", entries, True, error) for option, given, entries, error in (
+        ("hard-fail-on", args.hard_fail_on, gate.hard_fail_on, True),
+        ("soft-fail-on", args.soft_fail_on, gate.soft_fail_on, False)) if given is None]
+    policy_dirs = external + cfg.external_checks_dirs + engine.extra_policy_dirs(scan_dir)
+    stops = [p for p in config_problems(cfg, policy_dirs) if p.severity is Severity.HIGH]
+    for p in stops:
+        print(f"{p.file}:{p.span.start.line + 1}:{p.span.start.character + 1}: error: {p.message}", file=err)
     if not any(entries for _, entries, _, _ in selections):
-        return False
-    known = known_check_ids(external + cfg.external_checks_dirs + engine.extra_policy_dirs(scan_dir))
+        return bool(stops)
+    known = known_check_ids(policy_dirs)
     found = unmatched(selections, known)
     for u in found:
         print(u.line(known), file=err)
-    return any(u.error for u in found)
+    return bool(stops) or any(u.error for u in found)
 
 
 def _selected(check_id: str, checks: tuple[str, ...] | None, skip_checks: tuple[str, ...] | None) -> bool:

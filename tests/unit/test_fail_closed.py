@@ -257,15 +257,23 @@ def test_a_typo_in_a_checkov_yaml_check_list_is_exit_2_naming_the_file(
     (repo / ".checkov.yaml").write_text("check:\n  - CKV_AWS_24\n  - CKV_AWS_2O\n")
     monkeypatch.chdir(repo / "infra")
     assert main(["scan", "prod"]) == 2
-    (line,) = _errors(capsys)
-    assert line.startswith("tfguard: error: ../.checkov.yaml check: CKV_AWS_2O: matches no check (did you mean"
-                           " CKV_AWS_20?)")
+    (line,) = _errors(capsys)  # located on the entry, as configuration errors are
+    assert line.startswith(f"{repo / '.checkov.yaml'}:3:5: error: check: CKV_AWS_2O: matches no check (did you"
+                           " mean CKV_AWS_20?)")
     (repo / ".checkov.yaml").write_text("check:\n  - CKV_AWS_24\n")
     assert main(["scan", "prod"]) == 1
     assert main(["scan", "prod", "--check", "CKV_AWS_2O"]) == 2  # the command line's list replaces the file's
     assert _errors(capsys)[-1].startswith("tfguard: error: --check CKV_AWS_2O: matches no check")
     (repo / ".checkov.yaml").write_text("check: HIGH\n")
     assert main(["scan", "prod"]) == 2
-    assert _errors(capsys) == ["tfguard: error: ../.checkov.yaml check: HIGH: Checkov selects checks by severity"
-                               " only with its platform's metadata, so offline this selects none; gate on"
+    assert _errors(capsys) == [f"{repo / '.checkov.yaml'}:1:8: error: check: HIGH: Checkov selects checks by"
+                               " severity only with its platform's metadata, so offline this selects none; gate on"
                                " tfguard's severities with --fail-on HIGH"]
+    (repo / ".checkov.yaml").write_text("skip-check:\n  - CKV_AWS_2A\n")  # stricter, not weaker: in the report
+    out = tmp_path / "r.json"
+    assert main(["scan", "prod", "-o", "json", "--output-file-path", str(out)]) == 1
+    assert _errors(capsys) == []
+    report = json.loads((out / "results_json.json").read_text())
+    (problem,) = [p for p in report["problems"] if p["code"] == "config"]
+    assert problem["file"].endswith(".checkov.yaml") and problem["line"] == 2 and problem["severity"] == "LOW"
+    assert problem["message"].startswith("skip-check: CKV_AWS_2A: matches no check (did you mean CKV_AWS_20?)")

@@ -24,7 +24,8 @@ import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tfguard.model import Severity
+from tfguard.config.checkov import CheckovConfig
+from tfguard.model import Problem, Severity, Span
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,55 @@ class Unmatched:
     entry: str
     error: bool  # True: exit 2; False: a warning
 
-    def line(self, known: frozenset[str]) -> str:
-        kind = "error" if self.error else "warning"
+    def message(self, known: frozenset[str]) -> str:
         up = self.entry.strip().upper()
         if up in Severity.__members__:  # only where severities select nothing (--check, --skip-check)
-            return (f"tfguard: {kind}: {self.option} {self.entry}: Checkov selects checks by severity only with its"
-                    f" platform's metadata, so offline this selects none; gate on tfguard's severities with"
-                    f" --fail-on {up}")
+            return (f"{self.option} {self.entry}: Checkov selects checks by severity only with its platform's"
+                    f" metadata, so offline this selects none; gate on tfguard's severities with --fail-on {up}")
         guess = _closest(up, known)
         hint = f" (did you mean {guess}?)" if guess else ""
         then = ("a gate that runs or fails on fewer checks than asked would pass wrongly" if self.error
                 else "it changes nothing")
-        return f"tfguard: {kind}: {self.option} {self.entry}: matches no check{hint}; {then}"
+        return f"{self.option} {self.entry}: matches no check{hint}; {then}"
+
+    def line(self, known: frozenset[str]) -> str:
+        """The command line's one line."""
+        return f"tfguard: {'error' if self.error else 'warning'}: {self.message(known)}"
+
+
+def config_problems(cfg: CheckovConfig, policy_dirs: Iterable[str]) -> list[Problem]:
+    """The ``check`` / ``skip-check`` entries of the ``.checkov.yaml`` ``cfg`` (those in force) that match no
+    check, as located configuration problems: what the editor shows on that file and a scan's report lists
+    (a ``check`` entry HIGH, a ``skip-check`` one LOW). Nothing to import when the file sets neither."""
+    if cfg.path is None or not cfg.selection_lines:
+        return []
+    lines = dict(cfg.selection_lines)
+    selections = [(f"{key}:", cfg.checks if key == "check" else cfg.skip_checks, False, key == "check")
+                  for key in lines]
+    known = known_check_ids(tuple(policy_dirs))
+    found = unmatched(selections, known)
+    if not found:
+        return []
+    try:
+        with open(cfg.path, encoding="utf-8", errors="replace") as f:
+            text = f.read().splitlines()
+    except OSError:
+        text = []
+    out = []
+    for u in found:
+        line, column = _entry_at(text, lines[u.option[:-1]], u.entry)
+        out.append(Problem(cfg.path, Span.of(line, column, line, column + len(u.entry) if column else 1),
+                           u.message(known), "config", Severity.HIGH if u.error else Severity.LOW))
+    return out
+
+
+def _entry_at(text: list[str], key_line: int, entry: str) -> tuple[int, int]:
+    """(0-based line, column) of ``entry`` in the file's lines from its key's line on, else the key's line."""
+    for n in range(key_line, len(text)):
+        column = text[n].find(entry, text[n].find(":") + 1 if n == key_line else 0)
+        if column >= 0:
+            return n, column
+    return key_line, 0
 
 
 _LOOKALIKE = {frozenset(p) for p in ("O0", "I1", "L1", "S5", "B8", "Z2")}

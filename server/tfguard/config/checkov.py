@@ -49,6 +49,9 @@ class CheckovConfig:
     ignored: tuple[tuple[int, str, Severity], ...] = ()
     # (0-based line, key) of options no Checkov version tfguard knows has: a typo, which Checkov refuses.
     unknown: tuple[tuple[int, str], ...] = ()
+    # (key, 0-based line) of the check selection keys this file sets and that are in force (``check``,
+    # ``skip-check``): an option given on the command line replaces the file's and drops its entry here
+    selection_lines: tuple[tuple[str, int], ...] = ()
 
 
 # .checkov.yaml options a workspace cannot use: they would reach the network or load code.
@@ -324,6 +327,7 @@ def load_checkov_config(path: str) -> CheckovConfig:
         unknown=tuple((lines.get(str(k), 0), str(k)) for k in data
                       if str(k) not in HONOURED_OPTIONS and str(k) not in NETWORK_OPTIONS
                       and str(k) not in OUTPUT_OPTIONS and str(k) not in UNSUPPORTED_OPTIONS),
+        selection_lines=tuple((k, lines.get(k, 0)) for k in ("check", "skip-check") if k in data),
     )
 
 
@@ -342,8 +346,10 @@ class CheckovOverrides:
         """``cfg`` with the options given on the command line in its place."""
         from dataclasses import replace
 
+        given = {"check": self.checks, "skip-check": self.skip_checks}
         return replace(
             cfg,
+            selection_lines=tuple((k, line) for k, line in cfg.selection_lines if given[k] is None),
             checks=cfg.checks if self.checks is None else self.checks,
             skip_checks=cfg.skip_checks if self.skip_checks is None else self.skip_checks,
             external_checks_dirs=cfg.external_checks_dirs if self.external_checks_dirs is None

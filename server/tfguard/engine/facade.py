@@ -95,6 +95,9 @@ class Engine:
         self.configs = configs
         self.python_checks_loaded = python_checks_loaded
         self.extra_policy_dirs = extra_policy_dirs or _no_policy_dirs
+        # configuration problems of the latest full check's scan plan (a check id of .checkov.yaml that matches
+        # no check): replaced by each full check, so a mended file loses them (see scan/live.py)
+        self.scan_config_problems: tuple[Problem, ...] = ()
         # the command line's --var-file / --skip-path: when given, they replace .checkov.yaml's (as in Checkov)
         self.var_files_override = tuple(os.path.abspath(f) for f in var_files) if var_files is not None else None
         self.skip_paths_override = tuple(skip_paths) if skip_paths is not None else None

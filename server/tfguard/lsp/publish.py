@@ -141,6 +141,7 @@ class Publisher:
         for eng in ls.engines.values():
             problems: list[Problem] = list(eng.configs.problems()) if eng.configs is not None else []
             problems.extend(eng.config_problems)
+            problems.extend(eng.scan_config_problems)
             for p in problems:
                 by_file.setdefault(os.path.abspath(p.file), []).append(p)
         for path in set(self._config_files_with_problems) | set(by_file):

@@ -131,6 +131,7 @@ class LiveScan:
         """
         start = time.monotonic()
         plan = plan or self.plan()
+        self.engine.scan_config_problems = tuple(p for p in plan.problems if p.code == "config")
         if not plan.complete:
             return LiveRun(results={}, ran=[], reused=0, seconds=0.0)
         touched = plan.units if dirs is None else self.touched(plan, dirs)

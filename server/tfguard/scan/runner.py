@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from tfguard.checks.entity import CheckSelection, ModuleContext
 from tfguard.checks.errors import CHECK_ERROR, check_error_problems
 from tfguard.checks.graph import GraphRecord, use_policy_dirs
+from tfguard.checks.selection import config_problems
 from tfguard.config.checkov import CHECKOV_CONFIG_NAMES
 from tfguard.config.paths import anchored, skipped_by_checkov
 from tfguard.engine import BlockContext, Engine, FileState, masked_text, overridden_problem
@@ -241,8 +242,10 @@ def plan_dir(engine: Engine, d: str) -> DirPlan:
         if not os.path.isfile(vf):
             problems.append(Problem(vf, Span.of(0, 0, 0, 1), "variables file (--var-file) not found: "
                                     "not scanned without it", "read"))
+    policy_dirs = cfg.external_checks_dirs + engine.extra_policy_dirs(d)
+    problems.extend(config_problems(cfg, policy_dirs))  # a check id there that matches no check
     plan = DirPlan(root=d, files=files, units=[], selection=CheckSelection(cfg.checks, cfg.skip_checks),
-                   policy_dirs=cfg.external_checks_dirs + engine.extra_policy_dirs(d), var_files=var_files,
+                   policy_dirs=policy_dirs, var_files=var_files,
                    skip_paths=skip_paths, left_out=unit_left_out, problems=problems, config_path=cfg.path,
                    complete=all(os.path.isfile(vf) for vf in var_files))
     if not plan.complete or not files:
