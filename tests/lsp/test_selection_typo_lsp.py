@@ -11,22 +11,19 @@ from pathlib import Path
 
 import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.lsp.conftest import SERVER_COMMAND, init_params, open_document, serve_client_requests, wait_for_diagnostics
+from tests.lsp.conftest import FIXTURES, SERVER_COMMAND, open_document, start_in_copy, wait_for_diagnostics
 
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND)
 BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n  acl    = "public-read"\n}\n'
 
 
 @pytest_lsp.fixture(config=CONFIG)
-async def client(lsp_client: LanguageClient, workspace: Path):
-    (workspace / "main.tf").write_text(BUCKET)
-    (workspace / ".checkov.yaml").write_text("check:\n  - CKV_AWS_20\n  - CKV_AWS_2O\nskip-check: CKV_AWS_99999\n")
-    serve_client_requests(lsp_client)
-    await lsp_client.initialize_session(init_params(workspace, client_capabilities("visual_studio_code"),
-                                                    {"indexWorkspace": True, "idleDelayMs": 50}))
-    lsp_client.ws = workspace  # type: ignore[attr-defined]
+async def client(lsp_client: LanguageClient, tmp_path: Path):
+    lsp_client.ws = await start_in_copy(  # type: ignore[attr-defined]
+        lsp_client, FIXTURES, tmp_path / "ws",
+        {"main.tf": BUCKET, ".checkov.yaml": "check:\n  - CKV_AWS_20\n  - CKV_AWS_2O\nskip-check: CKV_AWS_99999\n"})
     yield
     await lsp_client.shutdown_session()
 
