@@ -194,6 +194,8 @@ class Index:
         # module dir -> (the context, its symbol inputs, the value digests by id of the value object)
         self._inputs: dict[str, tuple[ModuleContext, dict[str, str], dict[int, tuple[Any, str, frozenset[str]]]]] = {}
         self._config_problems: list[Problem] = []
+        # .checkov.yaml path -> the problems its last reading recorded (dropped when the file is read again)
+        self._read_problems: dict[str, list[Problem]] = {}
         self._checkov_configs: dict[str, tuple[tuple[int, int], CheckovConfig]] = {}  # by (mtime, size)
         # the variables files (Checkov's --var-file) in force for a module folder (the engine's rule)
         self.var_files: Callable[[str], tuple[str, ...]] = var_files or (lambda _d: ())
@@ -535,18 +537,19 @@ class Index:
             hit = self._checkov_configs.get(path)
         if hit is not None and stamp is not None and hit[0] == stamp:
             return hit[1]  # its problems were recorded when it was read
+        read: list[Problem] = []  # what this reading finds replaces what the file's earlier text gave
         try:
             cfg = load_checkov_config(path)
         except ConfigError as e:
-            self._config_problem(
-                Problem(e.path, Span(Position(e.line, e.column), Position(e.line, e.column + 1)), e.message,
-                        "config")
-            )
+            read.append(Problem(e.path, Span(Position(e.line, e.column), Position(e.line, e.column + 1)), e.message,
+                                "config"))
+            self._replace_read_problems(path, read)
             return CheckovConfig()
         for line, message in cfg.refused:  # options that would run workspace code or reach the network
-            self._config_problem(Problem(path, Span.of(line, 0, line, 1), message, "config", Severity.INFO))
+            read.append(Problem(path, Span.of(line, 0, line, 1), message, "config", Severity.INFO))
         for line, message, severity in cfg.ignored:  # every other option tfguard does not apply: never dropped
-            self._config_problem(Problem(path, Span.of(line, 0, line, 1), message, "config", severity))
+            read.append(Problem(path, Span.of(line, 0, line, 1), message, "config", severity))
+        self._replace_read_problems(path, read)
         if stamp is not None:
             with self._lock:
                 if len(self._checkov_configs) >= MAX_CONFIG_PROBLEMS:
@@ -559,6 +562,18 @@ class Index:
         """Configuration problems seen so far (each once, at most :data:`MAX_CONFIG_PROBLEMS`), a copy."""
         with self._lock:
             return list(self._config_problems)
+
+    def _replace_read_problems(self, path: str, problems: list[Problem]) -> None:
+        """The problems of reading ``path`` now, in place of its earlier reading's (a mended file loses them)."""
+        with self._lock:
+            for old in self._read_problems.pop(path, []):
+                if old not in problems and old in self._config_problems:
+                    self._config_problems.remove(old)
+            self._read_problems[path] = problems
+            if len(self._read_problems) > MAX_CONFIG_PROBLEMS:
+                self._read_problems.pop(next(iter(self._read_problems)))
+        for problem in problems:
+            self._config_problem(problem)
 
     def record_config_problem(self, problem: Problem) -> None:
         """Record a configuration problem found elsewhere (a policy folder tier 2 refused), once."""
