@@ -4,7 +4,7 @@
   found); ``tfguard scan`` exits 2 for it (tests/unit/test_fail_closed.py). In the editor the typo is a located
   diagnostic on the entry, from the full check (the same scan plan as the CLI's).
 - An option tfguard refuses or ignores, then taken out of the file: its diagnostic goes (it stayed until the
-  server restarted).
+  server restarted); the file deleted: none is left.
 """
 
 from __future__ import annotations
@@ -76,3 +76,8 @@ async def test_an_option_taken_out_of_the_file_loses_its_diagnostic(refused: Lan
     _mended(client, ws / ".checkov.yaml", "compact: true\n", uri)
     (after,) = await wait_for_diagnostics(client, cfg_uri, lambda d: len(d) == 1, timeout=90)
     assert after.range.start.line == 0 and "'compact' ignored" in after.message
+    (ws / ".checkov.yaml").unlink()  # and deleted: nothing is left on it
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
+        changes=[lsp.FileEvent(uri=cfg_uri, type=lsp.FileChangeType.Deleted)]))
+    client.text_document_did_save(lsp.DidSaveTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    await wait_for_diagnostics(client, cfg_uri, lambda d: len(d) == 0, timeout=90)

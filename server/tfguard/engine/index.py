@@ -559,7 +559,12 @@ class Index:
 
     @property
     def config_problems(self) -> list[Problem]:
-        """Configuration problems seen so far (each once, at most :data:`MAX_CONFIG_PROBLEMS`), a copy."""
+        """Configuration problems seen so far (each once, at most :data:`MAX_CONFIG_PROBLEMS`), a copy; those of
+        a ``.checkov.yaml`` that is no longer there are gone."""
+        with self._lock:
+            gone = [path for path in self._read_problems if not os.path.isfile(path)]
+        for path in gone:
+            self._replace_read_problems(path, [])
         with self._lock:
             return list(self._config_problems)
 
@@ -569,7 +574,8 @@ class Index:
             for old in self._read_problems.pop(path, []):
                 if old not in problems and old in self._config_problems:
                     self._config_problems.remove(old)
-            self._read_problems[path] = problems
+            if problems:
+                self._read_problems[path] = problems
             if len(self._read_problems) > MAX_CONFIG_PROBLEMS:
                 self._read_problems.pop(next(iter(self._read_problems)))
         for problem in problems:
