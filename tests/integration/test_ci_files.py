@@ -222,6 +222,30 @@ def test_the_action_takes_checkov_actions_inputs(work: Path, tmp_path: Path, pyt
     assert {f["file"] for f in json.loads((work / "out" / "r.json").read_text())["findings"]} == {"main.tf"}
 
 
+def test_the_action_maps_a_plan_to_its_sources_as_checkov_action_does(tmp_path: Path, python_env: Path) -> None:
+    """checkov-action's ``file`` + ``repo_root_for_plan_enrichment``: the plan's findings on the sources there,
+    their skip comments applied; a folder that is not there fails the job (exit 2), never a scan without them."""
+    work = tmp_path / "repo"
+    shutil.copytree(REPO / "tests" / "fixtures" / "side_by_side" / "plan", work / "infra")
+    (work / "ci").mkdir()
+    (work / "infra" / "tfplan.json").rename(work / "ci" / "tfplan.json")
+    subprocess.run(["git", "init", "-q", str(work / "ci")], check=True)  # the default root (ci/) holds no source
+    out = work / "ci" / "out" / "results_json.json"
+    got: dict[str, tuple[str, set[str]]] = {}
+    for n, root in enumerate(("", "../infra", "../infar")):
+        out.unlink(missing_ok=True)
+        (tmp_path / f"run{n}").mkdir()
+        action = Runner(work / "ci", tmp_path / f"run{n}", python_env, {
+            "file": "tfplan.json", "framework": "terraform_plan", "repo_root_for_plan_enrichment": root,
+            "output_format": "json", "output_file_path": "out", "code-scanning": "false"}).run()
+        acl = {f["result"] for f in json.loads(out.read_text())["findings"]
+               if f["check_id"] == "CKV_AWS_20"} if out.exists() else set()
+        got[root] = (action.outputs["scan"]["exit-code"], acl)
+        if root == "../infar":
+            assert "--repo-root-for-plan-enrichment ../infar: no such directory" in action.logs["Scan"].stderr
+    assert got == {"": ("1", {"FAILED"}), "../infra": ("1", {"SKIPPED"}), "../infar": ("2", set())}
+
+
 @pytest.mark.parametrize("inputs", [
     {"soft_fail": "false"},                                     # a syntax error: the result is incomplete
     {"soft_fail": "true", "framework": "kubernetes"},           # a usage error fails even with soft_fail
