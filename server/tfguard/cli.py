@@ -669,13 +669,13 @@ def _selects_nothing(args: argparse.Namespace, engine: Engine, paths: list[str],
     selections += [(f"{where} {option}:", entries, True, error) for option, given, entries, error in (
         ("hard-fail-on", args.hard_fail_on, gate.hard_fail_on, True),
         ("soft-fail-on", args.soft_fail_on, gate.soft_fail_on, False)) if given is None]
+    if not cfg.selection_lines and not any(entries for _, entries, _, _ in selections):
+        return False  # nothing to look at: Checkov's checks are not even imported
     policy_dirs = external + cfg.external_checks_dirs + engine.extra_policy_dirs(scan_dir)
-    stops = [p for p in config_problems(cfg, policy_dirs) if p.severity is Severity.HIGH]
+    known = known_check_ids(policy_dirs)
+    stops = [p for p in config_problems(cfg, policy_dirs, known) if p.severity is Severity.HIGH]
     for p in stops:
         print(f"{p.file}:{p.span.start.line + 1}:{p.span.start.character + 1}: error: {p.message}", file=err)
-    if not any(entries for _, entries, _, _ in selections):
-        return bool(stops)
-    known = known_check_ids(policy_dirs)
     found = unmatched(selections, known)
     for u in found:
         print(u.line(known), file=err)

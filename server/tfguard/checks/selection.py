@@ -52,16 +52,19 @@ class Unmatched:
         return f"tfguard: {'error' if self.error else 'warning'}: {self.message(known)}"
 
 
-def config_problems(cfg: CheckovConfig, policy_dirs: Iterable[str]) -> list[Problem]:
+def config_problems(cfg: CheckovConfig, policy_dirs: Iterable[str],
+                    known: frozenset[str] | None = None) -> list[Problem]:
     """The ``check`` / ``skip-check`` entries of the ``.checkov.yaml`` ``cfg`` (those in force) that match no
     check, as located configuration problems: what the editor shows on that file and a scan's report lists
-    (a ``check`` entry HIGH, a ``skip-check`` one LOW). Nothing to import when the file sets neither."""
+    (a ``check`` entry HIGH, a ``skip-check`` one LOW). Nothing to import when the file sets neither.
+    ``known``: the checks known, when the caller has them already (:func:`known_check_ids` of ``policy_dirs``)."""
     if cfg.path is None or not cfg.selection_lines:
         return []
     lines = dict(cfg.selection_lines)
     selections = [(f"{key}:", cfg.checks if key == "check" else cfg.skip_checks, False, key == "check")
                   for key in lines]
-    known = known_check_ids(tuple(policy_dirs))
+    if known is None:
+        known = known_check_ids(tuple(policy_dirs))
     found = unmatched(selections, known)
     if not found:
         return []
