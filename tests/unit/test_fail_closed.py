@@ -277,3 +277,8 @@ def test_a_typo_in_a_checkov_yaml_check_list_is_exit_2_naming_the_file(
     (problem,) = [p for p in report["problems"] if p["code"] == "config"]
     assert problem["file"].endswith(".checkov.yaml") and problem["line"] == 2 and problem["severity"] == "LOW"
     assert problem["message"].startswith("skip-check: CKV_AWS_2A: matches no check (did you mean CKV_AWS_20?)")
+    (repo / "infra" / "dev").mkdir()
+    (repo / "infra" / "dev" / "main.tf").write_text(OPEN_SSH)
+    assert main(["scan", "prod", "dev", "-o", "json", "--output-file-path", str(out)]) == 1
+    report = json.loads((out / "results_json.json").read_text())
+    assert len([p for p in report["problems"] if p["code"] == "config"]) == 1, "two folders, one file: once"

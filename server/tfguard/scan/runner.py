@@ -287,7 +287,8 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
               progress: Progress | None = None) -> None:
     """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool)."""
     plan = plan_dir(engine, d)
-    report.problems.extend(plan.problems)
+    # once: two scanned folders under one .checkov.yaml both find its problems (as _add_config_problems)
+    report.problems.extend(p for p in plan.problems if p not in report.problems)
     if not plan.complete:
         return
     files, units, policy_dirs = plan.files, plan.units, plan.policy_dirs
