@@ -49,7 +49,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from tfguard import gctuning
-from tfguard.checks import dynamic_search, edge_memo, graph_memo, refs_memo, serial_checks
+from tfguard.checks import dynamic_search, edge_memo, graph_memo, refs_memo, render_fast, serial_checks
 
 log = logging.getLogger(__name__)
 
@@ -254,10 +254,13 @@ def install() -> bool:
         import checkov.common.util.parser_utils as cpu
         import checkov.common.util.var_utils as cvu
         import checkov.terraform.graph_builder.foreach.abstract_handler as fh
+        import checkov.terraform.graph_builder.local_graph as tlg
         import checkov.terraform.graph_builder.utils as gu
         import checkov.terraform.graph_builder.variable_rendering.evaluate_terraform as et
+        import checkov.terraform.graph_builder.variable_rendering.renderer as trr
         import checkov.terraform.parser_utils as pu
         from checkov.common.graph.graph_builder.graph_components.edge import Edge
+        from checkov.common.graph.graph_builder.variable_rendering.renderer import VariableRenderer
         from checkov.terraform.graph_builder.graph_components import blocks
         from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     except ImportError:
@@ -272,7 +275,13 @@ def install() -> bool:
                                (Edge, "__hash__", edge_memo.memo_hash), (Edge, "__eq__", edge_memo.memo_eq),
                                (cpu, "find_var_blocks", lambda real: _memo_var_blocks(real, cpu.VarBlockMatch)),
                                (blocks, "dpath", dynamic_search.DpathView),
-                               (greg, "concurrent", serial_checks.ConcurrentView)):
+                               (greg, "concurrent", serial_checks.ConcurrentView),
+                               (blocks.TerraformBlock, "get_origin_attributes",
+                                lambda real: render_fast.origin_attributes(real, blocks.TerraformBlock)),
+                               (gu, "attribute_has_nested_attributes",
+                                lambda real: render_fast.nested_attributes(
+                                    real, getattr(gu, "NESTED_ATTRIBUTE_PATTERN", None))),
+                               (VariableRenderer, "_update_end_vertices_indexes", render_fast.end_vertices)):
         original = getattr(module, name, None)
         if original is None:
             log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)
@@ -283,8 +292,9 @@ def install() -> bool:
         if name == "evaluate_terraform" and getattr(fh, name, None) is original:  # imported by name there
             setattr(fh, name, memoized)
             _patches.append((fh, name, original, memoized))
-        if name == "find_var_blocks":  # imported by name there
-            for user in (et, cvu):
+        users = {"find_var_blocks": (et, cvu), "attribute_has_nested_attributes": (tlg, trr)}.get(name, ())
+        if users:  # imported by name there
+            for user in users:
                 if getattr(user, name, None) is original:
                     setattr(user, name, memoized)
                     _patches.append((user, name, original, memoized))
