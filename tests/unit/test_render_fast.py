@@ -23,6 +23,11 @@ from tfguard.checks.graph import run_checkov
 
 checkov_modules()
 
+from checkov.common.checks_infra.solvers.connections_solvers import base_connection_solver as bcs  # noqa: E402
+from checkov.common.checks_infra.solvers.connections_solvers.connection_exists_solver import (  # noqa: E402
+    ConnectionExistsSolver,
+)
+from checkov.common.graph.checks_infra.solvers.base_solver import BaseSolver  # noqa: E402
 from checkov.common.graph.graph_builder.graph_components.blocks import Block  # noqa: E402
 from checkov.common.graph.graph_builder.graph_components.edge import Edge  # noqa: E402
 from checkov.common.graph.graph_builder.variable_rendering.renderer import VariableRenderer  # noqa: E402
@@ -36,6 +41,14 @@ REAL_END = getattr(VariableRenderer._update_end_vertices_indexes, "__wrapped__",
 fast_origin = render_fast.origin_attributes(REAL_ORIGIN, TerraformBlock)
 fast_nested = render_fast.nested_attributes(REAL_NESTED, gu.NESTED_ATTRIBUTE_PATTERN)
 fast_end = render_fast.end_vertices(REAL_END)
+REAL_SET_VERTICES = getattr(bcs.BaseConnectionSolver.set_vertices, "__wrapped__", bcs.BaseConnectionSolver.set_vertices)
+fast_set_vertices = render_fast.connection_vertices(REAL_SET_VERTICES, BaseSolver.resource_type_pred, bcs.DiGraph,
+                                                    bcs.env_vars_config if hasattr(bcs, "env_vars_config") else
+                                                    __import__("checkov.common.util.env_vars_config",
+                                                               fromlist=["env_vars_config"]).env_vars_config,
+                                                    bcs.CustomAttributes.RESOURCE_TYPE)
+SOLVER_LISTS = ("vertices_under_resource_types", "vertices_under_connected_resources_types", "excluded_vertices",
+                "unknown_vertices")
 
 
 def _block(attributes: dict[str, Any]) -> TerraformBlock:
@@ -170,17 +183,17 @@ def test_end_vertices_round_by_round_as_checkov() -> None:
     for trial in range(60):
         n = rng.randint(2, 12)
         edges = [Edge(rng.randrange(n), rng.randrange(n), rng.choice(["a", "b", "tags.Name"])) for _ in range(3 * n)]
-        if trial % 5 == 0:  # an edge Checkov would compare as strings: that origin gets Checkov's test
+        if trial % 5 == 0:  # an edge Checkov would compare as strings
             edges.append(Edge(str(rng.randrange(n)), 1, "a"))
         out: dict[Any, list[Any]] = {}
         for e in edges:
             out.setdefault(e.origin, []).append(e)
-        assert sum(map(render_fast._plain, edges)) >= 3 * n
         real, fast = _Renderer(out), _Renderer(out)
         real_ends: set[int] = set()
         fast_ends: set[int] = set()
         for _ in range(8):
-            batch = rng.sample(edges, rng.randint(1, len(edges)))
+            batch = [copy.copy(e) if rng.random() < 0.3 else e  # equal edges, other objects
+                     for e in rng.sample(edges, rng.randint(1, len(edges)))]
             for r in (real, fast):
                 for e in batch:  # what _update_done_edges_by_origin_vertex does before each call
                     r.done_edges_by_origin_vertex.setdefault(e.origin, []).append(e)
@@ -197,6 +210,44 @@ def test_end_vertices_round_by_round_as_checkov() -> None:
             assert fast_ends == real_ends, trial
 
 
+def _solver_lists(fn: Any, solver: Any, graph: Any, exclude: list[Any], unknown: list[Any]) -> list[list[int]]:
+    fn(solver, graph, exclude, unknown)
+    return [[id(v) for v in getattr(solver, name)] for name in SOLVER_LISTS]  # the very node data objects
+
+
+def test_connection_solver_vertices_as_checkov_lists_them() -> None:
+    import rustworkx
+
+    graph = rustworkx.PyDiGraph()
+    nodes = [{"resource_type": "aws_s3_bucket", "block_name_": "b"}, {"resource_type": "aws_s3_bucket_acl"},
+             {"block_type_": "output"}, {"resource_type": "module"}, {"resource_type": ["aws_s3_bucket"]},
+             {"resource_type": "aws_iam_role"}, {"resource_type": None}]
+    for i, n in enumerate(nodes):
+        graph.add_node((i, n))  # Checkov's rustworkx graph holds (index, data) pairs
+    cases = [(["aws_s3_bucket"], ["aws_s3_bucket_acl"]), ([], ["aws_iam_role"]), (["aws_iam_role"], []),
+             (["nothing"], ["aws_s3_bucket", "module"])]
+    for resource_types, connected in cases:
+        for exclude, unknown in (([], []), ([nodes[0]], [{"resource_type": "aws_iam_role"}])):
+            real = ConnectionExistsSolver(resource_types, connected)
+            fast = ConnectionExistsSolver(resource_types, connected)
+            assert _solver_lists(fast_set_vertices, fast, graph, exclude, unknown) == \
+                _solver_lists(REAL_SET_VERTICES, real, graph, exclude, unknown), (resource_types, connected)
+
+
+def test_connection_solver_vertices_with_checkovs_all_types_setting_are_checkovs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import rustworkx
+    from checkov.common.util.env_vars_config import env_vars_config
+
+    monkeypatch.setattr(env_vars_config, "CKV_SUPPORT_ALL_RESOURCE_TYPE", "True")
+    calls: list[Any] = []
+    fn = render_fast.connection_vertices(lambda *args: calls.append(args), BaseSolver.resource_type_pred, bcs.DiGraph,
+                                         env_vars_config, bcs.CustomAttributes.RESOURCE_TYPE)
+    solver = ConnectionExistsSolver(["all"], ["aws_s3_bucket"])
+    fn(solver, rustworkx.PyDiGraph(), [], [])
+    assert len(calls) == 1
+
+
 def test_installed_with_the_memos_and_off_with_them() -> None:
     assert getattr(TerraformBlock.get_origin_attributes, "__wrapped__", None) is REAL_ORIGIN
     assert getattr(gu.attribute_has_nested_attributes, "__wrapped__", None) is REAL_NESTED
@@ -205,7 +256,9 @@ def test_installed_with_the_memos_and_off_with_them() -> None:
     assert lg.attribute_has_nested_attributes is gu.attribute_has_nested_attributes  # imported by name there
     assert tr.attribute_has_nested_attributes is gu.attribute_has_nested_attributes
     assert getattr(VariableRenderer._update_end_vertices_indexes, "__wrapped__", None) is REAL_END
+    assert getattr(bcs.BaseConnectionSolver.set_vertices, "__wrapped__", None) is REAL_SET_VERTICES
     with memo.disabled():
+        assert bcs.BaseConnectionSolver.set_vertices is REAL_SET_VERTICES
         assert TerraformBlock.get_origin_attributes is REAL_ORIGIN
         assert lg.attribute_has_nested_attributes is REAL_NESTED
         assert VariableRenderer._update_end_vertices_indexes is REAL_END
@@ -214,15 +267,16 @@ def test_installed_with_the_memos_and_off_with_them() -> None:
 
 def test_every_call_of_a_real_scan_answers_as_checkov(corpora: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """terraform-aws-s3-bucket: every call of the three during a run is made both ways on copies."""
+    """terraform-aws-s3-bucket: every call of the four during a run is made both ways (on copies where they write)."""
     import checkov.terraform.graph_builder.local_graph as lg
     import checkov.terraform.graph_builder.variable_rendering.renderer as tr
 
     wrong: list[str] = []
-    counts = {"origin": 0, "nested": 0, "end": 0}
+    counts = {"origin": 0, "nested": 0, "end": 0, "solver": 0}
     installed_origin = TerraformBlock.get_origin_attributes
     installed_nested = gu.attribute_has_nested_attributes
     installed_end = VariableRenderer._update_end_vertices_indexes
+    installed_set_vertices = bcs.BaseConnectionSolver.set_vertices
 
     def origin(self: Any, base: dict[str, Any]) -> None:
         if type(self) is TerraformBlock:
@@ -253,6 +307,14 @@ def test_every_call_of_a_real_scan_answers_as_checkov(corpora: Path, tmp_path: P
         if ends != expected:
             wrong.append(f"end vertices after {len(edges)} edges")
 
+    def set_vertices(self: Any, graph: Any, exclude: list[Any], unknown: list[Any]) -> None:
+        counts["solver"] += 1
+        twin = copy.copy(self)
+        expected = _solver_lists(REAL_SET_VERTICES, twin, graph, exclude, unknown)
+        if _solver_lists(installed_set_vertices, self, graph, exclude, unknown) != expected:
+            wrong.append(f"connection vertices of {self.resource_types} / {self.connected_resources_types}")
+
+    monkeypatch.setattr(bcs.BaseConnectionSolver, "set_vertices", set_vertices)
     monkeypatch.setattr(TerraformBlock, "get_origin_attributes", origin)
     for module in (gu, lg, tr):
         monkeypatch.setattr(module, "attribute_has_nested_attributes", nested)

@@ -250,7 +250,9 @@ def install() -> bool:
     if _installed:
         return True
     try:
+        import checkov.common.checks_infra.solvers.connections_solvers.base_connection_solver as bcs
         import checkov.common.graph.checks_infra.registry as greg
+        import checkov.common.graph.checks_infra.solvers.base_solver as bsv
         import checkov.common.util.parser_utils as cpu
         import checkov.common.util.var_utils as cvu
         import checkov.terraform.graph_builder.foreach.abstract_handler as fh
@@ -281,7 +283,11 @@ def install() -> bool:
                                (gu, "attribute_has_nested_attributes",
                                 lambda real: render_fast.nested_attributes(
                                     real, getattr(gu, "NESTED_ATTRIBUTE_PATTERN", None))),
-                               (VariableRenderer, "_update_end_vertices_indexes", render_fast.end_vertices)):
+                               (VariableRenderer, "_update_end_vertices_indexes", render_fast.end_vertices),
+                               (bcs.BaseConnectionSolver, "set_vertices",
+                                lambda real: render_fast.connection_vertices(
+                                    real, bsv.BaseSolver.resource_type_pred, bcs.DiGraph, bsv.env_vars_config,
+                                    bcs.CustomAttributes.RESOURCE_TYPE))):
         original = getattr(module, name, None)
         if original is None:
             log.warning("Checkov has no %s.%s: that memo is off", getattr(module, "__name__", module), name)

@@ -1,8 +1,9 @@
-"""Three of Checkov's graph-building helpers, computed without their quadratic or recursive overhead.
+"""Four of Checkov's graph helpers, computed without their quadratic or recursive overhead.
 
 Not memos: each replacement computes what Checkov's function computes, from the same inputs, with
 the same side effects, in the same order. They are the hottest pure Python of a warm re-run after a
-value edit (terraform-aws-s3-bucket, cProfile): together about a sixth of the run.
+value edit (cProfile of terraform-aws-s3-bucket and terraform-aws-vpc): together about a sixth of an
+s3-bucket run.
 
 - ``TerraformBlock.get_origin_attributes`` (every vertex's attributes flattened: ``tags.Name``,
   ``rule.0.id`` ...; called for each edge's destination while rendering, for every vertex by
@@ -23,11 +24,18 @@ value edit (terraform-aws-s3-bucket, cProfile): together about a sixth of the ru
   exactly when ``search`` finds a match). A missing key raises ``KeyError`` as Checkov's does.
 - ``VariableRenderer._update_end_vertices_indexes``: for each origin of a round, Checkov builds the
   set of its out-edges and the set of every edge done from it so far (growing every round), each
-  element hashed by ``Edge.__hash__``, and tests the first for a subset of the second. Here the
-  done edges are kept per origin as ``(origin, label, dest)`` keys, extended from where the
-  renderer's own append-only lists were last read, and each out-edge is looked up. Two edges with
-  int ends and a str label are equal exactly when those fields are (see :mod:`edge_memo`); an
-  origin with any other edge gets Checkov's test.
+  element hashed by ``Edge.__hash__`` (Python code), and tests the first for a subset of the second.
+  Here both sets are kept per origin between rounds: the out-edges' while the graph's list is the
+  same object of the same length, the done edges' extended from where the renderer's own
+  append-only list was last read (a list replaced or shorter is read anew). A set's members do not
+  depend on the order they were added in, and edges are not changed once made, so the subset test
+  is the same test on the same sets.
+- ``BaseConnectionSolver.set_vertices`` (each connection check's vertices of its resource types, and
+  of its connected types): Checkov calls ``resource_type_pred`` once per vertex and type list, 4.6
+  million calls in a vpc run. With ``CKV_SUPPORT_ALL_RESOURCE_TYPE`` unset and the solver's
+  ``resource_type_pred`` Checkov's own, that predicate is ``not types or (key in v and v[key] in
+  types)``, and it is evaluated inline here, over one listing of the rustworkx graph's nodes (the
+  same node data objects Checkov's two listings give). Anything else is Checkov's code.
 
 Installed with the memos (:func:`tfguard.checks.memo.install`) and off with them in
 ``memo.disabled()``, so the tests' reference runs are Checkov's own code; tests/unit/test_render_fast.py
@@ -36,6 +44,7 @@ compares each function with Checkov's on inputs made to reach every branch.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -127,40 +136,70 @@ def nested_attributes(real: Callable[..., bool], pattern: Any) -> Callable[..., 
     return attribute_has_nested_attributes
 
 
-def _plain(edge: Any) -> bool:
-    return type(edge.origin) is int and type(edge.dest) is int and type(edge.label) is str
-
-
 def end_vertices(real: Callable[..., None]) -> Callable[..., None]:
     """``VariableRenderer._update_end_vertices_indexes`` (``real``), as described above."""
 
     def _update_end_vertices_indexes(self: Any, edges_to_render: list[Any], end_vertices_indexes: set[int]) -> None:
-        # origin -> [the renderer's done list, how much of it is read, its keys, all of them plain edges]
-        kept: dict[int, list[Any]] = self.__dict__.setdefault("_tfguard_done_keys", {})
+        # origin -> [the renderer's done list, how much of it is in the set, the set]
+        done_sets: dict[Any, list[Any]] = self.__dict__.setdefault("_tfguard_done_sets", {})
+        # origin -> [the graph's out-edge list, its length then, the set of it]
+        out_sets: dict[Any, list[Any]] = self.__dict__.setdefault("_tfguard_out_sets", {})
         out_edges = self.local_graph.out_edges
         done_by_origin = self.done_edges_by_origin_vertex
-        already_checked: set[int] = set()
+        already_checked: set[Any] = set()
         for edge in edges_to_render:
             origin = edge.origin
             if origin in already_checked:
                 continue
             already_checked.add(origin)
-            done = done_by_origin.get(origin, [])
-            entry = kept.get(origin)
-            if entry is None or entry[0] is not done or entry[1] > len(done):  # a new list: read it anew
-                entry = kept[origin] = [done, 0, set(), True]
-            if entry[1] < len(done):
-                new = done[entry[1]:]
-                entry[2].update((e.origin, e.label, e.dest) for e in new)
-                entry[3] = entry[3] and all(map(_plain, new))
-                entry[1] = len(done)
             out = out_edges.get(origin, [])
-            if entry[3] and all(map(_plain, out)):
-                keys = entry[2]
-                if all((e.origin, e.label, e.dest) in keys for e in out):
-                    end_vertices_indexes.add(origin)
-            elif set(out).issubset(set(done)):
+            kept_out = out_sets.get(origin)
+            if kept_out is None or kept_out[0] is not out or kept_out[1] != len(out):
+                kept_out = out_sets[origin] = [out, len(out), set(out)]
+            done = done_by_origin.get(origin, [])
+            kept_done = done_sets.get(origin)
+            if kept_done is None or kept_done[0] is not done or kept_done[1] > len(done):  # a new list: read anew
+                kept_done = done_sets[origin] = [done, 0, set()]
+            if kept_done[1] < len(done):
+                kept_done[2].update(done[kept_done[1]:])
+                kept_done[1] = len(done)
+            if kept_out[2].issubset(kept_done[2]):
                 end_vertices_indexes.add(origin)
 
     _update_end_vertices_indexes.__wrapped__ = real  # type: ignore[attr-defined]
     return _update_end_vertices_indexes
+
+
+def connection_vertices(real: Callable[..., None], base_pred: Any, digraph: type, config: Any,
+                        resource_type: str) -> Callable[..., None]:
+    """``BaseConnectionSolver.set_vertices`` (``real``), as described above. ``base_pred`` is
+    ``BaseSolver.resource_type_pred``, ``digraph`` networkx's ``DiGraph``, ``config`` Checkov's
+    ``env_vars_config`` and ``resource_type`` ``CustomAttributes.RESOURCE_TYPE``."""
+    chain = itertools.chain
+
+    def set_vertices(self: Any, graph_connector: Any, exclude_vertices: list[dict[str, Any]],
+                     unknown_vertices: list[dict[str, Any]]) -> None:
+        if config.CKV_SUPPORT_ALL_RESOURCE_TYPE or type(self).resource_type_pred is not base_pred \
+                or isinstance(graph_connector, digraph):
+            real(self, graph_connector, exclude_vertices, unknown_vertices)
+            return
+        nodes = graph_connector.nodes()
+
+        def under(types: Any) -> list[dict[str, Any]]:
+            if not types:
+                return [v for _, v in nodes]
+            return [v for _, v in nodes if resource_type in v and v[resource_type] in types]
+
+        self.vertices_under_resource_types = under(self.resource_types)
+        self.vertices_under_connected_resources_types = under(self.connected_resources_types)
+        self.excluded_vertices = [
+            v for v in chain(self.vertices_under_resource_types, self.vertices_under_connected_resources_types)
+            if v in exclude_vertices
+        ]
+        self.unknown_vertices = [
+            v for v in chain(self.vertices_under_resource_types, self.vertices_under_connected_resources_types)
+            if v in unknown_vertices
+        ]
+
+    set_vertices.__wrapped__ = real  # type: ignore[attr-defined]
+    return set_vertices
