@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CORPORA = Path(os.environ.get("TFGUARD_CORPORA", REPO.parent / "shared" / "corpora"))
+SHARED = Path(os.environ.get("TFGUARD_SHARED", REPO.parent / "shared"))  # the material beside the checkout
+CORPORA = Path(os.environ.get("TFGUARD_CORPORA", SHARED / "corpora"))
 CORPUS_NAMES = ("terragoat", "terraform-aws-vpc", "terraform-aws-s3-bucket")
 
 

@@ -29,11 +29,13 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.conftest import CORPORA
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SCHEMA = json.loads((REPO / "tests" / "data" / "gitlab-sast-report-format-15.0.4.json").read_text())
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
-PLANS = REPO.parent / "shared" / "corpora" / "plans" / "plan"
+PLANS = CORPORA / "plans" / "plan"
 CHECK_ERRORS = REPO / "tests" / "fixtures" / "check_errors"
 BROKEN = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\nresource "aws_s3_bucket" "c" {\n  bucket =\n'
 

@@ -24,11 +24,11 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from tests.conftest import CORPORA
 from tests.lsp.conftest import SERVER_COMMAND, init_params, open_document, serve_client_requests
 
 pytestmark = pytest.mark.slow
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND)
 Key = tuple[str, int, str]  # check id, 1-based block line, severity
 RANK = {"INFO": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import CORPORA
 
 from tfguard.hcl.blocks import resplit, split_blocks
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 SNIPPETS = ["x", "\n", "}", '"', "{", "", 'resource "a" "b" {\n', "#", "\r\n", "<<EOF\n", "/*", "${", "*/",
             "EOF\n", "  tags = {\n", "= ", "]"]
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import SHARED
 
 from tfguard.model import Severity
 from tfguard.severity import (
@@ -91,7 +92,7 @@ def test_table_severity_wins_over_fallback_keywords() -> None:
 
 
 def test_table_agrees_with_the_shipped_source_records() -> None:
-    source = Path("/work/shared/data/checkov-policy-metadata.json")
+    source = SHARED / "data" / "checkov-policy-metadata.json"
     if not source.exists():
         pytest.skip("source data not available")
     records = json.loads(source.read_text(encoding="utf-8"))
@@ -157,7 +158,7 @@ def test_secret_check_family_is_high_without_a_name() -> None:
 
 
 def test_build_script_reproduces_the_shipped_table(tmp_path: Path) -> None:
-    source = Path(__file__).resolve().parents[3] / "shared" / "data" / "checkov-policy-metadata.json"
+    source = SHARED / "data" / "checkov-policy-metadata.json"
     if not source.exists():
         pytest.skip(f"source data not found at {source}")
     out = tmp_path / "severities.json"

@@ -23,8 +23,10 @@ memoized here, in-process, bounded by size (and the graph Checkov builds from th
   call (:mod:`tfguard.checks.edge_memo`: the same numbers and answers); ``find_var_blocks`` (the
   ``${...}`` blocks of a string, a scanner of that string alone), keyed by the string; and not a memo
   but installed with them, the dynamic-block test of Checkov's blocks without dpath's walk of the whole
-  block (:mod:`tfguard.checks.dynamic_search`: the same answers), and the graph checks run in the
-  calling thread instead of a pool of threads taking turns (:mod:`tfguard.checks.serial_checks`).
+  block (:mod:`tfguard.checks.dynamic_search`: the same answers), four graph helpers computed without
+  their recursion and quadratic scans (:mod:`tfguard.checks.render_fast`: the same results), and the
+  graph checks run in the calling thread instead of a pool of threads taking turns
+  (:mod:`tfguard.checks.serial_checks`).
 - ``evaluate`` as the variable renderer calls it (``evaluate_terraform.evaluate``), keyed by the
   expression string. Hits return a copy of mutable results; a ``ValueError`` (how ``evaluate``
   reports an expression it cannot evaluate) is replayed. Expressions whose value is not a
