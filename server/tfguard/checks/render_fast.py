@@ -29,7 +29,8 @@ s3-bucket run.
   same object of the same length, the done edges' extended from where the renderer's own
   append-only list was last read (a list replaced or shorter is read anew). A set's members do not
   depend on the order they were added in, and edges are not changed once made, so the subset test
-  is the same test on the same sets.
+  is the same test on the same sets. An origin already among the end vertices is not tested again:
+  all the test can do is add it, and adding a member a set holds changes nothing.
 - ``BaseConnectionSolver.set_vertices`` (each connection check's vertices of its resource types, and
   of its connected types): Checkov calls ``resource_type_pred`` once per vertex and type list, 4.6
   million calls in a vpc run. With ``CKV_SUPPORT_ALL_RESOURCE_TYPE`` unset and the solver's
@@ -149,7 +150,7 @@ def end_vertices(real: Callable[..., None]) -> Callable[..., None]:
         already_checked: set[Any] = set()
         for edge in edges_to_render:
             origin = edge.origin
-            if origin in already_checked:
+            if origin in already_checked or origin in end_vertices_indexes:  # nothing to add
                 continue
             already_checked.add(origin)
             out = out_edges.get(origin, [])
