@@ -464,8 +464,8 @@ def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
     from tfguard.scan.cache import default_cache_dir
     from tfguard.scan.inputs import plan_files_under, plan_refusal, refusal
     from tfguard.scan.report import report_root
-    from tfguard.scan.runner import scan
-    from tfguard.scan.verdict import decide
+    from tfguard.scan.runner import config_dir, scan
+    from tfguard.scan.verdict import decide_scoped
     from tfguard.wiring import make_engine
 
     err = inv.stderr
@@ -583,7 +583,9 @@ def _cmd_scan(args: argparse.Namespace, inv: Invocation) -> int:
         if f.result is Result.FAILED and (threshold is None or f.severity.rank >= threshold.rank)
         and (state is None or state.get(id(f)) != "unchanged")
     ]
-    verdict = decide(report, failing, _gate_options(args, engine.checkov_config(engine.root or paths[0])))
+    # each path under its own configuration's gate (a named file: the repository root's, see config_dir)
+    verdict = decide_scoped(report, failing, [(p, _gate_options(args, engine.checkov_config(config_dir(engine, p))))
+                                              for p in paths])
     if verdict.reason is not None:
         reason = verdict.reason
         if report.files_scanned == 0:
@@ -656,30 +658,37 @@ def _selects_nothing(args: argparse.Namespace, engine: Engine, paths: list[str],
     problems of the scan itself (:func:`~tfguard.checks.selection.config_problems`, also in the editor): here
     only those that stop it are printed, as configuration errors are."""
     from tfguard.checks.selection import config_problems, known_check_ids, unmatched
+    from tfguard.scan.runner import config_dir
 
-    scan_dir = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0])
-    cfg = engine.checkov_config(scan_dir)
-    where = os.path.relpath(cfg.path) if cfg.path else ".checkov.yaml"
-    gate = _gate_options(args, cfg)
-    selections = [(f"--{option}", entries, is_gate, error) for option, given, entries, is_gate, error in (
-        ("check", args.check, cfg.checks, False, True),
-        ("skip-check", args.skip_check, cfg.skip_checks, False, False),
-        ("hard-fail-on", args.hard_fail_on, gate.hard_fail_on, True, True),
-        ("soft-fail-on", args.soft_fail_on, gate.soft_fail_on, True, False)) if given is not None]
-    selections += [(f"{where} {option}:", entries, True, error) for option, given, entries, error in (
-        ("hard-fail-on", args.hard_fail_on, gate.hard_fail_on, True),
-        ("soft-fail-on", args.soft_fail_on, gate.soft_fail_on, False)) if given is None]
-    if not cfg.selection_lines and not any(entries for _, entries, _, _ in selections):
-        return False  # nothing to look at: Checkov's checks are not even imported
-    policy_dirs = external + cfg.external_checks_dirs + engine.extra_policy_dirs(scan_dir)
-    known = known_check_ids(policy_dirs)
-    stops = [p for p in config_problems(cfg, policy_dirs, known) if p.severity is Severity.HIGH]
-    for p in stops:
-        print(f"{p.file}:{p.span.start.line + 1}:{p.span.start.character + 1}: error: {p.message}", file=err)
-    found = unmatched(selections, known)
-    for u in found:
-        print(u.line(known), file=err)
-    return bool(stops) or any(u.error for u in found)
+    stop = False
+    seen: set[str | None] = set()
+    for i, scan_dir in enumerate(dict.fromkeys(config_dir(engine, p) for p in paths)):
+        cfg = engine.checkov_config(scan_dir)  # every configuration in force, each once: any of them may stop it
+        if cfg.path in seen:
+            continue
+        seen.add(cfg.path)
+        where = os.path.relpath(cfg.path) if cfg.path else ".checkov.yaml"
+        gate = _gate_options(args, cfg)
+        selections = [(f"--{option}", entries, is_gate, error) for option, given, entries, is_gate, error in (
+            ("check", args.check, cfg.checks, False, True),
+            ("skip-check", args.skip_check, cfg.skip_checks, False, False),
+            ("hard-fail-on", args.hard_fail_on, gate.hard_fail_on, True, True),
+            ("soft-fail-on", args.soft_fail_on, gate.soft_fail_on, True, False)) if given is not None and i == 0]
+        selections += [(f"{where} {option}:", entries, True, error) for option, given, entries, error in (
+            ("hard-fail-on", args.hard_fail_on, gate.hard_fail_on, True),
+            ("soft-fail-on", args.soft_fail_on, gate.soft_fail_on, False)) if given is None]
+        if not cfg.selection_lines and not any(entries for _, entries, _, _ in selections):
+            continue  # nothing to look at: Checkov's checks are not even imported
+        policy_dirs = external + cfg.external_checks_dirs + engine.extra_policy_dirs(scan_dir)
+        known = known_check_ids(policy_dirs)
+        stops = [p for p in config_problems(cfg, policy_dirs, known) if p.severity is Severity.HIGH]
+        for p in stops:
+            print(f"{p.file}:{p.span.start.line + 1}:{p.span.start.character + 1}: error: {p.message}", file=err)
+        found = unmatched(selections, known)
+        for u in found:
+            print(u.line(known), file=err)
+        stop = stop or bool(stops) or any(u.error for u in found)
+    return stop
 
 
 def _selected(check_id: str, checks: tuple[str, ...] | None, skip_checks: tuple[str, ...] | None) -> bool:

@@ -103,20 +103,27 @@ def _cli_verdicts(repo: Path, tmp_path: Path, env: dict[str, str]) -> dict[str, 
     }
 
 
-def _precommit_verdict(repo: Path, tmp_path: Path, env: dict[str, str]) -> tuple[str, int, int]:
-    """The shipped ``tfguard-system`` hook, from a clone of this repository, run by the real pre-commit."""
+def _run_hook(repo: Path, tmp_path: Path, env: dict[str, str], files: list[str],
+              out: Path) -> subprocess.CompletedProcess[str]:
+    """The shipped ``tfguard-system`` hook, from a git repository holding this checkout's
+    .pre-commit-hooks.yaml, run by the real pre-commit on ``files``; its JSON report written to ``out``."""
     assert PRE_COMMIT is not None
     hooks = tmp_path / "tfguard-hooks"
-    assert _run("git", "init", "--quiet", str(hooks), cwd=tmp_path, env=env).returncode == 0
-    shutil.copy(REPO / ".pre-commit-hooks.yaml", hooks / ".pre-commit-hooks.yaml")
-    assert _run("git", "add", ".", cwd=hooks, env=env).returncode == 0
-    assert _run("git", "commit", "--quiet", "-m", "hooks", cwd=hooks, env=env).returncode == 0
+    if not hooks.exists():
+        assert _run("git", "init", "--quiet", str(hooks), cwd=tmp_path, env=env).returncode == 0
+        shutil.copy(REPO / ".pre-commit-hooks.yaml", hooks / ".pre-commit-hooks.yaml")
+        assert _run("git", "add", ".", cwd=hooks, env=env).returncode == 0
+        assert _run("git", "commit", "--quiet", "-m", "hooks", cwd=hooks, env=env).returncode == 0
     rev = _run("git", "rev-parse", "HEAD", cwd=hooks, env=env).stdout.strip()
-    out = tmp_path / "hook.json"
     (repo / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: tfguard-system\n"
         f"        args: [--format, json, --output, {out}, --fail-on, HIGH]\n")
-    got = _run(PRE_COMMIT, "run", "tfguard-system", "--files", TARGET, cwd=repo, env=env)
+    return _run(PRE_COMMIT, "run", "tfguard-system", "--files", *files, cwd=repo, env=env)
+
+
+def _precommit_verdict(repo: Path, tmp_path: Path, env: dict[str, str]) -> tuple[str, int, int]:
+    out = tmp_path / "hook.json"
+    got = _run_hook(repo, tmp_path, env, [TARGET], out)
     assert got.returncode in (0, 1), got.stdout + got.stderr
     assert "- exit code: 2" not in got.stdout, got.stdout
     return _verdict_from_json(out, got.returncode)
@@ -179,3 +186,104 @@ async def test_the_same_file_gets_the_same_verdict_from_every_entry_point(
     assert code == 1, "--fail-on HIGH fails on it"
     assert {k: v for k, v in verdicts.items() if v != (severity, priority, code)} == {}
     assert await _lsp_verdict(repo) == (severity, priority)
+
+
+
+# A module repository as public ones are laid out: the root module opens SSH to the world only when a
+# caller sets `public = true`, which its example does. `checkov -d .` (and `tfguard scan .`) reports
+# CKV_AWS_24 failing on the module's line through the example's call; the module folder alone passes it.
+MODULE = """variable "public" {
+  type    = bool
+  default = false
+}
+
+resource "aws_security_group" "this" {
+  description = "bastion"
+  ingress {
+    description = "ssh"
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = var.public ? ["0.0.0.0/0"] : ["10.0.0.0/8"]
+  }
+}
+"""
+EXAMPLE = 'module "bastion" {\n  source = "../.."\n  public = true\n}\n'
+
+
+@pytest.fixture()
+def module_repo(tmp_path: Path) -> Path:
+    """A module repository with an example calling the module, and a ``prod/`` folder whose own
+    ``.checkov.yaml`` says ``soft-fail: true`` (read by `checkov -d prod`, not by `checkov -d .`)."""
+    env = _git_env(tmp_path)
+    p = tmp_path / "module"
+    (p / "examples" / "public").mkdir(parents=True)
+    (p / "prod").mkdir()
+    (p / "main.tf").write_text(MODULE)
+    (p / "examples" / "public" / "main.tf").write_text(EXAMPLE)
+    (p / "prod" / "main.tf").write_text(OPEN_SSH)
+    (p / "prod" / ".checkov.yaml").write_text("soft-fail: true\n")
+    assert _run("git", "init", "--quiet", str(p), cwd=tmp_path, env=env).returncode == 0
+    assert _run("git", "add", ".", cwd=p, env=env).returncode == 0
+    return p
+
+
+def _results(report: Path, file: str) -> list[tuple[str, str, int, str]]:
+    doc = json.loads(report.read_text())
+    return sorted((f["check_id"], f["result"], f["line_range"][0], f["resource"]) for f in doc["findings"]
+                  if Path(f["file_abs_path"]).resolve() == Path(file).resolve())
+
+
+def _tfguard(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _run(sys.executable, "-m", "tfguard", "scan", *args, cwd=cwd, env=env)
+
+
+@pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed (pip install -e .[dev])")
+def test_the_hook_reports_what_the_repository_scan_reports_through_module_calls(
+        module_repo: Path, tmp_path: Path) -> None:
+    env = _git_env(tmp_path)
+    whole = _tfguard(".", "--format", "json", "--output", str(tmp_path / "dot.json"), "--fail-on", "HIGH",
+                     cwd=module_repo, env=env)
+    module_file = str(module_repo / "main.tf")
+    expected = _results(tmp_path / "dot.json", module_file)
+    assert ("CKV_AWS_24", "FAILED", 6, "module.bastion.aws_security_group.this") in expected, expected
+    assert whole.returncode == 1, whole.stderr
+    hook = _run_hook(module_repo, tmp_path, env, ["main.tf"], tmp_path / "hook.json")
+    assert hook.returncode == 1, hook.stdout + hook.stderr
+    assert _results(tmp_path / "hook.json", module_file) == expected
+    # the same from the module's own folder and from outside the repository
+    for cwd, path in ((module_repo / "examples", "../main.tf"), (tmp_path, module_file)):
+        out = tmp_path / "other.json"
+        got = _tfguard(path, "--format", "json", "--output", str(out), "--fail-on", "HIGH", cwd=cwd, env=env)
+        assert (got.returncode, _results(out, module_file)) == (1, expected), (cwd, got.stderr)
+
+
+def test_the_gate_does_not_depend_on_the_order_of_the_paths(module_repo: Path, tmp_path: Path) -> None:
+    """prod/.checkov.yaml's soft-fail covers `tfguard scan prod` alone: never the root's failures, whatever
+    comes first on the command line; a named file is judged as `tfguard scan .` judges it."""
+    env = _git_env(tmp_path)
+    codes = {args: _tfguard(*args.split(), "--compact", cwd=module_repo, env=env).returncode for args in (
+        ".", "main.tf prod/main.tf", "prod/main.tf main.tf", "prod main.tf", "main.tf prod", "prod/main.tf", "prod")}
+    assert codes == {".": 1, "main.tf prod/main.tf": 1, "prod/main.tf main.tf": 1, "prod main.tf": 1,
+                     "main.tf prod": 1, "prod/main.tf": 1, "prod": 0}
+    inside = _tfguard("main.tf", "--compact", cwd=module_repo / "prod", env=env)
+    assert inside.returncode == 1, inside.stdout + inside.stderr  # the hook's verdict from the subfolder too
+    assert ".checkov.yaml:1:1: MEDIUM [config] not applied by the scan of" in inside.stdout, inside.stdout
+
+
+def test_a_nested_configuration_is_reported_not_silently_ignored(module_repo: Path, tmp_path: Path) -> None:
+    env = _git_env(tmp_path)
+    out = tmp_path / "dot.json"
+    _tfguard(".", "--format", "json", "--output", str(out), cwd=module_repo, env=env)
+    problems = [p for p in json.loads(out.read_text())["problems"] if p["code"] == "config"]
+    assert [(Path(p["file"]).name, p["severity"]) for p in problems] == [(".checkov.yaml", "MEDIUM")], problems
+    assert "scan prod on its own" in problems[0]["message"]
+
+
+def test_a_typo_in_any_configuration_in_force_stops_the_scan(module_repo: Path, tmp_path: Path) -> None:
+    env = _git_env(tmp_path)
+    (module_repo / "prod" / ".checkov.yaml").write_text("hard-fail-on:\n  - CKV_AWS_2400\n")
+    for args in ("prod", "main.tf prod", "prod main.tf"):
+        got = _tfguard(*args.split(), "--compact", cwd=module_repo, env=env)
+        assert got.returncode == 2, (args, got.stdout, got.stderr)
+        assert "prod/.checkov.yaml hard-fail-on: CKV_AWS_2400: matches no check" in got.stderr, got.stderr

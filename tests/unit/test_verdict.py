@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tfguard.model import Finding, Problem, Result, ScanReport, Severity, Span
-from tfguard.scan.verdict import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, GateOptions, decide
+from tfguard.scan.verdict import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, GateOptions, decide, decide_scoped
 
 
 def _finding(check: str, severity: Severity) -> Finding:
@@ -58,3 +58,31 @@ def test_crash_opt_outs() -> None:
     assert decide(_report(CRASH), [], GateOptions(fail_on_crash=False)).exit_code == EXIT_OK
     assert decide(_report(CRASH), [HIGH], GateOptions(fail_on_crash=False)).exit_code == EXIT_FINDINGS
     assert decide(_report(CRASH), [HIGH], GateOptions(soft_fail=True)).exit_code == EXIT_OK
+
+
+def _at(f: Finding, file: str) -> Finding:
+    import dataclasses
+
+    return dataclasses.replace(f, file=file)
+
+
+SOFT = GateOptions(soft_fail=True)
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_soft_fail_folder_never_lets_another_paths_failure_pass(order: int) -> None:
+    prod_low, root_high = _at(LOW, "/r/prod/main.tf"), _at(HIGH, "/r/main.tf")
+    scopes = [("/r/prod", SOFT), ("/r/main.tf", GateOptions())][::order]
+    assert decide_scoped(_report(), [prod_low, root_high], scopes).exit_code == EXIT_FINDINGS
+    assert decide_scoped(_report(), [prod_low], scopes).exit_code == EXIT_OK  # prod's own failures: soft
+    crash_in_root = Problem("/r/main.tf", Span.of(0, 0, 0, 1), "x", "syntax")
+    got = decide_scoped(_report(crash_in_root), [prod_low], scopes)
+    assert got.exit_code == EXIT_ERROR and got.reason is not None and "/r/main.tf" in got.reason
+
+
+def test_a_finding_two_paths_cover_is_judged_by_both_and_one_no_path_covers_by_all() -> None:
+    prod_low = _at(LOW, "/r/prod/main.tf")
+    assert decide_scoped(_report(), [prod_low], [("/r", GateOptions()), ("/r/prod", SOFT)]).exit_code == EXIT_FINDINGS
+    mapped = _at(HIGH, "/elsewhere/main.tf")  # a plan's finding mapped to source outside every path
+    assert decide_scoped(_report(), [mapped], [("/r/plan.json", GateOptions()), ("/r/prod", SOFT)]).exit_code == 1
+    assert decide_scoped(_report(files=0), [], [("/r/a", SOFT), ("/r/b", GateOptions())]).exit_code == EXIT_ERROR

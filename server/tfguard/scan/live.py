@@ -82,8 +82,7 @@ class LiveScan:
     @staticmethod
     def reads(unit: pool.ScanUnit, directory: str) -> bool:
         """Whether the unit's run reads ``directory``."""
-        d = os.path.realpath(directory)
-        return d in unit.dirs or (unit.recursive and is_inside(d, unit.root))
+        return unit.reads(directory)
 
     def touched(self, plan: DirPlan, dirs: Iterable[str]) -> list[pool.ScanUnit]:
         """The units reading any of ``dirs``: the edited folder's own and every caller's."""

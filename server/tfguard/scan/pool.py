@@ -40,6 +40,7 @@ from tfguard.files import (
     FileRefused,
     content_key,
     dir_has_tofu,
+    is_inside,
     iter_files,
     read_regular,
 )
@@ -61,6 +62,11 @@ class ScanUnit:
     recursive: bool = False  # the whole tree under root in one run (see colliding_units)
     var_files: tuple[str, ...] = ()  # Checkov's --var-file for this run (absolute, in order)
     skip_paths: tuple[str, ...] = ()  # Checkov's --skip-path for this run (regular expressions)
+
+    def reads(self, directory: str) -> bool:
+        """Whether this unit's run reads the Terraform files of ``directory``."""
+        d = os.path.realpath(directory)
+        return d in self.dirs or (self.recursive and is_inside(d, self.root))
 
 
 def plan_units(tf_dirs: Iterable[str], calls: Callable[[str], list[str]]) -> list[ScanUnit]:

@@ -27,7 +27,7 @@ from tfguard.files import TERRAFORM_SUFFIXES, content_key, is_inside, iter_files
 from tfguard.hcl.modules import local_module_dirs, module_calls
 from tfguard.hcl.parse import merge_confs
 from tfguard.identity import code_fingerprint
-from tfguard.model import Finding, Problem, ScanReport, Span, report_from_json, report_to_json
+from tfguard.model import Finding, Problem, ScanReport, Severity, Span, report_from_json, report_to_json
 from tfguard.scan import pool
 from tfguard.scan.cache import ResultCache, default_cache_dir
 from tfguard.scan.inputs import is_plan_file
@@ -79,8 +79,7 @@ def scan(engine: Engine, paths: Sequence[str], *, cache_dir: str | None = None,
 def _add_config_problems(engine: Engine, paths: Sequence[str], report: ScanReport) -> None:
     """The ``.checkov.yaml`` options tfguard refuses or does not apply, located, on every report (cached too)."""
     for p in paths:
-        p = os.path.abspath(p)
-        engine.checkov_config(p if os.path.isdir(p) else os.path.dirname(p))
+        engine.checkov_config(config_dir(engine, p))
     for problem in engine.config_problems:
         if problem not in report.problems:
             report.problems.append(problem)
@@ -128,7 +127,7 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
             inputs.update(iter_files(d, (".yaml", ".yml", ".json")))
     for p in paths:
         p = os.path.abspath(p)
-        walk_root = p if os.path.isdir(p) else os.path.dirname(p)
+        walk_root = config_dir(engine, p)  # a named file: the repository scan it is part of reads the whole root
         try:
             # every variables file in force, in order (a later file wins), and its content below
             var_files = engine.var_files_for(walk_root)
@@ -169,20 +168,72 @@ def scan_key(engine: Engine, paths: Sequence[str]) -> str | None:
     return h.hexdigest()
 
 
+def config_dir(engine: Engine, path: str) -> str:
+    """The folder whose ``.checkov.yaml`` governs the scan of ``path`` (its selection and its gate).
+
+    A folder: itself (as ``checkov -d path``). A Terraform file inside the repository root (the
+    pre-commit hook passes the files being committed): the repository root, since a file scan is the
+    repository's scan restricted to that file (:func:`_scan_named`): the same verdict from the hook,
+    from a subfolder and from CI's ``tfguard scan .``. A plan, or a file outside the repository: its
+    own folder.
+    """
+    p = os.path.abspath(path)
+    if os.path.isdir(p):
+        return p
+    if is_plan_file(p):
+        return os.path.dirname(p)
+    return file_scan_root(engine, p)
+
+
+def file_scan_root(engine: Engine, file: str) -> str:
+    """The folder whose scan a named Terraform file's scan is part of: the top of the git work tree holding it
+    (where pre-commit runs its hooks and CI its scan), else the file's own folder (no repository: tfguard
+    never widens a file's scan to the working directory, which may be a home folder)."""
+    root = engine.config_root
+    if root and is_inside(file, root) and os.path.exists(os.path.join(root, ".git")):
+        return root
+    return os.path.dirname(os.path.abspath(file))
+
+
 def _scan_uncached(engine: Engine, paths: list[str], cache: ResultCache, workers: int | None,
                    plan_repo_root: str | None = None, progress: Progress | None = None) -> ScanReport:
     report = ScanReport(root=os.path.abspath(paths[0]) if paths else os.getcwd())
+    named: list[str] = []  # Terraform files named on the command line, scanned together (one repository run)
     for p in paths:
         p = os.path.abspath(p)
         if os.path.isfile(p) and is_plan_file(p):
             add_plan(engine, report, p, plan_repo_root)
         elif os.path.isfile(p):
-            _scan_files(engine, report, [p])
+            if p not in named:
+                named.append(p)
         elif os.path.isdir(p):
             _scan_dir(engine, report, p, cache, workers, progress)
         else:
             report.problems.append(Problem(p, Span.of(0, 0, 0, 0), "no such file or directory", "read"))
+    if named:
+        _scan_named(engine, report, named, cache, workers, progress)
     return report
+
+
+def _scan_named(engine: Engine, report: ScanReport, named: list[str], cache: ResultCache, workers: int | None,
+                progress: Progress | None) -> None:
+    """Files named on the command line (the pre-commit hook's): what ``tfguard scan <repository root>``
+    reports for them, their module-instance findings through every caller included (an example's or an
+    environment's call of the module a file belongs to), under the repository root's configuration.
+
+    Outside a git repository the file's own folder stands for the root (:func:`file_scan_root`). Only the
+    units reading the files' folders run. A file no unit of that scan reads (left out by skip-path or an
+    exclude glob, in a hidden folder, a variables file) gets Checkov's run on its own module folder
+    (:func:`_scan_files`), as before."""
+    groups: dict[str, list[str]] = {}
+    for f in named:
+        groups.setdefault(file_scan_root(engine, f), []).append(f)
+    rest: list[str] = []
+    for root, files in groups.items():
+        covered = _scan_dir(engine, report, root, cache, workers, progress, only=files)
+        rest += [f for f in files if f not in covered]
+    if rest:
+        _scan_files(engine, report, rest)
 
 
 @dataclasses.dataclass
@@ -244,6 +295,7 @@ def plan_dir(engine: Engine, d: str) -> DirPlan:
                                     "not scanned without it", "read"))
     policy_dirs = cfg.external_checks_dirs + engine.extra_policy_dirs(d)
     problems.extend(config_problems(cfg, policy_dirs))  # a check id there that matches no check
+    problems.extend(_nested_configs(d, files, cfg.path))
     plan = DirPlan(root=d, files=files, units=[], selection=CheckSelection(cfg.checks, cfg.skip_checks),
                    policy_dirs=policy_dirs, var_files=var_files,
                    skip_paths=skip_paths, left_out=unit_left_out, problems=problems, config_path=cfg.path,
@@ -283,15 +335,65 @@ def plan_dir(engine: Engine, d: str) -> DirPlan:
     return plan
 
 
+def _nested_configs(d: str, files: list[str], in_force: str | None) -> list[Problem]:
+    """A ``.checkov.yaml`` in a folder below ``d`` holding scanned files is not read by ``checkov -d d``
+    (Checkov reads the scanned folder's, then the working directory's and the home folder's): said, never
+    silently ignored, since its author expects its ``soft-fail`` or ``hard-fail-on`` to decide."""
+    top = os.path.abspath(d)
+    seen: set[str] = set()
+    found: list[Problem] = []
+    for folder in sorted({os.path.dirname(os.path.abspath(f)) for f in files}):
+        while folder != top and is_inside(folder, top) and folder not in seen:
+            seen.add(folder)
+            for name in CHECKOV_CONFIG_NAMES:
+                path = os.path.join(folder, name)
+                if os.path.isfile(path) and path != in_force:
+                    rel = os.path.relpath(folder, top)
+                    reads = os.path.relpath(in_force, top) if in_force else "no .checkov.yaml (there is none)"
+                    found.append(Problem(path, Span.of(0, 0, 0, 1), (
+                        f"not applied by the scan of {top}, which reads {reads} as `checkov -d` does: this file's "
+                        f"check selection and gate options decide nothing in it; scan {rel} on its own to apply "
+                        "them"), "config", Severity.MEDIUM))
+            folder = os.path.dirname(folder)
+    return found
+
+
 def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, workers: int | None,
-              progress: Progress | None = None) -> None:
-    """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool)."""
+              progress: Progress | None = None, only: list[str] | None = None) -> list[str]:
+    """``checkov -d d``, split into independent units run in parallel and cached (see scan.pool).
+
+    ``only``: report these files alone (absolute paths), running only the units that read their folders,
+    and return those of them the scan covers (a file no unit reads is not: see :func:`_scan_named`).
+    Problems of every file those units read stay (an example that does not parse leaves the module's
+    instance findings through it unknown); others are about the named files or the configuration."""
     plan = plan_dir(engine, d)
-    # once: two scanned folders under one .checkov.yaml both find its problems (as _add_config_problems)
-    report.problems.extend(p for p in plan.problems if p not in report.problems)
-    if not plan.complete:
-        return
     files, units, policy_dirs = plan.files, plan.units, plan.policy_dirs
+    read = files
+    wanted: set[str] | None = None
+    if only is not None:
+        real_files = {os.path.realpath(f) for f in files}
+        covered = []
+        for f in only:  # x.tf overridden by x.tofu: its INFO problem and the file OpenTofu runs, as `scan DIR`
+            by = engine.overriding(f)
+            effective = by if by is not None else f
+            if os.path.realpath(effective) in real_files and (not plan.complete or any(
+                    u.reads(os.path.dirname(effective)) for u in units)):  # incomplete: nothing is scanned, said once
+                covered += [x for x in (f, by) if x is not None and x not in covered]
+        wanted = {os.path.realpath(f) for f in covered}
+        units = [u for u in units if any(u.reads(os.path.dirname(f)) for f in covered)]
+        read = [f for f in files if any(u.reads(os.path.dirname(f)) for u in units)]
+        real_read = {os.path.realpath(f) for f in read}
+        plan_problems = [p for p in plan.problems if _kept(p, wanted, real_files, real_read, covered)]
+        files = [f for f in files if os.path.realpath(f) in wanted]
+    else:
+        covered = list(files)
+        plan_problems = plan.problems
+    # once: two scanned folders under one .checkov.yaml both find its problems (as _add_config_problems)
+    report.problems.extend(p for p in plan_problems if p not in report.problems)
+    if not plan.complete:
+        if only is not None:  # counted: the missing variables file decides the verdict (2), not "no files"
+            report.files_scanned += len(covered)
+        return covered
     report.files_scanned += len(files)
 
     def load_policies() -> None:  # only when Checkov runs: a fully cached scan never imports it
@@ -299,14 +401,14 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
             report.problems.append(Problem(plan.config_path or d, Span.of(0, 0, 0, 0), line, "config"))
 
     states: dict[str, FileState] = {}
-    for f in files:
+    for f in read:
         st = engine.state(f)
         states[os.path.realpath(f)] = st
         if st.read_problem is not None:
             report.problems.append(st.read_problem)
         report.problems.extend(pb.problem for pb in st.parsed if pb.problem is not None)
     if not files:
-        return
+        return covered
     var_files = plan.var_files
     # policy files are not part of the unit key: no unit cache with policy directories
     unit_cache = ResultCache(None) if policy_dirs else cache
@@ -321,10 +423,13 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
         parsing_errors.update(run.parsing_errors)
         for kind, n in run.checkov_warnings:
             report.checkov_warnings[kind] = report.checkov_warnings.get(kind, 0) + n
+        errors = [e for e in run.check_errors if wanted is None or os.path.realpath(e.file) in wanted]
         report.problems.extend(check_error_problems(
-            run.check_errors, lambda f: (states.get(os.path.realpath(f)) or engine.state(f)).split.blocks))
+            errors, lambda f: (states.get(os.path.realpath(f)) or engine.state(f)).split.blocks))
         for rec in run.records:
-            by_file.setdefault(os.path.realpath(rec.file), []).append(rec)
+            rp = os.path.realpath(rec.file)
+            if wanted is None or rp in wanted:
+                by_file.setdefault(rp, []).append(rec)
     for rp, recs in by_file.items():
         st = states.get(rp) or engine.state(rp)
         report.findings.extend(engine.records_to_findings(recs, st))
@@ -338,6 +443,7 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
                                            " Checkov could not apply it", "syntax"))
     dropped = [bst for bad in sorted(parsing_errors)
                if os.path.realpath(bad) not in real_var_files
+               and (wanted is None or os.path.realpath(bad) in wanted)
                and (bst := states.get(os.path.realpath(bad))) is not None
                and not bst.is_json and bst.read_problem is None]
     by_dir: dict[str, list[FileState]] = {}
@@ -364,6 +470,21 @@ def _scan_dir(engine: Engine, report: ScanReport, d: str, cache: ResultCache, wo
             report.findings.extend(x for x in fa.findings if x.source == "checkov")
             report.problems.extend(x for x in fa.problems if x.code == CHECK_ERROR)
     _add_rules(engine, report, files)
+    return covered
+
+
+def _kept(problem: Problem, wanted: set[str], files: set[str], read: set[str], named: list[str]) -> bool:
+    """Whether a plan's problem belongs to the scan of the ``named`` files: one about a named file, about a
+    file the units run read, or about the configuration in force (a nested ``.checkov.yaml`` only when a
+    named file is under it)."""
+    rp = os.path.realpath(problem.file)
+    if rp in wanted or rp in read:
+        return True
+    if rp in files or problem.file.endswith(TERRAFORM_SUFFIXES):
+        return False  # a Terraform file of the tree the named files do not depend on
+    if problem.code == "config":  # a .checkov.yaml: the one in force, or a nested one (plan_dir)
+        return any(is_inside(f, os.path.dirname(problem.file)) for f in named)
+    return True
 
 
 def _walked_modules(units: list[pool.ScanUnit], d: str) -> bool:

@@ -22,9 +22,10 @@ Opt-outs, as Checkov spells them:
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tfguard.files import is_inside
 from tfguard.model import Finding, Problem, ScanReport, Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -89,9 +90,42 @@ def decide(report: ScanReport, failing: list[Finding], options: GateOptions) -> 
     if report.files_scanned == 0 and not report.findings:
         return Verdict(EXIT_ERROR, "nothing to scan: no Terraform files (.tf, .tf.json, .tofu, .tofu.json) in the "
                                    "given paths")
+    return _judge(report.problems, failing, options)
+
+
+def decide_scoped(report: ScanReport, failing: list[Finding], scopes: Sequence[tuple[str, GateOptions]]) -> Verdict:
+    """:func:`decide` for a scan of several paths, each with the gate options of its own configuration.
+
+    Each finding and problem is judged by the options of every path covering it (a folder covers what is
+    under it, a file itself; what no path covers, such as a plan's findings mapped to source, by all), and
+    the worst exit status wins: the verdict does not depend on the order of the paths, and a path's
+    ``soft-fail`` never lets another path's failures pass.
+    """
+    groups: dict[GateOptions, list[str]] = {}
+    for path, options in scopes:
+        groups.setdefault(options, []).append(path)
+    if len(groups) <= 1:
+        return decide(report, failing, next(iter(groups), GateOptions()))
+    if report.files_scanned == 0 and not report.findings:
+        return decide(report, failing, GateOptions())
+
+    def covering(file: str) -> list[GateOptions]:
+        return [o for o, paths in groups.items() if any(is_inside(file, p) for p in paths)]
+
+    worst = Verdict(EXIT_OK)
+    for options in groups:
+        mine = [f for f in failing if options in (covering(f.file) or [options])]
+        problems = [p for p in report.problems if options in (covering(p.file) or [options])]
+        got = _judge(problems, mine, options)
+        if got.exit_code > worst.exit_code:
+            worst = got
+    return worst
+
+
+def _judge(problems: list[Problem], failing: list[Finding], options: GateOptions) -> Verdict:
     if options.soft_fail and not options.hard_fail_on:  # hard-fail-on narrows soft-fail, as in Checkov
         return Verdict(EXIT_OK)
-    incomplete = incomplete_inputs(report.problems)
+    incomplete = incomplete_inputs(problems)
     if incomplete and options.fail_on_crash:
         return Verdict(EXIT_ERROR, _describe(incomplete))
     if options.hard_fail_on:
